@@ -1,0 +1,5 @@
+#pragma warning disable IDE0130
+namespace System.Runtime.CompilerServices
+{
+    internal static class IsExternalInit { }
+}
