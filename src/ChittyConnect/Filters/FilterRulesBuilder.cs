@@ -231,7 +231,16 @@ public sealed class FilterRulesBuilder
     private FilterRule MakeRule(bool include, string glob)
     {
         var goRegex = GlobPattern.ToGoRegex(glob, _ignoreCase);
-        var dotNet = GoRegexTranslator.Translate(goRegex);
+        string dotNet;
+        try
+        {
+            dotNet = GoRegexTranslator.Translate(goRegex);
+        }
+        catch (InvalidPatternException ex)
+        {
+            throw new InvalidPatternException($"bad regular expression {goRegex}: {ex.Message}");
+        }
+
         if (!_compiled.TryGetValue(dotNet, out var regex))
         {
             try
