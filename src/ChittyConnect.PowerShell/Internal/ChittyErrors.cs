@@ -3,6 +3,7 @@ using System.IO;
 using System.Management.Automation;
 using System.Security;
 using ChittyConnect.Api;
+using ChittyConnect.Filters;
 
 namespace ChittyConnect.PowerShell.Internal;
 
@@ -64,6 +65,7 @@ internal static class ChittyErrors
                 _ => ("ChittyApiError", ErrorCategory.NotSpecified, null),
             },
         },
+        FilterSyntaxException => ("ChittyFilterSyntax", ErrorCategory.ParserError, null),
         FormatException => ("ChittyInvalidFormat", ErrorCategory.ParserError, null),
         FileNotFoundException or DirectoryNotFoundException => ("ChittyPathNotFound", ErrorCategory.ObjectNotFound, null),
         UnauthorizedAccessException or SecurityException => ("ChittyAccessDenied", ErrorCategory.PermissionDenied, null),
