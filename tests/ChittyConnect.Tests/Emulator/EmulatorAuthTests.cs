@@ -1,7 +1,7 @@
-using Xunit;
 using System.Net;
 using System.Text.Json.Nodes;
 using ChittyConnect.Tests.Infrastructure;
+using Xunit;
 
 namespace ChittyConnect.Tests.Emulator;
 

@@ -1,6 +1,6 @@
-using Xunit;
 using System.Text.Json.Nodes;
 using ChittyConnect.Tests.Infrastructure;
+using Xunit;
 
 namespace ChittyConnect.Tests.Emulator;
 

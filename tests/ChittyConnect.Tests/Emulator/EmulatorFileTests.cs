@@ -1,10 +1,10 @@
-using Xunit;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using ChittyConnect.Emulator;
 using ChittyConnect.Tests.Infrastructure;
+using Xunit;
 
 namespace ChittyConnect.Tests.Emulator;
 

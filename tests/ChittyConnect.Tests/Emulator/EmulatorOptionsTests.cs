@@ -1,5 +1,5 @@
-using Xunit;
 using ChittyConnect.Emulator;
+using Xunit;
 
 namespace ChittyConnect.Tests.Emulator;
 
