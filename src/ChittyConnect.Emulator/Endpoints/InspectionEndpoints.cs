@@ -114,14 +114,15 @@ internal static class InspectionEndpoints
 
         var count = input["count"] is JsonValue c && c.TryGetValue<int>(out var n) ? n : 1;
         int? retryAfter = input["retryAfter"] is JsonValue r && r.TryGetValue<int>(out var seconds) ? seconds : null;
+        static string? Text(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
         state.AddFault(new Fault
         {
             Status = status,
-            PathPrefix = input["path"]?.GetValue<string>() ?? "/",
-            Method = input["method"]?.GetValue<string>(),
+            PathPrefix = Text(input["path"]) ?? "/",
+            Method = Text(input["method"]),
             RetryAfterSeconds = retryAfter,
-            Body = input["body"]?.GetValue<string>(),
-            ContentType = input["contentType"]?.GetValue<string>(),
+            Body = Text(input["body"]),
+            ContentType = Text(input["contentType"]),
             Remaining = Math.Max(1, count),
         });
         await Js.WriteJsonAsync(context, 200, new JsonObject { ["ok"] = true }).ConfigureAwait(false);
