@@ -175,8 +175,7 @@ public sealed class ApiCmdletTests : IAsyncLifetime
     {
         Connect("wrong-key-do-not-print");
         var result = _ps.Run("Get-ChittyWhoAmI -Verbose -Debug");
-        Assert.NotNull(result.Terminating);
-        var record = ((IContainsErrorRecord)result.Terminating!).ErrorRecord;
+        var record = result.SingleError();
         Assert.StartsWith("ChittyAuthenticationFailed,", record.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.AuthenticationError, record.CategoryInfo.Category);
         Assert.Contains("Invalid API key", record.Exception.Message);
@@ -207,7 +206,7 @@ public sealed class ApiCmdletTests : IAsyncLifetime
     {
         await _emulator.ArmFaultAsync(200, 1, "/api/registry/whoami", body: "<html><body>captive portal</body></html>", contentType: "text/html");
         var result = _ps.Run("Get-ChittyWhoAmI");
-        var record = ((IContainsErrorRecord)result.Terminating!).ErrorRecord;
+        var record = result.SingleError();
         Assert.StartsWith("ChittyInvalidResponse,", record.FullyQualifiedErrorId);
         Assert.Contains("text/html", record.Exception.Message);
     }
@@ -230,7 +229,7 @@ public sealed class ApiCmdletTests : IAsyncLifetime
         var saved = Environment.GetEnvironmentVariable("CHITTY_ENDPOINT");
         var result = _ps.Run("Get-ChittyWhoAmI");
         Assert.Null(saved);
-        var record = ((IContainsErrorRecord)result.Terminating!).ErrorRecord;
+        var record = result.SingleError();
         Assert.StartsWith("ChittyNotConnected,", record.FullyQualifiedErrorId);
         Assert.Contains("Connect-Chitty", record.Exception.Message);
     }

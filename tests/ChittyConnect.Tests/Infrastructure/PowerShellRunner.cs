@@ -17,6 +17,10 @@ internal sealed class PowerShellResult
     public List<ProgressRecord> Progress { get; } = new();
     public Exception? Terminating { get; set; }
 
+    /// <summary>The one error: a script-terminating one, else the only record of the error stream.</summary>
+    public ErrorRecord SingleError() =>
+        Terminating is IContainsErrorRecord terminating ? terminating.ErrorRecord : Xunit.Assert.Single(Errors);
+
     /// <summary>Everything any stream carried, as text, for leak checks.</summary>
     public string AllText() => string.Join("\n",
         Output.Select(o => o?.ToString() ?? string.Empty)
