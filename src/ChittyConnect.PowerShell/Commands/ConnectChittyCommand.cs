@@ -9,7 +9,8 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Connects to ChittyConnect and makes the connection current.</para>
 /// </summary>
-[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = ExplicitSet)]
+// Profile is the default set: "Connect-Chitty -Name work" must load the profile, not prompt for a key.
+[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = ProfileSet)]
 [OutputType(typeof(ChittyConnection))]
 public sealed class ConnectChittyCommand : PSCmdlet
 {
@@ -106,7 +107,11 @@ public sealed class ConnectChittyCommand : PSCmdlet
         }
         catch (Exception ex) when (ChittyErrors.IsReportable(ex))
         {
-            ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, Name ?? (object?)Endpoint, ParameterSetName == ProfileSet ? "ChittyProfileUnreadable" : null));
+            var errorId = ParameterSetName != ProfileSet ? null
+                : ex is System.IO.FileNotFoundException ? "ChittyProfileNotFound"
+                : ex is ArgumentException ? "ChittyInvalidArgument"
+                : "ChittyProfileUnreadable";
+            ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, Name ?? (object?)Endpoint, errorId));
             return;
         }
 
