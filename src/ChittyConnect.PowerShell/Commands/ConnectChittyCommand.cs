@@ -9,8 +9,9 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Connects to ChittyConnect and makes the connection current.</para>
 /// </summary>
-// Profile is the default set: "Connect-Chitty -Name work" must load the profile, not prompt for a key.
-[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = ProfileSet)]
+// Environment is the default set, so a bare "Connect-Chitty" reads CHITTY_* (scheduled tasks), and
+// "Connect-Chitty -Name work" resolves to the Profile set instead of prompting for an API key.
+[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = EnvironmentSet)]
 [OutputType(typeof(ChittyConnection))]
 public sealed class ConnectChittyCommand : PSCmdlet
 {
@@ -81,8 +82,8 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ExplicitSet)]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Reads the CHITTY_* environment variables.</summary>
-    [Parameter(ParameterSetName = EnvironmentSet, Mandatory = true)]
+    /// <summary>Reads the CHITTY_* environment variables (also what Connect-Chitty without parameters does).</summary>
+    [Parameter(ParameterSetName = EnvironmentSet)]
     public SwitchParameter FromEnvironment { get; set; }
 
     /// <inheritdoc />
