@@ -1,22 +1,20 @@
-#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
 # The API cmdlets as a user runs them: the built module imported from the repo root, the local stack
 # (emulator + s3rver) started for this file.
 
 BeforeAll {
-    $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
-    Import-Module (Join-Path $repo 'build/ChittyStack.psm1') -Force
-    Import-Module (Join-Path $repo 'ChittyConnect.psd1') -Force
+    . $PSScriptRoot/_Common.ps1
     $script:stack = Start-ChittyStack
     $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-api-" + [guid]::NewGuid().ToString('N'))
     New-Item -ItemType Directory -Path $work | Out-Null
-    $script:key = ConvertTo-SecureString $stack.ApiKey -AsPlainText -Force
+    $script:key = $stack.SecureApiKey
 
     function Connect-Stack {
         Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId $stack.SessionId
     }
 
     function Get-EmulatorRequests {
-        Invoke-RestMethod -Uri ([Uri]::new([Uri]$stack.EmulatorUri, '_emulator/requests'))
+        # Invoke-RestMethod returns a JSON array as one object: enumerate it.
+        (Invoke-RestMethod -Uri ([Uri]::new([Uri]$stack.EmulatorUri, '_emulator/requests'))) | ForEach-Object { $_ }
     }
 
     function Clear-EmulatorRequests {
@@ -70,7 +68,7 @@ Describe 'Connect-Chitty and the connection cmdlets' {
             Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId $stack.SessionId -Save -Name pester | Out-Null
             $file = Join-Path $env:CHITTY_CONFIG_DIR 'profiles/pester.json'
             Get-Content -LiteralPath $file -Raw | Should -Not -Match ([regex]::Escape($stack.ApiKey))
-            if (-not $IsWindows) { (Get-Item -LiteralPath $file).UnixFileMode.ToString() | Should -Be 'UserRead, UserWrite' }
+            if (-not $IsWindows) { [int](Get-Item -LiteralPath $file).UnixFileMode | Should -Be 384 -Because 'mode 0600: readable by the owner only' }
             Disconnect-Chitty
             (Connect-Chitty -Name pester).Name | Should -Be 'pester'
             (Get-ChittyConnection -ListAvailable).Name | Should -Contain 'pester'
@@ -85,7 +83,7 @@ Describe 'Connect-Chitty and the connection cmdlets' {
     It 'connects from CHITTY_* environment variables' {
         $env:CHITTY_ENDPOINT = $stack.EmulatorUri; $env:CHITTY_API_KEY = $stack.ApiKey; $env:CHITTY_ID = $stack.ChittyId
         try {
-            (Connect-Chitty -FromEnvironment).Endpoint.ToString() | Should -Be ($stack.EmulatorUri.TrimEnd('/') + '/')
+            (Connect-Chitty -FromEnvironment).Endpoint.ToString() | Should -Be ($stack.EmulatorUri.ToString().TrimEnd('/') + '/')
         }
         finally {
             Remove-Item Env:CHITTY_ENDPOINT, Env:CHITTY_API_KEY, Env:CHITTY_ID
