@@ -74,16 +74,7 @@ internal sealed class SyncState
         return System.IO.Path.Combine(directory, hash + ".json");
     }
 
-    public static string DefaultDirectory()
-    {
-        var root = Environment.GetEnvironmentVariable(EnvironmentNames.ConfigDirectory);
-        if (string.IsNullOrWhiteSpace(root))
-        {
-            root = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "ChittyConnect");
-        }
-
-        return System.IO.Path.Combine(root!, "sync-state");
-    }
+    public static string DefaultDirectory() => System.IO.Path.Combine(ConfigDirectory.Root, "sync-state");
 
     /// <summary>Loads the state; <paramref name="warning"/> says why it was discarded, when it was.</summary>
     public static SyncState Load(string path, string identity, out string? warning)
