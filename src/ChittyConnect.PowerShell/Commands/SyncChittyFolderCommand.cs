@@ -107,6 +107,9 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
+    /// <summary>Lets in-process tests keep state files out of the user's config directory.</summary>
+    internal static string? StateDirectoryOverride { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -136,6 +139,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Force = Force,
             NoReport = NoReport,
             Source = Source,
+            StateDirectory = StateDirectoryOverride,
         };
 
         var target = Direction == SyncDirection.Upload
@@ -170,6 +174,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 var engine = new SyncEngine(store, connection.Api);
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
+            CompleteProgress();
+            if (summary is not null)
+            {
+                Finish(summary, target);
+            }
         }
         catch (SyncException ex)
         {
@@ -188,11 +197,6 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             CompleteProgress();
             _log?.Dispose();
             _log = null;
-        }
-
-        if (summary is not null)
-        {
-            Finish(summary, target);
         }
     }
 
@@ -405,18 +409,23 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
     }
 
+    // Always ends the records, also after an error or a stop; a second call writes nothing.
     private void CompleteProgress()
     {
+        if (_activityId == 0)
+        {
+            return;
+        }
+
         foreach (var pair in _openChildren)
         {
             WriteProgress(new ProgressRecord(pair.Key, pair.Value, "Done") { ParentActivityId = _activityId, RecordType = ProgressRecordType.Completed });
         }
 
         _openChildren.Clear();
-        if (_activityId != 0)
-        {
-            WriteProgress(new ProgressRecord(_activityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
-        }
+        var id = _activityId;
+        _activityId = 0;
+        WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
     private static string Bytes(long n) => n switch
