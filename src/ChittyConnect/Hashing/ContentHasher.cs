@@ -110,6 +110,7 @@ public sealed class HashingReadStream : Stream
     private readonly Action<long>? _bytesRead;
     private readonly bool _leaveOpen;
     private long _position;
+    private ContentHashes? _final;
 
     /// <summary>Wraps <paramref name="inner"/>.</summary>
     public HashingReadStream(Stream inner, Action<long>? bytesRead = null, bool leaveOpen = false)
@@ -122,8 +123,9 @@ public sealed class HashingReadStream : Stream
     /// <summary>Bytes read so far.</summary>
     public long BytesRead => _position;
 
-    /// <summary>The hashes of everything read; call once, after the last read.</summary>
-    public ContentHashes GetHashes() => new(ContentHasher.ToHex(_sha256.GetHashAndReset()), ContentHasher.ToHex(_md5.GetHashAndReset()), _position);
+    /// <summary>The hashes of everything read, after the last read (also after the stream was disposed, as HTTP content does).</summary>
+    public ContentHashes GetHashes() =>
+        _final ??= new ContentHashes(ContentHasher.ToHex(_sha256.GetHashAndReset()), ContentHasher.ToHex(_md5.GetHashAndReset()), _position);
 
     public override bool CanRead => true;
     public override bool CanSeek => false;
@@ -150,6 +152,7 @@ public sealed class HashingReadStream : Stream
     {
         if (disposing)
         {
+            GetHashes();
             _sha256.Dispose();
             _md5.Dispose();
             if (!_leaveOpen)
