@@ -14,12 +14,12 @@ namespace ChittyConnect.PowerShell.Commands;
 
 /// <summary>
 /// Mirrors a folder to the session's R2 prefix (or the prefix to a folder) by content, then sends the
-/// sync report. Writes one ChittyConnect.Sync.SyncResult per file acted on; the summary goes to the
+/// sync report. Writes one ChittyConnect.Sync.ChittySyncResult per file acted on; the summary goes to the
 /// information stream (tag ChittySyncSummary) and, with -Summary, to the output as the last object.
 /// </summary>
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
-[OutputType(typeof(SyncResult))]
-[OutputType(typeof(SyncSummary))]
+[OutputType(typeof(ChittySyncResult))]
+[OutputType(typeof(ChittySyncSummary))]
 public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 {
     private const string Activity = "Sync-ChittyFolder";
@@ -164,7 +164,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
-        SyncSummary? summary = null;
+        ChittySyncSummary? summary = null;
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
         try
         {
@@ -234,7 +234,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
     }
 
-    private void OnResult(SyncResult result)
+    private void OnResult(ChittySyncResult result)
     {
         WriteLog(result);
         switch (result.Action)
@@ -257,7 +257,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
     }
 
-    private void Finish(SyncSummary summary, string target)
+    private void Finish(ChittySyncSummary summary, string target)
     {
         WriteLog(summary);
         WriteVerbose(summary.ToString());
@@ -282,7 +282,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
     }
 
-    private static ErrorRecord FileError(SyncResult result)
+    private static ErrorRecord FileError(ChittySyncResult result)
     {
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
@@ -318,7 +318,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         {
             w.WriteStartObject();
             w.WriteString("time", DateTimeOffset.Now.ToString("o", CultureInfo.InvariantCulture));
-            if (entry is SyncResult r)
+            if (entry is ChittySyncResult r)
             {
                 w.WriteString("type", "action");
                 w.WriteString("action", r.Action.ToString());
@@ -329,7 +329,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
                 if (r.Error is not null) { w.WriteString("error", r.Error); }
             }
-            else if (entry is SyncSummary s)
+            else if (entry is ChittySyncSummary s)
             {
                 w.WriteString("type", "summary");
                 w.WriteString("direction", s.Direction.ToString());

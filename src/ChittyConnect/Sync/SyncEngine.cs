@@ -47,7 +47,7 @@ public sealed class SyncEngine
     /// <see cref="OperationCanceledException"/> when cancelled (the state is saved first, so the next run
     /// resumes where this one stopped).
     /// </summary>
-    public async Task<SyncSummary> RunAsync(SyncOptions options, Action<SyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    public async Task<ChittySyncSummary> RunAsync(SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
         if (options is null)
         {
@@ -93,9 +93,9 @@ public sealed class SyncEngine
     {
         private readonly SyncEngine _engine;
         private readonly SyncOptions _options;
-        private readonly Action<SyncResult>? _onResult;
+        private readonly Action<ChittySyncResult>? _onResult;
         private readonly CancellationToken _ct;
-        private readonly SyncSummary _summary = new();
+        private readonly ChittySyncSummary _summary = new();
         private readonly object _gate = new();
         private readonly Stopwatch _watch = Stopwatch.StartNew();
         private readonly ProgressTracker _progress;
@@ -108,7 +108,7 @@ public sealed class SyncEngine
         private long _lastSaveTicks;
         private int _saving;
 
-        public Run(SyncEngine engine, SyncOptions options, Action<SyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken ct)
+        public Run(SyncEngine engine, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken ct)
         {
             _engine = engine;
             _options = options;
@@ -128,7 +128,7 @@ public sealed class SyncEngine
 
         private bool Upload => _options.Direction == SyncDirection.Upload;
 
-        public async Task<SyncSummary> ExecuteAsync()
+        public async Task<ChittySyncSummary> ExecuteAsync()
         {
             var requestsAtStart = Store.Requests.Snapshot();
             var statePath = SyncState.PathFor(_options.StateDirectory, _root, Store.Endpoint, Store.Bucket, _prefix, out var identity);
@@ -336,7 +336,7 @@ public sealed class SyncEngine
                 var full = LocalScanner.ResolveInside(_root, pair.Key, out var problem);
                 if (full is null)
                 {
-                    Emit(new SyncResult
+                    Emit(new ChittySyncResult
                     {
                         Action = SyncAction.Failed,
                         Operation = "Download",
@@ -540,7 +540,7 @@ public sealed class SyncEngine
             }
         }
 
-        private SyncResult ResultFor(PlanItem item, SyncAction action, string operation) => new()
+        private ChittySyncResult ResultFor(PlanItem item, SyncAction action, string operation) => new()
         {
             Action = action,
             Operation = operation,
@@ -851,7 +851,7 @@ public sealed class SyncEngine
             Emit(r);
         }
 
-        private void Emit(SyncResult result)
+        private void Emit(ChittySyncResult result)
         {
             if (result.Action == SyncAction.Failed && result.Exception is null)
             {

@@ -102,7 +102,7 @@ public sealed class SyncOptions
 }
 
 /// <summary>One file acted on (or planned).</summary>
-public sealed class SyncResult
+public sealed class ChittySyncResult
 {
     /// <summary>What happened.</summary>
     public SyncAction Action { get; set; }
@@ -145,7 +145,7 @@ public sealed class SyncResult
 }
 
 /// <summary>What a sync did, in totals.</summary>
-public sealed class SyncSummary
+public sealed class ChittySyncSummary
 {
     public SyncDirection Direction { get; set; }
     public string LocalPath { get; set; } = string.Empty;

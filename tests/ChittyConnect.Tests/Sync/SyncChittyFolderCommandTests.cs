@@ -111,8 +111,8 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell)
         {
             Assert.Empty(shell.Streams.Error);
-            Assert.Equal(new[] { "a.txt", "sub/b c.txt" }, output.Select(o => ((SyncResult)o.BaseObject).RelativePath).OrderBy(p => p, StringComparer.Ordinal));
-            var summary = Assert.IsType<SyncSummary>(shell.Runspace.SessionStateProxy.GetVariable("summary"));
+            Assert.Equal(new[] { "a.txt", "sub/b c.txt" }, output.Select(o => ((ChittySyncResult)o.BaseObject).RelativePath).OrderBy(p => p, StringComparer.Ordinal));
+            var summary = Assert.IsType<ChittySyncSummary>(shell.Runspace.SessionStateProxy.GetVariable("summary"));
             Assert.Equal(2, summary.FilesUploaded);
             Assert.Equal("evt-1", summary.ReportEventId);
         }
@@ -126,7 +126,7 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell2)
         {
             Assert.Empty(shell2.Streams.Error);
-            var summary = Assert.IsType<SyncSummary>(Assert.Single(again).BaseObject);
+            var summary = Assert.IsType<ChittySyncSummary>(Assert.Single(again).BaseObject);
             Assert.Equal(2, summary.FilesSkipped);
             Assert.Equal(1, summary.Requests.Total);
         }
@@ -141,16 +141,16 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell)
         {
             Assert.Empty(shell.Streams.Error);
-            var results = output.Select(o => (SyncResult)o.BaseObject).ToList();
+            var results = output.Select(o => (ChittySyncResult)o.BaseObject).ToList();
             Assert.Equal(3, results.Count);
             Assert.All(results, r => Assert.Equal(SyncAction.PlannedUpload, r.Action));
         }
 
         Assert.Empty(_api.Reports);
-        var (listing, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -WhatIf -Summary | Where-Object { $_ -is [ChittyConnect.Sync.SyncSummary] }");
+        var (listing, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -WhatIf -Summary | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }");
         using (shell2)
         {
-            Assert.Equal(3, ((SyncSummary)listing.Single().BaseObject).PlannedUploads);
+            Assert.Equal(3, ((ChittySyncSummary)listing.Single().BaseObject).PlannedUploads);
         }
     }
 

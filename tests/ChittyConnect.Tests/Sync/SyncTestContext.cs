@@ -147,9 +147,9 @@ public sealed class SyncTestContext : IDisposable
         return options;
     }
 
-    public async Task<(SyncSummary Summary, List<SyncResult> Results)> SyncAsync(Action<SyncOptions>? configure = null, CancellationToken cancellationToken = default, Action<SyncResult>? onResult = null)
+    public async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(Action<SyncOptions>? configure = null, CancellationToken cancellationToken = default, Action<ChittySyncResult>? onResult = null)
     {
-        var results = new ConcurrentQueue<SyncResult>();
+        var results = new ConcurrentQueue<ChittySyncResult>();
         Wire.Clear();
         var summary = await Engine.RunAsync(Options(configure), r =>
         {
