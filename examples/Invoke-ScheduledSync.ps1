@@ -16,12 +16,12 @@
         when the sync could not run at all (not connected, folder missing, another sync running).
 
     Schedule it:
-      Windows:  $action = New-ScheduledTaskAction -Execute pwsh -Argument '-NoProfile -NonInteractive -File C:\Tools\Invoke-ScheduledSync.ps1 -Profile work'
+      Windows:  $action = New-ScheduledTaskAction -Execute pwsh -Argument '-NoProfile -NonInteractive -File C:\Tools\Invoke-ScheduledSync.ps1 -ProfileName work'
                 Register-ScheduledTask ChittySync -Action $action -Trigger (New-ScheduledTaskTrigger -Once -At 0:00 -RepetitionInterval (New-TimeSpan -Hours 1))
-      cron:     0 * * * * pwsh -NoProfile -NonInteractive -File ~/bin/Invoke-ScheduledSync.ps1 -Profile work
+      cron:     0 * * * * pwsh -NoProfile -NonInteractive -File ~/bin/Invoke-ScheduledSync.ps1 -ProfileName work
 
 .EXAMPLE
-    ./Invoke-ScheduledSync.ps1 -Profile work
+    ./Invoke-ScheduledSync.ps1 -ProfileName work
 
 .EXAMPLE
     ./Invoke-ScheduledSync.ps1 -Folder D:\Data -SessionId my-desktop-session -BandwidthLimit 2MB
@@ -32,7 +32,7 @@ param(
     [string] $Folder = (Join-Path ([Environment]::GetFolderPath('MyDocuments')) 'chittyos-data'),
 
     # A profile saved with Connect-Chitty -Save -Name <profile>; without it the CHITTY_* environment variables are used.
-    [string] $Profile,
+    [string] $ProfileName,
 
     # The session (default: the profile's or CHITTY_SESSION_ID).
     [string] $SessionId,
@@ -65,7 +65,7 @@ try {
     $manifest = Join-Path $PSScriptRoot '..' 'ChittyConnect.psd1'
     if (Test-Path -LiteralPath $manifest) { Import-Module $manifest } else { Import-Module ChittyConnect }
 
-    if ($Profile) { Connect-Chitty -Name $Profile | Out-Null } else { Connect-Chitty -FromEnvironment | Out-Null }
+    if ($ProfileName) { Connect-Chitty -Name $ProfileName | Out-Null } else { Connect-Chitty -FromEnvironment | Out-Null }
 
     $sync = @{
         Path           = $Folder
