@@ -9,7 +9,9 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Connects to ChittyConnect and makes the connection current.</para>
 /// </summary>
-[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = ExplicitSet)]
+// Environment is the default set, so a bare "Connect-Chitty" reads CHITTY_* (scheduled tasks), and
+// "Connect-Chitty -Name work" resolves to the Profile set instead of prompting for an API key.
+[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = EnvironmentSet)]
 [OutputType(typeof(ChittyConnection))]
 public sealed class ConnectChittyCommand : PSCmdlet
 {
@@ -80,8 +82,8 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ExplicitSet)]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Reads the CHITTY_* environment variables.</summary>
-    [Parameter(ParameterSetName = EnvironmentSet, Mandatory = true)]
+    /// <summary>Reads the CHITTY_* environment variables (also what Connect-Chitty without parameters does).</summary>
+    [Parameter(ParameterSetName = EnvironmentSet)]
     public SwitchParameter FromEnvironment { get; set; }
 
     /// <inheritdoc />
@@ -106,7 +108,11 @@ public sealed class ConnectChittyCommand : PSCmdlet
         }
         catch (Exception ex) when (ChittyErrors.IsReportable(ex))
         {
-            ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, Name ?? (object?)Endpoint, ParameterSetName == ProfileSet ? "ChittyProfileUnreadable" : null));
+            var errorId = ParameterSetName != ProfileSet ? null
+                : ex is System.IO.FileNotFoundException ? "ChittyProfileNotFound"
+                : ex is ArgumentException ? "ChittyInvalidArgument"
+                : "ChittyProfileUnreadable";
+            ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, Name ?? (object?)Endpoint, errorId));
             return;
         }
 

@@ -18,21 +18,35 @@ public sealed class DisconnectChittyCommand : PSCmdlet
     /// <inheritdoc />
     protected override void EndProcessing()
     {
-        var connection = ConnectionRegistry.Remove();
-        if (connection is null)
+        var store = new ProfileStore();
+        string? profilePath = null;
+        if (RemoveProfile is not null)
+        {
+            try
+            {
+                profilePath = store.PathOf(RemoveProfile);
+            }
+            catch (System.ArgumentException ex)
+            {
+                ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, RemoveProfile));
+            }
+        }
+
+        var current = ConnectionRegistry.Current;
+        if (current is null)
         {
             WriteVerbose("There was no current connection.");
         }
-        else
+        else if (ShouldProcess(current.ToString(), "Disconnect"))
         {
-            WriteVerbose($"Disconnected from {connection.Endpoint}.");
-            connection.Dispose();
+            ConnectionRegistry.Remove();
+            WriteVerbose($"Disconnected from {current.Endpoint}.");
+            current.Dispose();
         }
 
         if (RemoveProfile is not null)
         {
-            var store = new ProfileStore();
-            if (!ShouldProcess(store.PathOf(RemoveProfile), "Delete saved profile"))
+            if (!ShouldProcess(profilePath!, "Delete saved profile"))
             {
                 return;
             }

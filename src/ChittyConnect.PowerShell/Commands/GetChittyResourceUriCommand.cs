@@ -14,14 +14,20 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
 {
     private const string PathSet = "Path";
     private const string HashSet = "Hash";
+    private const string LiteralPathSet = "LiteralPath";
     private static readonly Regex s_sha256 = new("^[0-9a-fA-F]{64}$", RegexOptions.CultureInvariant);
 
     /// <summary>Local files (hashed with SHA-256).</summary>
-    [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
     [ValidateNotNullOrEmpty]
-    [Alias("PSPath", "FullName")]
     [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>Local files, taken literally; binds FileInfo objects from Get-ChildItem.</summary>
+    [Parameter(ParameterSetName = LiteralPathSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("PSPath", "FullName", "LP")]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>A known SHA-256 (64 hex digits).</summary>
     [Parameter(ParameterSetName = HashSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
@@ -48,9 +54,10 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
             return;
         }
 
-        foreach (var input in Path)
+        var literal = ParameterSetName == LiteralPathSet;
+        foreach (var input in literal ? LiteralPath : Path)
         {
-            foreach (var path in PathResolver.Resolve(this, input, literal: false))
+            foreach (var path in PathResolver.Resolve(this, input, literal))
             {
                 if (System.IO.Directory.Exists(path))
                 {

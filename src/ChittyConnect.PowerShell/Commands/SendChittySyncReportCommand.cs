@@ -44,7 +44,17 @@ public sealed class SendChittySyncReportCommand : ChittyCmdletBase
             return;
         }
 
-        var item = ToItem(InputObject);
+        SyncReportItem item;
+        try
+        {
+            item = ToItem(InputObject);
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidCastException or OverflowException)
+        {
+            WriteError(ErrorFor(new ArgumentException($"The item {InputObject} has a Size that is not a number of bytes: {ex.Message}", ex), InputObject, "ChittySyncReportItemInvalid"));
+            return;
+        }
+
         if (item.R2Key is null && item.Uri is null)
         {
             WriteError(ErrorFor(new ArgumentException($"The item has no R2Key, Key or Uri property: {InputObject}"), InputObject, "ChittySyncReportItemWithoutKey"));

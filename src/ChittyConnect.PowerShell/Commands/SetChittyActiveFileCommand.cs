@@ -16,6 +16,7 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
     private const string InputObjectSet = "InputObject";
     private const string UriSet = "Uri";
     private const string PathSet = "Path";
+    private const string LiteralPathSet = "LiteralPath";
     private readonly List<ActiveFileSpec> _files = new();
 
     /// <summary>Files from Send-ChittyFile, Sync-ChittyFolder or Get-ChittyWhoAmI (anything with a Uri or R2Key).</summary>
@@ -31,12 +32,19 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
     /// <summary>Local files: their resource:// uri is computed from their SHA-256.</summary>
     [Parameter(ParameterSetName = PathSet, Mandatory = true)]
     [ValidateNotNullOrEmpty]
-    [Alias("PSPath", "FullName")]
+    [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>Local files, taken literally (no wildcards).</summary>
+    [Parameter(ParameterSetName = LiteralPathSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("PSPath", "LP")]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>A display name (with -Uri, for every uri).</summary>
     [Parameter(ParameterSetName = UriSet)]
     [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = LiteralPathSet)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
@@ -59,9 +67,11 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
                 _files.AddRange(Uri.Select(u => new ActiveFileSpec { Uri = u, Name = Name ?? LastSegment(u), Metadata = metadata }));
                 break;
             case PathSet:
-                foreach (var input in Path)
+            case LiteralPathSet:
+                var literal = ParameterSetName == LiteralPathSet;
+                foreach (var input in literal ? LiteralPath : Path)
                 {
-                    foreach (var path in PathResolver.Resolve(this, input, literal: false))
+                    foreach (var path in PathResolver.Resolve(this, input, literal))
                     {
                         AddLocalFile(path, metadata);
                     }
@@ -113,6 +123,14 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
             case System.IO.FileInfo info:
                 AddLocalFile(info.FullName, metadata);
                 return;
+            case IDictionary dictionary:
+                input = new PSObject();
+                foreach (DictionaryEntry entry in dictionary)
+                {
+                    input.Properties.Add(new PSNoteProperty(entry.Key?.ToString() ?? string.Empty, entry.Value));
+                }
+
+                break;
         }
 
         // Any object with Uri or R2Key (Sync-ChittyFolder results, Import-Csv rows, hashtables).
@@ -139,6 +157,12 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
 
     private void AddLocalFile(string path, IDictionary<string, object?>? metadata)
     {
+        if (System.IO.Directory.Exists(path))
+        {
+            WriteError(ErrorFor(new ArgumentException($"'{path}' is a directory; only files can be marked active."), path, "ChittyPathIsDirectory"));
+            return;
+        }
+
         var connection = ResolveConnection();
         var sessionId = ResolveSessionId(SessionId, connection);
         TryRun(async ct =>

@@ -60,6 +60,28 @@ public sealed class ApiCmdletTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_saved_profile_loads_by_name_alone_and_disconnect_honours_WhatIf()
+    {
+        var config = Path.Combine(_work, "config");
+        var result = _ps.Run("""
+            param($e, $k, $c)
+            $env:CHITTY_CONFIG_DIR = $c
+            try {
+                Connect-Chitty -Endpoint $e -ApiKey (ConvertTo-SecureString $k -AsPlainText -Force) -ChittyId chitty-test -SessionId session-test -Save -Name work | Out-Null
+                Disconnect-Chitty -WhatIf
+                (Get-ChittyConnection).Name
+                Disconnect-Chitty
+                (Connect-Chitty -Name work).Name
+                (Get-ChittyWhoAmI).SessionId
+                Connect-Chitty -Name nothing-saved
+            } finally { Remove-Item Env:CHITTY_CONFIG_DIR }
+            """, new Hashtable { ["e"] = _emulator.BaseUri, ["k"] = EmulatorHost.ApiKey, ["c"] = config });
+        Assert.Equal(new[] { "work", "work", "session-test" }, result.Output.Select(o => o.ToString()));
+        Assert.StartsWith("ChittyProfileNotFound,", result.SingleError().FullyQualifiedErrorId);
+        Assert.DoesNotContain(EmulatorHost.ApiKey, File.ReadAllText(Path.Combine(config, "profiles", "work.json")));
+    }
+
+    [Fact]
     public void New_and_Get_ChittySession_create_list_and_get_sessions()
     {
         var created = _ps.Run("New-ChittySession -SessionId desk-1 -Metadata @{ device = 'laptop'; tags = @('a','b') }");

@@ -1,0 +1,288 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+The one entry point for building, testing and trying ChittyConnect for PowerShell.
+
+.DESCRIPTION
+Run it with the pinned PowerShell from the repository root, after `dotnet tool restore` and `npm ci`:
+
+    dotnet pwsh -NoProfile -File build.ps1 -Task Test
+
+Tasks:
+  Build     publishes the module into ./bin, builds the emulator and turns docs/en-US/*.md into MAML help.
+  Test      Build, then the xunit tests and the Pester tests; ends with one line `N passed, N failed`.
+  Demo      Build, start the local stack (s3rver + emulator), run examples/Quickstart.ps1, stop the stack.
+  Emulator  Build, start the local stack in the foreground and print how to use it, until Ctrl+C.
+  Bench     Build, then bench/Run-Bench.ps1.
+  Clean     Remove everything the other tasks produce.
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File build.ps1 -Task Demo
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Emulator', 'Clean')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Release', 'Debug')]
+    [string] $Configuration = 'Release',
+
+    # Bench: a short run (fewer files, fewer rounds).
+    [switch] $Quick
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$RepoRoot = $PSScriptRoot
+$OutDir = Join-Path $RepoRoot 'out'
+# Where Get-Help looks for a binary module's help: <ModuleBase>/<culture>/<assembly file name>-Help.xml.
+# ModuleBase is the folder of ChittyConnect.psd1, not the folder of the dll (tests/Pester/Help.Tests.ps1
+# proves it). The copy in bin/en-US serves an import of bin/ChittyConnect.PowerShell.dll itself.
+$HelpFiles = @(
+    (Join-Path $RepoRoot 'en-US/ChittyConnect.PowerShell.dll-Help.xml')
+    (Join-Path $RepoRoot 'bin/en-US/ChittyConnect.PowerShell.dll-Help.xml')
+)
+# The demo runs these in order; those that do not exist yet are left out.
+$DemoScripts = @('examples/Quickstart.ps1', 'examples/SyncQuickstart.ps1')
+
+# ChittyStack.psm1 and the tests read this, so that they use what this run built.
+$env:CHITTY_BUILD_CONFIGURATION = $Configuration
+$env:DOTNET_NOLOGO = '1'
+$env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
+
+function Write-Step([string] $Message) {
+    Write-Host "==> $Message"
+}
+
+function Invoke-Native {
+    # Runs a native command and throws when it fails; $LASTEXITCODE alone is easy to miss.
+    # A simple function, so that arguments such as -c and -o reach the command untouched.
+    $command, $arguments = $args
+    & $command @arguments | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE."
+    }
+}
+
+function Invoke-Pwsh {
+    # A fresh instance of this same PowerShell (the pinned tool runs as `dotnet pwsh.dll`).
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') {
+        & $exe (Join-Path $PSHOME 'pwsh.dll') @args
+    }
+    else {
+        & $exe @args
+    }
+}
+
+function Invoke-Build {
+    Write-Step "Module -> bin ($Configuration)"
+    $bin = Join-Path $RepoRoot 'bin'
+    # Start from an empty folder so a dependency that was dropped does not linger and get loaded.
+    if (Test-Path -LiteralPath $bin) { Remove-Item -LiteralPath $bin -Recurse -Force }
+    Invoke-Native dotnet publish (Join-Path $RepoRoot 'src/ChittyConnect.PowerShell') -c $Configuration -o $bin --nologo
+    $sma = Join-Path $bin 'System.Management.Automation.dll'
+    if (Test-Path -LiteralPath $sma) {
+        throw "System.Management.Automation.dll was published into bin: it must come from the PowerShell that imports the module."
+    }
+
+    Write-Step "Emulator ($Configuration)"
+    Invoke-Native dotnet build (Join-Path $RepoRoot 'src/ChittyConnect.Emulator') -c $Configuration --nologo -v quiet
+
+    Write-Step 'Help: docs/en-US -> MAML'
+    # In a child process: the help generator imports the module, and a loaded dll cannot be replaced
+    # by the next build on Windows.
+    Invoke-Pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build/New-ChittyHelp.ps1') `
+        -ManifestPath (Join-Path $RepoRoot 'ChittyConnect.psd1') `
+        -DocsPath (Join-Path $RepoRoot 'docs/en-US') `
+        -OutputPath ($HelpFiles -join [IO.Path]::PathSeparator)
+    if ($LASTEXITCODE -ne 0) { throw "Help generation failed with exit code $LASTEXITCODE." }
+}
+
+function Get-TrxCount([string] $Path) {
+    [xml] $trx = Get-Content -LiteralPath $Path -Raw
+    $counters = $trx.TestRun.ResultSummary.Counters
+    $failed = 0
+    foreach ($name in 'failed', 'error', 'timeout', 'aborted') {
+        $value = $counters.GetAttribute($name)
+        if ($value) { $failed += [int]$value }
+    }
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed; Total = [int]$counters.total }
+}
+
+function Invoke-XunitTests {
+    Write-Step 'xunit: tests/ChittyConnect.Tests'
+    $resultsDir = Join-Path $OutDir 'TestResults'
+    $trx = Join-Path $resultsDir 'xunit.trx'
+    if (Test-Path -LiteralPath $trx) { Remove-Item -LiteralPath $trx -Force }
+    & dotnet test (Join-Path $RepoRoot 'tests/ChittyConnect.Tests') -c $Configuration --nologo `
+        --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $resultsDir |
+        Out-Host
+    $exitCode = $LASTEXITCODE
+    if (-not (Test-Path -LiteralPath $trx)) {
+        Write-Host "xunit: no results (dotnet test exited with $exitCode; did the build fail?)"
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Total = 0 }
+    }
+    $count = Get-TrxCount $trx
+    if ($exitCode -ne 0 -and $count.Failed -eq 0) {
+        # The runner failed without a failed test (a crash, a build error): that is still a failure.
+        Write-Host "xunit: dotnet test exited with $exitCode"
+        $count.Failed = 1
+    }
+    Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed"
+    $count
+}
+
+function Invoke-PesterTests {
+    Write-Step 'Pester: tests/Pester'
+    $pester = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/pester/5.7.1/tools/Pester.psd1'
+    if ($env:NUGET_PACKAGES) { $pester = Join-Path $env:NUGET_PACKAGES 'pester/5.7.1/tools/Pester.psd1' }
+    if (-not (Test-Path -LiteralPath $pester)) {
+        Invoke-Native dotnet restore (Join-Path $RepoRoot 'build/Pester.Restore.csproj') --nologo -v quiet
+    }
+    Import-Module $pester -Force
+
+    $config = New-PesterConfiguration
+    $config.Run.Path = Join-Path $RepoRoot 'tests/Pester'
+    $config.Run.PassThru = $true
+    $config.Output.Verbosity = 'Detailed'
+    $config.TestResult.Enabled = $true
+    $config.TestResult.OutputFormat = 'NUnitXml'
+    $config.TestResult.OutputPath = Join-Path $OutDir 'TestResults/pester.xml'
+    $result = Invoke-Pester -Configuration $config
+
+    # A file whose BeforeAll or discovery fails runs none of its tests: count each such block as failed.
+    $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
+    Write-Host "Pester: $($result.PassedCount) passed, $failed failed"
+    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Total = $result.TotalCount }
+}
+
+function Invoke-Test {
+    try {
+        Invoke-Build
+    }
+    catch {
+        Write-Host "Build failed: $_"
+        Write-Host '0 passed, 1 failed'
+        exit 1
+    }
+    $xunit = Invoke-XunitTests
+    $pester = Invoke-PesterTests
+    $passed = $xunit.Passed + $pester.Passed
+    $failed = $xunit.Failed + $pester.Failed
+    $ok = $failed -eq 0
+    if ($xunit.Total -eq 0) { Write-Host 'xunit ran no test.'; $ok = $false }
+    if ($pester.Total -eq 0) { Write-Host 'Pester ran no test.'; $ok = $false }
+    # The one closing line CI reads; nothing may be printed after it.
+    Write-Host "$passed passed, $failed failed"
+    if (-not $ok) { exit 1 }
+}
+
+function Use-ChittyStack([scriptblock] $Body) {
+    Import-Module (Join-Path $RepoRoot 'build/ChittyStack.psm1') -Force
+    $stack = Start-ChittyStack -Configuration $Configuration
+    try {
+        & $Body $stack
+    }
+    finally {
+        Write-Step 'Stopping the local stack'
+        Stop-ChittyStack -Stack $stack
+    }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $scripts = @($DemoScripts | ForEach-Object { Join-Path $RepoRoot $_ } | Where-Object { Test-Path -LiteralPath $_ })
+    if ($scripts.Count -eq 0) { throw "No demo script found (looked for $($DemoScripts -join ', '))." }
+    Write-Step 'Starting the local stack (s3rver + emulator)'
+    Use-ChittyStack {
+        param($stack)
+        $environment = Get-ChittyStackEnvironment -Stack $stack
+        $saved = @{}
+        foreach ($name in $environment.Keys) {
+            $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+            [Environment]::SetEnvironmentVariable($name, $environment[$name])
+        }
+        try {
+            foreach ($script in $scripts) {
+                Write-Step "Running $([IO.Path]::GetRelativePath($RepoRoot, $script)) against $($stack.EmulatorUri)"
+                # A fresh PowerShell, started from the repository root, imports the module as a user does.
+                Push-Location $RepoRoot
+                try { Invoke-Pwsh -NoProfile -NonInteractive -File $script } finally { Pop-Location }
+                if ($LASTEXITCODE -ne 0) { throw "$script failed with exit code $LASTEXITCODE." }
+            }
+        }
+        finally {
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        }
+    }
+    Write-Step 'Demo finished'
+}
+
+function Invoke-Emulator {
+    Invoke-Build
+    Write-Step 'Starting the local stack (s3rver + emulator)'
+    Use-ChittyStack {
+        param($stack)
+        $environment = Get-ChittyStackEnvironment -Stack $stack
+        Write-Host ''
+        Write-Host "ChittyConnect emulator: $($stack.EmulatorUri)"
+        Write-Host "S3 (R2 stand-in):       $($stack.S3Uri)  bucket $($stack.Bucket)"
+        Write-Host "Logs:                   $($stack.LogDirectory)"
+        Write-Host ''
+        Write-Host 'PowerShell:'
+        foreach ($name in $environment.Keys) { Write-Host "  `$env:$name = '$($environment[$name])'" }
+        Write-Host ''
+        Write-Host 'bash:'
+        foreach ($name in $environment.Keys) { Write-Host "  export $name='$($environment[$name])'" }
+        Write-Host ''
+        Write-Host "Then: Import-Module $(Join-Path $RepoRoot 'ChittyConnect.psd1'); Connect-Chitty"
+        Write-Host 'Press Ctrl+C to stop.'
+        while ($true) {
+            foreach ($process in $stack.S3Process, $stack.EmulatorProcess) {
+                if ($process.HasExited) {
+                    throw "A server of the stack exited (code $($process.ExitCode)); see the logs in $($stack.LogDirectory)."
+                }
+            }
+            Start-Sleep -Milliseconds 500
+        }
+    }
+}
+
+function Invoke-Bench {
+    $runner = Join-Path $RepoRoot 'bench/Run-Bench.ps1'
+    if (-not (Test-Path -LiteralPath $runner)) { throw 'There are no benchmarks yet (bench/Run-Bench.ps1).' }
+    Invoke-Build
+    & $runner -Configuration $Configuration -Quick:$Quick
+}
+
+function Invoke-Clean {
+    $paths = @('bin', 'en-US', 'out', '.stack', 'bench/work') + @(
+        Get-ChildItem -Path (Join-Path $RepoRoot 'src'), (Join-Path $RepoRoot 'tests') -Directory |
+            ForEach-Object { Join-Path $_.FullName 'bin'; Join-Path $_.FullName 'obj' }
+    ) + @('build/bin', 'build/obj')
+    foreach ($path in $paths) {
+        $full = if ([IO.Path]::IsPathRooted($path)) { $path } else { Join-Path $RepoRoot $path }
+        if (Test-Path -LiteralPath $full) {
+            Write-Step "Removing $([IO.Path]::GetRelativePath($RepoRoot, $full))"
+            Remove-Item -LiteralPath $full -Recurse -Force
+        }
+    }
+}
+
+Push-Location $RepoRoot
+try {
+    switch ($Task) {
+        'Build' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Emulator' { Invoke-Emulator }
+        'Bench' { Invoke-Bench }
+        'Clean' { Invoke-Clean }
+    }
+}
+finally {
+    Pop-Location
+}

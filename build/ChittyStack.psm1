@@ -1,0 +1,346 @@
+#Requires -Version 7.2
+# The local ChittyConnect stack: s3rver (S3 storage standing in for R2) and the ChittyConnect emulator,
+# both on 127.0.0.1 with ports the OS picks. Used by build.ps1 (Demo, Emulator, Bench) and by the Pester
+# tests, one stack per test file.
+
+Set-StrictMode -Version 3.0
+
+$script:RepoRoot = Split-Path -Parent $PSScriptRoot
+$script:Watchdog = Join-Path $PSScriptRoot 'watchdog.js'
+$script:Bucket = 'chitty-files'
+$script:S3Key = 'S3RVER'
+$script:ReadyPattern = '^ChittyConnect emulator ready on (?<uri>http://\S+?)/?\s*$'
+$script:S3ReadyPattern = 'S3rver listening on (?<address>[^\s:]+):(?<port>\d+)'
+
+# Stacks still running in this module instance; removing the module stops them. Processes that outlive
+# PowerShell itself (a killed test run) are ended by build/watchdog.js, which every server runs under.
+$script:Running = [System.Collections.Generic.List[object]]::new()
+
+$ExecutionContext.SessionState.Module.OnRemove = {
+    foreach ($stack in @($script:Running)) {
+        Stop-ChittyStack -Stack $stack
+    }
+}
+
+function Get-ChittyBuildConfiguration {
+    if ($env:CHITTY_BUILD_CONFIGURATION) { $env:CHITTY_BUILD_CONFIGURATION } else { 'Release' }
+}
+
+function Get-ChittyEmulatorPath {
+    <#
+    .SYNOPSIS
+    The path of the built emulator dll for a build configuration (Release unless
+    $env:CHITTY_BUILD_CONFIGURATION says otherwise).
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param([string] $Configuration = (Get-ChittyBuildConfiguration))
+
+    Join-Path $script:RepoRoot "src/ChittyConnect.Emulator/bin/$Configuration/net10.0/ChittyConnect.Emulator.dll"
+}
+
+function Read-SharedFile([string] $Path) {
+    # The child still holds the file open for writing.
+    if (-not (Test-Path -LiteralPath $Path)) { return '' }
+    $stream = [System.IO.File]::Open($Path, 'Open', 'Read', 'ReadWrite')
+    try {
+        $reader = [System.IO.StreamReader]::new($stream)
+        $reader.ReadToEnd()
+    }
+    finally {
+        $stream.Dispose()
+    }
+}
+
+function Get-LogTail([string] $Path, [int] $Lines = 40) {
+    $text = Read-SharedFile $Path
+    $all = $text -split "`r?`n" | Where-Object { $_ -ne '' }
+    ($all | Select-Object -Last $Lines) -join [Environment]::NewLine
+}
+
+function Start-LoggedProcess {
+    param(
+        [string] $Name,
+        [string] $FilePath,
+        [string[]] $ArgumentList,
+        [string] $WorkingDirectory,
+        [string] $LogDirectory,
+        [hashtable] $Environment = @{}
+    )
+
+    $stdout = Join-Path $LogDirectory "$Name.stdout.log"
+    $stderr = Join-Path $LogDirectory "$Name.stderr.log"
+    # Start-Process quotes nothing itself; quote each argument so paths with spaces survive.
+    # The server runs under the watchdog, which ends it when this PowerShell process is gone.
+    $quoted = foreach ($arg in @($script:Watchdog, $PID, $FilePath) + $ArgumentList) {
+        if ($arg -match '[\s"]') { '"' + ($arg -replace '"', '\"') + '"' } else { $arg }
+    }
+    $startArgs = @{
+        FilePath               = 'node'
+        ArgumentList           = $quoted
+        WorkingDirectory       = $WorkingDirectory
+        RedirectStandardOutput = $stdout
+        RedirectStandardError  = $stderr
+        Environment            = $Environment
+        NoNewWindow            = $true
+        PassThru               = $true
+    }
+    $process = Start-Process @startArgs
+    [pscustomobject]@{ Process = $process; StdOut = $stdout; StdErr = $stderr; Name = $Name }
+}
+
+function Wait-LogLine {
+    # Returns the first match of $Pattern in the process's stdout, or throws with its stderr when the
+    # process exits or the timeout passes first.
+    param($Logged, [string] $Pattern, [timespan] $Timeout)
+
+    $deadline = [DateTime]::UtcNow + $Timeout
+    while ($true) {
+        foreach ($line in ((Read-SharedFile $Logged.StdOut) -split "`r?`n")) {
+            $m = [regex]::Match($line, $Pattern)
+            if ($m.Success) { return $m }
+        }
+        $exited = $Logged.Process.HasExited
+        if ($exited -or [DateTime]::UtcNow -ge $deadline) {
+            # Read once more: the line may have landed between the read and the check.
+            foreach ($line in ((Read-SharedFile $Logged.StdOut) -split "`r?`n")) {
+                $m = [regex]::Match($line, $Pattern)
+                if ($m.Success) { return $m }
+            }
+            $why = if ($exited) { "exited with code $($Logged.Process.ExitCode)" } else { "did not print its ready line within $([int]$Timeout.TotalSeconds) s" }
+            $stderrTail = Get-LogTail $Logged.StdErr
+            $stdoutTail = Get-LogTail $Logged.StdOut 10
+            throw "$($Logged.Name) $why.`nstderr:`n$stderrTail`nstdout:`n$stdoutTail"
+        }
+        Start-Sleep -Milliseconds 50
+    }
+}
+
+function Wait-HttpAnswer {
+    # Any HTTP answer (a 404 or a 403 too) proves the server is serving.
+    param([uri] $Uri, [string] $Name, [timespan] $Timeout)
+
+    $client = [System.Net.Http.HttpClient]::new()
+    $client.Timeout = [timespan]::FromSeconds(2)
+    try {
+        $deadline = [DateTime]::UtcNow + $Timeout
+        while ($true) {
+            try {
+                $response = $client.GetAsync($Uri).GetAwaiter().GetResult()
+                $response.Dispose()
+                return
+            }
+            catch {
+                if ([DateTime]::UtcNow -ge $deadline) {
+                    throw "$Name at $Uri did not answer within $([int]$Timeout.TotalSeconds) s: $($_.Exception.GetBaseException().Message)"
+                }
+                Start-Sleep -Milliseconds 100
+            }
+        }
+    }
+    finally {
+        $client.Dispose()
+    }
+}
+
+function Stop-LoggedProcess($Logged) {
+    if ($null -eq $Logged) { return }
+    $process = $Logged.Process
+    try {
+        if (-not $process.HasExited) {
+            $process.Kill($true)
+            $null = $process.WaitForExit(10000)
+        }
+    }
+    catch [System.InvalidOperationException] {
+        # It exited between the check and the kill.
+    }
+    finally {
+        $process.Dispose()
+    }
+}
+
+function Remove-StaleStackDirectory {
+    # A PowerShell that was killed could not remove its stack's directory (the watchdog ended its
+    # servers); the next start does, when the process that made the directory is gone.
+    $pattern = Join-Path ([System.IO.Path]::GetTempPath()) 'chitty-stack-*'
+    foreach ($dir in Get-Item -Path $pattern -ErrorAction SilentlyContinue) {
+        $ownerFile = Join-Path $dir.FullName 'owner.pid'
+        $owner = 0
+        if (-not (Test-Path -LiteralPath $ownerFile) -or
+            -not [int]::TryParse((Get-Content -LiteralPath $ownerFile -TotalCount 1), [ref] $owner)) { continue }
+        if (-not (Get-Process -Id $owner -ErrorAction SilentlyContinue)) {
+            Remove-Item -LiteralPath $dir.FullName -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+}
+
+function Start-ChittyStack {
+    <#
+    .SYNOPSIS
+    Starts s3rver and the ChittyConnect emulator on loopback and returns the stack.
+
+    .DESCRIPTION
+    s3rver gets a fresh temporary directory with the bucket chitty-files; the emulator gets one API key
+    bound to a ChittyID and a session, and stores its blobs in that s3rver. Both listen on ports the OS
+    picks. Stop the stack with Stop-ChittyStack; stacks still running when PowerShell exits or the module
+    is removed are stopped then.
+
+    .PARAMETER S3Only
+    Starts s3rver only (EmulatorUri is then $null).
+
+    .PARAMETER EmulatorArgs
+    More arguments for the emulator, after the ones this function passes.
+
+    .EXAMPLE
+    $stack = Start-ChittyStack
+    try { Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId }
+    finally { $stack | Stop-ChittyStack }
+    #>
+    [CmdletBinding()]
+    [OutputType('ChittyStack')]
+    param(
+        [switch] $S3Only,
+        [string[]] $EmulatorArgs = @(),
+        [string] $ApiKey = ('chitty_test_' + [guid]::NewGuid().ToString('N')),
+        [string] $ChittyId = 'CHITTY-TEST-0001',
+        [string] $SessionId = ('session-' + [guid]::NewGuid().ToString('N').Substring(0, 12)),
+        [string] $Configuration = (Get-ChittyBuildConfiguration),
+        # The emulator dll to run; by default the one built for $Configuration.
+        [string] $EmulatorPath,
+        [ValidateRange(1, 600)]
+        [int] $TimeoutSeconds = 60
+    )
+
+    $s3rverJs = Join-Path $script:RepoRoot 'node_modules/s3rver/bin/s3rver.js'
+    if (-not (Test-Path -LiteralPath $s3rverJs)) {
+        throw "s3rver is not installed: run 'npm ci' in $script:RepoRoot."
+    }
+    $emulatorDll = if ($EmulatorPath) { $EmulatorPath } else { Get-ChittyEmulatorPath -Configuration $Configuration }
+    if (-not $S3Only -and -not (Test-Path -LiteralPath $emulatorDll)) {
+        throw "The emulator is not built ($emulatorDll): run 'dotnet pwsh build.ps1 -Task Build -Configuration $Configuration'."
+    }
+    if ($ChittyId.Contains(':') -or $ApiKey.Contains('=')) {
+        throw 'The ChittyID must not contain '':'' and the API key must not contain ''='' (the emulator''s --key syntax).'
+    }
+
+    $timeout = [timespan]::FromSeconds($TimeoutSeconds)
+    $tempRoot = Join-Path ([System.IO.Path]::GetTempPath()) ('chitty-stack-' + [guid]::NewGuid().ToString('N').Substring(0, 12))
+    $s3Dir = Join-Path $tempRoot 's3'
+    $emulatorDir = Join-Path $tempRoot 'emulator'
+    $logDir = Join-Path $tempRoot 'logs'
+    Remove-StaleStackDirectory
+    $null = New-Item -ItemType Directory -Path $s3Dir, $emulatorDir, $logDir -Force
+    Set-Content -LiteralPath (Join-Path $tempRoot 'owner.pid') -Value $PID
+
+    $stack = [pscustomobject]@{
+        PSTypeName      = 'ChittyStack'
+        EmulatorUri     = $null
+        S3Uri           = $null
+        Bucket          = $script:Bucket
+        ApiKey          = $ApiKey
+        SecureApiKey    = ConvertTo-SecureString -String $ApiKey -AsPlainText -Force
+        ChittyId        = $ChittyId
+        SessionId       = $SessionId
+        S3AccessKey     = $script:S3Key
+        S3SecretKey     = $script:S3Key
+        S3Credential    = [pscredential]::new($script:S3Key, (ConvertTo-SecureString -String $script:S3Key -AsPlainText -Force))
+        S3Process       = $null
+        EmulatorProcess = $null
+        TempRoot        = $tempRoot
+        LogDirectory    = $logDir
+        S3Logged        = $null
+        EmulatorLogged  = $null
+    }
+    $script:Running.Add($stack)
+
+    try {
+        # s3rver 3.7.1 needs the legacy OpenSSL provider on Node 17+. Port 0: it reports the port it got.
+        # --configure-bucket comes last because it swallows the arguments after it as config files.
+        $stack.S3Logged = Start-LoggedProcess -Name 's3rver' -FilePath 'node' -WorkingDirectory $tempRoot -LogDirectory $logDir `
+            -Environment @{ NODE_OPTIONS = '--openssl-legacy-provider' } -ArgumentList @(
+                $s3rverJs, '--address', '127.0.0.1', '--port', '0', '--silent',
+                '--directory', $s3Dir, '--configure-bucket', $script:Bucket)
+        $stack.S3Process = $stack.S3Logged.Process
+        $m = Wait-LogLine -Logged $stack.S3Logged -Pattern $script:S3ReadyPattern -Timeout $timeout
+        $stack.S3Uri = [uri]"http://127.0.0.1:$($m.Groups['port'].Value)"
+        Wait-HttpAnswer -Uri $stack.S3Uri -Name 's3rver' -Timeout $timeout
+
+        if (-not $S3Only) {
+            $arguments = @(
+                $emulatorDll,
+                '--urls', 'http://127.0.0.1:0',
+                '--key', "$ApiKey=${ChittyId}:$SessionId",
+                '--s3-endpoint', $stack.S3Uri.AbsoluteUri.TrimEnd('/'),
+                '--s3-bucket', $script:Bucket,
+                '--s3-access-key', $script:S3Key,
+                '--s3-secret-key', $script:S3Key
+            ) + $EmulatorArgs
+            $stack.EmulatorLogged = Start-LoggedProcess -Name 'emulator' -FilePath 'dotnet' -WorkingDirectory $emulatorDir `
+                -LogDirectory $logDir -ArgumentList $arguments -Environment @{
+                    DOTNET_NOLOGO = '1'
+                    DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+                }
+            $stack.EmulatorProcess = $stack.EmulatorLogged.Process
+            $m = Wait-LogLine -Logged $stack.EmulatorLogged -Pattern $script:ReadyPattern -Timeout $timeout
+            $stack.EmulatorUri = [uri]$m.Groups['uri'].Value
+            Wait-HttpAnswer -Uri $stack.EmulatorUri -Name 'The emulator' -Timeout $timeout
+        }
+    }
+    catch {
+        Stop-ChittyStack -Stack $stack
+        throw
+    }
+    $stack
+}
+
+function Stop-ChittyStack {
+    <#
+    .SYNOPSIS
+    Stops the processes of a stack (with their child processes) and removes its temporary directories.
+    Stopping a stack twice does nothing the second time.
+    #>
+    [CmdletBinding()]
+    param(
+        [Parameter(Mandatory, ValueFromPipeline)]
+        [AllowNull()]
+        [psobject] $Stack
+    )
+    process {
+        if ($null -eq $Stack) { return }
+        Stop-LoggedProcess $Stack.EmulatorLogged
+        Stop-LoggedProcess $Stack.S3Logged
+        if ($Stack.TempRoot -and (Test-Path -LiteralPath $Stack.TempRoot)) {
+            # A file handle closing late after the kill can make the first attempt fail.
+            for ($i = 0; $i -lt 5; $i++) {
+                try { Remove-Item -LiteralPath $Stack.TempRoot -Recurse -Force -ErrorAction Stop; break }
+                catch { Start-Sleep -Milliseconds 200 }
+            }
+        }
+        $null = $script:Running.Remove($Stack)
+    }
+}
+
+function Get-ChittyStackEnvironment {
+    <#
+    .SYNOPSIS
+    The CHITTY_* environment variables that point the module at a stack, as an ordered dictionary.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.Specialized.OrderedDictionary])]
+    param([Parameter(Mandatory, ValueFromPipeline)] [psobject] $Stack)
+    process {
+        [ordered]@{
+            CHITTY_ENDPOINT              = if ($Stack.EmulatorUri) { $Stack.EmulatorUri.AbsoluteUri.TrimEnd('/') } else { $null }
+            CHITTY_API_KEY               = $Stack.ApiKey
+            CHITTY_ID                    = $Stack.ChittyId
+            CHITTY_SESSION_ID            = $Stack.SessionId
+            CHITTY_R2_ENDPOINT           = $Stack.S3Uri.AbsoluteUri.TrimEnd('/')
+            CHITTY_R2_BUCKET             = $Stack.Bucket
+            CHITTY_R2_ACCESS_KEY_ID      = $Stack.S3AccessKey
+            CHITTY_R2_SECRET_ACCESS_KEY  = $Stack.S3SecretKey
+        }
+    }
+}
+
+Export-ModuleMember -Function Start-ChittyStack, Stop-ChittyStack, Get-ChittyStackEnvironment, Get-ChittyEmulatorPath

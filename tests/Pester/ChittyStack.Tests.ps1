@@ -1,0 +1,125 @@
+# The local stack script (build/ChittyStack.psm1) that the demo, the benchmarks and the other test
+# files rely on.
+
+BeforeAll {
+    . $PSScriptRoot/_Common.ps1
+
+    function Test-ProcessAlive([int] $Id) {
+        [bool](Get-Process -Id $Id -ErrorAction SilentlyContinue)
+    }
+
+    function Wait-ProcessGone([int[]] $Id, [int] $Seconds = 20) {
+        # Polls rather than sleeps a fixed time; the limit only bounds a failing run.
+        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while ([DateTime]::UtcNow -lt $deadline) {
+            if (-not ($Id | Where-Object { Test-ProcessAlive $_ })) { return }
+            Start-Sleep -Milliseconds 200
+        }
+    }
+}
+
+Describe 'Start-ChittyStack -S3Only' {
+    BeforeAll {
+        $script:Stack = Start-ChittyStack -S3Only
+        $script:S3Pid = $Stack.S3Process.Id
+        $script:TempRoot = $Stack.TempRoot
+    }
+    AfterAll {
+        Stop-ChittyStack -Stack $Stack
+    }
+
+    It 'serves the bucket chitty-files on loopback' {
+        $Stack.S3Uri.Host | Should -Be '127.0.0.1'
+        $Stack.EmulatorUri | Should -BeNullOrEmpty
+        $response = Invoke-WebRequest -Uri "$($Stack.S3Uri)$($Stack.Bucket)" -SkipHttpErrorCheck
+        $response.StatusCode | Should -Be 200
+        $response.Content | Should -Match '<Name>chitty-files</Name>'
+    }
+
+    It 'gives the CHITTY_R2_* settings of the stack' {
+        $environment = Get-ChittyStackEnvironment -Stack $Stack
+        $environment.CHITTY_R2_ENDPOINT | Should -Be $Stack.S3Uri.AbsoluteUri.TrimEnd('/')
+        $environment.CHITTY_R2_BUCKET | Should -Be 'chitty-files'
+        $environment.CHITTY_R2_ACCESS_KEY_ID | Should -Be 'S3RVER'
+        $environment.CHITTY_R2_SECRET_ACCESS_KEY | Should -Be 'S3RVER'
+        $environment.CHITTY_API_KEY | Should -Be $Stack.ApiKey
+    }
+
+    It 'stops its servers and removes its files, once or twice' {
+        Stop-ChittyStack -Stack $Stack
+        Stop-ChittyStack -Stack $Stack
+        Wait-ProcessGone $S3Pid
+        Test-ProcessAlive $S3Pid | Should -BeFalse
+        $TempRoot | Should -Not -Exist
+    }
+}
+
+Describe 'Start-ChittyStack' {
+    BeforeAll {
+        $script:Stack = Start-ChittyStack
+    }
+    AfterAll {
+        Stop-ChittyStack -Stack $Stack
+    }
+
+    It 'starts the emulator on loopback, answering HTTP' {
+        $Stack.EmulatorUri.Host | Should -Be '127.0.0.1'
+        $response = Invoke-WebRequest -Uri "$($Stack.EmulatorUri)no-such-route" -SkipHttpErrorCheck
+        $response.StatusCode | Should -Be 404
+    }
+
+    It 'gives the emulator the API key of the stack' {
+        $headers = @{ Authorization = "Bearer $($Stack.ApiKey)" }
+        $good = Invoke-WebRequest -Uri "$($Stack.EmulatorUri)api/registry/whoami" -Headers $headers -SkipHttpErrorCheck
+        $good.StatusCode | Should -Be 200
+        $bad = Invoke-WebRequest -Uri "$($Stack.EmulatorUri)api/registry/whoami" -Headers @{ Authorization = 'Bearer wrong' } -SkipHttpErrorCheck
+        $bad.StatusCode | Should -Be 401
+    }
+}
+
+Describe 'A failed start' {
+    It 'reports what the emulator wrote to stderr and leaves nothing running' {
+        $notADll = Join-Path $TestDrive 'not-an-emulator.dll'
+        Set-Content -LiteralPath $notADll -Value 'not a .NET assembly'
+        $before = @(Get-Item (Join-Path ([IO.Path]::GetTempPath()) 'chitty-stack-*') -ErrorAction SilentlyContinue).Count
+
+        { Start-ChittyStack -EmulatorPath $notADll -TimeoutSeconds 30 } |
+            Should -Throw -ExpectedMessage '*emulator exited with code*stderr:*not-an-emulator*'
+
+        @(Get-Item (Join-Path ([IO.Path]::GetTempPath()) 'chitty-stack-*') -ErrorAction SilentlyContinue).Count | Should -Be $before
+    }
+}
+
+Describe 'A PowerShell that is killed' {
+    It 'takes the servers it started with it' {
+        $child = Start-Process -FilePath ([Environment]::ProcessPath) -PassThru -NoNewWindow `
+            -RedirectStandardOutput (Join-Path $TestDrive 'out.txt') -RedirectStandardError (Join-Path $TestDrive 'err.txt') `
+            -ArgumentList @(
+                if ([IO.Path]::GetFileNameWithoutExtension([Environment]::ProcessPath) -eq 'dotnet') { "`"$(Join-Path $PSHOME 'pwsh.dll')`"" }
+                '-NoProfile', '-NonInteractive', '-Command'
+                "`"Import-Module '$(Join-Path $RepoRoot 'build/ChittyStack.psm1')'; `$s = Start-ChittyStack -S3Only; `$s.S3Process.Id; Start-Sleep 120`""
+            )
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            $serverPid = $null
+            while (-not $serverPid -and [DateTime]::UtcNow -lt $deadline -and -not $child.HasExited) {
+                $serverPid = Get-Content (Join-Path $TestDrive 'out.txt') -ErrorAction SilentlyContinue | Select-Object -First 1
+                Start-Sleep -Milliseconds 100
+            }
+            $serverPid | Should -Not -BeNullOrEmpty -Because (Get-Content -Raw (Join-Path $TestDrive 'err.txt'))
+            # The watchdog's child: s3rver itself.
+            $s3rver = Get-Process -Name node | Where-Object { $_.CommandLine -like '*s3rver.js*' -and $_.Parent.Id -eq [int]$serverPid }
+            $s3rver | Should -Not -BeNullOrEmpty
+            Test-ProcessAlive $serverPid | Should -BeTrue
+
+            $child.Kill()
+
+            Wait-ProcessGone ([int]$serverPid), $s3rver.Id
+            Test-ProcessAlive $serverPid | Should -BeFalse
+            Test-ProcessAlive $s3rver.Id | Should -BeFalse
+        }
+        finally {
+            if (-not $child.HasExited) { $child.Kill($true) }
+        }
+    }
+}
