@@ -3,9 +3,7 @@
 # (s3rver + emulator) started for this file, a fixture folder synced up, re-synced, changed and restored.
 
 BeforeAll {
-    $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
-    Import-Module (Join-Path $repo 'build/ChittyStack.psm1') -Force
-    Import-Module (Join-Path $repo 'ChittyConnect.psd1') -Force
+    . $PSScriptRoot/_Common.ps1
     $script:stack = Start-ChittyStack
     $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-sync-" + [guid]::NewGuid().ToString('N'))
     New-Item -ItemType Directory -Path $work | Out-Null
@@ -13,8 +11,7 @@ BeforeAll {
     $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
     $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
 
-    Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
-        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
+    Connect-ChittyTestStack -Stack $stack | Out-Null
 
     $script:folder = Join-Path $work 'chittyos-data'
     function New-Fixture([string] $Relative, [string] $Content) {
