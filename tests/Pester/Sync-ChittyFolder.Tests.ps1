@@ -11,7 +11,9 @@ BeforeAll {
     $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
     $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
 
-    Connect-ChittyTestStack -Stack $stack | Out-Null
+    # Connect-Chitty directly: _Common.ps1's Connect-ChittyTestStack splats $null when given no extra parameter.
+    Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
+        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
 
     $script:folder = Join-Path $work 'chittyos-data'
     function New-Fixture([string] $Relative, [string] $Content) {
@@ -28,7 +30,8 @@ BeforeAll {
     Set-Content -LiteralPath $ignore -Value @('# like the guide''s ~/.rcloneignore', '*.tmp', 'cache/')
 
     function Get-Emulator([string] $Path) {
-        Invoke-RestMethod -Uri ([Uri]::new([Uri]$stack.EmulatorUri, $Path))
+        # Invoke-RestMethod writes a JSON array as one object: enumerate it.
+        Invoke-RestMethod -Uri ([Uri]::new([Uri]$stack.EmulatorUri, $Path)) | ForEach-Object { $_ }
     }
 }
 
