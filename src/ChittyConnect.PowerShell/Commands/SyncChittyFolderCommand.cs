@@ -4,6 +4,7 @@ using System.Globalization;
 using System.IO;
 using System.Management.Automation;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Tasks;
 using ChittyConnect.Filters;
@@ -314,7 +315,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        // Relaxed escaping keeps non-ASCII file names and '+' in times readable in the log.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             w.WriteString("time", DateTimeOffset.Now.ToString("o", CultureInfo.InvariantCulture));
