@@ -1,0 +1,450 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Management.Automation;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Threading.Tasks;
+using ChittyConnect.Filters;
+using ChittyConnect.Storage;
+using ChittyConnect.Sync;
+
+namespace ChittyConnect.PowerShell.Commands;
+
+/// <summary>
+/// Mirrors a folder to the session's R2 prefix (or the prefix to a folder) by content, then sends the
+/// sync report. Writes one ChittyConnect.Sync.ChittySyncResult per file acted on; the summary goes to the
+/// information stream (tag ChittySyncSummary) and, with -Summary, to the output as the last object.
+/// </summary>
+[Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(ChittySyncResult))]
+[OutputType(typeof(ChittySyncSummary))]
+public sealed class SyncChittyFolderCommand : ChittyCmdletBase
+{
+    private const string Activity = "Sync-ChittyFolder";
+    private readonly Dictionary<int, string> _openChildren = new();
+    private int _activityId;
+    private StreamWriter? _log;
+
+    /// <summary>The local folder.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "FullName", "LiteralPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = string.Empty;
+
+    /// <summary>The session whose prefix (files/&lt;session&gt;/) is synced; default: the connection's.</summary>
+    [Parameter(Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string? SessionId { get; set; }
+
+    /// <summary>The key prefix, instead of files/&lt;session&gt;/.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Prefix { get; set; }
+
+    /// <summary>Upload (folder to R2, default) or Download (R2 to folder).</summary>
+    [Parameter]
+    public SyncDirection Direction { get; set; } = SyncDirection.Upload;
+
+    /// <summary>Keep files on the destination that the source no longer has.</summary>
+    [Parameter]
+    public SwitchParameter NoDelete { get; set; }
+
+    /// <summary>Read and hash every file instead of trusting the cached hashes.</summary>
+    [Parameter]
+    public SwitchParameter Rehash { get; set; }
+
+    /// <summary>rclone filter files of exclude patterns (the guide's ~/.rcloneignore).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? ExcludeFrom { get; set; }
+
+    /// <summary>rclone exclude patterns.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Exclude { get; set; }
+
+    /// <summary>rclone include patterns: only matching files take part.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? Include { get; set; }
+
+    /// <summary>Files transferred in parallel.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int Transfers { get; set; } = SyncOptions.DefaultTransfers;
+
+    /// <summary>Bytes per second across all transfers; 0 is unlimited.</summary>
+    [Parameter]
+    [ValidateRange(0, long.MaxValue)]
+    public long BandwidthLimit { get; set; }
+
+    /// <summary>Most deletions one run may make; when more are due, none is made. -1 for no limit.</summary>
+    [Parameter]
+    [ValidateRange(-1, int.MaxValue)]
+    public int MaxDelete { get; set; } = SyncOptions.DefaultMaxDelete;
+
+    /// <summary>Allow the sync when the source folder is missing or has no files (it then deletes everything on the destination).</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Do not send the sync report.</summary>
+    [Parameter]
+    public SwitchParameter NoReport { get; set; }
+
+    /// <summary>The report's source field.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Source { get; set; } = SyncOptions.DefaultSource;
+
+    /// <summary>Appends one JSON line per action and one for the summary.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? LogFile { get; set; }
+
+    /// <summary>Also write the summary object to the output, after the results.</summary>
+    [Parameter]
+    public SwitchParameter Summary { get; set; }
+
+    /// <summary>Lets in-process tests keep state files out of the user's config directory.</summary>
+    internal static string? StateDirectoryOverride { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var connection = ResolveConnection();
+        if (!connection.HasR2)
+        {
+            ThrowTerminatingError(new ErrorRecord(
+                new InvalidOperationException("R2 is not configured for this connection: Sync-ChittyFolder needs an R2 endpoint, bucket, access key id and secret."),
+                "ChittyR2NotConfigured", ErrorCategory.InvalidOperation, connection)
+            {
+                ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Connect-Chitty ... -R2AccountId <id> -Bucket <bucket> -R2AccessKeyId <id> -R2SecretAccessKey (Read-Host -AsSecureString), or set CHITTY_R2_*." },
+            });
+        }
+
+        var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        var prefix = Prefix is not null ? SyncEngine.NormalizePrefix(Prefix) : SyncEngine.DefaultPrefix(ResolveSessionId(SessionId, connection));
+        var options = new SyncOptions
+        {
+            LocalPath = folder,
+            Prefix = prefix,
+            Direction = Direction,
+            NoDelete = NoDelete,
+            Rehash = Rehash,
+            Filters = BuildFilters(),
+            Transfers = Transfers,
+            MaxDelete = MaxDelete,
+            Force = Force,
+            NoReport = NoReport,
+            Source = Source,
+            StateDirectory = StateDirectoryOverride,
+        };
+
+        var target = Direction == SyncDirection.Upload
+            ? $"{folder} -> r2://{connection.Bucket}/{prefix}"
+            : $"r2://{connection.Bucket}/{prefix} -> {folder}";
+        var action = (Direction == SyncDirection.Upload ? "Upload new and changed files" : "Download new and changed files")
+            + (NoDelete ? string.Empty : ", delete extra files on the destination");
+        if (!ShouldProcess($"Performing the operation \"{action}\" on target \"{target}\".", $"{action} for {target}?", "Sync-ChittyFolder", out var reason))
+        {
+            if (reason != ShouldProcessReason.WhatIf)
+            {
+                return;
+            }
+
+            options.PlanOnly = true;
+        }
+
+        if (LogFile is not null && !options.PlanOnly)
+        {
+            var logPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogFile);
+            _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+        }
+
+        _activityId = Math.Abs(GetHashCode() % 100000) + 1;
+        ChittySyncSummary? summary = null;
+        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
+        try
+        {
+            RunAsync(async ct =>
+            {
+                using var store = new R2ObjectStore(connection.Settings, storeOptions);
+                var engine = new SyncEngine(store, connection.Api);
+                summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
+            });
+            CompleteProgress();
+            if (summary is not null)
+            {
+                Finish(summary, target);
+            }
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId == "SyncLocked" ? ErrorCategory.ResourceBusy : ErrorCategory.InvalidOperation, folder));
+        }
+        catch (ObjectStoreException ex)
+        {
+            ThrowTerminatingError(StorageError(ex, target, "ChittyStorageError"));
+        }
+        catch (Exception ex) when (Internal.ChittyErrors.IsReportable(ex))
+        {
+            ThrowTerminatingError(ErrorFor(ex, folder));
+        }
+        finally
+        {
+            CompleteProgress();
+            _log?.Dispose();
+            _log = null;
+        }
+    }
+
+    private FilterRules BuildFilters()
+    {
+        if (ExcludeFrom is null && Exclude is null && Include is null)
+        {
+            return FilterRules.Empty;
+        }
+
+        try
+        {
+            var builder = new FilterRulesBuilder();
+            foreach (var file in ExcludeFrom ?? Array.Empty<string>())
+            {
+                builder.AddExcludeFrom(SessionState.Path.GetUnresolvedProviderPathFromPSPath(file));
+            }
+
+            foreach (var pattern in Exclude ?? Array.Empty<string>())
+            {
+                builder.AddExclude(pattern);
+            }
+
+            foreach (var pattern in Include ?? Array.Empty<string>())
+            {
+                builder.AddInclude(pattern);
+            }
+
+            return builder.Build();
+        }
+        catch (Exception ex) when (ex is FilterSyntaxException or IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminatingError(ErrorFor(ex, ExcludeFrom));
+            return null!;
+        }
+    }
+
+    private void OnResult(ChittySyncResult result)
+    {
+        WriteLog(result);
+        switch (result.Action)
+        {
+            case SyncAction.PlannedUpload:
+            case SyncAction.PlannedDownload:
+            case SyncAction.PlannedDelete:
+                // Prints "What if: ..." for each planned action (and returns false under -WhatIf).
+                ShouldProcess(result.Action == SyncAction.PlannedDownload ? result.LocalPath : result.R2Key, result.Operation);
+                WriteObject(result);
+                break;
+            case SyncAction.Failed:
+                WriteObject(result);
+                WriteError(FileError(result));
+                break;
+            default:
+                WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
+                WriteObject(result);
+                break;
+        }
+    }
+
+    private void Finish(ChittySyncSummary summary, string target)
+    {
+        WriteLog(summary);
+        WriteVerbose(summary.ToString());
+        WriteInformation(new InformationRecord(summary, MyInvocation.MyCommand.Name) { Tags = { "ChittySyncSummary" } });
+        if (summary.DeletesWithheld > 0 && summary.DeletesWithheldReason is not null)
+        {
+            WriteError(new ErrorRecord(
+                new InvalidOperationException($"{summary.DeletesWithheld} file(s) were not deleted: {summary.DeletesWithheldReason}."),
+                "ChittySyncDeletesWithheld", ErrorCategory.LimitsExceeded, target));
+        }
+
+        if (summary.ReportError is not null)
+        {
+            WriteError(new ErrorRecord(
+                new InvalidOperationException($"The sync report failed ({summary.ReportError}); the next sync sends it again."),
+                "ChittySyncReportFailed", ErrorCategory.ConnectionError, target));
+        }
+
+        if (Summary)
+        {
+            WriteObject(summary);
+        }
+    }
+
+    private static ErrorRecord FileError(ChittySyncResult result)
+    {
+        var ex = result.Exception ?? new InvalidOperationException(result.Error);
+        var id = $"ChittySync{result.Operation}Failed";
+        var target = result.Operation == "Download" ? (object)result.R2Key : result.LocalPath;
+        return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
+    }
+
+    private static ErrorRecord StorageError(ObjectStoreException ex, object? target, string id)
+    {
+        var category = ex.Code switch
+        {
+            "UnsafeKey" => ErrorCategory.SecurityError,
+            "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" => ErrorCategory.PermissionDenied,
+            "NoSuchKey" or "NoSuchBucket" => ErrorCategory.ObjectNotFound,
+            "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" => ErrorCategory.InvalidResult,
+            "ContentChanged" => ErrorCategory.InvalidData,
+            "Timeout" => ErrorCategory.OperationTimeout,
+            "NetworkError" => ErrorCategory.ConnectionError,
+            _ => ErrorCategory.WriteError,
+        };
+        return new ErrorRecord(ex, id, category, target);
+    }
+
+    private void WriteLog(object entry)
+    {
+        if (_log is null)
+        {
+            return;
+        }
+
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps non-ASCII file names and '+' in times readable in the log.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("time", DateTimeOffset.Now.ToString("o", CultureInfo.InvariantCulture));
+            if (entry is ChittySyncResult r)
+            {
+                w.WriteString("type", "action");
+                w.WriteString("action", r.Action.ToString());
+                w.WriteString("relativePath", r.RelativePath);
+                w.WriteString("r2Key", r.R2Key);
+                w.WriteNumber("size", r.Size);
+                if (r.Sha256 is not null) { w.WriteString("sha256", r.Sha256); }
+                w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
+                if (r.Error is not null) { w.WriteString("error", r.Error); }
+            }
+            else if (entry is ChittySyncSummary s)
+            {
+                w.WriteString("type", "summary");
+                w.WriteString("direction", s.Direction.ToString());
+                w.WriteString("localPath", s.LocalPath);
+                w.WriteString("bucket", s.Bucket);
+                w.WriteString("prefix", s.Prefix);
+                w.WriteNumber("filesUploaded", s.FilesUploaded);
+                w.WriteNumber("bytesUploaded", s.BytesUploaded);
+                w.WriteNumber("filesDownloaded", s.FilesDownloaded);
+                w.WriteNumber("bytesDownloaded", s.BytesDownloaded);
+                w.WriteNumber("filesDeleted", s.FilesDeleted);
+                w.WriteNumber("filesSkipped", s.FilesSkipped);
+                w.WriteNumber("errors", s.Errors);
+                w.WriteNumber("deletesWithheld", s.DeletesWithheld);
+                w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
+                w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
+                w.WriteNumber("bytesHashed", s.BytesHashed);
+                w.WriteStartObject("requests");
+                w.WriteNumber("list", s.Requests.List);
+                w.WriteNumber("put", s.Requests.Put);
+                w.WriteNumber("get", s.Requests.Get);
+                w.WriteNumber("head", s.Requests.Head);
+                w.WriteNumber("delete", s.Requests.Delete);
+                w.WriteNumber("multipart", s.Requests.Multipart);
+                w.WriteEndObject();
+                w.WriteNumber("reportedItems", s.ReportedItems);
+                if (s.ReportEventId is not null) { w.WriteString("reportEventId", s.ReportEventId); }
+                if (s.ReportError is not null) { w.WriteString("reportError", s.ReportError); }
+            }
+
+            w.WriteEndObject();
+        }
+
+        _log.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+        _log.Flush();
+    }
+
+    private void OnProgress(SyncProgress p)
+    {
+        var status = p.Phase switch
+        {
+            SyncPhase.Transferring => $"{p.FilesDone} of {p.FilesTotal} files, {Bytes(p.BytesDone)} of {Bytes(p.BytesTotal)}" + (p.BytesPerSecond > 0 ? $", {Bytes((long)p.BytesPerSecond)}/s" : string.Empty),
+            _ => p.Phase.ToString(),
+        };
+        var record = new ProgressRecord(_activityId, Activity, status);
+        if (p.Phase == SyncPhase.Transferring && p.BytesTotal > 0)
+        {
+            record.PercentComplete = (int)Math.Min(100, p.BytesDone * 100 / p.BytesTotal);
+            if (p.Eta is { } eta)
+            {
+                record.SecondsRemaining = (int)Math.Min(int.MaxValue, eta.TotalSeconds);
+            }
+        }
+
+        if (p.Phase == SyncPhase.Done)
+        {
+            return;
+        }
+
+        WriteProgress(record);
+        foreach (var t in p.Transfers)
+        {
+            var childId = _activityId + t.Id;
+            var child = new ProgressRecord(childId, t.RelativePath, $"{Bytes(t.BytesDone)} of {Bytes(t.BytesTotal)}") { ParentActivityId = _activityId };
+            if (t.Completed)
+            {
+                child.RecordType = ProgressRecordType.Completed;
+                _openChildren.Remove(childId);
+            }
+            else
+            {
+                child.PercentComplete = t.BytesTotal > 0 ? (int)Math.Min(100, t.BytesDone * 100 / t.BytesTotal) : 0;
+                _openChildren[childId] = t.RelativePath;
+            }
+
+            WriteProgress(child);
+        }
+    }
+
+    // Always ends the records, also after an error or a stop; a second call writes nothing.
+    private void CompleteProgress()
+    {
+        if (_activityId == 0)
+        {
+            return;
+        }
+
+        foreach (var pair in _openChildren)
+        {
+            WriteProgress(new ProgressRecord(pair.Key, pair.Value, "Done") { ParentActivityId = _activityId, RecordType = ProgressRecordType.Completed });
+        }
+
+        _openChildren.Clear();
+        var id = _activityId;
+        _activityId = 0;
+        WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    private static string Bytes(long n) => n switch
+    {
+        >= 1L << 30 => $"{n / (double)(1L << 30):0.0} GiB",
+        >= 1L << 20 => $"{n / (double)(1L << 20):0.0} MiB",
+        >= 1L << 10 => $"{n / (double)(1L << 10):0.0} KiB",
+        _ => $"{n} B",
+    };
+
+    // Posts each snapshot to the pipeline thread; the engine already throttles them.
+    private sealed class Progress : IProgress<SyncProgress>
+    {
+        private readonly SyncChittyFolderCommand _cmdlet;
+
+        public Progress(SyncChittyFolderCommand cmdlet) => _cmdlet = cmdlet;
+
+        public void Report(SyncProgress value) => _cmdlet.Post(() => _cmdlet.OnProgress(value));
+    }
+}

@@ -1,0 +1,81 @@
+using System;
+using System.Net.Http;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>How an <see cref="R2ObjectStore"/> talks to R2 (or any S3-compatible store).</summary>
+public sealed class R2StoreOptions
+{
+    /// <summary>Smallest part R2 and S3 accept (every part but the last).</summary>
+    public const long MinimumPartSize = 5L * 1024 * 1024;
+
+    /// <summary>Most parts one multipart upload may have.</summary>
+    public const int MaximumParts = 10_000;
+
+    /// <summary>Requests in flight at once across every transfer (connections per server follow it).</summary>
+    public int MaxConcurrentRequests { get; set; } = 8;
+
+    /// <summary>Bytes per second across every transfer; 0 means unlimited.</summary>
+    public long BandwidthLimit { get; set; }
+
+    /// <summary>Files of at least this size are uploaded in parts.</summary>
+    public long MultipartThreshold { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Preferred part size; grown when a file would need more than <see cref="MaximumParts"/> parts.</summary>
+    public long PartSize { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Time allowed for one request, body included.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Retries of a failed request (throttling, 5xx, network), with the SDK's backoff.</summary>
+    public int MaxRetries { get; set; } = 5;
+
+    /// <summary>Lets tests use parts below 5 MiB (s3rver accepts them; R2 does not).</summary>
+    internal long? MinimumPartSizeOverride { get; set; }
+
+    /// <summary>Lets tests wrap the HTTP handler (to count requests on the wire).</summary>
+    internal Func<HttpMessageHandler, HttpMessageHandler>? HandlerHook { get; set; }
+
+    internal long EffectiveMinimumPartSize => MinimumPartSizeOverride ?? MinimumPartSize;
+
+    /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
+    public void Validate()
+    {
+        if (MaxConcurrentRequests < 1)
+        {
+            throw new ArgumentException("MaxConcurrentRequests must be at least 1.");
+        }
+
+        if (BandwidthLimit < 0)
+        {
+            throw new ArgumentException("BandwidthLimit must not be negative.");
+        }
+
+        if (PartSize < EffectiveMinimumPartSize)
+        {
+            throw new ArgumentException($"PartSize must be at least {EffectiveMinimumPartSize} bytes.");
+        }
+
+        if (MultipartThreshold < PartSize)
+        {
+            throw new ArgumentException("MultipartThreshold must be at least PartSize.");
+        }
+    }
+
+    /// <summary>
+    /// The part size for a file of <paramref name="length"/> bytes: the preferred size, grown in whole
+    /// MiB (or to the exact minimum) until the file fits in <see cref="MaximumParts"/> equal parts.
+    /// </summary>
+    public long PartSizeFor(long length)
+    {
+        var size = Math.Max(PartSize, EffectiveMinimumPartSize);
+        var needed = (length + MaximumParts - 1) / MaximumParts;
+        if (needed > size)
+        {
+            const long mib = 1024 * 1024;
+            size = (needed + mib - 1) / mib * mib;
+        }
+
+        return size;
+    }
+}

@@ -1,0 +1,190 @@
+using System;
+using System.Threading;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>An object as a listing shows it (listings carry no user metadata).</summary>
+public sealed class RemoteObject
+{
+    /// <summary>Creates the value.</summary>
+    public RemoteObject(string key, long size, string etag, DateTimeOffset? lastModified)
+    {
+        Key = key;
+        Size = size;
+        ETag = etag;
+        LastModified = lastModified;
+    }
+
+    /// <summary>The full object key.</summary>
+    public string Key { get; }
+
+    /// <summary>Size in bytes.</summary>
+    public long Size { get; }
+
+    /// <summary>The ETag without quotes, lower case: an MD5 for single-part objects, md5-of-md5s-N for R2 multipart.</summary>
+    public string ETag { get; }
+
+    /// <summary>When the store last wrote it.</summary>
+    public DateTimeOffset? LastModified { get; }
+
+    /// <summary>True when the ETag has the md5-of-part-md5s-N form, i.e. it is not the MD5 of the content.</summary>
+    public bool IsMultipartETag => ETag.IndexOf('-') >= 0;
+
+    /// <inheritdoc />
+    public override string ToString() => Key;
+}
+
+/// <summary>What HEAD (or the headers of a GET) says about an object.</summary>
+public sealed class RemoteObjectInfo
+{
+    /// <summary>The full object key.</summary>
+    public string Key { get; set; } = string.Empty;
+
+    /// <summary>Size in bytes.</summary>
+    public long Size { get; set; }
+
+    /// <summary>The ETag without quotes, lower case.</summary>
+    public string ETag { get; set; } = string.Empty;
+
+    /// <summary>The x-amz-meta-sha256 the uploader stored, when there is one.</summary>
+    public string? Sha256 { get; set; }
+
+    /// <summary>The x-amz-meta-mtime the uploader stored (the file's last-write time), when there is one.</summary>
+    public DateTimeOffset? FileModified { get; set; }
+
+    /// <summary>When the store last wrote it.</summary>
+    public DateTimeOffset? LastModified { get; set; }
+}
+
+/// <summary>The outcome of an upload whose every request was verified.</summary>
+public sealed class UploadResult
+{
+    /// <summary>The object key.</summary>
+    public string Key { get; set; } = string.Empty;
+
+    /// <summary>The ETag the store answered (no quotes, lower case).</summary>
+    public string ETag { get; set; } = string.Empty;
+
+    /// <summary>Bytes sent.</summary>
+    public long Size { get; set; }
+
+    /// <summary>Number of parts; 0 for a single PUT.</summary>
+    public int Parts { get; set; }
+}
+
+/// <summary>The outcome of a verified download.</summary>
+public sealed class DownloadResult
+{
+    /// <summary>The object's headers.</summary>
+    public RemoteObjectInfo Info { get; set; } = new();
+
+    /// <summary>SHA-256 of the bytes received.</summary>
+    public string Sha256 { get; set; } = string.Empty;
+
+    /// <summary>MD5 of the bytes received.</summary>
+    public string Md5 { get; set; } = string.Empty;
+
+    /// <summary>Bytes received.</summary>
+    public long Size { get; set; }
+
+    /// <summary>How the content was checked: "md5" (ETag), "sha256" (metadata) or "size" (nothing else available).</summary>
+    public string VerifiedBy { get; set; } = string.Empty;
+}
+
+/// <summary>A key a batch delete could not remove.</summary>
+public sealed class DeleteFailure
+{
+    /// <summary>Creates the value.</summary>
+    public DeleteFailure(string key, string code, string message)
+    {
+        Key = key;
+        Code = code;
+        Message = message;
+    }
+
+    /// <summary>The key.</summary>
+    public string Key { get; }
+
+    /// <summary>The store's error code.</summary>
+    public string Code { get; }
+
+    /// <summary>The store's message.</summary>
+    public string Message { get; }
+}
+
+/// <summary>A failed storage request, or content that did not verify.</summary>
+public sealed class ObjectStoreException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public ObjectStoreException(string message, string? key = null, string? code = null, int statusCode = 0, Exception? inner = null)
+        : base(message, inner)
+    {
+        Key = key;
+        Code = code;
+        StatusCode = statusCode;
+    }
+
+    /// <summary>The object key concerned, if any.</summary>
+    public string? Key { get; }
+
+    /// <summary>The store's error code (NoSuchKey, AccessDenied, ...), or one of ours (ETagMismatch, ContentChanged).</summary>
+    public string? Code { get; }
+
+    /// <summary>HTTP status, 0 when there was none.</summary>
+    public int StatusCode { get; }
+}
+
+/// <summary>Counts of the storage requests made, by kind.</summary>
+public sealed class StoreRequestCounts
+{
+    private long _list;
+    private long _put;
+    private long _get;
+    private long _head;
+    private long _delete;
+    private long _multipart;
+
+    /// <summary>ListObjectsV2 pages (and ListMultipartUploads).</summary>
+    public long List => Interlocked.Read(ref _list);
+
+    /// <summary>Single-request PutObject.</summary>
+    public long Put => Interlocked.Read(ref _put);
+
+    /// <summary>GetObject.</summary>
+    public long Get => Interlocked.Read(ref _get);
+
+    /// <summary>HeadObject.</summary>
+    public long Head => Interlocked.Read(ref _head);
+
+    /// <summary>DeleteObjects batches.</summary>
+    public long Delete => Interlocked.Read(ref _delete);
+
+    /// <summary>Multipart requests: create, each part, complete, abort.</summary>
+    public long Multipart => Interlocked.Read(ref _multipart);
+
+    /// <summary>All of them.</summary>
+    public long Total => List + Put + Get + Head + Delete + Multipart;
+
+    internal void AddList() => Interlocked.Increment(ref _list);
+    internal void AddPut() => Interlocked.Increment(ref _put);
+    internal void AddGet() => Interlocked.Increment(ref _get);
+    internal void AddHead() => Interlocked.Increment(ref _head);
+    internal void AddDelete() => Interlocked.Increment(ref _delete);
+    internal void AddMultipart() => Interlocked.Increment(ref _multipart);
+
+    /// <summary>A frozen copy.</summary>
+    public StoreRequestCounts Snapshot() => new()
+    {
+        _list = List, _put = Put, _get = Get, _head = Head, _delete = Delete, _multipart = Multipart,
+    };
+
+    /// <summary>The requests made since <paramref name="earlier"/>.</summary>
+    public StoreRequestCounts Since(StoreRequestCounts earlier) => new()
+    {
+        _list = List - earlier.List, _put = Put - earlier.Put, _get = Get - earlier.Get,
+        _head = Head - earlier.Head, _delete = Delete - earlier.Delete, _multipart = Multipart - earlier.Multipart,
+    };
+
+    /// <inheritdoc />
+    public override string ToString() => $"List={List} Put={Put} Get={Get} Head={Head} Delete={Delete} Multipart={Multipart}";
+}

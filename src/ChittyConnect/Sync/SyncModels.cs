@@ -1,0 +1,271 @@
+using System;
+using System.Collections.Generic;
+using ChittyConnect.Filters;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>Which side is the source.</summary>
+public enum SyncDirection
+{
+    /// <summary>The local folder is mirrored to the prefix.</summary>
+    Upload,
+
+    /// <summary>The prefix is mirrored to the local folder.</summary>
+    Download,
+}
+
+/// <summary>What happened to one file.</summary>
+public enum SyncAction
+{
+    /// <summary>Copied to the bucket.</summary>
+    Uploaded,
+
+    /// <summary>Copied to the folder.</summary>
+    Downloaded,
+
+    /// <summary>Removed from the destination because the source no longer has it.</summary>
+    Deleted,
+
+    /// <summary>The operation failed; see Error.</summary>
+    Failed,
+
+    /// <summary>Plan only: would be uploaded.</summary>
+    PlannedUpload,
+
+    /// <summary>Plan only: would be downloaded.</summary>
+    PlannedDownload,
+
+    /// <summary>Plan only: would be deleted.</summary>
+    PlannedDelete,
+}
+
+/// <summary>What a sync does and how.</summary>
+public sealed class SyncOptions
+{
+    /// <summary>Default of <see cref="MaxDelete"/>: a mass deletion beyond it needs an explicit larger value.</summary>
+    public const int DefaultMaxDelete = 100;
+
+    /// <summary>Default of <see cref="Transfers"/>.</summary>
+    public const int DefaultTransfers = 4;
+
+    /// <summary>Default of <see cref="Source"/>.</summary>
+    public const string DefaultSource = "chittyconnect-powershell";
+
+    /// <summary>The local folder (absolute).</summary>
+    public string LocalPath { get; set; } = string.Empty;
+
+    /// <summary>The key prefix, e.g. files/&lt;session&gt;; a trailing '/' is added when missing.</summary>
+    public string Prefix { get; set; } = string.Empty;
+
+    /// <summary>Upload (default) or download.</summary>
+    public SyncDirection Direction { get; set; }
+
+    /// <summary>Leave extra files on the destination alone.</summary>
+    public bool NoDelete { get; set; }
+
+    /// <summary>Ignore the cached hashes and read every file.</summary>
+    public bool Rehash { get; set; }
+
+    /// <summary>Which relative paths take part; excluded ones are neither copied nor deleted.</summary>
+    public FilterRules Filters { get; set; } = FilterRules.Empty;
+
+    /// <summary>Files transferred in parallel.</summary>
+    public int Transfers { get; set; } = DefaultTransfers;
+
+    /// <summary>Most deletions one run may make; when more are planned none is made. -1: no limit.</summary>
+    public int MaxDelete { get; set; } = DefaultMaxDelete;
+
+    /// <summary>Allow deleting when the source is missing or has no files.</summary>
+    public bool Force { get; set; }
+
+    /// <summary>Do not send the sync report.</summary>
+    public bool NoReport { get; set; }
+
+    /// <summary>The report's source field.</summary>
+    public string Source { get; set; } = DefaultSource;
+
+    /// <summary>Only plan: return the planned actions, change nothing (no transfer, delete, report or state).</summary>
+    public bool PlanOnly { get; set; }
+
+    /// <summary>Where the state files live; default &lt;config dir&gt;/sync-state.</summary>
+    public string? StateDirectory { get; set; }
+
+    /// <summary>How long to wait for another sync of the same folder and prefix to finish; zero fails at once.</summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Items per sync-report request.</summary>
+    public int ReportBatchSize { get; set; } = 500;
+
+    /// <summary>Files at least this large get their own progress record.</summary>
+    public long LargeTransferThreshold { get; set; } = 8L * 1024 * 1024;
+}
+
+/// <summary>One file acted on (or planned).</summary>
+public sealed class ChittySyncResult
+{
+    /// <summary>What happened.</summary>
+    public SyncAction Action { get; set; }
+
+    /// <summary>Path relative to the folder, '/'-separated.</summary>
+    public string RelativePath { get; set; } = string.Empty;
+
+    /// <summary>The object key.</summary>
+    public string R2Key { get; set; } = string.Empty;
+
+    /// <summary>Size in bytes.</summary>
+    public long Size { get; set; }
+
+    /// <summary>Content SHA-256, when known.</summary>
+    public string? Sha256 { get; set; }
+
+    /// <summary>Time the operation took.</summary>
+    public TimeSpan Duration { get; set; }
+
+    /// <summary>Why it failed.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>The operation that failed or is planned: Upload, Download or Delete.</summary>
+    public string Operation { get; set; } = string.Empty;
+
+    /// <summary>The local file.</summary>
+    public string LocalPath { get; set; } = string.Empty;
+
+    /// <summary>The file's last-write time.</summary>
+    public DateTimeOffset? Modified { get; set; }
+
+    /// <summary>r2://&lt;key&gt;, what Set-ChittyActiveFile takes.</summary>
+    public string Uri => "r2://" + R2Key;
+
+    /// <summary>The failure itself.</summary>
+    public Exception? Exception { get; set; }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Action} {RelativePath}";
+}
+
+/// <summary>What a sync did, in totals.</summary>
+public sealed class ChittySyncSummary
+{
+    public SyncDirection Direction { get; set; }
+    public string LocalPath { get; set; } = string.Empty;
+    public string Bucket { get; set; } = string.Empty;
+    public string Prefix { get; set; } = string.Empty;
+
+    /// <summary>True for a plan (-WhatIf): nothing was changed.</summary>
+    public bool PlanOnly { get; set; }
+
+    /// <summary>Files the filters and the scan selected on the source side.</summary>
+    public int SourceFiles { get; set; }
+
+    public int FilesUploaded { get; set; }
+    public long BytesUploaded { get; set; }
+    public int FilesDownloaded { get; set; }
+    public long BytesDownloaded { get; set; }
+    public int FilesDeleted { get; set; }
+    public long BytesDeleted { get; set; }
+
+    /// <summary>Files already identical on both sides.</summary>
+    public int FilesSkipped { get; set; }
+    public long BytesSkipped { get; set; }
+
+    public int PlannedUploads { get; set; }
+    public int PlannedDownloads { get; set; }
+    public int PlannedDeletes { get; set; }
+    public long PlannedBytes { get; set; }
+
+    /// <summary>Failed files, refused keys, scan errors, withheld deletions and a failed report.</summary>
+    public int Errors { get; set; }
+
+    /// <summary>Deletions that were due but not made, and why.</summary>
+    public int DeletesWithheld { get; set; }
+    public string? DeletesWithheldReason { get; set; }
+
+    public TimeSpan Elapsed { get; set; }
+
+    /// <summary>Bytes transferred per second of elapsed time.</summary>
+    public double BytesPerSecond { get; set; }
+
+    /// <summary>Bytes read to compute hashes (0 on a no-op re-sync).</summary>
+    public long BytesHashed { get; set; }
+
+    /// <summary>Files whose content was read to hash them.</summary>
+    public int FilesHashed { get; set; }
+
+    /// <summary>Storage requests made, by kind.</summary>
+    public StoreRequestCounts Requests { get; set; } = new();
+
+    /// <summary>Items the sync report sent and the service confirmed.</summary>
+    public int ReportedItems { get; set; }
+
+    /// <summary>The (last) event id the service gave the report.</summary>
+    public string? ReportEventId { get; set; }
+
+    /// <summary>Why the report failed (it is retried on the next run).</summary>
+    public string? ReportError { get; set; }
+
+    /// <summary>Multipart uploads of earlier, interrupted runs that were aborted.</summary>
+    public int StaleUploadsAborted { get; set; }
+
+    /// <summary>The state file.</summary>
+    public string StatePath { get; set; } = string.Empty;
+
+    /// <summary>Why the cached state was not used, when it was not.</summary>
+    public string? StateWarning { get; set; }
+
+    /// <summary>True when nothing went wrong.</summary>
+    public bool Success => Errors == 0;
+
+    /// <inheritdoc />
+    public override string ToString() => PlanOnly
+        ? $"Plan: {PlannedUploads} to upload, {PlannedDownloads} to download, {PlannedDeletes} to delete, {FilesSkipped} identical"
+        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, {FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s";
+}
+
+/// <summary>Where a sync is.</summary>
+public enum SyncPhase
+{
+    Scanning,
+    Listing,
+    Comparing,
+    Transferring,
+    Deleting,
+    Reporting,
+    Done,
+}
+
+/// <summary>A progress snapshot.</summary>
+public sealed class SyncProgress
+{
+    public SyncPhase Phase { get; set; }
+    public int FilesDone { get; set; }
+    public int FilesTotal { get; set; }
+    public long BytesDone { get; set; }
+    public long BytesTotal { get; set; }
+    public double BytesPerSecond { get; set; }
+    public TimeSpan? Eta { get; set; }
+
+    /// <summary>Large transfers under way (and those just finished, with Completed set).</summary>
+    public IReadOnlyList<SyncTransferProgress> Transfers { get; set; } = Array.Empty<SyncTransferProgress>();
+}
+
+/// <summary>Progress of one large transfer.</summary>
+public sealed class SyncTransferProgress
+{
+    /// <summary>A number stable for the transfer's life (for progress record ids).</summary>
+    public int Id { get; set; }
+    public string RelativePath { get; set; } = string.Empty;
+    public long BytesDone { get; set; }
+    public long BytesTotal { get; set; }
+    public bool Completed { get; set; }
+}
+
+/// <summary>A sync that cannot start or go on (folder missing, locked, bad options).</summary>
+public sealed class SyncException : Exception
+{
+    public SyncException(string message, string errorId, Exception? inner = null)
+        : base(message, inner) => ErrorId = errorId;
+
+    /// <summary>A stable id: SyncSourceMissing, SyncLocked, SyncInvalidOptions.</summary>
+    public string ErrorId { get; }
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using ChittyConnect.Configuration;
+using Xunit;
+
+namespace ChittyConnect.Tests.Infrastructure;
+
+/// <summary>
+/// A private s3rver (node_modules/s3rver) on 127.0.0.1 with a fresh data directory and one bucket,
+/// started once per test collection and killed on dispose.
+/// </summary>
+public sealed class S3rverProcess : IAsyncLifetime
+{
+    public const string AccessKey = "S3RVER";
+    public const string SecretKey = "S3RVER";
+
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "chitty-s3rver-" + Guid.NewGuid().ToString("N")[..8]);
+    private Process? _process;
+    private readonly List<string> _output = new();
+
+    public string Bucket { get; } = "chitty-test";
+
+    public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "ChittyConnect.PowerShell.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("ChittyConnect.PowerShell.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    public ChittyConnectionSettings Settings(string sessionId = "sess-test") => new()
+    {
+        Endpoint = new Uri("http://127.0.0.1:9/"),
+        ApiKey = new ChittySecret("test-key"),
+        ChittyId = "CHITTY-TEST",
+        SessionId = sessionId,
+        R2Endpoint = Endpoint,
+        Bucket = Bucket,
+        R2AccessKeyId = AccessKey,
+        R2SecretAccessKey = new ChittySecret(SecretKey),
+    };
+
+    public async Task InitializeAsync()
+    {
+        var script = Path.Combine(RepoRoot(), "node_modules", "s3rver", "bin", "s3rver.js");
+        if (!File.Exists(script))
+        {
+            throw new InvalidOperationException($"{script} is missing: run 'npm ci' in the repository root.");
+        }
+
+        Directory.CreateDirectory(_directory);
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { script, "-d", _directory, "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets", "--configure-bucket", Bucket })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["NODE_OPTIONS"] = "--openssl-legacy-provider";
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        _process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            lock (_output)
+            {
+                _output.Add(e.Data);
+            }
+
+            // s3rver picks the port (-p 0) and prints it, so there is no race for a free port.
+            var m = Regex.Match(e.Data, @"listening on ([\d.]+):(\d+)");
+            if (m.Success)
+            {
+                listening.TrySetResult(new Uri($"http://{m.Groups[1].Value}:{m.Groups[2].Value}/"));
+            }
+        };
+        _process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_output)
+                {
+                    _output.Add(e.Data);
+                }
+            }
+        };
+        _process.Exited += (_, _) => listening.TrySetException(new InvalidOperationException("s3rver exited: " + string.Join("\n", _output)));
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        var done = await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (done != listening.Task)
+        {
+            throw new TimeoutException("s3rver did not start within 30 s: " + string.Join("\n", _output));
+        }
+
+        Endpoint = await listening.Task;
+        await WaitUntilAnswersAsync();
+    }
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            if (_process is { HasExited: false })
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit(5000);
+            }
+        }
+        finally
+        {
+            _process?.Dispose();
+            try
+            {
+                Directory.Delete(_directory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task WaitUntilAnswersAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (var i = 0; i < 50; i++)
+        {
+            try
+            {
+                using var response = await http.GetAsync(Endpoint);
+                return;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        throw new TimeoutException("s3rver does not answer at " + Endpoint);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class S3rverCollection : ICollectionFixture<S3rverProcess>
+{
+    public const string Name = "s3rver";
+}

@@ -1,0 +1,195 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using ChittyConnect.Configuration;
+using ChittyConnect.PowerShell.Commands;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+
+namespace ChittyConnect.Tests.Sync;
+
+/// <summary>A loopback stand-in for POST /api/context/files/sync-report that records the bodies.</summary>
+public sealed class FakeReportServer : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly Task _loop;
+
+    public FakeReportServer()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        Endpoint = new Uri($"http://127.0.0.1:{port}/");
+        _listener.Prefixes.Add(Endpoint.ToString());
+        _listener.Start();
+        _loop = Task.Run(LoopAsync);
+    }
+
+    public Uri Endpoint { get; }
+
+    public List<JsonElement> Reports { get; } = new();
+
+    public void Dispose()
+    {
+        _listener.Stop();
+        _listener.Close();
+    }
+
+    private async Task LoopAsync()
+    {
+        while (_listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                return;
+            }
+
+            using var reader = new StreamReader(context.Request.InputStream);
+            var body = JsonDocument.Parse(await reader.ReadToEndAsync()).RootElement.Clone();
+            lock (Reports)
+            {
+                Reports.Add(body);
+            }
+
+            var answer = Encoding.UTF8.GetBytes($"{{\"ok\":true,\"count\":{body.GetProperty("items").GetArrayLength()},\"eventId\":\"evt-{Reports.Count}\"}}");
+            context.Response.ContentType = "application/json";
+            await context.Response.OutputStream.WriteAsync(answer);
+            context.Response.Close();
+        }
+    }
+}
+
+[Collection(S3rverCollection.Name)]
+public sealed class SyncChittyFolderCommandTests : IDisposable
+{
+    private readonly S3rverProcess _s3rver;
+    private readonly FakeReportServer _api = new();
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _prefix = "files/cmd-" + Guid.NewGuid().ToString("N")[..8] + "/";
+
+    public SyncChittyFolderCommandTests(S3rverProcess s3rver)
+    {
+        _s3rver = s3rver;
+        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-state");
+        Directory.CreateDirectory(Path.Combine(_root, "folder", "sub"));
+        File.WriteAllText(Path.Combine(_root, "folder", "a.txt"), "alpha");
+        File.WriteAllText(Path.Combine(_root, "folder", "sub", "b c.txt"), "beta");
+        File.WriteAllText(Path.Combine(_root, "folder", "skip.tmp"), "temp");
+    }
+
+    private string Folder => Path.Combine(_root, "folder");
+
+    private (List<PSObject> Output, System.Management.Automation.PowerShell Shell) Invoke(string script)
+    {
+        var iss = InitialSessionState.CreateDefault2();
+        iss.Commands.Add(new SessionStateCmdletEntry("Sync-ChittyFolder", typeof(SyncChittyFolderCommand), null));
+        var settings = _s3rver.Settings();
+        settings.Endpoint = _api.Endpoint;
+        var shell = System.Management.Automation.PowerShell.Create(iss);
+        shell.Runspace.SessionStateProxy.SetVariable("conn", new ChittyConnection(settings));
+        shell.Runspace.SessionStateProxy.SetVariable("folder", Folder);
+        shell.Runspace.SessionStateProxy.SetVariable("prefix", _prefix);
+        shell.Runspace.SessionStateProxy.SetVariable("root", _root);
+        var output = shell.AddScript(script).Invoke().ToList();
+        return (output, shell);
+    }
+
+    [Fact]
+    public void Upload_writes_results_summary_log_and_report_and_a_rerun_writes_nothing()
+    {
+        var (output, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Exclude '*.tmp' -LogFile (Join-Path $root 'sync.log') -InformationVariable info | Where-Object Action -eq Uploaded; $global:summary = $info[0].MessageData");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            Assert.Equal(new[] { "a.txt", "sub/b c.txt" }, output.Select(o => ((ChittySyncResult)o.BaseObject).RelativePath).OrderBy(p => p, StringComparer.Ordinal));
+            var summary = Assert.IsType<ChittySyncSummary>(shell.Runspace.SessionStateProxy.GetVariable("summary"));
+            Assert.Equal(2, summary.FilesUploaded);
+            Assert.Equal("evt-1", summary.ReportEventId);
+        }
+
+        var items = _api.Reports.Single().GetProperty("items").EnumerateArray().Select(i => i.GetProperty("r2_key").GetString()).OrderBy(k => k, StringComparer.Ordinal);
+        Assert.Equal(new[] { _prefix + "a.txt", _prefix + "sub/b c.txt" }, items);
+        var log = File.ReadAllLines(Path.Combine(_root, "sync.log")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(new[] { "action", "action", "summary" }, log.Select(l => l.GetProperty("type").GetString()));
+
+        var (again, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Exclude '*.tmp' -Summary");
+        using (shell2)
+        {
+            Assert.Empty(shell2.Streams.Error);
+            var summary = Assert.IsType<ChittySyncSummary>(Assert.Single(again).BaseObject);
+            Assert.Equal(2, summary.FilesSkipped);
+            Assert.Equal(1, summary.Requests.Total);
+        }
+
+        Assert.Single(_api.Reports);
+    }
+
+    [Fact]
+    public void WhatIf_emits_the_plan_and_changes_nothing()
+    {
+        var (output, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -WhatIf");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            var results = output.Select(o => (ChittySyncResult)o.BaseObject).ToList();
+            Assert.Equal(3, results.Count);
+            Assert.All(results, r => Assert.Equal(SyncAction.PlannedUpload, r.Action));
+        }
+
+        Assert.Empty(_api.Reports);
+        var (listing, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -WhatIf -Summary | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }");
+        using (shell2)
+        {
+            Assert.Equal(3, ((ChittySyncSummary)listing.Single().BaseObject).PlannedUploads);
+        }
+    }
+
+    [Fact]
+    public void Failures_are_error_records_with_stable_ids()
+    {
+        var (_, shell) = Invoke("Sync-ChittyFolder (Join-Path $root 'missing') -Prefix $prefix -Connection $conn");
+        using (shell)
+        {
+            var error = SingleError(shell);
+            Assert.Equal("ChittySyncSourceMissing,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+        }
+
+        var (_, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download");
+        using (shell2)
+        {
+            // Downloading an empty prefix over a folder with files would empty it: withheld.
+            var error = SingleError(shell2);
+            Assert.StartsWith("ChittySyncDeletesWithheld", error.FullyQualifiedErrorId);
+            Assert.True(File.Exists(Path.Combine(Folder, "a.txt")));
+        }
+    }
+
+    private static ErrorRecord SingleError(System.Management.Automation.PowerShell shell)
+    {
+        var errors = shell.Streams.Error.ToList();
+        Assert.True(errors.Count == 1, $"{errors.Count} errors: " + string.Join(" | ", errors.Select(e => e.FullyQualifiedErrorId + ": " + e)) + " output: " + string.Join(" | ", shell.Streams.Warning));
+        return errors[0];
+    }
+
+    public void Dispose()
+    {
+        _api.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

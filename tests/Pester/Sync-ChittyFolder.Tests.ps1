@@ -1,0 +1,113 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+# Sync-ChittyFolder as a user runs it: the built module imported from the repo root, the local stack
+# (s3rver + emulator) started for this file, a fixture folder synced up, re-synced, changed and restored.
+
+BeforeAll {
+    . $PSScriptRoot/_Common.ps1
+    $script:stack = Start-ChittyStack
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-sync-" + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path $work | Out-Null
+    # Sync state goes to the config directory: keep it inside the test folder.
+    $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
+    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
+
+    # Connect-Chitty directly: _Common.ps1's Connect-ChittyTestStack splats $null when given no extra parameter.
+    Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
+        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
+
+    $script:folder = Join-Path $work 'chittyos-data'
+    function New-Fixture([string] $Relative, [string] $Content) {
+        $path = Join-Path $folder $Relative
+        New-Item -ItemType Directory -Path (Split-Path $path) -Force | Out-Null
+        [IO.File]::WriteAllText($path, $Content)
+    }
+    New-Fixture 'notes.md' '# notes'
+    New-Fixture 'reports/2026 Q1/summary é.txt' 'quarterly'
+    New-Fixture 'empty.txt' ''
+    New-Fixture 'cache/tmp.bin' 'cache'
+    New-Fixture 'draft.tmp' 'draft'
+    $script:ignore = Join-Path $work '.rcloneignore'
+    Set-Content -LiteralPath $ignore -Value @('# like the guide''s ~/.rcloneignore', '*.tmp', 'cache/')
+
+    function Get-Emulator([string] $Path) {
+        # Invoke-RestMethod writes a JSON array as one object: enumerate it.
+        Invoke-RestMethod -Uri ([Uri]::new([Uri]$stack.EmulatorUri, $Path)) | ForEach-Object { $_ }
+    }
+}
+
+AfterAll {
+    Disconnect-Chitty
+    $env:CHITTY_CONFIG_DIR = $script:savedConfigDir
+    if ($script:stack) { Stop-ChittyStack -Stack $script:stack }
+    if ($script:work) { Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue }
+}
+
+Describe 'Sync-ChittyFolder' {
+    It '-WhatIf lists the planned uploads and changes nothing' {
+        $plan = Sync-ChittyFolder $folder -ExcludeFrom $ignore -WhatIf
+        $plan.Action | Sort-Object -Unique | Should -Be 'PlannedUpload'
+        $plan.RelativePath | Sort-Object | Should -Be @('empty.txt', 'notes.md', 'reports/2026 Q1/summary é.txt')
+        @(Get-Emulator '_emulator/sync-events').Count | Should -Be 0
+        Test-Path (Join-Path $env:CHITTY_CONFIG_DIR 'sync-state') | Should -BeFalse
+    }
+
+    It 'uploads the selected files, reports them, and composes with Where-Object' {
+        $uploaded = Sync-ChittyFolder $folder -ExcludeFrom $ignore -LogFile (Join-Path $work 'sync.log') |
+            Where-Object Action -eq Uploaded
+        $uploaded.R2Key | Sort-Object | Should -Be @(
+            "files/$($stack.SessionId)/empty.txt",
+            "files/$($stack.SessionId)/notes.md",
+            "files/$($stack.SessionId)/reports/2026 Q1/summary é.txt")
+        $uploaded | ForEach-Object { $_.Sha256 | Should -Match '^[0-9a-f]{64}$' }
+
+        $events = @(Get-Emulator '_emulator/sync-events')
+        $events.Count | Should -Be 1
+        $events[0].source | Should -Be 'chittyconnect-powershell'
+        $events[0].items_count | Should -Be 3
+        ($events[0].items | ForEach-Object r2_key | Sort-Object) | Should -Be ($uploaded.R2Key | Sort-Object)
+
+        $log = Get-Content (Join-Path $work 'sync.log') | ForEach-Object { $_ | ConvertFrom-Json }
+        ($log | Where-Object type -eq action).Count | Should -Be 3
+        ($log | Where-Object type -eq summary).filesUploaded | Should -Be 3
+    }
+
+    It 're-runs as a no-op: no output, one listing, nothing read, no new report' {
+        $out = Sync-ChittyFolder $folder -ExcludeFrom $ignore -InformationVariable info
+        $out | Should -BeNullOrEmpty
+        $summary = ($info | Where-Object Tags -contains 'ChittySyncSummary').MessageData
+        $summary.FilesSkipped | Should -Be 3
+        $summary.BytesHashed | Should -Be 0
+        $summary.Requests.Total | Should -Be 1
+        @(Get-Emulator '_emulator/sync-events').Count | Should -Be 1
+    }
+
+    It 'mirrors a change and a deletion, and -Summary ends the output with the summary' {
+        Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited'
+        Remove-Item -LiteralPath (Join-Path $folder 'empty.txt')
+        $out = Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary
+        $summary = $out[-1]
+        $summary.GetType().Name | Should -Be 'ChittySyncSummary'
+        $summary.FilesUploaded | Should -Be 1
+        $summary.FilesDeleted | Should -Be 1
+        ($out | Where-Object Action -eq Deleted).RelativePath | Should -Be 'empty.txt'
+    }
+
+    It 'downloads the prefix into a new folder' {
+        $target = Join-Path $work 'restored'
+        $out = Sync-ChittyFolder $target -Direction Download
+        ($out | Where-Object Action -eq Downloaded).Count | Should -Be 2
+        Get-Content -LiteralPath (Join-Path $target 'reports/2026 Q1/summary é.txt') -Raw | Should -Be 'quarterly'
+    }
+
+    It 'refuses to sync a missing folder with a stable error id' {
+        { Sync-ChittyFolder (Join-Path $work 'not-mounted') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySyncSourceMissing,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
+    }
+
+    It 'withholds deletions beyond -MaxDelete and says so as an error record' {
+        Get-ChildItem -LiteralPath $folder -File -Recurse | Remove-Item
+        New-Fixture 'only.txt' 'only'
+        Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        $errs.FullyQualifiedErrorId | Should -Contain 'ChittySyncDeletesWithheld,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
+    }
+}
