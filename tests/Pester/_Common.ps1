@@ -16,11 +16,11 @@ Import-Module (Join-Path $RepoRoot 'build/ChittyStack.psm1') -Force
 Import-Module $ManifestPath -Force
 
 function Connect-ChittyTestStack {
-    # Makes the stack the current connection, with the R2 settings of its s3rver. Extra parameters go
-    # to Connect-Chitty as they are.
+    # Makes the stack the current connection, with the R2 settings of its s3rver. -Extra holds more
+    # Connect-Chitty parameters, e.g. @{ SessionId = 'other' }.
     param(
         [Parameter(Mandatory)] [psobject] $Stack,
-        [Parameter(ValueFromRemainingArguments)] $Rest
+        [hashtable] $Extra = @{}
     )
     $connect = @{
         Endpoint     = $Stack.EmulatorUri
@@ -31,7 +31,8 @@ function Connect-ChittyTestStack {
         Bucket       = $Stack.Bucket
         R2Credential = $Stack.S3Credential
     }
-    Connect-Chitty @connect @Rest
+    foreach ($name in $Extra.Keys) { $connect[$name] = $Extra[$name] }
+    Connect-Chitty @connect
 }
 
 function Invoke-ChittyPwsh {
