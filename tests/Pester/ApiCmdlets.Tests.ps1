@@ -54,6 +54,16 @@ Describe 'Connect-Chitty and the connection cmdlets' {
         Test-ChittyConnection -Quiet | Should -BeFalse -Because 'the session does not exist until it is created'
     }
 
+    It 'checks the R2 bucket like rclone lsd, and fails a bucket that does not exist' {
+        $r2 = Connect-ChittyTestStack -Stack $stack
+        (Test-ChittyConnection -Connection $r2 | Where-Object Check -eq 'R2').Status | Should -Be 'Passed'
+        $wrong = Connect-ChittyTestStack -Stack $stack -Extra @{ Bucket = 'no-such-bucket' }
+        $row = Test-ChittyConnection -Connection $wrong | Where-Object Check -eq 'R2'
+        $row.Status | Should -Be 'Failed'
+        $row.Detail | Should -Match 'NoSuchBucket'
+        Connect-Stack | Out-Null
+    }
+
     It 'fails the ApiKey check with a wrong key and keeps the key out of every stream' {
         $bad = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey (ConvertTo-SecureString 'wrong-key-zz9' -AsPlainText -Force) -ChittyId x
         $all = Test-ChittyConnection -Connection $bad -Verbose 4>&1 | Out-String

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
+using ChittyConnect.Storage;
 
 namespace ChittyConnect.PowerShell.Commands;
 
@@ -97,12 +98,29 @@ public sealed class TestChittyConnectionCommand : ChittyCmdletBase
         WriteObject(results, enumerateCollection: true);
     }
 
-    private static Task<ChittyConnectionTest> R2CheckAsync(ChittyConnection connection, CancellationToken cancellationToken)
+    private static async Task<ChittyConnectionTest> R2CheckAsync(ChittyConnection connection, CancellationToken cancellationToken)
     {
-        _ = cancellationToken;
         var result = new ChittyConnectionTest { Check = "R2", Target = connection.Bucket ?? "(none)" };
-        result.Detail = connection.HasR2 ? "not checked yet" : "no R2 settings (Connect-Chitty -R2Endpoint/-AccountId -Bucket -R2Credential)";
-        return Task.FromResult(result);
+        if (!connection.HasR2)
+        {
+            result.Detail = "no R2 settings (Connect-Chitty -R2Endpoint/-AccountId -Bucket -R2Credential)";
+            return result;
+        }
+
+        result.Target = $"{connection.Bucket} at {connection.R2Endpoint}";
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            using var store = new R2ObjectStore(connection.Settings, new R2StoreOptions { MaxRetries = 1, RequestTimeout = connection.RequestTimeout });
+            await store.ProbeAsync(cancellationToken).ConfigureAwait(false);
+            Pass(result, "bucket reachable, listing allowed", watch);
+        }
+        catch (ObjectStoreException ex)
+        {
+            Fail(result, ex.Message, watch);
+        }
+
+        return result;
     }
 
     private static void Pass(ChittyConnectionTest test, string detail, Stopwatch watch)

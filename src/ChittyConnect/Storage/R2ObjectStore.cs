@@ -90,6 +90,16 @@ public sealed class R2ObjectStore : IDisposable
     /// <summary>Requests made so far, by kind (live counters).</summary>
     public StoreRequestCounts Requests { get; } = new();
 
+    /// <summary>
+    /// Checks that the bucket exists and these credentials may list it (one request for one key), like
+    /// the guide's "rclone lsd". Throws <see cref="ObjectStoreException"/> when not.
+    /// </summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 };
+        await CallAsync("LIST", string.Empty, Requests.AddList, () => _s3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Lists every object under <paramref name="prefix"/>, following all pages.</summary>
     public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
     {
