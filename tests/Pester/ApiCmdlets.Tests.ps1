@@ -195,6 +195,15 @@ Describe 'Send-ChittySyncReport, Get-ChittyWhoAmI and Get-ChittyResourceUri' {
         $me.ActiveFiles.Count | Should -BeLessOrEqual 10
     }
 
+    It 'takes files from Get-ChildItem and hash rows from Import-Csv' {
+        $f = New-TestFile 'piped.bin' 99
+        $sha = (Get-FileHash -LiteralPath $f -Algorithm SHA256).Hash.ToLowerInvariant()
+        Get-Item -LiteralPath $f | Get-ChittyResourceUri | Should -Be "resource://connect/$($stack.SessionId)/$sha-piped.bin"
+        $csv = Join-Path $work 'manifest.csv'
+        @([pscustomobject]@{ Sha256 = 'b' * 64; Name = 'x.pdf' }) | Export-Csv -LiteralPath $csv -NoTypeInformation
+        Import-Csv -LiteralPath $csv | Get-ChittyResourceUri | Should -Be "resource://connect/$($stack.SessionId)/$('b' * 64)-x.pdf"
+    }
+
     It 'computes the resource URI from a file' {
         $f = New-TestFile 'doc.pdf' 64
         $sha = (Get-FileHash -LiteralPath $f -Algorithm SHA256).Hash.ToLowerInvariant()

@@ -89,7 +89,7 @@ Describe 'Sync-ChittyFolder' {
         $summary.GetType().Name | Should -Be 'ChittySyncSummary'
         $summary.FilesUploaded | Should -Be 1
         $summary.FilesDeleted | Should -Be 1
-        ($out | Where-Object Action -eq Deleted).RelativePath | Should -Be 'empty.txt'
+        ($out | Select-Object -SkipLast 1 | Where-Object Action -eq Deleted).RelativePath | Should -Be 'empty.txt'
     }
 
     It 'downloads the prefix into a new folder' {

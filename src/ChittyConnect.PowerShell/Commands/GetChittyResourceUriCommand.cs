@@ -34,8 +34,12 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
     [ValidatePattern("^[0-9a-fA-F]{64}$")]
     public string? Sha256 { get; set; }
 
-    /// <summary>The file name that goes with -Sha256.</summary>
+    /// <summary>
+    /// The file name that goes with -Sha256; with -LiteralPath, the name to use instead of the file's own.
+    /// (In both sets so that a FileInfo's Name and PSPath bind together from the pipeline.)
+    /// </summary>
     [Parameter(ParameterSetName = HashSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(ParameterSetName = LiteralPathSet, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
@@ -68,7 +72,7 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
                 TryRun(async ct =>
                 {
                     var hashes = await ContentHasher.HashFileAsync(path, ct).ConfigureAwait(false);
-                    PostObject(ChittyUris.Resource(sessionId, hashes.Sha256, System.IO.Path.GetFileName(path)));
+                    PostObject(ChittyUris.Resource(sessionId, hashes.Sha256, literal && Name is not null ? Name : System.IO.Path.GetFileName(path)));
                 }, path);
             }
         }
