@@ -33,6 +33,11 @@ function Write-Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor C
 $connection = Connect-Chitty -FromEnvironment
 if (-not $connection.HasR2) { throw 'The CHITTY_R2_* variables are not set: run this through build.ps1 -Task Demo.' }
 New-ChittySession -SessionId $connection.SessionId -Metadata @{ purpose = 'sync demo' } | Out-Null
+# The default prefix is the guide's files/<session>. The API's own uploads (Send-ChittyFile, the quickstart)
+# live under files/<session>/<yyyy>/<mm>/<dd>/ inside it, and a mirror deletes what the folder lacks: so
+# this demo mirrors into a folder of its own under the session.
+$prefix = "files/$($connection.SessionId)/chittyos-data"
+$PSDefaultParameterValues['Sync-ChittyFolder:Prefix'] = $prefix
 
 Write-Step "A sample folder: $WorkFolder"
 $folder = Join-Path $WorkFolder 'chittyos-data'
@@ -55,7 +60,7 @@ $ignore = Join-Path $WorkFolder '.rcloneignore'
 Set-Content -LiteralPath $ignore -Value @('# the guide''s ignore file, in part', 'node_modules/', 'build/', '*.log', '*.tmp')
 Get-ChildItem -LiteralPath $folder -Recurse -File | ForEach-Object { $_.FullName.Substring($folder.Length + 1) } | Sort-Object
 
-Write-Step 'Sync it (rclone sync --checksum --exclude-from, then the sync report)'
+Write-Step "Sync it to $prefix (rclone sync --checksum --exclude-from, then the sync report)"
 $log = Join-Path $WorkFolder 'sync.log'
 $results = Sync-ChittyFolder -Path $folder -ExcludeFrom $ignore -LogFile $log -Summary
 $results | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncResult] } | Format-Table Action, RelativePath, Size, R2Key
