@@ -21,10 +21,22 @@ namespace ChittyConnect.Events;
 /// </remarks>
 public sealed class ChittyEventStream
 {
+    // One client for every watch that brings none: a stream can live for hours, so it must not be bound by a request
+    // timeout (the idle timeout guards the connect and the reads instead), and sharing it shares the connection pool.
+    private static readonly Lazy<HttpClient> s_sharedHttpClient = new(() => new HttpClient { Timeout = Timeout.InfiniteTimeSpan });
+
     private readonly HttpClient _httpClient;
     private readonly ChittyEventStreamOptions _options;
     private readonly string[] _typePatterns;
     private int _running;
+
+    /// <summary>Creates a watch on a client shared by all such watches; nothing is sent until <see cref="RunAsync"/> or <see cref="Subscribe"/>.</summary>
+    /// <param name="baseUri">The service root, such as <c>https://api.chitty.cc</c>; <c>sse</c> is resolved against it.</param>
+    /// <param name="options">Session, filters, limits and callbacks.</param>
+    public ChittyEventStream(Uri baseUri, ChittyEventStreamOptions options)
+        : this(s_sharedHttpClient.Value, baseUri, options)
+    {
+    }
 
     /// <summary>Creates a watch; nothing is sent until <see cref="RunAsync"/> or <see cref="Subscribe"/>.</summary>
     /// <param name="httpClient">The client to send with; it is not disposed. Its <c>Timeout</c> covers only the response headers.</param>

@@ -261,6 +261,20 @@ public sealed class ChittyEventStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task AWatchWithoutItsOwnClientConnectsThroughTheSharedOne()
+    {
+        await using var server = new LoopbackSseServer(async c =>
+        {
+            await c.StartAsync();
+            await c.SendEventAsync(Uploaded(Session, "shared"));
+            await c.HoldAsync();
+        });
+        using var subscription = new ChittyEventStream(server.BaseUri, new ChittyEventStreamOptions { SessionId = Session }).Subscribe();
+
+        Assert.Equal("shared", Name(Assert.Single(Take(subscription, e => Name(e) == "shared"))));
+    }
+
+    [Fact]
     public async Task AnExceptionOfTheConsumerEndsTheWatchWithIt()
     {
         await using var server = new LoopbackSseServer(async c =>
