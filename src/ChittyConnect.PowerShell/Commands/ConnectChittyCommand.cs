@@ -1,0 +1,164 @@
+using System;
+using System.Management.Automation;
+using System.Security;
+using ChittyConnect.Configuration;
+using ChittyConnect.PowerShell.Internal;
+
+namespace ChittyConnect.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Connects to ChittyConnect and makes the connection current.</para>
+/// </summary>
+[Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = ExplicitSet)]
+[OutputType(typeof(ChittyConnection))]
+public sealed class ConnectChittyCommand : PSCmdlet
+{
+    private const string ExplicitSet = "Explicit";
+    private const string ProfileSet = "Profile";
+    private const string EnvironmentSet = "Environment";
+
+    /// <summary>The API's base URL (default https://api.chitty.cc).</summary>
+    [Parameter(ParameterSetName = ExplicitSet, Position = 0)]
+    [ValidateNotNull]
+    public Uri? Endpoint { get; set; }
+
+    /// <summary>The API key.</summary>
+    [Parameter(ParameterSetName = ExplicitSet, Mandatory = true)]
+    [ValidateNotNull]
+    public SecureString? ApiKey { get; set; }
+
+    /// <summary>The ChittyID the key belongs to.</summary>
+    [Parameter(ParameterSetName = ExplicitSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    public string? ChittyId { get; set; }
+
+    /// <summary>Default session for the other cmdlets.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [Parameter(ParameterSetName = ProfileSet)]
+    [Parameter(ParameterSetName = EnvironmentSet)]
+    [ValidateNotNullOrEmpty]
+    public string? SessionId { get; set; }
+
+    /// <summary>The R2 (S3-compatible) endpoint for Sync-ChittyFolder.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    public Uri? R2Endpoint { get; set; }
+
+    /// <summary>The Cloudflare account id; builds https://&lt;id&gt;.r2.cloudflarestorage.com.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNullOrEmpty]
+    public string? AccountId { get; set; }
+
+    /// <summary>The R2 bucket.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Bucket { get; set; }
+
+    /// <summary>R2 access key id (user name) and secret access key (password).</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    [Credential]
+    public PSCredential? R2Credential { get; set; }
+
+    /// <summary>Seconds each API request may take.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateRange(1, 3600)]
+    public int TimeoutSec { get; set; } = 30;
+
+    /// <summary>Saves the connection as a profile.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    public SwitchParameter Save { get; set; }
+
+    /// <summary>The profile name to save under (with -Save, default 'default') or to load.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [Parameter(ParameterSetName = ProfileSet, Mandatory = true)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ProfileNameCompleter))]
+    public string? Name { get; set; }
+
+    /// <summary>Replaces an existing profile of that name.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Reads the CHITTY_* environment variables.</summary>
+    [Parameter(ParameterSetName = EnvironmentSet, Mandatory = true)]
+    public SwitchParameter FromEnvironment { get; set; }
+
+    /// <inheritdoc />
+    protected override void EndProcessing()
+    {
+        ChittyConnectionSettings settings;
+        try
+        {
+            settings = ParameterSetName switch
+            {
+                ProfileSet => new ProfileStore().Load(Name!),
+                EnvironmentSet => ChittyConnectionSettings.FromEnvironment()
+                    ?? throw new ArgumentException($"Neither {EnvironmentNames.Endpoint} nor {EnvironmentNames.ApiKey} is set."),
+                _ => FromParameters(),
+            };
+            if (SessionId is not null)
+            {
+                settings.SessionId = SessionId;
+            }
+
+            settings.Validate();
+        }
+        catch (Exception ex) when (ChittyErrors.IsReportable(ex))
+        {
+            ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, Name ?? (object?)Endpoint, ParameterSetName == ProfileSet ? "ChittyProfileUnreadable" : null));
+            return;
+        }
+
+        var connection = new ChittyConnection(settings);
+        if (Save)
+        {
+            var name = Name ?? "default";
+            try
+            {
+                var path = new ProfileStore().Save(name, settings, Force);
+                WriteVerbose($"Saved profile '{name}' to {path}.");
+            }
+            catch (Exception ex) when (ChittyErrors.IsReportable(ex))
+            {
+                connection.Dispose();
+                ThrowTerminatingError(ChittyErrors.ToErrorRecord(ex, name, "ChittyProfileSaveFailed"));
+                return;
+            }
+
+            settings.Name = name;
+            connection = new ChittyConnection(settings);
+        }
+
+        ConnectionRegistry.SetCurrent(connection);
+        WriteVerbose($"Connected to {connection.Endpoint} as {connection.ChittyId}" + (connection.HasR2 ? $", R2 bucket '{connection.Bucket}' at {connection.R2Endpoint}." : "."));
+        WriteObject(connection);
+    }
+
+    private ChittyConnectionSettings FromParameters()
+    {
+        if (R2Endpoint is not null && AccountId is not null)
+        {
+            throw new ArgumentException("Give -R2Endpoint or -AccountId, not both.");
+        }
+
+        var settings = new ChittyConnectionSettings
+        {
+            Endpoint = Endpoint ?? ChittyConnectionSettings.ProductionEndpoint,
+            ApiKey = ChittySecret.FromSecureString(ApiKey!),
+            ChittyId = ChittyId,
+            SessionId = SessionId,
+            R2Endpoint = R2Endpoint ?? (AccountId is null ? null : ChittyConnectionSettings.R2EndpointForAccount(AccountId)),
+            Bucket = Bucket,
+            RequestTimeout = TimeSpan.FromSeconds(TimeoutSec),
+            Name = Save ? Name ?? "default" : null,
+        };
+        if (R2Credential is not null)
+        {
+            settings.R2AccessKeyId = R2Credential.UserName;
+            settings.R2SecretAccessKey = ChittySecret.FromSecureString(R2Credential.Password);
+        }
+
+        return settings;
+    }
+}

@@ -1,0 +1,35 @@
+using System.Collections;
+using System.Management.Automation;
+using ChittyConnect.Api;
+using ChittyConnect.PowerShell.Internal;
+
+namespace ChittyConnect.PowerShell.Commands;
+
+/// <summary>Creates a session (or overwrites the session with that id).</summary>
+[Cmdlet(VerbsCommon.New, "ChittySession", SupportsShouldProcess = true)]
+[OutputType(typeof(ChittySession))]
+public sealed class NewChittySessionCommand : ChittyCmdletBase
+{
+    /// <summary>The session id, e.g. my-desktop-session.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    [Alias("Id")]
+    public string SessionId { get; set; } = string.Empty;
+
+    /// <summary>Metadata stored with the session (device, purpose, ...).</summary>
+    [Parameter(Position = 1)]
+    public Hashtable? Metadata { get; set; }
+
+    /// <inheritdoc />
+    protected override void ProcessRecord()
+    {
+        var connection = ResolveConnection();
+        if (!ShouldProcess($"session '{SessionId}' of {connection.ChittyId} at {connection.Endpoint}", "Create or overwrite ChittyConnect session"))
+        {
+            return;
+        }
+
+        var metadata = Metadata is null ? null : PSValues.ToDictionary(Metadata);
+        TryRun(async ct => PostObject(await connection.Api.CreateSessionAsync(SessionId, metadata, ct).ConfigureAwait(false)), SessionId);
+    }
+}

@@ -1,0 +1,92 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+
+namespace ChittyConnect.Configuration;
+
+/// <summary>Where the module keeps profiles (and where owner-only files are made).</summary>
+public static class ConfigDirectory
+{
+    /// <summary>CHITTY_CONFIG_DIR, else %APPDATA%\ChittyConnect on Windows, else $XDG_CONFIG_HOME/chittyconnect or ~/.config/chittyconnect.</summary>
+    public static string Root
+    {
+        get
+        {
+            var overridden = Environment.GetEnvironmentVariable(EnvironmentNames.ConfigDirectory);
+            if (!string.IsNullOrWhiteSpace(overridden))
+            {
+                return Path.GetFullPath(overridden);
+            }
+
+            if (IsWindows)
+            {
+                return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.ApplicationData), "ChittyConnect");
+            }
+
+            var xdg = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME");
+            var home = Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return Path.Combine(string.IsNullOrWhiteSpace(xdg) ? Path.Combine(home, ".config") : xdg, "chittyconnect");
+        }
+    }
+
+    /// <summary>True on Windows (DPAPI is available there).</summary>
+    public static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+    /// <summary>Creates <paramref name="path"/> (and parents); owner-only (0700) off Windows.</summary>
+    public static void EnsurePrivateDirectory(string path)
+    {
+        Directory.CreateDirectory(path);
+        if (!IsWindows)
+        {
+            _ = NativeMethods.chmod(path, 0x1C0); // 0700
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> to <paramref name="path"/> atomically (temp file, flush, rename),
+    /// owner-only (0600) off Windows from before the first byte is written.
+    /// </summary>
+    public static void WritePrivateFile(string path, byte[] content)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        EnsurePrivateDirectory(directory);
+        var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                if (!IsWindows && NativeMethods.chmod(temp, 0x180) != 0) // 0600
+                {
+                    throw new IOException($"Could not make '{temp}' readable by its owner only (errno {Marshal.GetLastWin32Error()}).");
+                }
+
+                stream.Write(content, 0, content.Length);
+                stream.Flush(flushToDisk: true);
+            }
+
+            if (File.Exists(path))
+            {
+                File.Replace(temp, path, null);
+            }
+            else
+            {
+                File.Move(temp, path);
+            }
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private static class NativeMethods
+    {
+        [DllImport("libc", SetLastError = true)]
+#pragma warning disable IDE1006 // the C name
+        public static extern int chmod(string path, uint mode);
+#pragma warning restore IDE1006
+    }
+}

@@ -1,0 +1,176 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChittyConnect.Hashing;
+
+/// <summary>The SHA-256 and MD5 of some content, read once.</summary>
+public readonly struct ContentHashes
+{
+    /// <summary>Creates the value.</summary>
+    public ContentHashes(string sha256, string md5, long length)
+    {
+        Sha256 = sha256;
+        Md5 = md5;
+        Length = length;
+    }
+
+    /// <summary>Lower-case hex SHA-256.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>Lower-case hex MD5 (what S3 and R2 put in a single-part ETag).</summary>
+    public string Md5 { get; }
+
+    /// <summary>Bytes hashed.</summary>
+    public long Length { get; }
+}
+
+/// <summary>Hashes files and streams in constant memory.</summary>
+public static class ContentHasher
+{
+    /// <summary>Buffer size for hashing reads.</summary>
+    public const int BufferSize = 1024 * 1024;
+
+    /// <summary>Lower-case hex of <paramref name="bytes"/>.</summary>
+    public static string ToHex(byte[] bytes)
+    {
+        var chars = new char[bytes.Length * 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var b = bytes[i];
+            chars[i * 2] = GetHexChar(b >> 4);
+            chars[i * 2 + 1] = GetHexChar(b & 0xF);
+        }
+
+        return new string(chars);
+    }
+
+    /// <summary>SHA-256 of a byte range, lower-case hex.</summary>
+    public static string Sha256(ArraySegment<byte> bytes)
+    {
+        using var sha = SHA256.Create();
+        return ToHex(sha.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
+    }
+
+    /// <summary>MD5 of a byte range, lower-case hex.</summary>
+    public static string Md5(ArraySegment<byte> bytes)
+    {
+        using var md5 = MD5.Create();
+        return ToHex(md5.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
+    }
+
+    /// <summary>Reads a whole file once and returns its SHA-256 and MD5.</summary>
+    public static async Task<ContentHashes> HashFileAsync(string path, CancellationToken cancellationToken, Action<long>? bytesRead = null)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return await HashStreamAsync(stream, cancellationToken, bytesRead).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a stream to its end once and returns its SHA-256 and MD5.</summary>
+    public static async Task<ContentHashes> HashStreamAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead = null)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        long total = 0;
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, 0, BufferSize, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                sha.AppendData(buffer, 0, read);
+                md5.AppendData(buffer, 0, read);
+                total += read;
+                bytesRead?.Invoke(read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return new ContentHashes(ToHex(sha.GetHashAndReset()), ToHex(md5.GetHashAndReset()), total);
+    }
+
+    private static char GetHexChar(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
+}
+
+/// <summary>
+/// A read-only stream that hashes what passes through it, so an upload can prove afterwards that the
+/// bytes it sent are the bytes it hashed before (the file did not change in between).
+/// </summary>
+public sealed class HashingReadStream : Stream
+{
+    private readonly Stream _inner;
+    private readonly IncrementalHash _sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+    private readonly Action<long>? _bytesRead;
+    private readonly bool _leaveOpen;
+    private long _position;
+
+    /// <summary>Wraps <paramref name="inner"/>.</summary>
+    public HashingReadStream(Stream inner, Action<long>? bytesRead = null, bool leaveOpen = false)
+    {
+        _inner = inner;
+        _bytesRead = bytesRead;
+        _leaveOpen = leaveOpen;
+    }
+
+    /// <summary>Bytes read so far.</summary>
+    public long BytesRead => _position;
+
+    /// <summary>The hashes of everything read; call once, after the last read.</summary>
+    public ContentHashes GetHashes() => new(ContentHasher.ToHex(_sha256.GetHashAndReset()), ContentHasher.ToHex(_md5.GetHashAndReset()), _position);
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => _inner.Length;
+
+    public override long Position
+    {
+        get => _position;
+        set => throw new NotSupportedException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Account(buffer, offset, _inner.Read(buffer, offset, count));
+
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        Account(buffer, offset, await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _sha256.Dispose();
+            _md5.Dispose();
+            if (!_leaveOpen)
+            {
+                _inner.Dispose();
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private int Account(byte[] buffer, int offset, int read)
+    {
+        if (read > 0)
+        {
+            _sha256.AppendData(buffer, offset, read);
+            _md5.AppendData(buffer, offset, read);
+            _position += read;
+            _bytesRead?.Invoke(read);
+        }
+
+        return read;
+    }
+}
