@@ -1,11 +1,11 @@
 using System;
 using System.Globalization;
-using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
+using ChittyConnect.Api;
 
 namespace ChittyConnect.Events;
 
@@ -17,7 +17,7 @@ namespace ChittyConnect.Events;
 /// One watch surfaces the service's <c>connected</c> event once, however often it reconnects. End of stream is not
 /// an error; network failures and server errors are retried forever with a capped, jittered backoff, reported only
 /// through <see cref="ChittyEventStreamOptions.Verbose"/>. The one exception is a client error (such as 404) on the
-/// very first attempt, which no retry would fix: that ends the watch with a <see cref="ChittyEventStreamException"/>.
+/// very first attempt, which no retry would fix: that ends the watch with a <see cref="ChittyApiException"/>.
 /// </remarks>
 public sealed class ChittyEventStream
 {
@@ -72,7 +72,7 @@ public sealed class ChittyEventStream
     /// </summary>
     /// <param name="onEvent">Called on a background thread, one event at a time, in the order received. An exception from it ends the watch and is rethrown.</param>
     /// <param name="cancellationToken">Ends the watch, also while a read is blocked; the task then completes without an exception.</param>
-    /// <returns>A task that completes when the watch is cancelled, and faults only for a <see cref="ChittyEventStreamException"/> or an exception of <paramref name="onEvent"/>.</returns>
+    /// <returns>A task that completes when the watch is cancelled, and faults only for a <see cref="ChittyApiException"/> or an exception of <paramref name="onEvent"/>.</returns>
     public async Task RunAsync(Action<ChittyEvent> onEvent, CancellationToken cancellationToken)
     {
         if (onEvent is null)
@@ -131,6 +131,12 @@ public sealed class ChittyEventStream
 
         void OnMessage(SseMessage message)
         {
+            // The rest of a buffer already read is not delivered once the watch was cancelled (-First reached).
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+
             delivered = true;
             LastEventId = message.LastEventId;
             if (!ChittyEvent.TryCreate(message, out var chittyEvent, out var error))
@@ -184,7 +190,7 @@ public sealed class ChittyEventStream
                     consumerFailure!.Throw();
                     throw;
                 }
-                catch (ChittyEventStreamException)
+                catch (ChittyApiException)
                 {
                     throw;
                 }
@@ -258,10 +264,14 @@ public sealed class ChittyEventStream
             var status = string.Format(CultureInfo.InvariantCulture, "HTTP {0} {1}", (int)response.StatusCode, response.ReasonPhrase);
             if (Connections == 0 && IsPermanentFailure(response.StatusCode))
             {
-                throw new ChittyEventStreamException(
+                var code = (int)response.StatusCode;
+                throw new ChittyApiException(
+                    ChittyApiException.KindOf(code),
+                    code,
+                    "sse_unavailable",
                     $"The event stream {RequestUri} cannot be opened: {status}.",
-                    response.StatusCode,
-                    RequestUri);
+                    "GET",
+                    RequestUri.AbsolutePath);
             }
 
             return "The server answered " + status;
@@ -317,7 +327,7 @@ public sealed class ChittyEventStream
         return WildcardMatcher.IsMatchAny(chittyEvent.Type, _typePatterns);
     }
 
-    private static bool IsPermanentFailure(HttpStatusCode status)
+    private static bool IsPermanentFailure(System.Net.HttpStatusCode status)
     {
         var code = (int)status;
         return code >= 400 && code < 500 && code != 408 && code != 429;

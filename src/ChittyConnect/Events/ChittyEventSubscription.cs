@@ -34,7 +34,7 @@ public sealed class ChittyEventSubscription : IDisposable
 
     /// <summary>
     /// Completes when the watch ends: after cancellation or <see cref="Dispose"/>, or faulted with a
-    /// <see cref="ChittyEventStreamException"/> when the stream cannot be opened at all.
+    /// <see cref="Api.ChittyApiException"/> when the stream cannot be opened at all.
     /// </summary>
     public Task Completion { get; }
 
@@ -43,7 +43,7 @@ public sealed class ChittyEventSubscription : IDisposable
     /// </summary>
     /// <returns><see langword="false"/> when the time is up, or when the watch has ended and every event was taken.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled while waiting.</exception>
-    /// <exception cref="ChittyEventStreamException">The watch ended because the stream cannot be opened.</exception>
+    /// <exception cref="Api.ChittyApiException">The watch ended because the stream cannot be opened.</exception>
     public bool TryTake(out ChittyEvent? chittyEvent, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var milliseconds = timeout == Timeout.InfiniteTimeSpan

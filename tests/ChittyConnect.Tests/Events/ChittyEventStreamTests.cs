@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Net;
+using ChittyConnect.Api;
 using ChittyConnect.Events;
 using Xunit;
 
@@ -210,9 +210,10 @@ public sealed class ChittyEventStreamTests : IDisposable
         });
         using var subscription = CreateStream(server).Subscribe();
 
-        var ex = Assert.Throws<ChittyEventStreamException>(() => subscription.TryTake(out _, s_wait, CancellationToken.None));
+        var ex = Assert.Throws<ChittyApiException>(() => subscription.TryTake(out _, s_wait, CancellationToken.None));
 
-        Assert.Equal(HttpStatusCode.NotFound, ex.StatusCode);
+        Assert.Equal(404, ex.StatusCode);
+        Assert.Equal(ChittyErrorKind.NotFound, ex.Kind);
         Assert.Single(server.Requests);
     }
 
@@ -272,6 +273,32 @@ public sealed class ChittyEventStreamTests : IDisposable
         using var subscription = new ChittyEventStream(server.BaseUri, new ChittyEventStreamOptions { SessionId = Session }).Subscribe();
 
         Assert.Equal("shared", Name(Assert.Single(Take(subscription, e => Name(e) == "shared"))));
+    }
+
+    [Fact]
+    public async Task NoEventIsDeliveredAfterTheConsumerCancelled()
+    {
+        await using var server = new LoopbackSseServer(async c =>
+        {
+            await c.StartAsync();
+            await c.SendAsync(string.Concat(Enumerable.Range(0, 5).Select(i => $"data: {Uploaded(Session, $"n{i}")}\n\n")));
+            await c.HoldAsync();
+        });
+        using var cts = new CancellationTokenSource();
+        var received = new List<string?>();
+
+        await CreateStream(server).RunAsync(
+            e =>
+            {
+                received.Add(Name(e));
+                if (received.Count == 2)
+                {
+                    cts.Cancel();
+                }
+            },
+            cts.Token).WaitAsync(s_wait);
+
+        Assert.Equal(new[] { "n0", "n1" }, received);
     }
 
     [Fact]
