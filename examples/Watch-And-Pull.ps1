@@ -75,6 +75,6 @@ if ($PullFirst) {
 # events that arrive during a pull wait in the watch's queue and trigger the next one.
 Watch-ChittyEvents @watch | ForEach-Object {
     Write-Verbose ('{0:u} session {1} synced {2} item(s) under {3}; pulling into {4}.' -f
-        $_.Timestamp, $_.SessionId, $_.Data.count, $_.Data.pathPrefix, $Path)
+        $_.Received, $_.SessionId, $_.Data.count, $_.Data.pathPrefix, $Path)
     Sync-ChittyFolder @pull
 }

@@ -47,12 +47,14 @@ Describe 'Watch-ChittyEvents' {
         $events.Count | Should -Be 4
         $events[0].Type | Should -Be 'connected'
         $uploaded = $events | Select-Object -Skip 1
-        $uploaded.Type | Should -Be @('context.files.uploaded') * 3
+        $uploaded.Type | Should -Be (@('context.files.uploaded') * 3)
         $uploaded | ForEach-Object { $_ | Should -BeOfType ([ChittyConnect.Events.ChittyEvent]) }
-        $uploaded.SessionId | Should -Be @($Stack.SessionId) * 3
+        $uploaded.SessionId | Should -Be (@($Stack.SessionId) * 3)
         ($uploaded.Data.file.name | Sort-Object) | Should -Be @('one.txt', 'three.txt', 'two.txt')
         ($uploaded.Data.file.r2_key | Sort-Object) | Should -Be ($sent.R2Key | Sort-Object)
-        $uploaded | ForEach-Object { $_.Timestamp | Should -BeOfType ([DateTimeOffset]) }
+        # The service stamps connected and heartbeats, not file events: those carry the time they were received.
+        $events[0].Timestamp | Should -BeOfType ([DateTimeOffset])
+        $uploaded | ForEach-Object { $_.Timestamp | Should -BeNullOrEmpty; $_.Received | Should -BeOfType ([DateTimeOffset]) }
         $uploaded | ForEach-Object { ($_.Raw | ConvertFrom-Json).file.sha256 | Should -Be $_.Data.file.sha256 }
     }
 
@@ -83,7 +85,7 @@ Describe 'Watch-ChittyEvents' {
 
         $quiet | Should -BeNullOrEmpty
         $beats.Type | Should -Be @('heartbeat', 'heartbeat')
-        $beats.SessionId | Should -Be @($null, $null)
+        $beats | ForEach-Object { $_.SessionId | Should -BeNullOrEmpty }
         $beats[0].Data.uptime | Should -BeOfType ([long])
     }
 
@@ -99,28 +101,35 @@ Describe 'Watch-ChittyEvents' {
     }
 
     It 'stops promptly and without an error when the pipeline is stopped' {
-        $ps = [powershell]::Create()
+        $runspace = [runspacefactory]::CreateRunspace()
+        $runspace.Open()
+        $ps = [powershell]::Create($runspace)
         try {
-            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).AddStatement()
-            $null = $ps.AddCommand('Watch-ChittyEvents').AddParameter('Connection', $Connection)
-            $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
-            $invocation = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).Invoke()
+            $ps.Commands.Clear()
+            $seen = [hashtable]::Synchronized(@{})
+            $null = $ps.AddScript('param($Connection, $Seen) Watch-ChittyEvents -Connection $Connection | ForEach-Object { $Seen.Type = $_.Type }').
+                AddArgument($Connection).AddArgument($seen)
+            $null = $ps.BeginInvoke()
             $deadline = [DateTime]::UtcNow.AddSeconds(30)
-            while ($output.Count -eq 0 -and -not $invocation.IsCompleted -and [DateTime]::UtcNow -lt $deadline) {
+            while (-not $seen.Type -and [DateTime]::UtcNow -lt $deadline) {
                 Start-Sleep -Milliseconds 50
             }
-            $output[0].Type | Should -Be 'connected'
+            $seen.Type | Should -Be 'connected'
 
             $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
             $stopwatch.Stop()
 
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            $ps.Streams.Error | Should -BeNullOrEmpty
+            # Count, not the items: enumerating a stream of a running PowerShell blocks until it ends.
+            $ps.Streams.Error.Count | Should -Be 0
             $stopwatch.Elapsed | Should -BeLessThan ([timespan]::FromSeconds(2))
         }
         finally {
+            $ps.Stop()
             $ps.Dispose()
+            $runspace.Dispose()
         }
     }
 
@@ -153,16 +162,17 @@ Describe 'Watch-ChittyEvents' {
             # Syncs until device B has pulled once: the first may come before its watch is connected.
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             $round = 0
-            while ($device.State -eq 'Running' -and [DateTime]::UtcNow -lt $deadline) {
+            while ($device.State -in 'NotStarted', 'Running' -and [DateTime]::UtcNow -lt $deadline) {
                 $null = New-TestFile "round-$round.txt" $source
                 $null = Sync-ChittyFolder -Path $source -Direction Upload
                 $round++
                 $null = Wait-Job $device -Timeout 2
             }
-            $pulled = $device | Receive-Job -Wait -ErrorAction Stop
+            $device.State | Should -Be 'Completed'
+            $pulled = $device | Receive-Job -ErrorAction Stop
         }
         finally {
-            $device | Remove-Job -Force -ErrorAction SilentlyContinue
+            $device | Stop-Job -PassThru | Remove-Job -Force -ErrorAction SilentlyContinue
         }
 
         $pulled | Should -Not -BeNullOrEmpty

@@ -25,7 +25,8 @@ public sealed class ChittyEvent
         JsonElement json,
         string raw,
         string? eventId,
-        string eventName)
+        string eventName,
+        DateTimeOffset? received = null)
     {
         Type = type ?? throw new ArgumentNullException(nameof(type));
         SessionId = sessionId;
@@ -35,6 +36,7 @@ public sealed class ChittyEvent
         Raw = raw ?? throw new ArgumentNullException(nameof(raw));
         EventId = eventId;
         EventName = eventName ?? throw new ArgumentNullException(nameof(eventName));
+        Received = received ?? DateTimeOffset.Now;
     }
 
     /// <summary>The payload's <c>type</c> (<c>context.files.synced</c>, <c>heartbeat</c>, ...); the SSE event name when the payload has none.</summary>
@@ -45,6 +47,9 @@ public sealed class ChittyEvent
 
     /// <summary>The payload's <c>timestamp</c>, sent as an ISO 8601 string or as epoch milliseconds.</summary>
     public DateTimeOffset? Timestamp { get; }
+
+    /// <summary>When this client received the event (local time); file events of the service carry no <see cref="Timestamp"/>.</summary>
+    public DateTimeOffset Received { get; }
 
     /// <summary>
     /// The payload. The library sets it to the same <see cref="JsonElement"/> as <see cref="Json"/>; the PowerShell
