@@ -112,10 +112,10 @@ Describe 'Watch-ChittyEvents' {
                 AddArgument($Connection).AddArgument($seen)
             $null = $ps.BeginInvoke()
             $deadline = [DateTime]::UtcNow.AddSeconds(30)
-            while (-not $seen.Type -and [DateTime]::UtcNow -lt $deadline) {
+            while (-not $seen.ContainsKey('Type') -and [DateTime]::UtcNow -lt $deadline) {
                 Start-Sleep -Milliseconds 50
             }
-            $seen.Type | Should -Be 'connected'
+            $seen['Type'] | Should -Be 'connected'
 
             $stopwatch = [System.Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
