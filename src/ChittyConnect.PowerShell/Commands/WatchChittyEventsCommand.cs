@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Management.Automation;
 using System.Text.Json;
 using System.Threading;
@@ -19,6 +20,9 @@ namespace ChittyConnect.PowerShell.Commands;
 [OutputType(typeof(ChittyEvent))]
 public sealed class WatchChittyEventsCommand : ChittyCmdletBase
 {
+    // The longest delay a CancellationTokenSource takes (int.MaxValue milliseconds, about 24.8 days).
+    private static readonly TimeSpan s_maxTimeout = TimeSpan.FromMilliseconds(int.MaxValue - 1);
+
     /// <summary>
     /// <para type="description">The session whose events to write; the connection's session by default.</para>
     /// </summary>
@@ -63,10 +67,10 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
     /// <inheritdoc />
     protected override void BeginProcessing()
     {
-        if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && (Timeout <= TimeSpan.Zero || Timeout > s_maxTimeout))
         {
             ThrowTerminatingError(new ErrorRecord(
-                new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The timeout must be positive."),
+                new ArgumentOutOfRangeException(nameof(Timeout), Timeout, $"The timeout must be positive and at most {s_maxTimeout.TotalDays:0} days; leave it out to watch until Ctrl+C."),
                 "ChittyInvalidArgument",
                 ErrorCategory.InvalidArgument,
                 Timeout));
@@ -85,7 +89,8 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
             SessionId = sessionId,
             AllSessions = AllSessions.IsPresent,
             TypePatterns = Type,
-            IncludeHeartbeat = IncludeHeartbeat.IsPresent,
+            // Asking for heartbeats by name (-Type heartbeat) is asking for them.
+            IncludeHeartbeat = IncludeHeartbeat.IsPresent || (Type?.Any(t => string.Equals(t, ChittyEvent.HeartbeatType, StringComparison.OrdinalIgnoreCase)) ?? false),
             Verbose = message => Post(() => WriteVerbose(message)),
             Warning = message => Post(() => WriteWarning(message)),
         };
@@ -112,6 +117,15 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
 
                         chittyEvent.Data = ToPSObject(chittyEvent.Json)!;
                         PostObject(chittyEvent);
+
+                        // -First counts the session's events: the stream's own connected and heartbeat
+                        // events do not, unless -Type asked for them.
+                        var control = chittyEvent.Type is ChittyEvent.ConnectedType or ChittyEvent.HeartbeatType;
+                        if (control && Type is null)
+                        {
+                            return;
+                        }
+
                         if (first > 0 && ++written >= first)
                         {
                             watch.Cancel();
@@ -178,6 +192,8 @@ internal sealed class SecondsToTimeSpanAttribute : ArgumentTransformationAttribu
         {
             int or long or short or byte or uint or ulong or ushort or sbyte => TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
             double or float or decimal => TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+            // '30' is seconds too (TimeSpan's own parser would read it as 30 days); '00:00:30' stays a TimeSpan.
+            string text when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) => TimeSpan.FromSeconds(seconds),
             _ => inputData,
         };
     }

@@ -122,6 +122,8 @@ public sealed class ChittyEventStream
         return new Uri(new Uri(text), relative);
     }
 
+    private const int UnreachableWarningAttempts = 3;
+
     private async Task RunCoreAsync(Action<ChittyEvent> onEvent, CancellationToken cancellationToken)
     {
         var backoff = new ReconnectBackoff(_options.InitialReconnectDelay, _options.MaxReconnectDelay);
@@ -218,6 +220,18 @@ public sealed class ChittyEventStream
             if (delivered)
             {
                 backoff.Reset();
+            }
+
+            // A watch that never got through says so once (not only in -Verbose): it keeps trying, as the
+            // service may just be restarting, but a wrong endpoint must not look like a quiet session.
+            if (Connections == 0 && attempt == UnreachableWarningAttempts)
+            {
+                _options.Warning?.Invoke(string.Format(
+                    CultureInfo.InvariantCulture,
+                    "No event stream at {0} after {1} attempts ({2}). Still trying; Ctrl+C or -Timeout ends the watch.",
+                    RequestUri,
+                    attempt,
+                    endReason));
             }
 
             backoff.ServerRetry = parser.RetryMilliseconds is { } retry ? TimeSpan.FromMilliseconds(retry) : null;

@@ -37,7 +37,8 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.HoldAsync();
         });
 
-        var output = Invoke(server, "Watch-ChittyEvents -Connection $connection -First 2 | ForEach-Object { $_ }");
+        // -First counts the session's events: the stream's own "connected" is written but not counted.
+        var output = Invoke(server, "Watch-ChittyEvents -Connection $connection -First 1 | ForEach-Object { $_ }");
 
         Assert.Equal(new[] { "connected", "context.files.updated" }, output.Select(o => ((ChittyEvent)o.BaseObject).Type));
         var updated = (ChittyEvent)output[1].BaseObject;
