@@ -18,6 +18,7 @@
         'New-ChittySession'
         'Get-ChittySession'
         'Send-ChittyFile'
+        'Complete-ChittyFile'
         'Set-ChittyActiveFile'
         'Send-ChittySyncReport'
         'Get-ChittyWhoAmI'

@@ -168,6 +168,18 @@ public sealed class ApiCmdletTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Complete_ChittyFile_commits_piped_uploads_and_WhatIf_commits_nothing()
+    {
+        var path = WriteFile("commit-me.txt", 123, 9);
+        await ClearRequestsAsync();
+        var result = _ps.Run("param($p) $f = Send-ChittyFile -LiteralPath $p; $f | Complete-ChittyFile -WhatIf; $f | Complete-ChittyFile -TaskId t1 -PassThru",
+            new Hashtable { ["p"] = path });
+        Assert.Empty(result.Errors);
+        Assert.Equal("commit-me.txt", ((ChittyFile)Assert.Single(result.Output).BaseObject).Name);
+        Assert.Single(await RequestsAsync(), r => (string?)r!["path"] == "/api/files/commit");
+    }
+
+    [Fact]
     public void Get_ChittyResourceUri_hashes_the_file_or_takes_a_known_hash()
     {
         var path = WriteFile("doc.pdf", 50);
