@@ -160,6 +160,26 @@ Describe 'Send-ChittyFile' {
     }
 }
 
+Describe 'Complete-ChittyFile' {
+    It 'commits piped uploads in one request each and -PassThru writes them on' {
+        $file = New-TestFile 'commit.txt' 21
+        Clear-EmulatorRequests
+        $out = Send-ChittyFile -LiteralPath $file | Complete-ChittyFile -TaskId pester -PassThru
+        $out.Name | Should -Be 'commit.txt'
+        @(Get-EmulatorRequests | Where-Object path -eq '/api/files/commit').Count | Should -Be 1
+    }
+}
+
+Describe 'Disconnect-Chitty' {
+    It 'forgets the connection, and -WhatIf keeps it' {
+        Disconnect-Chitty -WhatIf
+        Get-ChittyConnection | Should -Not -BeNullOrEmpty
+        Disconnect-Chitty
+        { Get-ChittyConnection -ErrorAction Stop } | Should -Throw -ErrorId 'ChittyNotConnected,ChittyConnect.PowerShell.Commands.GetChittyConnectionCommand'
+        Connect-Stack | Out-Null
+    }
+}
+
 Describe 'Set-ChittyActiveFile' {
     It 'sends everything piped in as one request' {
         $a = New-TestFile 'pa.txt' 11
