@@ -79,11 +79,13 @@ Describe 'Watch-ChittyEvents' {
             Should -Be @('after-reconnect-0.txt', 'after-reconnect-1.txt', 'after-reconnect-2.txt')
     }
 
-    It 'writes heartbeats only with -IncludeHeartbeat' {
-        $quiet = Watch-ChittyEvents -Type heartbeat -Timeout 3
+    It 'writes heartbeats only with -IncludeHeartbeat or when -Type names them' {
+        $quiet = Watch-ChittyEvents -Type 'context.*' -Timeout 3
         $beats = Watch-ChittyEvents -Type nothing.at.all -IncludeHeartbeat -First 2 -Timeout 30
+        $named = Watch-ChittyEvents -Type heartbeat -First 1 -Timeout 30
 
         $quiet | Should -BeNullOrEmpty
+        $named.Type | Should -Be 'heartbeat'
         $beats.Type | Should -Be @('heartbeat', 'heartbeat')
         $beats | ForEach-Object { $_.SessionId | Should -BeNullOrEmpty }
         $beats[0].Data.uptime | Should -BeOfType ([long])
