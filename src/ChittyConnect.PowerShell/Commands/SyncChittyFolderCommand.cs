@@ -121,7 +121,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 new InvalidOperationException("R2 is not configured for this connection: Sync-ChittyFolder needs an R2 endpoint, bucket, access key id and secret."),
                 "ChittyR2NotConfigured", ErrorCategory.InvalidOperation, connection)
             {
-                ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Connect-Chitty ... -R2AccountId <id> -Bucket <bucket> -R2AccessKeyId <id> -R2SecretAccessKey (Read-Host -AsSecureString), or set CHITTY_R2_*." },
+                ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Connect-Chitty ... -AccountId <cloudflare-account-id> (or -R2Endpoint <url>) -Bucket <bucket> -R2Credential (Get-Credential), or set CHITTY_R2_ENDPOINT, CHITTY_R2_BUCKET, CHITTY_R2_ACCESS_KEY_ID and CHITTY_R2_SECRET_ACCESS_KEY." },
             });
         }
 
