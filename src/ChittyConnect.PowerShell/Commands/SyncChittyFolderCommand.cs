@@ -161,7 +161,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         if (LogFile is not null && !options.PlanOnly)
         {
             var logPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogFile);
-            _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+            try
+            {
+                _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ThrowTerminatingError(ErrorFor(ex, logPath));
+            }
         }
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
@@ -296,6 +303,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var category = ex.Code switch
         {
             "UnsafeKey" => ErrorCategory.SecurityError,
+            "KeyTooLong" => ErrorCategory.InvalidArgument,
             "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" => ErrorCategory.PermissionDenied,
             "NoSuchKey" or "NoSuchBucket" => ErrorCategory.ObjectNotFound,
             "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" => ErrorCategory.InvalidResult,

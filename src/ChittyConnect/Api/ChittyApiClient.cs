@@ -341,6 +341,13 @@ public sealed class ChittyApiClient : IDisposable
     {
         var uri = new Uri(_endpoint, request.Path);
         var displayPath = "/" + request.Path;
+        if (!_endpoint.IsBaseOf(uri) || !string.Equals(uri.GetLeftPart(UriPartial.Authority), _endpoint.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+        {
+            // A path taken from an answer (the presign upload_url) can itself be an absolute URL:
+            // the API key goes to the configured endpoint and nowhere else.
+            throw InvalidResponse(request.Method, request.Path, $"the service pointed to {uri.GetLeftPart(UriPartial.Path)}, outside {_endpoint}; the request was not sent.");
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -484,6 +491,15 @@ public sealed class ChittyApiClient : IDisposable
     private ChittyApiException ParseError(ApiRequest request, HttpResponseMessage response, byte[] body)
     {
         var status = (int)response.StatusCode;
+        if (status is >= 300 and < 400)
+        {
+            // Not followed (see CreateHandler): say where it pointed, so a moved endpoint is easy to fix.
+            var location = response.Headers.Location?.ToString() ?? "(no Location)";
+            return new ChittyApiException(ChittyErrorKind.InvalidResponse, status, "redirect",
+                _apiKey.Scrub($"{request.Method} /{request.Path} was redirected ({status}) to {location}; redirects are not followed, so that the API key goes only to {_endpoint}. If the service moved, connect to its new address."),
+                request.Method.Method, "/" + request.Path, RequestId(response, null));
+        }
+
         try
         {
             using var doc = JsonDocument.Parse(body);

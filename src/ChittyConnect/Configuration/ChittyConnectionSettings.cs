@@ -70,17 +70,20 @@ public sealed class ChittyConnectionSettings
 
         if (!endpoint.IsAbsoluteUri || (endpoint.Scheme != Uri.UriSchemeHttp && endpoint.Scheme != Uri.UriSchemeHttps))
         {
-            throw new ArgumentException($"{what} '{endpoint}' must be an absolute http:// or https:// URL.");
+            throw new ArgumentException($"{what} '{(endpoint.IsAbsoluteUri ? WithoutUserInfo(endpoint) : endpoint.OriginalString)}' must be an absolute http:// or https:// URL.");
         }
 
         if (!string.IsNullOrEmpty(endpoint.Query) || !string.IsNullOrEmpty(endpoint.Fragment) || !string.IsNullOrEmpty(endpoint.UserInfo))
         {
-            throw new ArgumentException($"{what} '{endpoint.GetLeftPart(UriPartial.Path)}' must not carry a query, fragment or user info.");
+            // The user info may hold a password: the message names the endpoint without it.
+            throw new ArgumentException($"{what} '{WithoutUserInfo(endpoint)}' must not carry a query, fragment or user info.");
         }
 
         var text = endpoint.GetLeftPart(UriPartial.Path);
         return new Uri(text.EndsWith("/", StringComparison.Ordinal) ? text : text + "/");
     }
+
+    private static string WithoutUserInfo(Uri endpoint) => endpoint.Scheme + "://" + endpoint.Authority + endpoint.AbsolutePath;
 
     /// <summary>Checks that the API part is complete; throws <see cref="ArgumentException"/> naming what is missing.</summary>
     public void Validate()

@@ -30,6 +30,9 @@ public sealed class SyncEngine
         _api = api;
     }
 
+    /// <summary>The longest object key R2 (and S3) accept, in UTF-8 bytes.</summary>
+    public const int MaxKeyBytes = 1024;
+
     /// <summary>The key prefix a sync of <paramref name="sessionId"/> uses by default: files/&lt;session&gt;/.</summary>
     public static string DefaultPrefix(string sessionId) => "files/" + sessionId + "/";
 
@@ -593,6 +596,14 @@ public sealed class SyncEngine
 
         private async Task UploadOneAsync(PlanItem item, Stopwatch watch, SyncTransferProgress? large)
         {
+            // R2 answers KeyTooLongError only after the body was sent (and s3rver fails on the file system):
+            // refuse it up front, saying what to shorten.
+            var keyBytes = System.Text.Encoding.UTF8.GetByteCount(item.Key);
+            if (keyBytes > MaxKeyBytes)
+            {
+                throw new ObjectStoreException($"The key of '{item.RelativePath}' would be {keyBytes:N0} bytes, over the {MaxKeyBytes:N0} bytes R2 allows: shorten its path or the prefix.", item.Key, "KeyTooLong");
+            }
+
             var hashes = item.Hashes ?? await HashAsync(item.Local!).ConfigureAwait(false);
             item.Hashes = hashes;
             var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
@@ -634,7 +645,15 @@ public sealed class SyncEngine
                 throw new IOException($"'{item.FullPath}' is a folder; the object '{item.Key}' cannot be written there.");
             }
 
-            var temp = Path.Combine(directory, "." + Path.GetFileName(item.FullPath) + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + LocalScanner.PartialSuffix);
+            // The temporary name keeps at most 60 characters of the final one, so a name near the file
+            // system's 255-byte limit does not fail only because of the added dot and suffix.
+            var name = Path.GetFileName(item.FullPath);
+            if (name.Length > 60)
+            {
+                name = name.Substring(0, char.IsHighSurrogate(name[59]) ? 59 : 60);
+            }
+
+            var temp = Path.Combine(directory, "." + name + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + LocalScanner.PartialSuffix);
             try
             {
                 DownloadResult result;

@@ -1,0 +1,362 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Text;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using ChittyConnect.Configuration;
+using ChittyConnect.PowerShell.Commands;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+
+namespace ChittyConnect.Tests.BadInput;
+
+/// <summary>
+/// The bad-input catalogue (docs/bad-input.md) for Sync-ChittyFolder against s3rver: each case gets a clear
+/// error (or a documented mapping) and nothing is lost: local files stay, remote objects stay, nothing
+/// half-written is left under a final name.
+/// </summary>
+[Collection(S3rverCollection.Name)]
+public sealed class SyncBadInputTests : IDisposable
+{
+    private readonly S3rverProcess _s3rver;
+    private readonly PowerShellRunner _ps = new();
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-badsync-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly string _prefix = "files/bad-" + Guid.NewGuid().ToString("N")[..8] + "/";
+    private readonly AmazonS3Client _raw;
+
+    public SyncBadInputTests(S3rverProcess s3rver)
+    {
+        _s3rver = s3rver;
+        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
+        Directory.CreateDirectory(Folder);
+        File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
+        _raw = new AmazonS3Client(new BasicAWSCredentials(S3rverProcess.AccessKey, S3rverProcess.SecretKey), new AmazonS3Config
+        {
+            ServiceURL = s3rver.Endpoint.GetLeftPart(UriPartial.Authority),
+            ForcePathStyle = true,
+            AuthenticationRegion = "auto",
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+    }
+
+    private string Folder => Path.Combine(_root, "folder");
+
+    private ChittyConnection Connection(Action<ChittyConnectionSettings>? configure = null)
+    {
+        var settings = _s3rver.Settings();
+        configure?.Invoke(settings);
+        return new ChittyConnection(settings);
+    }
+
+    private PowerShellResult Sync(string arguments, ChittyConnection? connection = null, IDictionary? extra = null)
+    {
+        var parameters = new Hashtable { ["conn"] = connection ?? Connection(), ["folder"] = Folder, ["prefix"] = _prefix, ["root"] = _root };
+        foreach (DictionaryEntry pair in extra ?? new Hashtable())
+        {
+            parameters[pair.Key] = pair.Value;
+        }
+
+        return _ps.Run("param($conn, $folder, $prefix, $root, $x) Sync-ChittyFolder -Connection $conn -Prefix $prefix -NoReport " + arguments, parameters, TimeSpan.FromSeconds(60));
+    }
+
+    private async Task<List<string>> RemoteKeysAsync()
+    {
+        var listing = await _raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _s3rver.Bucket, Prefix = _prefix });
+        return (listing.S3Objects ?? new List<S3Object>()).Select(o => o.Key[_prefix.Length..]).OrderBy(k => k, StringComparer.Ordinal).ToList();
+    }
+
+    private Task PutAsync(string relative, string content) => _raw.PutObjectAsync(new PutObjectRequest
+    {
+        BucketName = _s3rver.Bucket,
+        Key = _prefix + relative,
+        ContentBody = content,
+        UseChunkEncoding = false,
+    });
+
+    private static string Id(ErrorRecord record) => record.FullyQualifiedErrorId.Split(',')[0];
+
+    private static ChittySyncSummary SummaryOf(PowerShellResult result) =>
+        (ChittySyncSummary)result.Output.Single(o => o.BaseObject is ChittySyncSummary).BaseObject;
+
+    [Theory]
+    [InlineData("-Transfers 0", "Transfers")]
+    [InlineData("-Transfers -3", "Transfers")]
+    [InlineData("-Transfers 65", "Transfers")]
+    [InlineData("-BandwidthLimit -1", "BandwidthLimit")]
+    [InlineData("-MaxDelete -2", "MaxDelete")]
+    [InlineData("-Exclude ''", "Exclude")]
+    public async Task Zero_negative_or_empty_limits_are_refused_naming_the_parameter_and_nothing_is_sent(string arguments, string parameter)
+    {
+        var result = Sync("$folder " + arguments);
+        var record = result.SingleError();
+        Assert.StartsWith("ParameterArgumentValidationError", record.FullyQualifiedErrorId);
+        Assert.Contains(parameter, record.Exception.Message);
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_relative_path_is_the_folder_under_the_PowerShell_location()
+    {
+        var result = _ps.Run("param($conn, $root, $prefix) Push-Location $root; try { Sync-ChittyFolder folder -Connection $conn -Prefix $prefix -NoReport -Summary } finally { Pop-Location }",
+            new Hashtable { ["conn"] = Connection(), ["root"] = _root, ["prefix"] = _prefix });
+        Assert.Empty(result.Errors);
+        Assert.Equal(Folder, SummaryOf(result).LocalPath);
+        Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
+    }
+
+    [Fact]
+    public async Task Symlink_loops_and_links_in_the_folder_are_skipped_and_the_rest_syncs()
+    {
+        Directory.CreateDirectory(Path.Combine(Folder, "sub"));
+        File.CreateSymbolicLink(Path.Combine(Folder, "sub", "self"), Path.Combine(Folder, "sub", "self"));
+        Directory.CreateSymbolicLink(Path.Combine(Folder, "sub", "up"), Folder);
+        var result = Sync("$folder -Summary -Verbose");
+        Assert.Empty(result.Errors);
+        Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
+        Assert.Contains(result.Verbose, v => v.Contains("Skipping link 'sub/up'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_bad_pattern_in_a_filter_file_names_the_file_and_line_and_nothing_is_sent()
+    {
+        var filters = Path.Combine(_root, "rcloneignore");
+        File.WriteAllLines(filters, new[] { "# comment", "*.tmp", "{{a,b}" });
+        var result = Sync("$folder -ExcludeFrom $x", extra: new Hashtable { ["x"] = filters });
+        var record = result.SingleError();
+        Assert.Equal("ChittyFilterSyntax", Id(record));
+        Assert.Equal(ErrorCategory.ParserError, record.CategoryInfo.Category);
+        Assert.Contains(filters + ":3", record.Exception.Message);
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_missing_filter_file_is_a_path_not_found_and_nothing_is_sent()
+    {
+        var missing = Path.Combine(_root, "no-such-ignore");
+        var record = Sync("$folder -ExcludeFrom $x", extra: new Hashtable { ["x"] = missing }).SingleError();
+        Assert.Equal("ChittyPathNotFound", Id(record));
+        Assert.Contains("no-such-ignore", record.Exception.Message);
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    [Theory]
+    [InlineData("{\"version\":99,\"identity\":\"x\",\"files\":{}}", "version 99")]
+    [InlineData("{ this is not json", "every file is hashed again")]
+    [InlineData("", "every file is hashed again")]
+    public async Task A_corrupt_empty_or_future_version_state_warns_rehashes_and_sends_nothing_again(string state, string warning)
+    {
+        var first = Sync("$folder -Summary");
+        Assert.Empty(first.Errors);
+        var statePath = SummaryOf(first).StatePath!;
+        File.WriteAllText(statePath, state);
+        var second = Sync("$folder -Summary");
+        Assert.Empty(second.Errors);
+        Assert.Contains(second.Warnings, w => w.Contains(warning, StringComparison.Ordinal) && w.Contains(statePath, StringComparison.Ordinal));
+        var summary = SummaryOf(second);
+        Assert.Equal(1, summary.FilesSkipped);
+        Assert.Equal(0, summary.Requests.Put);
+        Assert.Equal(1, summary.FilesHashed);
+        Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
+    }
+
+    [Fact]
+    public void A_bucket_that_does_not_exist_is_a_storage_error_naming_it_and_the_folder_is_untouched()
+    {
+        var result = Sync("$folder", Connection(s => s.Bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..6]));
+        var record = result.SingleError();
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.ObjectNotFound, record.CategoryInfo.Category);
+        Assert.Contains("NoSuchBucket", record.Exception.Message);
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+    }
+
+    [Fact]
+    public async Task An_unknown_access_key_id_is_permission_denied_and_never_shows_the_secret()
+    {
+        var result = Sync("$folder -Verbose -Debug", Connection(s =>
+        {
+            s.R2AccessKeyId = "NOT-A-KEY";
+            s.R2SecretAccessKey = new ChittySecret("r2-secret-do-not-print");
+        }));
+        var record = result.SingleError();
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.PermissionDenied, record.CategoryInfo.Category);
+        Assert.Contains("InvalidAccessKeyId", record.Exception.Message);
+        Assert.DoesNotContain("r2-secret-do-not-print", result.AllText());
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_that_the_store_refuses_is_permission_denied_and_never_shows_the_secret()
+    {
+        // s3rver checks SigV4 requests' access key id but not their signature, so R2's answer to a wrong
+        // secret comes from a stub: 403 SignatureDoesNotMatch, as R2 and S3 send it.
+        const string Xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided. Check your secret access key and signing method.</Message></Error>";
+        await using var stub = new LoopbackHttpStub(_ => new StubResponse(403, Xml, "application/xml"));
+        var result = Sync("$folder -Verbose -Debug", Connection(s =>
+        {
+            s.R2Endpoint = stub.BaseUri;
+            s.R2SecretAccessKey = new ChittySecret("r2-wrong-secret-do-not-print");
+        }));
+        var record = result.SingleError();
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.PermissionDenied, record.CategoryInfo.Category);
+        Assert.Contains("SignatureDoesNotMatch", record.Exception.Message);
+        Assert.DoesNotContain("r2-wrong-secret-do-not-print", result.AllText());
+        Assert.All(stub.Requests, r => Assert.DoesNotContain("r2-wrong-secret-do-not-print", string.Join("\n", r.Headers.Values)));
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+    }
+
+    [Fact]
+    public async Task Keys_with_characters_no_file_name_can_hold_are_refused_the_rest_downloads_and_nothing_is_deleted()
+    {
+        await PutAsync("good.txt", "good");
+        await PutAsync("colon:name.txt", "c");
+        await PutAsync("back\\slash.txt", "b");
+        await PutAsync("tab\tname.txt", "t");
+        File.WriteAllText(Path.Combine(Folder, "local-only.txt"), "keep me");
+        var result = Sync("$folder -Direction Download -Summary");
+        var refused = result.Errors.Where(e => Id(e) == "ChittySyncDownloadFailed").ToList();
+        Assert.Equal(3, refused.Count);
+        Assert.All(refused, e => Assert.Equal(ErrorCategory.SecurityError, e.CategoryInfo.Category));
+        Assert.Contains(refused, e => e.Exception.Message.Contains("colon:name.txt", StringComparison.Ordinal));
+        Assert.Contains(refused, e => e.Exception.Message.Contains("back\\slash.txt", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => Id(e) == "ChittySyncDeletesWithheld");
+        Assert.Equal("good", File.ReadAllText(Path.Combine(Folder, "good.txt")));
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(Folder, "local-only.txt")));
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        Assert.Equal(new[] { "a.txt", "good.txt", "local-only.txt" }, Directory.GetFiles(Folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Keys_valid_on_this_os_but_not_on_windows_follow_the_os_rule()
+    {
+        var names = new[] { "star*.txt", "what?.txt", "angle<.txt", "pipe|.txt", "dot.", "space ", "CON.txt" };
+        foreach (var name in names)
+        {
+            await PutAsync(name, name);
+        }
+
+        await PutAsync("a.txt", "alpha");
+        var result = Sync("$folder -Direction Download -Summary");
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Equal(names.Length, result.Errors.Count(e => Id(e) == "ChittySyncDownloadFailed"));
+            Assert.Equal(new[] { "a.txt" }, Directory.GetFiles(Folder).Select(Path.GetFileName));
+        }
+        else
+        {
+            // Linux and macOS file names hold these characters: each object lands under its own name, byte for byte.
+            Assert.Empty(result.Errors);
+            foreach (var name in names)
+            {
+                Assert.Equal(name, File.ReadAllText(Path.Combine(Folder, name)));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Keys_differing_only_by_case_download_as_two_files_on_a_case_sensitive_file_system()
+    {
+        await PutAsync("Report.txt", "upper");
+        await PutAsync("report.txt", "lower");
+        await PutAsync("a.txt", "alpha");
+        var result = Sync("$folder -Direction Download -Summary");
+        Assert.Empty(result.Errors);
+        Assert.Equal("upper", File.ReadAllText(Path.Combine(Folder, "Report.txt")));
+        Assert.Equal("lower", File.ReadAllText(Path.Combine(Folder, "report.txt")));
+        Assert.Equal(2, SummaryOf(result).FilesDownloaded);
+    }
+
+    [Fact]
+    public async Task A_file_name_near_the_255_byte_limit_round_trips_and_leaves_no_partial_file()
+    {
+        // 230 bytes: the longest s3rver can store (it appends "._S3rver_metadata.json"); the download's
+        // temporary name must not add enough to pass 255.
+        var name = new string('n', 226) + ".txt";
+        File.WriteAllText(Path.Combine(Folder, name), "long");
+        Assert.Empty(Sync("$folder").Errors);
+        File.Delete(Path.Combine(Folder, name));
+        var result = Sync("$folder -Direction Download -Summary");
+        Assert.Empty(result.Errors);
+        Assert.Equal("long", File.ReadAllText(Path.Combine(Folder, name)));
+        Assert.Empty(Directory.GetFiles(Folder, "*.chittypart", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task A_deep_path_longer_than_260_characters_uploads_and_downloads()
+    {
+        var deep = string.Join("/", Enumerable.Range(0, 12).Select(i => $"folder-number-{i:00}-with-a-long-name"));
+        var relative = deep + "/" + new string('f', 200) + ".txt";
+        Assert.True(Path.Combine(Folder, relative).Length > 260);
+        var full = Path.Combine(Folder, relative.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, "deep");
+        Assert.Empty(Sync("$folder").Errors);
+        Assert.Contains(relative, await RemoteKeysAsync());
+        Directory.Delete(Folder, recursive: true);
+        Directory.CreateDirectory(Folder);
+        var down = Sync("$folder -Direction Download -Summary");
+        Assert.Empty(down.Errors);
+        Assert.Equal("deep", File.ReadAllText(full));
+    }
+
+    [Fact]
+    public async Task A_key_over_1024_bytes_is_refused_before_sending_and_the_rest_uploads()
+    {
+        // R2 and S3 refuse keys over 1,024 bytes (KeyTooLongError); the sync says so per file instead of sending it.
+        var relative = string.Join("/", Enumerable.Range(0, 6).Select(i => $"{i}-" + new string('é', 90))) + "/x.txt";
+        Assert.True(Encoding.UTF8.GetByteCount(_prefix + relative) > 1024);
+        var full = Path.Combine(Folder, relative.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, "too long a key");
+        var result = Sync("$folder -Summary");
+        var record = result.SingleError();
+        Assert.Equal("ChittySyncUploadFailed", Id(record));
+        Assert.Contains("1,024", record.Exception.Message);
+        Assert.Equal(full, record.TargetObject);
+        Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
+        Assert.Equal("too long a key", File.ReadAllText(full));
+    }
+
+    [Fact]
+    public async Task A_folder_where_an_object_should_land_fails_that_object_and_keeps_the_folder()
+    {
+        await PutAsync("a.txt", "alpha");
+        await PutAsync("clash", "object");
+        Directory.CreateDirectory(Path.Combine(Folder, "clash"));
+        File.WriteAllText(Path.Combine(Folder, "clash", "inside.txt"), "inside");
+        await PutAsync("clash/inside.txt", "inside");
+        var result = Sync("$folder -Direction Download -Summary");
+        var record = result.SingleError();
+        Assert.Equal("ChittySyncDownloadFailed", Id(record));
+        Assert.Contains("is a folder", record.Exception.Message);
+        Assert.Equal("inside", File.ReadAllText(Path.Combine(Folder, "clash", "inside.txt")));
+    }
+
+    [Fact]
+    public async Task A_log_file_in_a_folder_that_does_not_exist_is_a_path_error_before_anything_is_sent()
+    {
+        var log = Path.Combine(_root, "no-such-dir", "sync.log");
+        var record = Sync("$folder -LogFile $x", extra: new Hashtable { ["x"] = log }).SingleError();
+        Assert.Equal("ChittyPathNotFound", Id(record));
+        Assert.Contains("no-such-dir", record.Exception.Message);
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    public void Dispose()
+    {
+        _ps.Dispose();
+        _raw.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
