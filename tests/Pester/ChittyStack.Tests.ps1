@@ -81,12 +81,20 @@ Describe 'A failed start' {
     It 'reports what the emulator wrote to stderr and leaves nothing running' {
         $notADll = Join-Path $TestDrive 'not-an-emulator.dll'
         Set-Content -LiteralPath $notADll -Value 'not a .NET assembly'
-        $before = @(Get-Item (Join-Path ([IO.Path]::GetTempPath()) 'chitty-stack-*') -ErrorAction SilentlyContinue).Count
+        # A temp folder of its own, so that stacks other runs start meanwhile do not count.
+        $temp = Join-Path $TestDrive 'tmp'
+        New-Item -ItemType Directory -Path $temp | Out-Null
+        $savedTemp = $env:TMPDIR
+        $env:TMPDIR = $temp
+        try {
+            { Start-ChittyStack -EmulatorPath $notADll -TimeoutSeconds 30 } |
+                Should -Throw -ExpectedMessage '*emulator exited with code*stderr:*not-an-emulator*'
+        }
+        finally {
+            $env:TMPDIR = $savedTemp
+        }
 
-        { Start-ChittyStack -EmulatorPath $notADll -TimeoutSeconds 30 } |
-            Should -Throw -ExpectedMessage '*emulator exited with code*stderr:*not-an-emulator*'
-
-        @(Get-Item (Join-Path ([IO.Path]::GetTempPath()) 'chitty-stack-*') -ErrorAction SilentlyContinue).Count | Should -Be $before
+        @(Get-ChildItem -LiteralPath $temp -Filter 'chitty-stack-*').Count | Should -Be 0
     }
 }
 
