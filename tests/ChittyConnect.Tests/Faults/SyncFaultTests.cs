@@ -119,4 +119,46 @@ public sealed class SyncFaultTests : IAsyncLifetime
         Assert.Equal(0, again.FilesUploaded + again.Errors + again.ReportedItems);
         Assert.Equal(302, again.FilesSkipped);
     }
+
+    [Fact]
+    public async Task Multipart_uploads_through_heavy_faults_complete_or_are_aborted_and_leave_no_open_upload()
+    {
+        var local = Path.Combine(_root, "multi");
+        var random = new Random(5);
+        for (var i = 0; i < 5; i++)
+        {
+            var bytes = new byte[700_000 + random.Next(600_000)];
+            random.NextBytes(bytes);
+            Directory.CreateDirectory(local);
+            File.WriteAllBytes(Path.Combine(local, $"m{i}.bin"), bytes);
+        }
+
+        var prefix = "files/multi-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        // Only the multipart requests (create, parts, complete, abort) are faulted, and often.
+        _stack.S3Proxy.Faultable = r => r.PathAndQuery.Contains("uploads", StringComparison.Ordinal) || r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
+        _stack.S3Proxy.Rate = 0.25;
+        _stack.S3Proxy.SlowDelay = TimeSpan.FromSeconds(3);
+        var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
+        var storeOptions = SmallParts(TimeSpan.FromSeconds(1.5));
+        storeOptions.MaxRetries = 2;
+        using var store = new R2ObjectStore(settings, storeOptions);
+        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        var engine = new SyncEngine(store, api);
+        var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 3 };
+        var runs = 0;
+        ChittySyncSummary summary;
+        do
+        {
+            summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            runs++;
+            _output.WriteLine($"run {runs}: {summary.FilesUploaded} uploaded, {summary.FilesSkipped} skipped, {summary.Errors} errors");
+        }
+        while (summary.Errors > 0 && runs < 8);
+
+        _output.WriteLine(string.Join(", ", _stack.S3Proxy.FaultCounts().Select(p => $"{p.Key}={p.Value}")));
+        Assert.Equal(0, summary.Errors);
+        Assert.True(_stack.S3Proxy.FaultCounts().Values.Sum() >= 5, "too few faults were injected to prove anything");
+        _stack.S3Proxy.Rate = 0;
+        await _stack.AssertMirroredAndReportedAsync(local, prefix);
+    }
 }
