@@ -102,6 +102,9 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>Awaited before a request is forwarded (after the fault draw): crash tests kill the client here.</summary>
     public Func<ProxyRequest, Task>? BeforeForward { get; set; }
 
+    /// <summary>Awaited when half of an unfaulted answer's body has reached the client (crash tests kill the client here).</summary>
+    public Func<ProxyRequest, Task>? MidBody { get; set; }
+
     /// <summary>
     /// s3rver 3.7.1 answers AbortMultipartUpload with 405. When set (s3rver's data folder and bucket), the proxy
     /// aborts as R2 does instead: it removes the upload's folder from s3rver's store and answers 204.
@@ -291,7 +294,14 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         await clientStream.WriteAsync(Encoding.ASCII.GetBytes(BuildHead(response, responseBody.Length)), _stop.Token);
-        if (hasBody)
+        if (hasBody && MidBody is { } midBody && responseBody.Length > 1)
+        {
+            await clientStream.WriteAsync(responseBody.AsMemory(0, responseBody.Length / 2), _stop.Token);
+            await clientStream.FlushAsync(_stop.Token);
+            await midBody(request);
+            await clientStream.WriteAsync(responseBody.AsMemory(responseBody.Length / 2), _stop.Token);
+        }
+        else if (hasBody)
         {
             await clientStream.WriteAsync(responseBody, _stop.Token);
         }
