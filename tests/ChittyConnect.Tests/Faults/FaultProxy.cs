@@ -257,7 +257,10 @@ public sealed class FaultProxy : IAsyncDisposable
                 Reset(client);
                 return;
             case FaultKind.Slow:
+                // Logged now: the client has usually given up by the time the answer goes out.
+                Log.Enqueue(new ProxyLogEntry(id, method, target, fault, response.Status));
                 await Task.Delay(SlowDelay, _stop.Token);
+                fault = null;
                 break;
         }
 

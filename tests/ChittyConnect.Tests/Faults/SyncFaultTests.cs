@@ -161,4 +161,38 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.S3Proxy.Rate = 0;
         await _stack.AssertMirroredAndReportedAsync(local, prefix);
     }
+
+    [Fact]
+    public async Task Answers_held_past_the_client_timeout_are_retried_and_the_sync_converges()
+    {
+        var local = Path.Combine(_root, "slow");
+        WriteTree(local, smallFiles: 30, seed: 12);
+        var prefix = "files/slow-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        // Only slow answers: the server did the work, the client gave up waiting and must try again.
+        _stack.S3Proxy.Kinds = _stack.ApiProxy.Kinds = new[] { FaultKind.Slow };
+        _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0.15;
+        _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(2.5);
+        var settings = _stack.Settings(TimeSpan.FromSeconds(1));
+        using var store = new R2ObjectStore(settings, SmallParts(TimeSpan.FromSeconds(1)));
+        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        var engine = new SyncEngine(store, api);
+        var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 8, ReportBatchSize = 8 };
+        var runs = 0;
+        ChittySyncSummary summary;
+        do
+        {
+            summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            runs++;
+            _output.WriteLine($"run {runs}: {summary.FilesUploaded} uploaded, {summary.Errors} errors, report {summary.ReportedItems} ({summary.ReportError})");
+        }
+        while ((summary.Errors > 0 || summary.ReportError is not null) && runs < 4);
+
+        var slow = _stack.S3Proxy.FaultCounts().GetValueOrDefault(FaultKind.Slow) + _stack.ApiProxy.FaultCounts().GetValueOrDefault(FaultKind.Slow);
+        _output.WriteLine($"{slow} slow answers");
+        Assert.True(slow >= 3, "too few slow answers to prove anything");
+        Assert.Equal(0, summary.Errors);
+        Assert.Null(summary.ReportError);
+        _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0;
+        await _stack.AssertMirroredAndReportedAsync(local, prefix);
+    }
 }
