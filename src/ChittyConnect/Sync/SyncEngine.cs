@@ -109,7 +109,7 @@ public sealed class SyncEngine
         private readonly HashSet<string> _present = new(StringComparer.Ordinal);
         private SyncState _state = null!;
         private long _lastSaveTicks;
-        private int _saving;
+        private readonly object _saveGate = new();
 
         public Run(SyncEngine engine, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken ct)
         {
@@ -331,6 +331,7 @@ public sealed class SyncEngine
             var remote = await ListRemoteAsync().ConfigureAwait(false);
             var scanErrors = new List<string>();
             var local = Directory.Exists(_root) ? ScanLocal(scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+            RemoveLeftoverPartials();
             _summary.SourceFiles = remote.Count;
             _progress.Phase(SyncPhase.Comparing);
             var toCompare = new List<PlanItem>();
@@ -377,6 +378,40 @@ public sealed class SyncEngine
             }
 
             CheckDeleteGuards(sourceEmpty: remote.Count == 0, scanErrors.Count);
+        }
+
+        // A download killed mid-file leaves its temporary file behind; the scan ignores such files, so without this
+        // they would pile up. Safe under the sync lock: no other sync of this target is writing them.
+        private void RemoveLeftoverPartials()
+        {
+            if (!Directory.Exists(_root))
+            {
+                return;
+            }
+
+            IEnumerable<string> partials;
+            try
+            {
+                partials = Directory.EnumerateFiles(_root, "." + "*" + LocalScanner.PartialSuffix, SearchOption.AllDirectories).ToList();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not look for leftover partial downloads: {ex.Message}");
+                return;
+            }
+
+            foreach (var partial in partials)
+            {
+                try
+                {
+                    File.Delete(partial);
+                    ChittyLog.Verbose($"Removed '{partial}', left by an interrupted download.");
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    ChittyLog.Verbose($"Could not remove '{partial}': {ex.Message}");
+                }
+            }
         }
 
         private void CheckDeleteGuards(bool sourceEmpty, int scanErrors)
@@ -912,25 +947,21 @@ public sealed class SyncEngine
             ForceSaveState();
         }
 
+        // Waits for a save in progress instead of skipping: that save may have serialized the state before the
+        // caller's change (a just-started multipart upload), and a crash must not lose the upload id.
         private void ForceSaveState()
         {
-            if (Interlocked.Exchange(ref _saving, 1) == 1)
+            lock (_saveGate)
             {
-                return;
-            }
-
-            try
-            {
-                _state.Save();
-                Interlocked.Exchange(ref _lastSaveTicks, _watch.ElapsedTicks);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                ChittyLog.Verbose($"Could not save the sync state yet: {ex.Message}");
-            }
-            finally
-            {
-                Interlocked.Exchange(ref _saving, 0);
+                try
+                {
+                    _state.Save();
+                    Interlocked.Exchange(ref _lastSaveTicks, _watch.ElapsedTicks);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    ChittyLog.Verbose($"Could not save the sync state yet: {ex.Message}");
+                }
             }
         }
 

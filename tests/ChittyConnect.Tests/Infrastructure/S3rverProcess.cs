@@ -22,6 +22,9 @@ public sealed class S3rverProcess : IAsyncLifetime
 
     public string Bucket { get; } = "chitty-test";
 
+    /// <summary>s3rver's data folder (fault tests look at its unfinished multipart uploads there).</summary>
+    public string DataDirectory => _directory;
+
     public Uri Endpoint { get; private set; } = new("http://127.0.0.1/");
 
     public static string RepoRoot()

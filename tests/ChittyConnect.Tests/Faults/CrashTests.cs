@@ -1,0 +1,334 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using ChittyConnect.Api;
+using ChittyConnect.PowerShell.Commands;
+using ChittyConnect.Storage;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ChittyConnect.Tests.Faults;
+
+/// <summary>
+/// Syncs killed with SIGKILL at chosen points, in a child <c>dotnet pwsh</c> that runs the module's sync engine; the
+/// proxies in front of s3rver and the emulator pick the moment (the Nth request of a kind arriving, or half of a
+/// download's body delivered). Then the next run must converge.
+/// </summary>
+[Collection(S3rverCollection.Name)]
+public sealed class CrashTests : IAsyncLifetime
+{
+    // The sync with small multipart parts, as the tests run it in-process; the engine is the module's own.
+    private const string ChildScript = """
+        param($Module, $Api, $S3, $Bucket, $Local, $Prefix, $State, $Direction)
+        $ErrorActionPreference = 'Stop'
+        Import-Module $Module
+        $settings = [ChittyConnect.Configuration.ChittyConnectionSettings]::new()
+        $settings.Endpoint = $Api
+        $settings.ApiKey = [ChittyConnect.Configuration.ChittySecret]::new('test-key')
+        $settings.ChittyId = 'chitty-test'
+        $settings.SessionId = 'session-test'
+        $settings.R2Endpoint = $S3
+        $settings.Bucket = $Bucket
+        $settings.R2AccessKeyId = 'S3RVER'
+        $settings.R2SecretAccessKey = [ChittyConnect.Configuration.ChittySecret]::new('S3RVER')
+        $o = [ChittyConnect.Storage.R2StoreOptions]::new()
+        [ChittyConnect.Storage.R2StoreOptions].GetProperty('MinimumPartSizeOverride', [Reflection.BindingFlags]'NonPublic,Instance').SetValue($o, [Nullable[long]]262144)
+        $o.PartSize = 262144
+        $o.MultipartThreshold = 524288
+        $store = [ChittyConnect.Storage.R2ObjectStore]::new($settings, $o)
+        $client = [ChittyConnect.Api.ChittyApiClient]::new($settings, $null)
+        $engine = [ChittyConnect.Sync.SyncEngine]::new($store, $client)
+        $options = [ChittyConnect.Sync.SyncOptions]::new()
+        $options.LocalPath = $Local
+        $options.Prefix = $Prefix
+        $options.StateDirectory = $State
+        $options.Direction = $Direction
+        $options.Transfers = 4
+        $options.ReportBatchSize = 20
+        $summary = $engine.RunAsync($options, $null, $null, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+        "DONE errors=$($summary.Errors)"
+        """;
+
+    private readonly S3rverProcess _s3rver;
+    private readonly ITestOutputHelper _output;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-crash-" + Guid.NewGuid().ToString("N")[..8]);
+    private FaultStack _stack = null!;
+    private string _script = null!;
+
+    public CrashTests(S3rverProcess s3rver, ITestOutputHelper output)
+    {
+        _s3rver = s3rver;
+        _output = output;
+    }
+
+    private string State => Path.Combine(_root, "state");
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        _script = Path.Combine(_root, "child.ps1");
+        await File.WriteAllTextAsync(_script, ChildScript);
+        _stack = await FaultStack.StartAsync(_s3rver, seed: 9);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _stack.S3Proxy.BeforeForward = null;
+        _stack.ApiProxy.BeforeForward = null;
+        await _stack.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    /// <summary>
+    /// Runs the child sync and kills it when <paramref name="arm"/>'s trigger fires; returns false when the sync
+    /// ended by itself first (the test then fails: the kill point was never reached).
+    /// </summary>
+    private async Task<bool> RunChildAndKillAsync(string local, string prefix, SyncDirection direction, Func<Func<Task>, IDisposable> arm)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = S3rverProcess.RepoRoot(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "pwsh", "-NoProfile", "-NonInteractive", "-File", _script,
+            "-Module", typeof(ConnectChittyCommand).Assembly.Location, "-Api", _stack.ApiProxy.Uri.ToString(), "-S3", _stack.S3Proxy.Uri.ToString(),
+            "-Bucket", _s3rver.Bucket, "-Local", local, "-Prefix", prefix, "-State", State, "-Direction", direction.ToString(),
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(start)!;
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var trigger = arm(() =>
+        {
+            // SIGKILL on Unix: no finally block, no state save, no abort of anything.
+            killed.TrySetResult();
+            process.Kill(entireProcessTree: true);
+            return Task.CompletedTask;
+        });
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var exited = process.WaitForExitAsync();
+        await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(60)));
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("The child sync neither finished nor was killed within 60 s.");
+        }
+
+        _output.WriteLine($"child {direction}: killed={killed.Task.IsCompleted} exit={process.ExitCode} {await stdout} {await stderr}".Trim());
+        return killed.Task.IsCompleted;
+    }
+
+    /// <summary>Kills when the <paramref name="n"/>th request matching <paramref name="match"/> reaches <paramref name="proxy"/>; that request still goes through.</summary>
+    private static Func<Func<Task>, IDisposable> OnRequest(FaultProxy proxy, int n, Func<ProxyRequest, bool> match) => kill =>
+    {
+        var seen = 0;
+        proxy.BeforeForward = async r =>
+        {
+            if (match(r) && Interlocked.Increment(ref seen) == n)
+            {
+                await kill();
+            }
+        };
+        return new Disarm(() => proxy.BeforeForward = null);
+    };
+
+    private sealed class Disarm(Action action) : IDisposable
+    {
+        public void Dispose() => action();
+    }
+
+    private (SyncEngine Engine, IDisposable Resources) InProcessEngine()
+    {
+        var settings = _stack.Settings(TimeSpan.FromSeconds(10));
+        var store = new R2ObjectStore(settings, SyncFaultTests.SmallParts(TimeSpan.FromSeconds(10)));
+        var api = new ChittyApiClient(settings);
+        return (new SyncEngine(store, api), new Disarm(() =>
+        {
+            store.Dispose();
+            api.Dispose();
+        }));
+    }
+
+    private static bool IsPut(ProxyRequest r) => r.Method == "PUT" && !r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
+
+    private static bool IsPart(ProxyRequest r) => r.Method == "PUT" && r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
+
+    private string StateFile(string local, string prefix) => SyncState.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out _);
+
+    [Fact]
+    public async Task Upload_sync_killed_at_four_points_converges_with_an_exact_mirror_report_and_no_open_upload()
+    {
+        var local = Path.Combine(_root, "up");
+        SyncFaultTests.WriteTree(local, smallFiles: 120, seed: 3);
+        var prefix = "files/crash-" + Guid.NewGuid().ToString("N")[..8] + "/";
+
+        // 1. With a multipart upload created and its second part on the wire (the big files sort first).
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 2, IsPart)));
+        var state = JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement;
+        Assert.NotEmpty(state.GetProperty("pending").EnumerateArray());
+        Assert.NotEmpty(_stack.OpenUploads(prefix));
+        // 2. While a multipart upload is being completed (the store completes it; the client never hears).
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload,
+            OnRequest(_stack.S3Proxy, 1, r => r.Method == "POST" && r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal))));
+        // 3. In the middle of the small files.
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 30, IsPut)));
+        // 4. While the sync report is on its way (its batches are 20 items).
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload,
+            OnRequest(_stack.ApiProxy, 2, r => r.PathAndQuery.StartsWith("/api/context/files/sync-report", StringComparison.Ordinal))));
+
+        // The state file is always whole JSON (written by rename), whatever the moment of the kill.
+        Assert.Equal(SyncState.CurrentVersion, JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement.GetProperty("version").GetInt32());
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        {
+            var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Transfers = 4 };
+            var summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            _output.WriteLine($"after the crashes: {summary.FilesUploaded} uploaded, {summary.FilesSkipped} skipped, {summary.ReportedItems} reported, {summary.StaleUploadsAborted} aborted, {summary.Errors} errors");
+            Assert.Equal(0, summary.Errors);
+            Assert.Null(summary.ReportError);
+            await _stack.AssertMirroredAndReportedAsync(local, prefix);
+
+            // State and report agree with the bucket: the next run has nothing to send or report.
+            var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(0, again.FilesUploaded + again.ReportedItems + again.Errors);
+            Assert.Empty(JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement.GetProperty("pending").EnumerateArray());
+        }
+    }
+
+    [Fact]
+    public async Task Download_sync_killed_mid_file_never_leaves_a_partial_file_under_its_name_and_converges()
+    {
+        // The source: a tree uploaded by a sync of another folder.
+        var source = Path.Combine(_root, "source");
+        SyncFaultTests.WriteTree(source, smallFiles: 60, seed: 4);
+        var prefix = "files/crashdown-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        {
+            var upload = await engine.RunAsync(new SyncOptions { LocalPath = source, Prefix = prefix, StateDirectory = State, NoReport = true }, null, null, CancellationToken.None);
+            Assert.Equal(0, upload.Errors);
+            var expected = Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories)
+                .ToDictionary(f => Path.GetRelativePath(source, f), f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))));
+            var local = Path.Combine(_root, "down");
+
+            void AssertNoPartialUnderFinalName()
+            {
+                foreach (var file in Directory.Exists(local) ? Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories) : Enumerable.Empty<string>())
+                {
+                    var rel = Path.GetRelativePath(local, file);
+                    if (!file.EndsWith(LocalScanner.PartialSuffix, StringComparison.Ordinal))
+                    {
+                        Assert.True(expected.TryGetValue(rel, out var hash), $"unexpected file '{rel}'");
+                        Assert.True(hash == Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file))), $"'{rel}' sits under its final name half-written");
+                    }
+                }
+            }
+
+            // 1. Killed with half of a big file's body written to its temporary file.
+            var partialSeen = false;
+            Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Download, kill =>
+            {
+                _stack.S3Proxy.MidBody = async r =>
+                {
+                    if (r.Method != "GET" || !r.PathAndQuery.Contains("/big/", StringComparison.Ordinal))
+                    {
+                        return;
+                    }
+
+                    var deadline = DateTime.UtcNow.AddSeconds(10);
+                    while (!partialSeen && DateTime.UtcNow < deadline)
+                    {
+                        partialSeen = Directory.EnumerateFiles(local, "*" + LocalScanner.PartialSuffix, SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0);
+                        await Task.Delay(20);
+                    }
+
+                    await kill();
+                };
+                return new Disarm(() => _stack.S3Proxy.MidBody = null);
+            }));
+            Assert.True(partialSeen, "the kill did not catch a download half-written");
+            AssertNoPartialUnderFinalName();
+
+            // 2. Killed after a batch of small files.
+            Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Download, OnRequest(_stack.S3Proxy, 25, r => r.Method == "GET" && !r.PathAndQuery.Contains("list-type", StringComparison.Ordinal))));
+            AssertNoPartialUnderFinalName();
+
+            var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Direction = SyncDirection.Download };
+            var summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(0, summary.Errors);
+            AssertNoPartialUnderFinalName();
+            var got = Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(local, f), f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))));
+            // Exactly the source: every file whole, and no temporary file of the killed runs left behind.
+            Assert.Equal(expected.OrderBy(p => p.Key), got.OrderBy(p => p.Key));
+            var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(0, again.FilesDownloaded + again.FilesDeleted + again.Errors + (int)again.BytesHashed);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_sync_of_the_same_folder_at_once_fails_with_ChittySyncLocked_and_the_first_finishes_intact()
+    {
+        var local = Path.Combine(_root, "locked");
+        SyncFaultTests.WriteTree(local, smallFiles: 10, seed: 8);
+        var prefix = "files/lock-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holding = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = 0;
+        _stack.S3Proxy.BeforeForward = async r =>
+        {
+            if (IsPut(r) && Interlocked.Increment(ref first) == 1)
+            {
+                holding.TrySetResult();
+                await release.Task;
+            }
+        };
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        using (var ps = new PowerShellRunner())
+        {
+            var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Transfers = 2 };
+            var running = engine.RunAsync(options, null, null, CancellationToken.None);
+            await holding.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+            SyncChittyFolderCommand.StateDirectoryOverride = State;
+            try
+            {
+                var second = ps.Run("""
+                    param($api, $s3, $bucket, $local, $prefix)
+                    $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString S3RVER -AsPlainText -Force))
+                    Connect-Chitty -Endpoint $api -ApiKey (ConvertTo-SecureString test-key -AsPlainText -Force) -ChittyId chitty-test -SessionId session-test -R2Endpoint $s3 -Bucket $bucket -R2Credential $cred | Out-Null
+                    Sync-ChittyFolder $local -Prefix $prefix
+                    """,
+                    new Hashtable { ["api"] = _stack.ApiProxy.Uri, ["s3"] = _stack.S3Proxy.Uri, ["bucket"] = _s3rver.Bucket, ["local"] = local, ["prefix"] = prefix });
+                var error = second.SingleError();
+                Assert.Equal("ChittySyncLocked", error.FullyQualifiedErrorId.Split(',')[0]);
+                Assert.Contains("Another sync of", error.Exception.Message);
+                Assert.Empty(second.Output);
+            }
+            finally
+            {
+                SyncChittyFolderCommand.StateDirectoryOverride = null;
+                release.TrySetResult();
+            }
+
+            var summary = await running.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, summary.Errors);
+            Assert.Equal(12, summary.FilesUploaded);
+            await _stack.AssertMirroredAndReportedAsync(local, prefix);
+            var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(12, again.FilesSkipped);
+            Assert.Equal(0, again.FilesUploaded + again.Errors + (int)again.BytesHashed);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+using ChittyConnect.Api;
+using ChittyConnect.Storage;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ChittyConnect.Tests.Faults;
+
+/// <summary>Sync through proxies that fault one request in ten, on both the S3 and the API side.</summary>
+[Collection(S3rverCollection.Name)]
+public sealed class SyncFaultTests : IAsyncLifetime
+{
+    private readonly S3rverProcess _s3rver;
+    private readonly ITestOutputHelper _output;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-faults-" + Guid.NewGuid().ToString("N")[..8]);
+    private FaultStack _stack = null!;
+
+    public SyncFaultTests(S3rverProcess s3rver, ITestOutputHelper output)
+    {
+        _s3rver = s3rver;
+        _output = output;
+    }
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        _stack = await FaultStack.StartAsync(_s3rver, seed: 6);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stack.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    internal static R2StoreOptions SmallParts(TimeSpan timeout) => new()
+    {
+        MinimumPartSizeOverride = 256 * 1024,
+        PartSize = 256 * 1024,
+        MultipartThreshold = 512 * 1024,
+        MaxRetries = 4,
+        RequestTimeout = timeout,
+    };
+
+    internal static void WriteTree(string folder, int smallFiles, int seed)
+    {
+        var random = new Random(seed);
+        for (var i = 0; i < smallFiles; i++)
+        {
+            var path = Path.Combine(folder, $"d{i % 7}", $"file-{i:D3}.bin");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var bytes = new byte[random.Next(0, 4096)];
+            random.NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+        }
+
+        foreach (var (name, size) in new[] { ("big/one.bin", 1_300_000), ("big/two.bin", 900_001) })
+        {
+            var path = Path.Combine(folder, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var bytes = new byte[size];
+            random.NextBytes(bytes);
+            File.WriteAllBytes(path, bytes);
+        }
+    }
+
+    [Fact]
+    public async Task A_sync_through_ten_percent_faults_converges_to_an_exact_mirror_with_a_complete_report()
+    {
+        var local = Path.Combine(_root, "folder");
+        WriteTree(local, smallFiles: 300, seed: 11);
+        var prefix = "files/faults-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        _stack.S3Proxy.Rate = 0.10;
+        _stack.ApiProxy.Rate = 0.10;
+        _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(3);
+        var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
+        using var store = new R2ObjectStore(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
+        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        var engine = new SyncEngine(store, api);
+        var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 6, ReportBatchSize = 50 };
+
+        var runs = new List<ChittySyncSummary>();
+        var uploadedSomewhere = new HashSet<string>(StringComparer.Ordinal);
+        ChittySyncSummary summary;
+        do
+        {
+            summary = await engine.RunAsync(options, r =>
+            {
+                lock (uploadedSomewhere)
+                {
+                    if (r.Action == SyncAction.Uploaded)
+                    {
+                        uploadedSomewhere.Add(r.RelativePath);
+                    }
+                }
+            }, null, CancellationToken.None);
+            runs.Add(summary);
+            _output.WriteLine($"run {runs.Count}: {summary.FilesUploaded} uploaded, {summary.FilesSkipped} skipped, {summary.Errors} errors, report {summary.ReportedItems} ({summary.ReportError})");
+        }
+        while ((summary.Errors > 0 || summary.ReportError is not null) && runs.Count < 5);
+
+        var faults = _stack.S3Proxy.FaultCounts().Concat(_stack.ApiProxy.FaultCounts()).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+        _output.WriteLine(string.Join(", ", faults.Select(p => $"{p.Key}={p.Value}")));
+        Assert.Equal(0, summary.Errors);
+        Assert.Null(summary.ReportError);
+        // The faults really happened, of most kinds, and yet every file went up.
+        Assert.True(faults.Values.Sum() >= 20, "too few faults were injected to prove anything");
+        Assert.True(faults.Count >= 8, "too few kinds of fault were injected: " + string.Join(",", faults.Keys));
+        Assert.Equal(302, uploadedSomewhere.Count);
+
+        // Checked without the proxies: bytes in the bucket, rows in the service, no unfinished upload.
+        _stack.S3Proxy.Rate = 0;
+        _stack.ApiProxy.Rate = 0;
+        await _stack.AssertMirroredAndReportedAsync(local, prefix);
+
+        // And the state agrees: a clean re-run has nothing to do.
+        var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+        Assert.Equal(0, again.FilesUploaded + again.Errors + again.ReportedItems);
+        Assert.Equal(302, again.FilesSkipped);
+    }
+
+    [Fact]
+    public async Task Multipart_uploads_through_heavy_faults_complete_or_are_aborted_and_leave_no_open_upload()
+    {
+        var local = Path.Combine(_root, "multi");
+        var random = new Random(5);
+        for (var i = 0; i < 5; i++)
+        {
+            var bytes = new byte[700_000 + random.Next(600_000)];
+            random.NextBytes(bytes);
+            Directory.CreateDirectory(local);
+            File.WriteAllBytes(Path.Combine(local, $"m{i}.bin"), bytes);
+        }
+
+        var prefix = "files/multi-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        // Only the multipart requests (create, parts, complete, abort) are faulted, and often.
+        _stack.S3Proxy.Faultable = r => r.PathAndQuery.Contains("uploads", StringComparison.Ordinal) || r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
+        _stack.S3Proxy.Rate = 0.25;
+        _stack.S3Proxy.SlowDelay = TimeSpan.FromSeconds(3);
+        var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
+        var storeOptions = SmallParts(TimeSpan.FromSeconds(1.5));
+        storeOptions.MaxRetries = 2;
+        using var store = new R2ObjectStore(settings, storeOptions);
+        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        var engine = new SyncEngine(store, api);
+        var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 3 };
+        var runs = 0;
+        ChittySyncSummary summary;
+        do
+        {
+            summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            runs++;
+            _output.WriteLine($"run {runs}: {summary.FilesUploaded} uploaded, {summary.FilesSkipped} skipped, {summary.Errors} errors");
+        }
+        while (summary.Errors > 0 && runs < 8);
+
+        _output.WriteLine(string.Join(", ", _stack.S3Proxy.FaultCounts().Select(p => $"{p.Key}={p.Value}")));
+        Assert.Equal(0, summary.Errors);
+        Assert.True(_stack.S3Proxy.FaultCounts().Values.Sum() >= 5, "too few faults were injected to prove anything");
+        _stack.S3Proxy.Rate = 0;
+        await _stack.AssertMirroredAndReportedAsync(local, prefix);
+    }
+
+    [Fact]
+    public async Task Answers_held_past_the_client_timeout_are_retried_and_the_sync_converges()
+    {
+        var local = Path.Combine(_root, "slow");
+        WriteTree(local, smallFiles: 30, seed: 12);
+        var prefix = "files/slow-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        // Only slow answers: the server did the work, the client gave up waiting and must try again.
+        _stack.S3Proxy.Kinds = _stack.ApiProxy.Kinds = new[] { FaultKind.Slow };
+        _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0.15;
+        _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(2.5);
+        var settings = _stack.Settings(TimeSpan.FromSeconds(1));
+        using var store = new R2ObjectStore(settings, SmallParts(TimeSpan.FromSeconds(1)));
+        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        var engine = new SyncEngine(store, api);
+        var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 8, ReportBatchSize = 8 };
+        var runs = 0;
+        ChittySyncSummary summary;
+        do
+        {
+            summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            runs++;
+            _output.WriteLine($"run {runs}: {summary.FilesUploaded} uploaded, {summary.Errors} errors, report {summary.ReportedItems} ({summary.ReportError})");
+        }
+        while ((summary.Errors > 0 || summary.ReportError is not null) && runs < 4);
+
+        var slow = _stack.S3Proxy.FaultCounts().GetValueOrDefault(FaultKind.Slow) + _stack.ApiProxy.FaultCounts().GetValueOrDefault(FaultKind.Slow);
+        _output.WriteLine($"{slow} slow answers");
+        Assert.True(slow >= 3, "too few slow answers to prove anything");
+        Assert.Equal(0, summary.Errors);
+        Assert.Null(summary.ReportError);
+        _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0;
+        await _stack.AssertMirroredAndReportedAsync(local, prefix);
+    }
+}
