@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
@@ -334,10 +335,31 @@ public sealed class SyncEngine
             RemoveLeftoverPartials();
             _summary.SourceFiles = remote.Count;
             _progress.Phase(SyncPhase.Comparing);
+
+            // On a file system that ignores case (Windows, macOS), "Report.txt" and "report.txt" are one file:
+            // downloading both would make each overwrite the other on every run, and a local "Report.txt"
+            // must count as present for a remote "report.txt" (else the mirror would delete it).
+            var names = IgnoresCase() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+            var localByName = new Dictionary<string, LocalFile>(names);
+            foreach (var pair in local.OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                if (!localByName.ContainsKey(pair.Key))
+                {
+                    localByName[pair.Key] = pair.Value;
+                }
+            }
+
+            var colliding = new HashSet<string>(remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
             var toCompare = new List<PlanItem>();
             foreach (var pair in remote.OrderBy(p => p.Key, StringComparer.Ordinal))
             {
-                var full = LocalScanner.ResolveInside(_root, pair.Key, out var problem);
+                string? problem = null;
+                var full = colliding.Contains(pair.Key) ? null : LocalScanner.ResolveInside(_root, pair.Key, out problem);
+                if (colliding.Contains(pair.Key))
+                {
+                    problem = "another key differs from it only by case, and this file system does not tell such names apart; rename one of them";
+                }
+
                 if (full is null)
                 {
                     Emit(new ChittySyncResult
@@ -354,7 +376,7 @@ public sealed class SyncEngine
                 }
 
                 var item = new PlanItem(pair.Key, pair.Value.Key, full, pair.Value.Size) { Remote = pair.Value };
-                if (local.TryGetValue(pair.Key, out var file))
+                if (localByName.TryGetValue(pair.Key, out var file))
                 {
                     item.Local = file;
                     item.Hashes = CachedHashes(file);
@@ -369,15 +391,54 @@ public sealed class SyncEngine
             }
 
             await CompareAsync(toCompare).ConfigureAwait(false);
+            var remoteNames = new HashSet<string>(remote.Keys, names);
             foreach (var file in local.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal))
             {
-                if (!remote.ContainsKey(file.RelativePath))
+                if (!remoteNames.Contains(file.RelativePath))
                 {
                     _deletes.Add(new PlanItem(file.RelativePath, _prefix + file.RelativePath, file.FullPath, file.Size) { Local = file });
                 }
             }
 
             CheckDeleteGuards(sourceEmpty: remote.Count == 0, scanErrors.Count);
+        }
+
+        private bool IgnoresCase()
+        {
+            if (_options.IgnoreCaseOverride is { } forced)
+            {
+                return forced;
+            }
+
+            var platformDefault = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX);
+            if (_options.PlanOnly || !Directory.Exists(_root))
+            {
+                // -WhatIf writes nothing, not even a probe; a folder yet to be made is the platform's.
+                return platformDefault;
+            }
+
+            // Ask the file system itself (a folder can be case-sensitive on Windows, or not on Linux).
+            var probe = Path.Combine(_root, ".chitty-case-" + Guid.NewGuid().ToString("N") + ".tmp");
+            try
+            {
+                File.WriteAllBytes(probe, Array.Empty<byte>());
+                return File.Exists(probe.Substring(0, probe.Length - 4) + ".TMP");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return platformDefault;
+            }
+            finally
+            {
+                try
+                {
+                    File.Delete(probe);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    ChittyLog.Verbose($"Could not remove '{probe}': {ex.Message}");
+                }
+            }
         }
 
         // A download killed mid-file leaves its temporary file behind; the scan ignores such files, so without this

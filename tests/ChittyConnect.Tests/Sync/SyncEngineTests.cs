@@ -305,6 +305,36 @@ public sealed class SyncEngineTests
         Assert.False(File.Exists(Path.Combine(target, "extra.txt")));
     }
 
+    [Fact]
+    public async Task On_a_case_insensitive_file_system_keys_differing_by_case_are_refused_and_a_local_name_in_other_case_is_kept()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        await ctx.PutRawAsync(ctx.Prefix + "Report.txt", "upper");
+        await ctx.PutRawAsync(ctx.Prefix + "report.txt", "lower");
+        await ctx.PutRawAsync(ctx.Prefix + "notes.md", "notes");
+        var target = Path.Combine(ctx.Root, "restored");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "NOTES.md"), "notes");
+
+        var (summary, results) = await ctx.SyncAsync(o =>
+        {
+            o.Direction = SyncDirection.Download;
+            o.LocalPath = target;
+            o.IgnoreCaseOverride = true;
+        });
+
+        var refused = results.Where(r => r.Action == SyncAction.Failed).OrderBy(r => r.RelativePath, StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { "Report.txt", "report.txt" }, refused.Select(r => r.RelativePath));
+        Assert.All(refused, r => Assert.Contains("only by case", r.Error));
+        Assert.False(File.Exists(Path.Combine(target, "Report.txt")));
+        Assert.False(File.Exists(Path.Combine(target, "report.txt")));
+
+        // NOTES.md is the same file as notes.md there: identical content, so neither downloaded nor deleted.
+        Assert.DoesNotContain(results, r => r.Action == SyncAction.Deleted);
+        Assert.Equal("notes", File.ReadAllText(Path.Combine(target, "NOTES.md")));
+        Assert.False(summary.Success);
+    }
+
     [Theory]
     [InlineData("..\\evil.txt")]
     [InlineData("C:/Windows/evil.txt")]
