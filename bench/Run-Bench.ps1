@@ -68,13 +68,13 @@ $Plan = if ($Quick) {
 }
 else {
     @{
-        S1 = @{ Files = 2000; Size = 4KB; Rounds = 5 }
-        S2 = @{ Rounds = 5 }
-        S3 = @{ Files = 2000; Size = 4KB; Rounds = 5 }
-        S4 = @{ Files = 400; Size = 10MB; Rounds = 3 }
+        S1 = @{ Files = 2000; Size = 4KB; Rounds = 3 }
+        S2 = @{ Rounds = 3 }
+        S3 = @{ Files = 2000; Size = 4KB; Rounds = 3 }
+        S4 = @{ Files = 400; Size = 10MB; Rounds = 2 }
         S5 = @{ Size = 256MB; Rounds = 3 }
-        S6 = @{ Files = 20000; Size = 1KB; FirstRounds = 1; NoopRounds = 3 }
-        StartupRounds = 5
+        S6 = @{ Files = 20000; Size = 1KB; FirstRounds = 1; NoopRounds = 2 }
+        StartupRounds = 3
     }
 }
 
@@ -178,6 +178,19 @@ function Get-ProcessCpuSeconds([int] $ProcessId) {
     ([long]$fields[11] + [long]$fields[12]) / 100.0
 }
 
+function Get-S3rverPid($Stack) {
+    # The stack runs s3rver under a watchdog (build/watchdog.js): its CPU is the watchdog's child's.
+    $watchdog = $Stack.S3Process.Id
+    $children = "/proc/$watchdog/task/$watchdog/children"
+    if (Test-Path -LiteralPath $children) {
+        foreach ($child in ([IO.File]::ReadAllText($children).Trim() -split '\s+' | Where-Object { $_ })) {
+            $cmdline = [IO.File]::ReadAllText("/proc/$child/cmdline")
+            if ($cmdline -like '*s3rver*') { return [int]$child }
+        }
+    }
+    $watchdog
+}
+
 function Get-ContenderCommand([string] $Contender, [string] $Source, [string] $Prefix, $Stack) {
     switch ($Contender) {
         'module' {
@@ -279,7 +292,7 @@ function Invoke-Timed {
 function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefix, $Stack, [string] $StateDir) {
     $command = Get-ContenderCommand $Contender $Source $Prefix $Stack
     $environment = Get-ContenderEnvironment $Contender $Stack $StateDir
-    $run = Invoke-Timed -Command $command -Environment $environment -S3Pid $Stack.S3Process.Id -Label $Contender
+    $run = Invoke-Timed -Command $command -Environment $environment -S3Pid $Stack.S3rverPid -Label $Contender
     $summary = $null
     if ($Contender -eq 'module') {
         $json = @($run.StdOut -split "`n" | Where-Object { $_.TrimStart().StartsWith('{') }) | Select-Object -Last 1
@@ -325,7 +338,8 @@ function Get-Order([int] $Round) {
 
 function Use-S3rver([string] $Name, [scriptblock] $Body) {
     $stack = Start-ChittyStack -S3Only -Configuration $Configuration
-    Write-Host "    s3rver $($stack.S3Uri) (pid $($stack.S3Process.Id)) for $Name"
+    $stack | Add-Member -NotePropertyName S3rverPid -NotePropertyValue (Get-S3rverPid $stack)
+    Write-Host "    s3rver $($stack.S3Uri) (pid $($stack.S3rverPid)) for $Name"
     try {
         & $Body $stack
     }
@@ -375,11 +389,13 @@ function Measure-Startup {
         'pwsh -NoProfile (empty command)' = @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', 'exit 0')
         'pwsh + Import-Module + Connect-Chitty' = @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command',
             "Import-Module '$Manifest'; `$null = Connect-Chitty -Endpoint http://127.0.0.1:9 -ApiKey (ConvertTo-SecureString x -AsPlainText -Force) -ChittyId CT-BENCH")
+        'pwsh -NoProfile (empty command), POWERSHELL_TELEMETRY_OPTOUT=1' = @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', 'exit 0')
         'rclone version' = @($Rclone, 'version')
         'aws --version' = @($Aws, '--version')
     }
     foreach ($name in $commands.Keys) {
-        $runs = @(for ($i = 0; $i -lt $Plan.StartupRounds + 1; $i++) { Invoke-Timed -Command $commands[$name] -Label $name })
+        $environment = if ($name -like '*TELEMETRY_OPTOUT*') { @{ POWERSHELL_TELEMETRY_OPTOUT = '1' } } else { @{} }
+        $runs = @(for ($i = 0; $i -lt $Plan.StartupRounds + 1; $i++) { Invoke-Timed -Command $commands[$name] -Environment $environment -Label $name })
         # The first run only warms the disk cache.
         $runs = @($runs | Select-Object -Skip 1)
         $startup[$name] = [pscustomobject]@{
@@ -492,6 +508,12 @@ function New-ResultsMarkdown($Startup, [string] $LoadBefore, [string] $LoadAfter
     $doc.Add('- `-NoReport` for the module throughout: the sync report goes to the ChittyConnect service, which the other two do not talk to, so no emulator runs.')
     $doc.Add('- First syncs (S1, S5, S6 first) upload into a fresh prefix every round; re-syncs (S2, S3, S4, S6 no-op) follow one untimed first sync per contender.')
     $doc.Add('')
+    $analysis = Join-Path $PSScriptRoot 'analysis.md'
+    if (Test-Path -LiteralPath $analysis) {
+        # Hand-written: where the time goes and what limits each scenario (kept across runs).
+        $doc.Add((Get-Content -LiteralPath $analysis -Raw).TrimEnd())
+        $doc.Add('')
+    }
     $doc.Add('## Re-run')
     $doc.Add('')
     $doc.Add('```sh')
