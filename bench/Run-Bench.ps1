@@ -518,8 +518,8 @@ function New-ResultsMarkdown($Startup, [string] $LoadBefore, [string] $LoadAfter
     $doc.Add('')
     $doc.Add('```sh')
     $doc.Add('dotnet tool restore && npm ci')
-    $doc.Add('dotnet pwsh -NoProfile -File build.ps1 -Task Bench          # about 30 minutes; writes bench/results.md and the README table')
-    $doc.Add('dotnet pwsh -NoProfile -File build.ps1 -Task Bench -Quick   # smoke run, about a minute; writes bench/work/results-quick.md')
+    $doc.Add('dotnet pwsh -NoProfile -File build.ps1 -Task Bench          # about 20 minutes; writes bench/results.md and the README table')
+    $doc.Add('dotnet pwsh -NoProfile -File build.ps1 -Task Bench -Quick   # smoke run, about two minutes; writes bench/work/results-quick.md')
     $doc.Add('```')
     [pscustomobject]@{ Table = $table; Document = ($doc -join "`n") + "`n"; Machine = $machine }
 }
