@@ -37,7 +37,23 @@ public sealed class BandwidthLimiter
     /// <summary>Waits until <paramref name="bytes"/> may pass.</summary>
     public Task WaitAsync(int bytes, CancellationToken cancellationToken)
     {
-        double delay;
+        var delay = Reserve(bytes);
+        return delay > 0.001 ? Task.Delay(TimeSpan.FromSeconds(delay), cancellationToken) : Task.CompletedTask;
+    }
+
+    /// <summary>Blocks until <paramref name="bytes"/> may pass (for synchronous reads).</summary>
+    public void Wait(int bytes)
+    {
+        var delay = Reserve(bytes);
+        if (delay > 0.001)
+        {
+            Thread.Sleep(TimeSpan.FromSeconds(delay));
+        }
+    }
+
+    // Books the bytes on the virtual clock; returns the seconds to wait before they may pass.
+    private double Reserve(int bytes)
+    {
         lock (_gate)
         {
             var now = _clock.Elapsed.TotalSeconds;
@@ -47,9 +63,7 @@ public sealed class BandwidthLimiter
             }
 
             _virtualSeconds += bytes / _bytesPerSecond;
-            delay = _virtualSeconds - now;
+            return _virtualSeconds - now;
         }
-
-        return delay > 0.001 ? Task.Delay(TimeSpan.FromSeconds(delay), cancellationToken) : Task.CompletedTask;
     }
 }

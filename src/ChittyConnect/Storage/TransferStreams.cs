@@ -78,25 +78,46 @@ internal sealed class FileSegmentStream : Stream
         return target;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
-
-    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    // A real synchronous read, not the async one waited on: the SDK hashes the body synchronously to sign
+    // it (plain HTTP), on a thread-pool thread, and eight of those blocked on async reads starve the pool.
+    public override int Read(byte[] buffer, int offset, int count)
     {
-        var remaining = _length - _position;
-        if (remaining <= 0)
+        var want = Want(count);
+        if (want == 0)
         {
             return 0;
         }
 
-        var want = (int)Math.Min(count, remaining);
+        _limiter?.Wait(want);
+        return Advance(buffer, offset, _file.Read(buffer, offset, want));
+    }
+
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        var want = Want(count);
+        if (want == 0)
+        {
+            return 0;
+        }
+
         if (_limiter is not null)
         {
-            want = Math.Min(want, BandwidthLimiter.MaxChunk);
             await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
         }
 
-        var read = await _file.ReadAsync(buffer, offset, want, cancellationToken).ConfigureAwait(false);
+        return Advance(buffer, offset, await _file.ReadAsync(buffer, offset, want, cancellationToken).ConfigureAwait(false));
+    }
+
+    // How much the next read may take: what is left of the window, in throttled chunks under a limit.
+    private int Want(int count)
+    {
+        var want = (int)Math.Min(count, Math.Max(0, _length - _position));
+        return _limiter is null ? want : Math.Min(want, BandwidthLimiter.MaxChunk);
+    }
+
+    // Hashes and counts the bytes just read.
+    private int Advance(byte[] buffer, int offset, int read)
+    {
         if (read == 0)
         {
             throw new IOException("The file became shorter while it was being uploaded.");
