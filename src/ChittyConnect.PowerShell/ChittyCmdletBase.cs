@@ -166,35 +166,11 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
         }
     }
 
-    /// <summary>Asks on the pipeline thread and waits for the answer (ShouldProcess, ShouldContinue).</summary>
-    protected Task<T> InvokeOnPipelineAsync<T>(Func<T> function)
-    {
-        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Post(() =>
-        {
-            try
-            {
-                completion.TrySetResult(function());
-            }
-            catch (Exception ex)
-            {
-                completion.TrySetException(ex);
-            }
-        });
-        return completion.Task;
-    }
-
     /// <summary>WriteObject from any thread.</summary>
     protected void PostObject(object? value, bool enumerate = false) => Post(() => WriteObject(value, enumerate));
 
-    /// <summary>WriteError from any thread.</summary>
-    protected void PostError(ErrorRecord record) => Post(() => WriteError(record));
-
     /// <summary>WriteProgress from any thread.</summary>
     protected void PostProgress(ProgressRecord record) => Post(() => WriteProgress(record));
-
-    /// <summary>WriteInformation from any thread.</summary>
-    protected void PostInformation(object message, params string[] tags) => Post(() => WriteInformation(message, tags));
 
     /// <summary>Maps an exception to an error record with a stable id (see <see cref="ChittyErrors"/>).</summary>
     protected static ErrorRecord ErrorFor(Exception exception, object? target, string? errorId = null) =>
@@ -211,11 +187,5 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
     {
         _stop.Cancel();
         base.StopProcessing();
-    }
-
-    /// <inheritdoc />
-    protected override void EndProcessing()
-    {
-        base.EndProcessing();
     }
 }

@@ -1,6 +1,5 @@
 using System;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
 using ChittyConnect.Api;
 using ChittyConnect.Hashing;
 using ChittyConnect.PowerShell.Internal;
@@ -15,7 +14,6 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
     private const string PathSet = "Path";
     private const string HashSet = "Hash";
     private const string LiteralPathSet = "LiteralPath";
-    private static readonly Regex s_sha256 = new("^[0-9a-fA-F]{64}$", RegexOptions.CultureInvariant);
 
     /// <summary>Local files (hashed with SHA-256).</summary>
     [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -77,6 +75,4 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
             }
         }
     }
-
-    internal static bool IsSha256(string text) => s_sha256.IsMatch(text);
 }

@@ -18,6 +18,7 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
     private const string PathSet = "Path";
     private const string LiteralPathSet = "LiteralPath";
     private readonly List<ActiveFileSpec> _files = new();
+    private string? _sessionFromInput;
 
     /// <summary>Files from Send-ChittyFile, Sync-ChittyFolder or Get-ChittyWhoAmI (anything with a Uri or R2Key).</summary>
     [Parameter(ParameterSetName = InputObjectSet, Mandatory = true, ValueFromPipeline = true)]
@@ -103,8 +104,6 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
 
         TryRun(async ct => PostObject(await connection.Api.SetActiveAsync(sessionId, _files, ct).ConfigureAwait(false)), sessionId);
     }
-
-    private string? _sessionFromInput;
 
     private void AddInputObject(PSObject input, IDictionary<string, object?>? metadata)
     {
