@@ -223,7 +223,7 @@ public sealed partial class R2ObjectStore
 
     // As the SDK's standard mode: 5xx, throttling (429, SlowDown) and S3's own transient codes.
     private static bool IsRetryable(int status, string code) =>
-        status >= 500 || status == 429 || code is "SlowDown" or "RequestTimeout" or "InternalError" or "ServiceUnavailable" or "Throttling" or "RequestTimeTooSkewed";
+        status >= 500 || status == 429 || code is "SlowDown" or "RequestTimeout" or "InternalError" or "ServiceUnavailable" or "Throttling";
 
     // Exponential with full jitter, capped at 20 s; a Retry-After from the store is honoured up to the cap.
     private static TimeSpan Backoff(int attempt, TimeSpan? retryAfter)
