@@ -23,7 +23,7 @@ namespace ChittyConnect.Storage;
 /// addressing, region "auto", no chunked payload signing, checksums only where the API requires them.
 /// Every write is verified against the MD5 of the bytes actually sent.
 /// </summary>
-public sealed class R2ObjectStore : IDisposable
+public sealed partial class R2ObjectStore : IDisposable
 {
     /// <summary>Metadata key of the content's SHA-256 (sent as x-amz-meta-sha256).</summary>
     public const string Sha256MetadataKey = "sha256";
@@ -74,6 +74,7 @@ public sealed class R2ObjectStore : IDisposable
         }
 
         _s3 = new AmazonS3Client(new BasicAWSCredentials(settings.R2AccessKeyId, settings.R2SecretAccessKey!.Reveal()), config);
+        InitLeanPut(settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), endpoint);
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
     }
@@ -144,7 +145,9 @@ public sealed class R2ObjectStore : IDisposable
         var lastWrite = info.LastWriteTimeUtc;
         var result = length >= _options.MultipartThreshold && length > 0
             ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, cancellationToken).ConfigureAwait(false)
-            : await PutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+            : UsesLeanPut(key, length)
+                ? await LeanPutAsync(path, key, length, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
+                : await PutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
         info.Refresh();
         if (info.Length != length || info.LastWriteTimeUtc != lastWrite)
         {
@@ -336,6 +339,7 @@ public sealed class R2ObjectStore : IDisposable
     public void Dispose()
     {
         _s3.Dispose();
+        _http?.Dispose();
         _slots.Dispose();
     }
 

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Text;
+using Amazon.S3.Model;
+using ChittyConnect.Storage;
+using ChittyConnect.Tests.Infrastructure;
+using ChittyConnect.Tests.Sync;
+using Xunit;
+
+namespace ChittyConnect.Tests.Storage;
+
+/// <summary>The lean single PUT (small files, no SDK) against s3rver: content, metadata, retries, errors, verification.</summary>
+[Collection(S3rverCollection.Name)]
+public sealed class LeanPutTests
+{
+    private readonly S3rverProcess _s3rver;
+
+    public LeanPutTests(S3rverProcess s3rver) => _s3rver = s3rver;
+
+    [Theory]
+    [InlineData("dir one/naïve café €.txt", 4096)]
+    [InlineData("a+b=c&d;e,f@g:h$i~*(x)!'[y].bin", 1000)]
+    [InlineData("日本語/ファイル #1 100%.bin", 70_000)]
+    [InlineData("empty.bin", 0)]
+    public async Task Small_files_arrive_whole_under_their_exact_key_with_the_module_metadata(string name, int size)
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var content = SyncTestContext.RandomBytes(size, size + 1);
+        var path = ctx.Write("f.bin", content);
+        var modified = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_123);
+        long progress = 0;
+
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + name, SyncTestContext.Sha256(content), null, modified,
+            n => Interlocked.Add(ref progress, n), null, CancellationToken.None);
+
+        Assert.Equal(1, ctx.Store.Requests.Put);
+        Assert.Equal(1, ctx.Wire.Count("PUT"));
+        Assert.Equal(size, progress);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(content)), result.ETag);
+        using var get = await ctx.Raw.GetObjectAsync(_s3rver.Bucket, ctx.Prefix + name);
+        using var copy = new MemoryStream();
+        await get.ResponseStream.CopyToAsync(copy);
+        Assert.Equal(content, copy.ToArray());
+        Assert.Equal(SyncTestContext.Sha256(content), get.Metadata["sha256"]);
+        Assert.Equal("1700000000123", get.Metadata["mtime"]);
+        Assert.Equal("application/octet-stream", get.Headers.ContentType);
+        var info = await ctx.Store.HeadAsync(ctx.Prefix + name, CancellationToken.None);
+        Assert.Equal(modified, info!.FileModified);
+    }
+
+    [Fact]
+    public async Task A_throttled_put_is_retried_from_the_buffer_and_succeeds()
+    {
+        var faults = new PutFaults { Status = HttpStatusCode.ServiceUnavailable, Code = "SlowDown", Times = 2 };
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 3; Wrap(o, faults); });
+        var content = Encoding.UTF8.GetBytes("retry me");
+        var path = ctx.Write("r.txt", content);
+
+        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "r.txt", SyncTestContext.Sha256(content), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(3, faults.Puts);
+        Assert.Equal(1, ctx.Store.Requests.Put);
+        Assert.Equal(content, (await ctx.RemoteContentAsync())["r.txt"]);
+    }
+
+    [Fact]
+    public async Task A_refused_put_is_not_retried_and_carries_the_s3_error_code()
+    {
+        var faults = new PutFaults { Status = HttpStatusCode.Forbidden, Code = "AccessDenied", Times = int.MaxValue };
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 3; Wrap(o, faults); });
+        var path = ctx.Write("d.txt", "denied");
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "d.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("denied")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("AccessDenied", ex.Code);
+        Assert.Equal(403, ex.StatusCode);
+        Assert.Contains("Access Denied & more", ex.Message);
+        Assert.Equal(1, faults.Puts);
+    }
+
+    [Fact]
+    public async Task Server_errors_past_the_retry_budget_fail_with_the_last_code()
+    {
+        var faults = new PutFaults { Status = HttpStatusCode.InternalServerError, Code = "InternalError", Times = int.MaxValue };
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 2; Wrap(o, faults); });
+        var path = ctx.Write("e.txt", "error");
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "e.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("error")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("InternalError", ex.Code);
+        Assert.Equal(500, ex.StatusCode);
+        Assert.Equal(3, faults.Puts);
+    }
+
+    [Fact]
+    public async Task An_etag_that_is_not_the_md5_sent_fails_and_the_object_is_removed()
+    {
+        var faults = new PutFaults { RewriteETag = true };
+        using var ctx = new SyncTestContext(_s3rver, o => Wrap(o, faults));
+        var path = ctx.Write("m.txt", "mismatch");
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "m.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("mismatch")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("ETagMismatch", ex.Code);
+        Assert.Null(await ctx.Store.HeadAsync(ctx.Prefix + "m.txt", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Files_at_the_lean_limit_go_by_the_sdk_and_still_verify()
+    {
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
+        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit, 7);
+        var path = ctx.Write("big.bin", content);
+
+        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", SyncTestContext.Sha256(content), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(1, ctx.Wire.Count("PUT"));
+        Assert.Equal(content, (await ctx.RemoteContentAsync())["big.bin"]);
+    }
+
+    private static void Wrap(R2StoreOptions options, PutFaults faults)
+    {
+        var inner = options.HandlerHook!;
+        // The store builds two clients (the SDK's and the lean PUT's): each gets its own handler, sharing the faults.
+        options.HandlerHook = h => new FaultHandler(faults, inner(h));
+    }
+
+    /// <summary>What to do to object PUTs: answer with an S3 XML error a number of times, or rewrite their ETag.</summary>
+    private sealed class PutFaults
+    {
+        private int _puts;
+
+        public HttpStatusCode Status { get; init; }
+        public string Code { get; init; } = string.Empty;
+        public int Times { get; init; }
+        public bool RewriteETag { get; init; }
+        public int Puts => _puts;
+
+        public int Next() => Interlocked.Increment(ref _puts);
+    }
+
+    private sealed class FaultHandler : DelegatingHandler
+    {
+        private readonly PutFaults _faults;
+
+        public FaultHandler(PutFaults faults, HttpMessageHandler inner) : base(inner) => _faults = faults;
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method != HttpMethod.Put || request.RequestUri!.Query.Length > 0)
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            if (_faults.Next() <= _faults.Times)
+            {
+                var xml = $"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{_faults.Code}</Code><Message>Access Denied &amp; more</Message></Error>";
+                return new HttpResponseMessage(_faults.Status) { Content = new StringContent(xml, Encoding.UTF8, "application/xml") };
+            }
+
+            var response = await base.SendAsync(request, cancellationToken);
+            if (_faults.RewriteETag)
+            {
+                response.Headers.Remove("ETag");
+                response.Headers.TryAddWithoutValidation("ETag", "\"00000000000000000000000000000000\"");
+            }
+
+            return response;
+        }
+    }
+}
