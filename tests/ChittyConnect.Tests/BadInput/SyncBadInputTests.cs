@@ -32,14 +32,7 @@ public sealed class SyncBadInputTests : IDisposable
         SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
         Directory.CreateDirectory(Folder);
         File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
-        _raw = new AmazonS3Client(new BasicAWSCredentials(S3rverProcess.AccessKey, S3rverProcess.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = s3rver.Endpoint.GetLeftPart(UriPartial.Authority),
-            ForcePathStyle = true,
-            AuthenticationRegion = "auto",
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+        _raw = s3rver.CreateRawClient();
     }
 
     private string Folder => Path.Combine(_root, "folder");

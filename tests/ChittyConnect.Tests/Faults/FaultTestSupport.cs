@@ -21,14 +21,7 @@ internal sealed class FaultStack : IAsyncDisposable
         Emulator = emulator;
         S3Proxy = s3Proxy;
         ApiProxy = apiProxy;
-        Raw = new AmazonS3Client(new BasicAWSCredentials(S3rverProcess.AccessKey, S3rverProcess.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = s3rver.Endpoint.GetLeftPart(UriPartial.Authority),
-            ForcePathStyle = true,
-            AuthenticationRegion = "auto",
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+        Raw = s3rver.CreateRawClient();
     }
 
     public S3rverProcess S3rver { get; }

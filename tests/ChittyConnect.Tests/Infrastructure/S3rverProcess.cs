@@ -50,6 +50,18 @@ public sealed class S3rverProcess : IAsyncLifetime
         R2SecretAccessKey = new ChittySecret(SecretKey),
     };
 
+    /// <summary>An SDK client straight to s3rver (no proxy, no module code), for independent checks.</summary>
+    public Amazon.S3.AmazonS3Client CreateRawClient() => new(
+        new Amazon.Runtime.BasicAWSCredentials(AccessKey, SecretKey),
+        new Amazon.S3.AmazonS3Config
+        {
+            ServiceURL = Endpoint.GetLeftPart(UriPartial.Authority),
+            ForcePathStyle = true,
+            AuthenticationRegion = "auto",
+            RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+
     public async Task InitializeAsync()
     {
         var script = Path.Combine(RepoRoot(), "node_modules", "s3rver", "bin", "s3rver.js");

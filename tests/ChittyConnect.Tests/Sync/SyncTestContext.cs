@@ -117,14 +117,7 @@ public sealed class SyncTestContext : IDisposable
         Store = new R2ObjectStore(s3rver.Settings(), options);
         Api = new ChittyApiClient(s3rver.Settings(), Reports) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
         Engine = new SyncEngine(Store, Api);
-        Raw = new AmazonS3Client(new BasicAWSCredentials(S3rverProcess.AccessKey, S3rverProcess.SecretKey), new AmazonS3Config
-        {
-            ServiceURL = s3rver.Endpoint.GetLeftPart(UriPartial.Authority),
-            ForcePathStyle = true,
-            AuthenticationRegion = "auto",
-            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
-            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-        });
+        Raw = s3rver.CreateRawClient();
     }
 
     public string Root { get; }
