@@ -31,7 +31,11 @@ public sealed partial class R2ObjectStore : IDisposable
     /// <summary>Metadata key of the file's last-write time in ms since the epoch (x-amz-meta-mtime).</summary>
     public const string MtimeMetadataKey = "mtime";
 
-    private readonly AmazonS3Client _s3;
+    // The AWS SDK's client, made on first use: a sync that only lists and PUTs small files never loads the
+    // SDK. Typed object so that nothing on those paths (this constructor included) names an SDK type.
+    private readonly Func<object> _createSdk;
+    private readonly object _sdkGate = new();
+    private object? _sdk;
     private readonly R2StoreOptions _options;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
@@ -56,6 +60,39 @@ public sealed partial class R2ObjectStore : IDisposable
         _https = endpoint.Scheme == Uri.UriSchemeHttps;
         Bucket = settings.Bucket!;
         Endpoint = endpoint;
+        var accessKeyId = settings.R2AccessKeyId!;
+        var secret = settings.R2SecretAccessKey!;
+        _createSdk = () => CreateSdkClient(endpoint, accessKeyId, secret.Reveal());
+        InitLean(accessKeyId, secret.Reveal(), endpoint);
+        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
+    }
+
+    /// <summary>The bucket.</summary>
+    public string Bucket { get; }
+
+    /// <summary>The endpoint.</summary>
+    public Uri Endpoint { get; }
+
+    /// <summary>The options in force.</summary>
+    public R2StoreOptions Options => _options;
+
+    /// <summary>Requests made so far, by kind (live counters).</summary>
+    public StoreRequestCounts Requests { get; } = new();
+
+    private AmazonS3Client S3
+    {
+        get
+        {
+            lock (_sdkGate)
+            {
+                return (AmazonS3Client)(_sdk ??= _createSdk());
+            }
+        }
+    }
+
+    private object CreateSdkClient(Uri endpoint, string accessKeyId, string secret)
+    {
         var config = new AmazonS3Config
         {
             ServiceURL = endpoint.GetLeftPart(UriPartial.Authority),
@@ -73,53 +110,7 @@ public sealed partial class R2ObjectStore : IDisposable
             config.HttpClientFactory = new HookedHttpClientFactory(_options.HandlerHook, _options.MaxConcurrentRequests + 2, _options.RequestTimeout);
         }
 
-        _s3 = new AmazonS3Client(new BasicAWSCredentials(settings.R2AccessKeyId, settings.R2SecretAccessKey!.Reveal()), config);
-        InitLeanPut(settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), endpoint);
-        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
-        _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
-    }
-
-    /// <summary>The bucket.</summary>
-    public string Bucket { get; }
-
-    /// <summary>The endpoint.</summary>
-    public Uri Endpoint { get; }
-
-    /// <summary>The options in force.</summary>
-    public R2StoreOptions Options => _options;
-
-    /// <summary>Requests made so far, by kind (live counters).</summary>
-    public StoreRequestCounts Requests { get; } = new();
-
-    /// <summary>
-    /// Checks that the bucket exists and these credentials may list it (one request for one key), like
-    /// the guide's "rclone lsd". Throws <see cref="ObjectStoreException"/> when not.
-    /// </summary>
-    public async Task ProbeAsync(CancellationToken cancellationToken)
-    {
-        var request = new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 };
-        await CallAsync("LIST", string.Empty, Requests.AddList, () => _s3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Lists every object under <paramref name="prefix"/>, following all pages.</summary>
-    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
-    {
-        var result = new List<RemoteObject>();
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000 };
-        ListObjectsV2Response response;
-        do
-        {
-            response = await CallAsync("LIST", prefix, Requests.AddList, () => _s3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            foreach (var o in response.S3Objects ?? new List<S3Object>())
-            {
-                result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
-            }
-
-            request.ContinuationToken = response.NextContinuationToken;
-        }
-        while (response.IsTruncated == true && !string.IsNullOrEmpty(response.NextContinuationToken));
-
-        return result;
+        return new AmazonS3Client(new BasicAWSCredentials(accessKeyId, secret), config);
     }
 
     /// <summary>
@@ -168,7 +159,7 @@ public sealed partial class R2ObjectStore : IDisposable
         try
         {
             using var response = await CallAsync("GET", key, Requests.AddGet,
-                () => _s3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
@@ -253,7 +244,7 @@ public sealed partial class R2ObjectStore : IDisposable
         try
         {
             var response = await CallAsync("HEAD", key, Requests.AddHead,
-                () => _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                () => S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
         }
         catch (ObjectStoreException ex) when (ex.StatusCode == 404)
@@ -277,7 +268,7 @@ public sealed partial class R2ObjectStore : IDisposable
             };
             try
             {
-                var response = await CallAsync("DELETE", $"{batch.Count} keys", Requests.AddDelete, () => _s3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var response = await CallAsync("DELETE", $"{batch.Count} keys", Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
                 failures.AddRange((response.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
             }
             catch (ObjectStoreException ex) when (ex.InnerException is DeleteObjectsException doe)
@@ -300,7 +291,7 @@ public sealed partial class R2ObjectStore : IDisposable
         try
         {
             response = await CallAsync("LIST-UPLOADS", prefix, Requests.AddList,
-                () => _s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = prefix }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                () => S3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = prefix }, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code is "NotImplemented" || ex.StatusCode is 501 or 405)
         {
@@ -326,7 +317,7 @@ public sealed partial class R2ObjectStore : IDisposable
         try
         {
             await CallAsync("ABORT", key, Requests.AddMultipart,
-                () => _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ObjectStoreException ex) when (ex.StatusCode is 404 or 405 or 501)
@@ -338,7 +329,11 @@ public sealed partial class R2ObjectStore : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _s3.Dispose();
+        lock (_sdkGate)
+        {
+            (_sdk as IDisposable)?.Dispose();
+        }
+
         _http?.Dispose();
         _slots.Dispose();
     }
@@ -381,7 +376,7 @@ public sealed partial class R2ObjectStore : IDisposable
                 request.MD5Digest = Convert.ToBase64String(FromHex(md5));
             }
 
-            var response = await CallAsync("PUT", key, Requests.AddPut, () => _s3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             var sent = length == 0 ? EmptyHashes : body.CompletedPass;
             var etag = NormalizeETag(response.ETag);
             if (sent is null || etag != sent.Value.Md5)
@@ -411,7 +406,7 @@ public sealed partial class R2ObjectStore : IDisposable
         var parts = (int)((length + partSize - 1) / partSize);
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
         AddMetadata(initiate.Metadata, sha256, modified);
-        var created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => _s3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
         var uploadId = created.UploadId;
         multipartStarted?.Invoke(uploadId);
         try
@@ -465,7 +460,7 @@ public sealed partial class R2ObjectStore : IDisposable
                 UploadId = uploadId,
                 PartETags = etags.Select((e, i) => new PartETag(i + 1, "\"" + e + "\"")).ToList(),
             };
-            var response = await CallAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => _s3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
             var finalETag = NormalizeETag(response.ETag);
             var expected = MultipartETag(partMd5s);
             // R2 and S3 answer md5-of-part-md5s-N; s3rver answers the MD5 of the whole content.
@@ -511,7 +506,7 @@ public sealed partial class R2ObjectStore : IDisposable
                 UseChunkEncoding = false,
                 DisablePayloadSigning = _https ? true : null,
             };
-            var response = await CallAsync($"PART {number}", key, Requests.AddMultipart, () => _s3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallAsync($"PART {number}", key, Requests.AddMultipart, () => S3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             var etag = NormalizeETag(response.ETag);
             if (body.CompletedPass is not { } sent || sent.Md5 != etag)
             {

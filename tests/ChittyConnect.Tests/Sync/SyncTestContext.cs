@@ -36,6 +36,7 @@ public sealed class CountingHandler : DelegatingHandler
             _ => request.Method.Method,
         };
         Requests.Enqueue(kind);
+        Requests.AddUserAgent(request.Headers.UserAgent.ToString());
         return base.SendAsync(request, cancellationToken);
     }
 }
@@ -44,6 +45,12 @@ public sealed class CountingHandler : DelegatingHandler
 public sealed class RequestLog
 {
     private readonly ConcurrentQueue<string> _kinds = new();
+    private readonly ConcurrentQueue<string> _userAgents = new();
+
+    /// <summary>The User-Agent of every request, in order.</summary>
+    public IReadOnlyCollection<string> UserAgents => _userAgents;
+
+    public void AddUserAgent(string userAgent) => _userAgents.Enqueue(userAgent);
 
     public void Enqueue(string kind) => _kinds.Enqueue(kind);
 
@@ -51,7 +58,11 @@ public sealed class RequestLog
 
     public int Total => _kinds.Count;
 
-    public void Clear() => _kinds.Clear();
+    public void Clear()
+    {
+        _kinds.Clear();
+        _userAgents.Clear();
+    }
 
     public override string ToString() => string.Join(",", _kinds);
 }
