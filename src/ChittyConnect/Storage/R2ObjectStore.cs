@@ -404,10 +404,7 @@ public sealed partial class R2ObjectStore : IDisposable
     {
         var partSize = _options.PartSizeFor(length);
         var parts = (int)((length + partSize - 1) / partSize);
-        var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
-        AddMetadata(initiate.Metadata, sha256, modified);
-        var created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
-        var uploadId = created.UploadId;
+        var uploadId = await CreateMultipartAsync(key, sha256, modified, cancellationToken).ConfigureAwait(false);
         multipartStarted?.Invoke(uploadId);
         try
         {
@@ -422,7 +419,7 @@ public sealed partial class R2ObjectStore : IDisposable
                 {
                     var offset = i * partSize;
                     var size = Math.Min(partSize, length - offset);
-                    var (etag, partMd5) = await UploadPartAsync(path, key, uploadId, i + 1, offset, size, progress, failed.Token).ConfigureAwait(false);
+                    var (etag, partMd5) = await LeanUploadPartAsync(path, key, uploadId, i + 1, offset, size, progress, failed.Token).ConfigureAwait(false);
                     etags[i] = etag;
                     partMd5s[i] = partMd5;
                 }
@@ -453,15 +450,7 @@ public sealed partial class R2ObjectStore : IDisposable
                 throw;
             }
 
-            var complete = new CompleteMultipartUploadRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                UploadId = uploadId,
-                PartETags = etags.Select((e, i) => new PartETag(i + 1, "\"" + e + "\"")).ToList(),
-            };
-            var response = await CallAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var finalETag = NormalizeETag(response.ETag);
+            var finalETag = await CompleteMultipartAsync(key, uploadId, etags, cancellationToken).ConfigureAwait(false);
             var expected = MultipartETag(partMd5s);
             // R2 and S3 answer md5-of-part-md5s-N; s3rver answers the MD5 of the whole content.
             if (finalETag != expected && (md5 is null || finalETag != md5))
@@ -486,38 +475,6 @@ public sealed partial class R2ObjectStore : IDisposable
             }
 
             throw;
-        }
-    }
-
-    private async Task<(string ETag, string Md5)> UploadPartAsync(string path, string key, string uploadId, int number, long offset, long size,
-        Action<long>? progress, CancellationToken cancellationToken)
-    {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var body = new FileSegmentStream(path, offset, size, _limiter, progress);
-            var request = new UploadPartRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                UploadId = uploadId,
-                PartNumber = number,
-                InputStream = body,
-                UseChunkEncoding = false,
-                DisablePayloadSigning = _https ? true : null,
-            };
-            var response = await CallAsync($"PART {number}", key, Requests.AddMultipart, () => S3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var etag = NormalizeETag(response.ETag);
-            if (body.CompletedPass is not { } sent || sent.Md5 != etag)
-            {
-                throw new ObjectStoreException($"'{key}' part {number}: the store answered ETag {etag}, not the MD5 {body.CompletedPass?.Md5 ?? "(incomplete)"} of the bytes sent.", key, "ETagMismatch");
-            }
-
-            return (etag, sent.Md5);
-        }
-        finally
-        {
-            _slots.Release();
         }
     }
 
