@@ -54,6 +54,8 @@ public sealed partial class R2ObjectStore
         // Each attempt has its own timeout (RequestTimeout), as the SDK's requests do.
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("ChittyConnect", s_version));
+        // .NET Framework (Windows PowerShell) would otherwise hold every body back up to 350 ms for a 100 Continue.
+        _http.DefaultRequestHeaders.ExpectContinue = false;
     }
 
     /// <summary>

@@ -20,16 +20,12 @@ namespace ChittyConnect.Storage;
 public sealed partial class R2ObjectStore
 {
     /// <summary>
-    /// Files below this size (and below the multipart threshold) go by the lean PUT. Per-request overhead is
-    /// what matters below it; above it transfer and hashing dominate, and eight transfers' pooled buffers of
-    /// this size (32 MiB) stay well inside the memory budget.
+    /// Files below this size (and below the multipart threshold) are read into a pooled buffer, hashed from it
+    /// and sent from it; larger ones are streamed from the file. Eight transfers' buffers of this size (32 MiB)
+    /// stay well inside the memory budget.
     /// </summary>
     internal const long LeanPutLimit = 4L * 1024 * 1024;
 
-    private bool UsesLeanPut(string key, long length) =>
-        length < LeanPutLimit && length < _options.MultipartThreshold && !HasDotSegment(key);
-
-    // System.Uri would fold "." and ".." segments away, so the signed path would not be the one sent.
     private static bool HasDotSegment(string key)
     {
         foreach (var segment in key.Split('/'))
@@ -70,7 +66,8 @@ public sealed partial class R2ObjectStore
             }
 
             var sentMd5 = ContentHasher.ToHex(md5Bytes);
-            var etag = await SendPutAsync(key, buffer, (int)length, sentSha, md5Bytes, modified, progress, cancellationToken).ConfigureAwait(false);
+            var etag = await SendPutAsync(key, length, sentSha, md5Bytes, modified,
+                sent => new BufferContent(buffer, 0, (int)length, _limiter, sent), progress, cancellationToken).ConfigureAwait(false);
             if (etag != sentMd5)
             {
                 await DiscardAsync(key).ConfigureAwait(false);
@@ -102,9 +99,51 @@ public sealed partial class R2ObjectStore
         }
     }
 
-    // Sends the PUT (retried by SendLeanAsync); returns the normalized ETag.
-    private Task<string> SendPutAsync(string key, byte[] buffer, int length, string sha256, byte[] md5, DateTimeOffset modified,
+    // A file at or above the buffered limit, streamed from disk in one read. The payload is signed with the
+    // SHA-256 the caller hashed and carries its MD5, so R2 refuses content that is not what was hashed, and the
+    // ETag (the MD5 of what the store received) is checked against it here as well.
+    private async Task<UploadResult> StreamPutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            byte[] md5Bytes;
+            if (md5 is null)
+            {
+                var (hashedMd5, hashedSha) = HashSegment(path, 0, length, cancellationToken);
+                if (hashedSha != sha256)
+                {
+                    throw new ObjectStoreException($"'{path}' changed after it was hashed; it will be sent again next time.", key, "ContentChanged");
+                }
+
+                md5Bytes = hashedMd5;
+            }
+            else
+            {
+                md5Bytes = FromHex(md5);
+            }
+
+            var expected = ContentHasher.ToHex(md5Bytes);
+            var etag = await SendPutAsync(key, length, sha256, md5Bytes, modified,
+                sent => new FileSegmentContent(path, 0, length, _limiter, sent), progress, cancellationToken).ConfigureAwait(false);
+            if (etag != expected)
+            {
+                await DiscardAsync(key).ConfigureAwait(false);
+                throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {expected} of the file as hashed (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
+            }
+
+            return new UploadResult { Key = key, ETag = etag, Size = length };
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    // Sends the PUT (retried by SendLeanAsync); returns the normalized ETag.
+    private Task<string> SendPutAsync(string key, long length, string sha256, byte[] md5, DateTimeOffset modified,
+        Func<SentBytes, HttpContent> body, Action<long>? progress, CancellationToken cancellationToken)
     {
         var md5Base64 = Convert.ToBase64String(md5);
         var mtime = modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
@@ -122,14 +161,13 @@ public sealed partial class R2ObjectStore
             },
             Content = () =>
             {
-                var content = new BufferContent(buffer, 0, length, _limiter, sent);
+                var content = body(sent);
                 content.Headers.ContentLength = length;
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                 content.Headers.ContentMD5 = md5;
                 return content;
             },
         };
-        return SendLeanAsync(request, (response, _) => Task.FromResult(NormalizeETag(
-            response.Headers.ETag?.Tag ?? (response.Headers.TryGetValues("ETag", out var values) ? string.Join(",", values) : null))), cancellationToken);
+        return SendLeanAsync(request, (response, _) => Task.FromResult(ETagOf(response)), cancellationToken);
     }
 }

@@ -39,7 +39,6 @@ public sealed partial class R2ObjectStore : IDisposable
     private readonly R2StoreOptions _options;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
-    private readonly bool _https;
 
     /// <summary>Connects to the R2 endpoint and bucket of <paramref name="settings"/>.</summary>
     public R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options = null)
@@ -57,7 +56,6 @@ public sealed partial class R2ObjectStore : IDisposable
         _options = options ?? new R2StoreOptions();
         _options.Validate();
         var endpoint = ChittyConnectionSettings.NormalizeEndpoint(settings.R2Endpoint!, "R2 endpoint");
-        _https = endpoint.Scheme == Uri.UriSchemeHttps;
         Bucket = settings.Bucket!;
         Endpoint = endpoint;
         var accessKeyId = settings.R2AccessKeyId!;
@@ -134,11 +132,17 @@ public sealed partial class R2ObjectStore : IDisposable
         var info = new FileInfo(path);
         var length = info.Length;
         var lastWrite = info.LastWriteTimeUtc;
+        if (HasDotSegment(key))
+        {
+            // System.Uri folds "." and ".." away, so the request would name (and sign) another key.
+            throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
+        }
+
         var result = length >= _options.MultipartThreshold && length > 0
             ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, cancellationToken).ConfigureAwait(false)
-            : UsesLeanPut(key, length)
+            : length < LeanPutLimit
                 ? await LeanPutAsync(path, key, length, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
-                : await PutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+                : await StreamPutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
         info.Refresh();
         if (info.Length != length || info.LastWriteTimeUtc != lastWrite)
         {
@@ -353,52 +357,6 @@ public sealed partial class R2ObjectStore : IDisposable
         return ContentHasher.ToHex(md5.GetHashAndReset()) + "-" + partMd5Hex.Count.ToString(CultureInfo.InvariantCulture);
     }
 
-    private async Task<UploadResult> PutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, CancellationToken cancellationToken)
-    {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            using var body = new FileSegmentStream(path, 0, length, _limiter, progress);
-            var request = new PutObjectRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                InputStream = body,
-                AutoCloseStream = false,
-                ContentType = "application/octet-stream",
-                UseChunkEncoding = false,
-                DisablePayloadSigning = _https ? true : null,
-            };
-            AddMetadata(request.Metadata, sha256, modified);
-            if (md5 is not null)
-            {
-                request.MD5Digest = Convert.ToBase64String(FromHex(md5));
-            }
-
-            var response = await CallAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var sent = length == 0 ? EmptyHashes : body.CompletedPass;
-            var etag = NormalizeETag(response.ETag);
-            if (sent is null || etag != sent.Value.Md5)
-            {
-                await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {sent?.Md5 ?? "(incomplete)"} of the bytes sent.", key, "ETagMismatch");
-            }
-
-            if (sent.Value.Sha256 != sha256)
-            {
-                await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{path}' changed after it was hashed; it will be sent again next time.", key, "ContentChanged");
-            }
-
-            return new UploadResult { Key = key, ETag = etag, Size = length };
-        }
-        finally
-        {
-            _slots.Release();
-        }
-    }
-
     private async Task<UploadResult> UploadMultipartAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
     {
@@ -520,15 +478,6 @@ public sealed partial class R2ObjectStore : IDisposable
             ChittyLog.Verbose($"S3 {verb} {target}: failed in {watch.ElapsedMilliseconds} ms: {ex.Message}");
             throw new ObjectStoreException($"S3 {verb} '{target}' failed: {ex.Message}", target, "NetworkError", 0, ex);
         }
-    }
-
-    private static readonly ContentHashes EmptyHashes = new(
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "d41d8cd98f00b204e9800998ecf8427e", 0);
-
-    private static void AddMetadata(MetadataCollection metadata, string sha256, DateTimeOffset modified)
-    {
-        metadata.Add(Sha256MetadataKey, sha256);
-        metadata.Add(MtimeMetadataKey, modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
     }
 
     private static RemoteObjectInfo ToInfo(string key, long contentLength, string etag, MetadataCollection metadata, DateTime? lastModified)

@@ -108,16 +108,54 @@ public sealed class LeanPutTests
     }
 
     [Fact]
-    public async Task Files_at_the_lean_limit_go_by_the_sdk_and_still_verify()
+    public async Task Files_at_the_buffer_limit_are_streamed_once_signed_and_verified()
     {
         using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
-        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit, 7);
+        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit + 17, 7);
         var path = ctx.Write("big.bin", content);
+        long progress = 0;
 
-        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", SyncTestContext.Sha256(content), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", SyncTestContext.Sha256(content),
+            Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(content)), DateTimeOffset.UtcNow, n => Interlocked.Add(ref progress, n), null, CancellationToken.None);
 
         Assert.Equal(1, ctx.Wire.Count("PUT"));
+        Assert.Equal(content.Length, progress);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(content)), result.ETag);
         Assert.Equal(content, (await ctx.RemoteContentAsync())["big.bin"]);
+        var head = await ctx.Raw.GetObjectMetadataAsync(_s3rver.Bucket, ctx.Prefix + "big.bin");
+        Assert.Equal(SyncTestContext.Sha256(content), head.Metadata["sha256"]);
+    }
+
+    [Fact]
+    public async Task A_streamed_file_that_is_not_what_was_hashed_fails_and_leaves_no_object()
+    {
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
+        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit + 1, 8);
+        var path = ctx.Write("changed.bin", content);
+        var hashed = (byte[])content.Clone();
+        hashed[^1] ^= 0x01;
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "changed.bin", SyncTestContext.Sha256(hashed),
+            Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(hashed)), DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("ETagMismatch", ex.Code);
+        Assert.Null(await ctx.Store.HeadAsync(ctx.Prefix + "changed.bin", CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("a/./b.txt")]
+    [InlineData("a/../b.txt")]
+    [InlineData("./b.txt")]
+    public async Task A_key_with_a_dot_segment_is_refused_before_anything_is_sent(string name)
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var path = ctx.Write("d.txt", "dots");
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + name,
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("dots")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("UnsafeKey", ex.Code);
+        Assert.Equal(0, ctx.Wire.Total);
     }
 
     private static void Wrap(R2StoreOptions options, PutFaults faults)
