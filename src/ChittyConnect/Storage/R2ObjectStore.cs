@@ -257,33 +257,6 @@ public sealed partial class R2ObjectStore : IDisposable
         }
     }
 
-    /// <summary>Deletes keys in batches of 1000; returns the keys the store refused, with its reasons.</summary>
-    public async Task<IReadOnlyList<DeleteFailure>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
-    {
-        var failures = new List<DeleteFailure>();
-        for (var offset = 0; offset < keys.Count; offset += 1000)
-        {
-            var batch = keys.Skip(offset).Take(1000).ToList();
-            var request = new DeleteObjectsRequest
-            {
-                BucketName = Bucket,
-                Quiet = true,
-                Objects = batch.Select(k => new KeyVersion { Key = k }).ToList(),
-            };
-            try
-            {
-                var response = await CallAsync("DELETE", $"{batch.Count} keys", Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-                failures.AddRange((response.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
-            }
-            catch (ObjectStoreException ex) when (ex.InnerException is DeleteObjectsException doe)
-            {
-                failures.AddRange((doe.Response?.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
-            }
-        }
-
-        return failures;
-    }
-
     /// <summary>
     /// Aborts multipart uploads under <paramref name="prefix"/> started before <paramref name="olderThan"/>
     /// (left by crashed runs; they cost storage until R2 drops them after 7 days). Returns how many were
