@@ -6,7 +6,7 @@ using System.Reflection;
 namespace ChittyConnect.PowerShell;
 
 /// <summary>
-/// Lets the module's own dependencies (AWSSDK, System.Text.Json and theirs) load from its folder when the
+/// Lets the module's own dependencies (System.Text.Json and theirs) load from its folder when the
 /// host asks for a version other than the one shipped: Windows PowerShell 5.1 has no binding redirects for a
 /// module, so a netstandard2.0 dependency graph would otherwise fail there with FileLoadException. In
 /// PowerShell 7 the handler is only a fallback: it runs when the host's own resolution has failed.

@@ -61,10 +61,11 @@ public sealed partial class R2ObjectStore
     /// <summary>
     /// Sends a signed request, retrying throttling, 5xx, timeouts, network faults and unreadable answers with
     /// backoff; <paramref name="onSuccess"/> reads a 2xx answer inside the attempt, so a body cut short is
-    /// retried too. Failures become <see cref="ObjectStoreException"/> with S3's error code.
+    /// retried too. Failures become <see cref="ObjectStoreException"/> with S3's error code. With
+    /// <paramref name="keepResponse"/> a 2xx answer is left open for the caller (who reads its body).
     /// </summary>
     private async Task<T> SendLeanAsync<T>(LeanRequest request, Func<HttpResponseMessage, CancellationToken, Task<T>> onSuccess,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool keepResponse = false)
     {
         var watch = Stopwatch.StartNew();
         request.Count();
@@ -102,24 +103,36 @@ public sealed partial class R2ObjectStore
             TimeSpan? retryAfter = null;
             try
             {
-                using var response = await _http!.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, attemptTimeout.Token).ConfigureAwait(false);
-                var status = (int)response.StatusCode;
-                if (status is >= 200 and < 300)
+                var response = await _http!.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, attemptTimeout.Token).ConfigureAwait(false);
+                var kept = false;
+                try
                 {
-                    var result = await onSuccess(response, attemptTimeout.Token).ConfigureAwait(false);
-                    ChittyLog.Verbose($"{label}: {watch.ElapsedMilliseconds} ms");
-                    return result;
-                }
+                    var status = (int)response.StatusCode;
+                    if (status is >= 200 and < 300)
+                    {
+                        var result = await onSuccess(response, attemptTimeout.Token).ConfigureAwait(false);
+                        ChittyLog.Verbose($"{label}: {watch.ElapsedMilliseconds} ms");
+                        kept = keepResponse;
+                        return result;
+                    }
 
-                var body = await ReadErrorBodyAsync(response, attemptTimeout.Token).ConfigureAwait(false);
-                var code = Match(s_code, body) ?? response.ReasonPhrase ?? status.ToString(CultureInfo.InvariantCulture);
-                var text = Match(s_message, body) ?? code;
-                ChittyLog.Verbose($"{label}: {status} {code} in {watch.ElapsedMilliseconds} ms");
-                failure = new ObjectStoreException($"S3 {request.Verb} '{request.Target}' failed: {status} {code}: {text}", request.Target, code, status);
-                retryAfter = response.Headers.RetryAfter?.Delta;
-                if (!IsRetryable(status, code))
+                    var body = await ReadErrorBodyAsync(response, attemptTimeout.Token).ConfigureAwait(false);
+                    var code = Match(s_code, body) ?? ReasonCode(status, response.ReasonPhrase);
+                    var text = Match(s_message, body) ?? code;
+                    ChittyLog.Verbose($"{label}: {status} {code} in {watch.ElapsedMilliseconds} ms");
+                    failure = new ObjectStoreException($"S3 {request.Verb} '{request.Target}' failed: {status} {code}: {text}", request.Target, code, status);
+                    retryAfter = response.Headers.RetryAfter?.Delta;
+                    if (!IsRetryable(status, code))
+                    {
+                        throw failure;
+                    }
+                }
+                finally
                 {
-                    throw failure;
+                    if (!kept)
+                    {
+                        response.Dispose();
+                    }
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -153,6 +166,14 @@ public sealed partial class R2ObjectStore
     }
 
     private static KeyValuePair<string, string> Header(string name, string value) => new(name, value);
+
+    // An answer without an S3 error body (HEAD has none): the codes S3 would have named.
+    private static string ReasonCode(int status, string? reason) => status switch
+    {
+        404 => "NotFound",
+        403 => "AccessDenied",
+        _ => string.IsNullOrEmpty(reason) ? status.ToString(CultureInfo.InvariantCulture) : reason!.Replace(" ", string.Empty),
+    };
 
     // As the SDK's standard mode: 5xx, throttling (429, SlowDown) and S3's own transient codes.
     private static bool IsRetryable(int status, string code) =>
