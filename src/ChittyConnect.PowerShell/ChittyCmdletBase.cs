@@ -292,8 +292,7 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
                 while (true)
                 {
                     _signal.Wait();
-                    var completed = _completed;
-                    if (!completed)
+                    if (!_completed)
                     {
                         var since = _watch.Elapsed - lastDrain;
                         if (since < s_minInterval)
@@ -302,8 +301,10 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
                         }
                     }
 
-                    // Reset before draining: an action queued after the drain sets the signal again.
+                    // Reset, then look: an action or the completion that comes later sets the signal again, and
+                    // one that came before is seen here (reading the flag before the reset could miss the end).
                     _signal.Reset();
+                    var completed = _completed;
                     lastDrain = _watch.Elapsed;
                     while (_actions.TryDequeue(out var action))
                     {
