@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -16,13 +17,17 @@ namespace ChittyConnect.PowerShell;
 public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
 {
     private readonly CancellationTokenSource _stop = new();
-    private BlockingCollection<Action>? _queue;
+    private Pump? _pump;
     private int _pipelineThreadId;
+    private bool _verbose = true;
 
     /// <summary>The connection to use instead of the current one (Connect-Chitty's output).</summary>
     [Parameter]
     [ValidateNotNull]
     public ChittyConnection? Connection { get; set; }
+
+    /// <summary>Whether verbose lines are shown, as found when <see cref="RunAsync"/> started.</summary>
+    protected bool VerboseEnabled => _verbose;
 
     /// <summary>Cancelled by Ctrl+C (StopProcessing).</summary>
     protected CancellationToken StopToken => _stop.Token;
@@ -83,22 +88,20 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
     /// </summary>
     protected void RunAsync(Func<CancellationToken, Task> work)
     {
-        using var queue = new BlockingCollection<Action>();
-        _queue = queue;
+        var pump = new Pump();
+        _pump = pump;
         _pipelineThreadId = Environment.CurrentManagedThreadId;
+        _verbose = IsVerboseEnabled();
         Task task;
         using (ChittyLog.Use(this))
         {
             task = Task.Run(() => work(_stop.Token), _stop.Token);
         }
 
-        task.ContinueWith(_ => queue.CompleteAdding(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        task.ContinueWith(_ => pump.Complete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
-            foreach (var action in queue.GetConsumingEnumerable())
-            {
-                action();
-            }
+            pump.Run();
         }
         catch
         {
@@ -109,7 +112,7 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
         }
         finally
         {
-            _queue = null;
+            _pump = null;
         }
 
         try
@@ -149,21 +152,15 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
     /// <summary>Runs <paramref name="action"/> on the pipeline thread (directly when already on it).</summary>
     protected void Post(Action action)
     {
-        var queue = _queue;
-        if (queue is null || Environment.CurrentManagedThreadId == _pipelineThreadId)
+        var pump = _pump;
+        if (pump is null || Environment.CurrentManagedThreadId == _pipelineThreadId)
         {
             action();
             return;
         }
 
-        try
-        {
-            queue.Add(action);
-        }
-        catch (InvalidOperationException)
-        {
-            // Completed: the cmdlet is ending; late diagnostics are dropped.
-        }
+        // After the work ended the cmdlet is ending: late diagnostics are dropped.
+        pump.Add(action);
     }
 
     /// <summary>WriteObject from any thread.</summary>
@@ -176,16 +173,155 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
     protected static ErrorRecord ErrorFor(Exception exception, object? target, string? errorId = null) =>
         ChittyErrors.ToErrorRecord(exception, target, errorId);
 
-    void IChittyLogSink.Verbose(string message) => Post(() => WriteVerbose(message));
+    // Nobody listens to verbose lines unless -Verbose (or -Debug, or $VerbosePreference) asks for them: dropping
+    // them here spares a trip to the pipeline thread per message (one per request in a sync).
+    void IChittyLogSink.Verbose(string message)
+    {
+        if (_verbose)
+        {
+            Post(() => WriteVerbose(message));
+        }
+    }
 
     void IChittyLogSink.Debug(string message) => Post(() => WriteDebug(message));
 
     void IChittyLogSink.Warning(string message) => Post(() => WriteWarning(message));
+
+    /// <summary>
+    /// Whether WriteVerbose would show anything: -Verbose, else -Debug (which implies it), else
+    /// $VerbosePreference. Lets hot paths skip building messages nobody sees.
+    /// </summary>
+    protected bool IsVerboseEnabled()
+    {
+        var bound = MyInvocation?.BoundParameters;
+        if (bound is not null)
+        {
+            if (bound.TryGetValue("Verbose", out var verbose))
+            {
+                return IsOn(verbose);
+            }
+
+            if (bound.TryGetValue("Debug", out var debug) && IsOn(debug))
+            {
+                return true;
+            }
+        }
+
+        object? preference;
+        try
+        {
+            preference = GetVariableValue("VerbosePreference");
+        }
+        catch (InvalidOperationException)
+        {
+            // Not run from a session (an in-process test calling Invoke): say everything.
+            return true;
+        }
+
+        if (preference is PSObject wrapped)
+        {
+            preference = wrapped.BaseObject;
+        }
+
+        ActionPreference value;
+        if (preference is ActionPreference p)
+        {
+            value = p;
+        }
+        else if (preference is null || !Enum.TryParse(preference.ToString(), true, out value))
+        {
+            return preference is not null;
+        }
+
+        return value is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
+
+        static bool IsOn(object? flag) => flag switch
+        {
+            SwitchParameter s => s.IsPresent,
+            bool b => b,
+            PSObject o => IsOn(o.BaseObject),
+            _ => flag is not null,
+        };
+    }
 
     /// <inheritdoc />
     protected override void StopProcessing()
     {
         _stop.Cancel();
         base.StopProcessing();
+    }
+
+    // Hands actions from worker threads to the pipeline thread. The pipeline thread drains everything queued
+    // in one go and then blocks without spinning; wake-ups are coalesced to at most one per MinInterval, so a
+    // sync of many small files (a result, progress and maybe a verbose line each) costs a few dozen thread
+    // switches a second instead of one (plus a spin) per action. Output is at most MinInterval late.
+    private sealed class Pump
+    {
+        private static readonly TimeSpan s_minInterval = TimeSpan.FromMilliseconds(15);
+        private readonly ConcurrentQueue<Action> _actions = new();
+        // No spin: the waiter has nothing better to do, but spinning burns a core the transfers need. Never
+        // disposed: a late Post from a worker may still set it (it holds no kernel handle unless asked for one).
+        private readonly ManualResetEventSlim _signal = new(false, 0);
+        private readonly Stopwatch _watch = Stopwatch.StartNew();
+        private volatile bool _completed;
+        private volatile bool _closed;
+
+        public void Add(Action action)
+        {
+            if (_closed)
+            {
+                return;
+            }
+
+            _actions.Enqueue(action);
+            _signal.Set();
+        }
+
+        public void Complete()
+        {
+            _completed = true;
+            _signal.Set();
+        }
+
+        // Runs the actions in order until the work completed and everything it posted ran.
+        public void Run()
+        {
+            var lastDrain = TimeSpan.Zero;
+            try
+            {
+                while (true)
+                {
+                    _signal.Wait();
+                    if (!_completed)
+                    {
+                        var since = _watch.Elapsed - lastDrain;
+                        if (since < s_minInterval)
+                        {
+                            Thread.Sleep(s_minInterval - since);
+                        }
+                    }
+
+                    // Reset, then look: an action or the completion that comes later sets the signal again, and
+                    // one that came before is seen here (reading the flag before the reset could miss the end).
+                    _signal.Reset();
+                    var completed = _completed;
+                    lastDrain = _watch.Elapsed;
+                    while (_actions.TryDequeue(out var action))
+                    {
+                        action();
+                    }
+
+                    // Everything the work posted was queued before it completed, so this drain saw all of it.
+                    if (completed)
+                    {
+                        return;
+                    }
+                }
+            }
+            finally
+            {
+                _closed = true;
+            }
+        }
     }
 }

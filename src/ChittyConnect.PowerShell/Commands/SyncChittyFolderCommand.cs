@@ -259,7 +259,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 WriteError(FileError(result));
                 break;
             default:
-                WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
+                if (VerboseEnabled)
+                {
+                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
+                }
+
                 WriteObject(result);
                 break;
         }

@@ -242,7 +242,11 @@ public sealed class SyncEngine
         private Dictionary<string, LocalFile> ScanLocal(List<string> scanErrors)
         {
             _progress.Phase(SyncPhase.Scanning);
-            var files = LocalScanner.Scan(_root, _options.Filters, scanErrors, _ct);
+            return LocalScanner.Scan(_root, _options.Filters, scanErrors, _ct);
+        }
+
+        private void ReportScanErrors(List<string> scanErrors)
+        {
             foreach (var error in scanErrors)
             {
                 ChittyLog.Warning(error);
@@ -251,14 +255,50 @@ public sealed class SyncEngine
                     _summary.Errors++;
                 }
             }
-
-            return files;
         }
 
-        private async Task<Dictionary<string, RemoteObject>> ListRemoteAsync()
+        // Starts the listing on the thread pool, so the local scan can run while it waits on the network:
+        // a sync of unchanged files then costs the longer of the two, not their sum.
+        private Task<Dictionary<string, RemoteObject>> StartListing(CancellationToken cancellationToken) =>
+            Task.Run(() => ListRemoteAsync(cancellationToken), cancellationToken);
+
+        // Scans while the listing runs. Should the scan fail, the listing is cancelled and awaited (so no
+        // request outlives the run, and its failure is not left unobserved) before the scan's error is rethrown.
+        private Dictionary<string, LocalFile> ScanDuring(Task listing, CancellationTokenSource listingCancel, List<string> scanErrors)
         {
-            _progress.Phase(SyncPhase.Listing);
-            var listing = await Store.ListAsync(_prefix, _ct).ConfigureAwait(false);
+            try
+            {
+                return ScanLocal(scanErrors);
+            }
+            catch
+            {
+                listingCancel.Cancel();
+                try
+                {
+                    listing.GetAwaiter().GetResult();
+                }
+                catch (Exception)
+                {
+                    // Whatever the listing did, the scan's error is the one to report.
+                }
+
+                throw;
+            }
+        }
+
+        private async Task<Dictionary<string, RemoteObject>> AwaitListingAsync(Task<Dictionary<string, RemoteObject>> listing)
+        {
+            if (!listing.IsCompleted)
+            {
+                _progress.Phase(SyncPhase.Listing);
+            }
+
+            return await listing.ConfigureAwait(false);
+        }
+
+        private async Task<Dictionary<string, RemoteObject>> ListRemoteAsync(CancellationToken cancellationToken)
+        {
+            var listing = await Store.ListAsync(_prefix, cancellationToken).ConfigureAwait(false);
             var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
             foreach (var o in listing)
             {
@@ -282,22 +322,22 @@ public sealed class SyncEngine
         {
             var scanErrors = new List<string>();
             Dictionary<string, LocalFile> local;
-            if (!Directory.Exists(_root))
+            var sourceExists = Directory.Exists(_root);
+            if (!sourceExists && !_options.Force)
             {
-                if (!_options.Force)
-                {
-                    throw new SyncException($"The folder '{_root}' does not exist. (An unmounted drive must not wipe the remote copy; -Force syncs it as empty.)", "SyncSourceMissing");
-                }
-
-                local = new Dictionary<string, LocalFile>(StringComparer.Ordinal);
-            }
-            else
-            {
-                local = ScanLocal(scanErrors);
+                throw new SyncException($"The folder '{_root}' does not exist. (An unmounted drive must not wipe the remote copy; -Force syncs it as empty.)", "SyncSourceMissing");
             }
 
-            _summary.SourceFiles = local.Count;
-            var remote = await ListRemoteAsync().ConfigureAwait(false);
+            Dictionary<string, RemoteObject> remote;
+            using (var listingCancel = CancellationTokenSource.CreateLinkedTokenSource(_ct))
+            {
+                var listing = StartListing(listingCancel.Token);
+                local = sourceExists ? ScanDuring(listing, listingCancel, scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+                ReportScanErrors(scanErrors);
+                _summary.SourceFiles = local.Count;
+                remote = await AwaitListingAsync(listing).ConfigureAwait(false);
+            }
+
             _progress.Phase(SyncPhase.Comparing);
             var toCompare = new List<PlanItem>();
             foreach (var file in local.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal))
@@ -329,9 +369,18 @@ public sealed class SyncEngine
 
         private async Task PlanDownloadAsync()
         {
-            var remote = await ListRemoteAsync().ConfigureAwait(false);
             var scanErrors = new List<string>();
-            var local = Directory.Exists(_root) ? ScanLocal(scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+            Dictionary<string, LocalFile> local;
+            Dictionary<string, RemoteObject> remote;
+            using (var listingCancel = CancellationTokenSource.CreateLinkedTokenSource(_ct))
+            {
+                var listing = StartListing(listingCancel.Token);
+                local = Directory.Exists(_root) ? ScanDuring(listing, listingCancel, scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+                // As before the scan ran alongside: a failed listing ends the sync before any scan warning.
+                remote = await AwaitListingAsync(listing).ConfigureAwait(false);
+            }
+
+            ReportScanErrors(scanErrors);
             RemoveLeftoverPartials();
             _summary.SourceFiles = remote.Count;
             _progress.Phase(SyncPhase.Comparing);

@@ -135,6 +135,41 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
     }
 
     [Fact]
+    public void Per_file_verbose_lines_appear_when_asked_for_and_every_result_arrives_in_either_case()
+    {
+        for (var i = 0; i < 40; i++)
+        {
+            File.WriteAllText(Path.Combine(Folder, "sub", $"many-{i:D2}.txt"), "n" + i);
+        }
+
+        var (quiet, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            Assert.Equal(43, quiet.Count);
+            Assert.Empty(shell.Streams.Verbose);
+        }
+
+        File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha, changed");
+        var (loud, shell2) = Invoke("$VerbosePreference = 'Continue'; Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport");
+        using (shell2)
+        {
+            Assert.Empty(shell2.Streams.Error);
+            Assert.Equal("a.txt", ((ChittySyncResult)Assert.Single(loud).BaseObject).RelativePath);
+            Assert.Contains(shell2.Streams.Verbose, v => v.Message.StartsWith("Uploaded a.txt (14 bytes", StringComparison.Ordinal));
+            Assert.Contains(shell2.Streams.Verbose, v => v.Message.StartsWith("S3 PUT " + _prefix + "a.txt", StringComparison.Ordinal));
+        }
+
+        File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha, changed again");
+        var (_, shell3) = Invoke("$VerbosePreference = 'Continue'; Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport -Verbose:$false");
+        using (shell3)
+        {
+            Assert.Empty(shell3.Streams.Error);
+            Assert.Empty(shell3.Streams.Verbose);
+        }
+    }
+
+    [Fact]
     public void WhatIf_emits_the_plan_and_changes_nothing()
     {
         var (output, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -WhatIf");

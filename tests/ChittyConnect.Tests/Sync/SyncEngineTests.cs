@@ -230,6 +230,40 @@ public sealed class SyncEngineTests
     }
 
     [Fact]
+    public async Task A_missing_source_is_refused_before_any_request()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        Directory.Delete(ctx.Local);
+
+        var missing = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync());
+
+        Assert.Equal("SyncSourceMissing", missing.ErrorId);
+        Assert.Equal(0, ctx.Wire.Total);
+    }
+
+    [Theory]
+    [InlineData(SyncDirection.Upload)]
+    [InlineData(SyncDirection.Download)]
+    public async Task A_failing_listing_fails_the_sync_and_nothing_local_changes(SyncDirection direction)
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.Write("a.txt", "alpha");
+        var partial = ctx.Write(".b.txt.0123abcd" + ".chittypart", "half");
+        var settings = _s3rver.Settings();
+        settings.Bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..6];
+        using var store = new R2ObjectStore(settings, new R2StoreOptions { MaxRetries = 0 });
+        var engine = new SyncEngine(store, null);
+        var results = new List<ChittySyncResult>();
+
+        var error = await Assert.ThrowsAsync<ObjectStoreException>(() => engine.RunAsync(ctx.Options(o => o.Direction = direction), results.Add, null, CancellationToken.None));
+
+        Assert.Equal("NoSuchBucket", error.Code);
+        Assert.Empty(results);
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(ctx.Local, "a.txt")));
+        Assert.True(File.Exists(partial), "a download that could not list must not clean up either");
+    }
+
+    [Fact]
     public async Task A_corrupt_state_means_rehashing_and_still_the_right_result()
     {
         using var ctx = new SyncTestContext(_s3rver);
