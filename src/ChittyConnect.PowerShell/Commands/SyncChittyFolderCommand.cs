@@ -190,7 +190,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId == "SyncLocked" ? ErrorCategory.ResourceBusy : ErrorCategory.InvalidOperation, folder));
+            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch { "SyncLocked" => ErrorCategory.ResourceBusy, "SyncInvalidOptions" => ErrorCategory.InvalidArgument, _ => ErrorCategory.InvalidOperation }, folder));
         }
         catch (ObjectStoreException ex)
         {

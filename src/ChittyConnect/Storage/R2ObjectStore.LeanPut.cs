@@ -20,9 +20,10 @@ namespace ChittyConnect.Storage;
 public sealed partial class R2ObjectStore
 {
     /// <summary>
-    /// Files below this size (and below the multipart threshold) are read into a pooled buffer, hashed from it
-    /// and sent from it; larger ones are streamed from the file. Eight transfers' buffers of this size (32 MiB)
-    /// stay well inside the memory budget.
+    /// Files below this size whose MD5 the caller does not know are read into a pooled buffer, hashed from it
+    /// and sent from it; the rest are streamed from the file in one read (the sync engine always knows the
+    /// MD5: it hashed the file just before). Eight transfers' buffers of this size (32 MiB) stay well inside
+    /// the memory budget.
     /// </summary>
     internal const long LeanPutLimit = 4L * 1024 * 1024;
 
@@ -99,7 +100,7 @@ public sealed partial class R2ObjectStore
         }
     }
 
-    // A file at or above the buffered limit, streamed from disk in one read. The payload is signed with the
+    // A file streamed from disk in one read. The payload is signed with the
     // SHA-256 the caller hashed and carries its MD5, so R2 refuses content that is not what was hashed, and the
     // ETag (the MD5 of what the store received) is checked against it here as well.
     private async Task<UploadResult> StreamPutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,

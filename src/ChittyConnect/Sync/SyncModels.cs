@@ -272,6 +272,6 @@ public sealed class SyncException : Exception
     public SyncException(string message, string errorId, Exception? inner = null)
         : base(message, inner) => ErrorId = errorId;
 
-    /// <summary>A stable id: SyncSourceMissing, SyncLocked, SyncInvalidOptions.</summary>
+    /// <summary>A stable id: SyncSourceMissing, SyncLocked, SyncInvalidOptions (a bad option or prefix).</summary>
     public string ErrorId { get; }
 }

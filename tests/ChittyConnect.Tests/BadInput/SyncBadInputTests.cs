@@ -315,6 +315,20 @@ public sealed class SyncBadInputTests : IDisposable
         Assert.Equal("too long a key", File.ReadAllText(full));
     }
 
+    [Theory]
+    [InlineData("../escape/")]
+    [InlineData("./here/")]
+    [InlineData("a/../b")]
+    public async Task A_prefix_with_a_dot_segment_is_refused_before_anything_is_sent(string tail)
+    {
+        var result = Sync("$folder -Summary", extra: new Hashtable { ["prefix"] = _prefix + tail });
+        var record = result.SingleError();
+        Assert.Equal("ChittySyncInvalidOptions", Id(record));
+        Assert.Equal(ErrorCategory.InvalidArgument, record.CategoryInfo.Category);
+        Assert.Contains("'.' or '..'", record.Exception.Message);
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
     [Fact]
     public async Task A_folder_where_an_object_should_land_fails_that_object_and_keeps_the_folder()
     {
