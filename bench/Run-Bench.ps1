@@ -195,8 +195,10 @@ function Get-ContenderCommand([string] $Contender, [string] $Source, [string] $P
     switch ($Contender) {
         'module' {
             $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$Manifest'; `$null = Connect-Chitty; " +
-                "Sync-ChittyFolder -Path '$Source' -Prefix '$Prefix' -Transfers $Transfers -NoReport -Summary | " +
-                "Select-Object -Last 1 | ConvertTo-Json -Depth 3 -Compress"
+                "`$s = @(Sync-ChittyFolder -Path '$Source' -Prefix '$Prefix' -Transfers $Transfers -NoReport -Summary)[-1]; " +
+                # One line by -f: ConvertTo-Json would add about 0.2 s of its own loading to every run.
+                "'CHITTY-SUMMARY {0} {1} {2} {3} {4} {5} {6} {7} {8} {9}' -f `$s.FilesUploaded, `$s.FilesSkipped, `$s.FilesHashed, `$s.BytesHashed, " +
+                "`$s.Requests.List, `$s.Requests.Put, `$s.Requests.Get, `$s.Requests.Head, `$s.Requests.Delete, `$s.Requests.Multipart"
             return @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)
         }
         'rclone' { return @($Rclone, 'sync', $Source, "bench:$($Stack.Bucket)/$Prefix", '--checksum', '--transfers', "$Transfers") }
@@ -295,8 +297,14 @@ function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefi
     $run = Invoke-Timed -Command $command -Environment $environment -S3Pid $Stack.S3rverPid -Label $Contender
     $summary = $null
     if ($Contender -eq 'module') {
-        $json = @($run.StdOut -split "`n" | Where-Object { $_.TrimStart().StartsWith('{') }) | Select-Object -Last 1
-        if ($json) { $summary = $json | ConvertFrom-Json }
+        $line = @($run.StdOut -split "`n" | Where-Object { $_.StartsWith('CHITTY-SUMMARY ') }) | Select-Object -Last 1
+        if ($line) {
+            $n = @($line.Trim().Split(' ') | Select-Object -Skip 1 | ForEach-Object { [long]$_ })
+            $summary = [pscustomobject]@{
+                FilesUploaded = $n[0]; FilesSkipped = $n[1]; FilesHashed = $n[2]; BytesHashed = $n[3]
+                Requests = [pscustomobject]@{ List = $n[4]; Put = $n[5]; Get = $n[6]; Head = $n[7]; Delete = $n[8]; Multipart = $n[9] }
+            }
+        }
     }
     $run | Add-Member -NotePropertyName Summary -NotePropertyValue $summary -PassThru
 }
@@ -501,7 +509,7 @@ function New-ResultsMarkdown($Startup, [string] $LoadBefore, [string] $LoadAfter
     $doc.Add('')
     $doc.Add('## How each contender runs')
     $doc.Add('')
-    $doc.Add("- module: ``pwsh -NoProfile -NonInteractive -Command `"Import-Module ./ChittyConnect.psd1; Connect-Chitty; Sync-ChittyFolder <dir> -Prefix <p> -Transfers $Transfers -NoReport -Summary`"`` (the pinned PowerShell as ``dotnet pwsh.dll``; connection from CHITTY_* variables; state in its own CHITTY_CONFIG_DIR).")
+    $doc.Add("- module: ``pwsh -NoProfile -NonInteractive -Command `"Import-Module ./ChittyConnect.psd1; Connect-Chitty; Sync-ChittyFolder <dir> -Prefix <p> -Transfers $Transfers -NoReport -Summary`"`` (the pinned PowerShell as ``dotnet pwsh.dll``; connection from CHITTY_* variables; state in its own CHITTY_CONFIG_DIR; the summary's counts printed as one line with ``-f``, as ``ConvertTo-Json`` would add about 0.2 s of its own loading to every run).")
     $doc.Add("- rclone: ``rclone sync <dir> bench:<bucket>/<p> --checksum --transfers $Transfers`` (remote from RCLONE_CONFIG_BENCH_*: s3, provider Other, force path style).")
     $doc.Add('- AWS CLI: `/usr/bin/aws s3 sync <dir> s3://<bucket>/<p> --delete --endpoint-url <s3rver>` (its default 10 concurrent requests; it compares size and time, not content).')
     $doc.Add('- Each scenario has a fresh s3rver (127.0.0.1, plain HTTP); each contender syncs into its own prefix of its bucket; the contenders take turns in rotating order.')
