@@ -197,8 +197,9 @@ function Get-ContenderCommand([string] $Contender, [string] $Source, [string] $P
             $script = "`$ErrorActionPreference = 'Stop'; Import-Module '$Manifest'; `$null = Connect-Chitty; " +
                 "`$s = @(Sync-ChittyFolder -Path '$Source' -Prefix '$Prefix' -Transfers $Transfers -NoReport -Summary)[-1]; " +
                 # One line by -f: ConvertTo-Json would add about 0.2 s of its own loading to every run.
-                "'CHITTY-SUMMARY {0} {1} {2} {3} {4} {5} {6} {7} {8} {9}' -f `$s.FilesUploaded, `$s.FilesSkipped, `$s.FilesHashed, `$s.BytesHashed, " +
-                "`$s.Requests.List, `$s.Requests.Put, `$s.Requests.Get, `$s.Requests.Head, `$s.Requests.Delete, `$s.Requests.Multipart"
+                "'CHITTY-SUMMARY {0} {1} {2} {3} {4} {5} {6} {7} {8} {9} {10}' -f `$s.FilesUploaded, `$s.FilesSkipped, `$s.FilesHashed, `$s.BytesHashed, " +
+                "`$s.Requests.List, `$s.Requests.Put, `$s.Requests.Get, `$s.Requests.Head, `$s.Requests.Delete, `$s.Requests.Multipart, " +
+                "[long]`$s.Elapsed.TotalMilliseconds"
             return @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)
         }
         'rclone' { return @($Rclone, 'sync', $Source, "bench:$($Stack.Bucket)/$Prefix", '--checksum', '--transfers', "$Transfers") }
@@ -303,9 +304,13 @@ function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefi
             $summary = [pscustomobject]@{
                 FilesUploaded = $n[0]; FilesSkipped = $n[1]; FilesHashed = $n[2]; BytesHashed = $n[3]
                 Requests = [pscustomobject]@{ List = $n[4]; Put = $n[5]; Get = $n[6]; Head = $n[7]; Delete = $n[8]; Multipart = $n[9] }
+                SyncSeconds = $n[10] / 1000.0
             }
         }
     }
+    # The Sync-ChittyFolder call alone, as the module timed it: the whole process less PowerShell's start-up,
+    # Import-Module and Connect-Chitty.
+    $run | Add-Member -NotePropertyName SyncSeconds -NotePropertyValue $(if ($summary) { $summary.SyncSeconds } else { [double]::NaN })
     $run | Add-Member -NotePropertyName Summary -NotePropertyValue $summary -PassThru
 }
 
@@ -459,8 +464,8 @@ function Get-LoadAverage { (Get-Content /proc/loadavg -Raw).Split(' ')[0..2] -jo
 
 function New-ResultsMarkdown($Startup, [string] $LoadBefore, [string] $LoadAfter, [TimeSpan] $Elapsed) {
     $lines = [Collections.Generic.List[string]]::new()
-    $lines.Add('| Scenario | Goal (module / rclone) | Module | rclone | AWS CLI | Module / rclone | AWS CLI / rclone | Met | Peak RSS MB (module / rclone / aws) | s3rver CPU s per run (module / rclone / aws) |')
-    $lines.Add('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    $lines.Add('| Scenario | Goal (module / rclone) | Module | rclone | AWS CLI | Module / rclone | AWS CLI / rclone | Met | Module: Sync-ChittyFolder call alone (its ratio to rclone) | Peak RSS MB (module / rclone / aws) | s3rver CPU s per run (module / rclone / aws) |')
+    $lines.Add('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     foreach ($s in $Results) {
         $t = @{}; $rss = @{}; $s3 = @{}
         foreach ($c in $Contenders) {
@@ -478,8 +483,10 @@ function New-ResultsMarkdown($Startup, [string] $LoadBefore, [string] $LoadAfter
             $met = if ($rss['module'] -le 250) { 'yes (RSS)' } else { 'no (RSS)' }
         }
         $title = $s.Title + $(if ($s.Note) { "<br>$($s.Note)" } else { '' })
-        $lines.Add(('| {0} | {1} | {2} | {3} | {4} | {5:0.00} | {6:0.00} | {7} | {8:0} / {9:0} / {10:0} | {11:0.00} / {12:0.00} / {13:0.00} |' -f
-                $title, $s.Goal, (Format-Time $t['module']), (Format-Time $t['rclone']), (Format-Time $t['aws']), $ratio, $awsRatio, $met,
+        $call = Get-Stats @($s.Samples['module'] | Where-Object { -not [double]::IsNaN($_.SyncSeconds) }) 'SyncSeconds'
+        $callText = if ($call.Count -gt 0) { '{0} ({1:0.00})' -f (Format-Time $call), ($call.Median / $t['rclone'].Median) } else { 'n/a' }
+        $lines.Add(('| {0} | {1} | {2} | {3} | {4} | {5:0.00} | {6:0.00} | {7} | {8} | {9:0} / {10:0} / {11:0} | {12:0.00} / {13:0.00} / {14:0.00} |' -f
+                $title, $s.Goal, (Format-Time $t['module']), (Format-Time $t['rclone']), (Format-Time $t['aws']), $ratio, $awsRatio, $met, $callText,
                 $rss['module'], $rss['rclone'], $rss['aws'], $s3['module'], $s3['rclone'], $s3['aws']))
     }
     $table = $lines -join "`n"
