@@ -39,16 +39,12 @@ public sealed partial class R2ObjectStore
     {
         var body = DeleteRequestBody(batch);
         byte[] md5;
-        string sha;
         using (var m = MD5.Create())
         {
             md5 = m.ComputeHash(body);
         }
 
-        using (var s = SHA256.Create())
-        {
-            sha = ContentHasher.ToHex(s.ComputeHash(body));
-        }
+        var sha = ContentHasher.Sha256(new ArraySegment<byte>(body));
 
         var target = batch.Count == 1 ? batch[0] : batch.Count.ToString(CultureInfo.InvariantCulture) + " keys";
         var request = new LeanRequest(HttpMethod.Post, "DELETE", target, "/" + SigV4Signer.UriEncode(Bucket, keepSlash: false), Requests.AddDelete)

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -99,11 +100,7 @@ public sealed partial class R2ObjectStore
         }
 
         var body = Encoding.UTF8.GetBytes(xml.Append("</CompleteMultipartUpload>").ToString());
-        string bodySha;
-        using (var sha = SHA256.Create())
-        {
-            bodySha = ContentHasher.ToHex(sha.ComputeHash(body));
-        }
+        var bodySha = ContentHasher.Sha256(new ArraySegment<byte>(body));
 
         var request = new LeanRequest(HttpMethod.Post, "MULTIPART-COMPLETE", key, SigV4Signer.EncodePath(Bucket, key), Requests.AddMultipart)
         {
@@ -148,20 +145,28 @@ public sealed partial class R2ObjectStore
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
         file.Position = offset;
-        var buffer = new byte[(int)Math.Min(PartReadBuffer, Math.Max(size, 1))];
-        var left = size;
-        while (left > 0)
+        var chunk = (int)Math.Min(PartReadBuffer, Math.Max(size, 1));
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (read == 0)
+            var left = size;
+            while (left > 0)
             {
-                throw new ObjectStoreException($"'{path}' became shorter while it was being uploaded; it will be sent again next time.", path, "ContentChanged");
-            }
+                cancellationToken.ThrowIfCancellationRequested();
+                var read = file.Read(buffer, 0, (int)Math.Min(chunk, left));
+                if (read == 0)
+                {
+                    throw new ObjectStoreException($"'{path}' became shorter while it was being uploaded; it will be sent again next time.", path, "ContentChanged");
+                }
 
-            md5.AppendData(buffer, 0, read);
-            sha.AppendData(buffer, 0, read);
-            left -= read;
+                md5.AppendData(buffer, 0, read);
+                sha.AppendData(buffer, 0, read);
+                left -= read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return (md5.GetHashAndReset(), ContentHasher.ToHex(sha.GetHashAndReset()));
@@ -223,11 +228,24 @@ public sealed partial class R2ObjectStore
         {
             using var file = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
             file.Position = _offset;
-            var buffer = new byte[_limiter is null ? (int)Math.Min(PartReadBuffer, Math.Max(_length, 1)) : BandwidthLimiter.MaxChunk];
+            var size = _limiter is null ? (int)Math.Min(PartReadBuffer, Math.Max(_length, 1)) : BandwidthLimiter.MaxChunk;
+            var buffer = ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                await CopyAsync(file, stream, buffer, size).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        private async Task CopyAsync(FileStream file, Stream stream, byte[] buffer, int size)
+        {
             var done = 0L;
             while (done < _length)
             {
-                var count = (int)Math.Min(buffer.Length, _length - done);
+                var count = (int)Math.Min(size, _length - done);
                 var read = file.Read(buffer, 0, count);
                 if (read == 0)
                 {
