@@ -282,45 +282,4 @@ public sealed partial class R2ObjectStore
             }
         }
     }
-
-    // The body from a buffer, in limiter-sized chunks when a bandwidth limit applies.
-    private sealed class BufferContent : HttpContent
-    {
-        private readonly byte[] _buffer;
-        private readonly int _offset;
-        private readonly int _length;
-        private readonly BandwidthLimiter? _limiter;
-        private readonly SentBytes? _sent;
-
-        public BufferContent(byte[] buffer, int offset, int length, BandwidthLimiter? limiter, SentBytes? sent)
-        {
-            _buffer = buffer;
-            _offset = offset;
-            _length = length;
-            _limiter = limiter;
-            _sent = sent;
-        }
-
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            var chunk = _limiter is null ? Math.Max(_length, 1) : BandwidthLimiter.MaxChunk;
-            for (var done = 0; done < _length; done += chunk)
-            {
-                var count = Math.Min(chunk, _length - done);
-                if (_limiter is not null)
-                {
-                    await _limiter.WaitAsync(count, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                await stream.WriteAsync(_buffer, _offset + done, count).ConfigureAwait(false);
-                _sent?.Reached(done + count);
-            }
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = _length;
-            return true;
-        }
-    }
 }

@@ -64,18 +64,9 @@ public sealed partial class R2ObjectStore
         {
             Query = query.ToString(),
         };
+        // The whole page first (about 250 KB per 1,000 keys): the XML reader then never blocks on the network.
         return SendLeanAsync(request, async (response, token) =>
-        {
-            // The whole page first (about 250 KB per 1,000 keys): the XML reader then never blocks on the network.
-            using var buffer = new MemoryStream();
-            using (var body = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
-            {
-                await body.CopyToAsync(buffer, 81920, token).ConfigureAwait(false);
-            }
-
-            buffer.Position = 0;
-            return ParseListPage(buffer);
-        }, cancellationToken);
+            ParseListPage(new MemoryStream(await ReadXmlAsync(response, token).ConfigureAwait(false))), cancellationToken);
     }
 
     /// <summary>Reads one ListObjectsV2 answer (ListBucketResult).</summary>

@@ -1,33 +1,18 @@
 using System;
-using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
-using System.IO;
-using System.Net;
 using System.Net.Http;
 using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
-using ChittyConnect.Diagnostics;
 using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Storage;
 
-// The single PUT of a small file without the AWS SDK: read once into a pooled buffer, hashed from memory,
-// signed with its own SHA-256 and sent from the buffer (see R2ObjectStore.Lean.cs).
+// The single PUT: streamed from the file, signed with its SHA-256 (see R2ObjectStore.Lean.cs).
 public sealed partial class R2ObjectStore
 {
-    /// <summary>
-    /// Files below this size whose MD5 the caller does not know are read into a pooled buffer, hashed from it
-    /// and sent from it; the rest are streamed from the file in one read (the sync engine always knows the
-    /// MD5: it hashed the file just before). Eight transfers' buffers of this size (32 MiB) stay well inside
-    /// the memory budget.
-    /// </summary>
-    internal const long LeanPutLimit = 4L * 1024 * 1024;
-
-    private static bool HasDotSegment(string key)
+    /// <summary>True when a key has a "." or ".." segment, which System.Uri would fold into another key.</summary>
+    internal static bool HasDotSegment(string key)
     {
         foreach (var segment in key.Split('/'))
         {
@@ -40,69 +25,9 @@ public sealed partial class R2ObjectStore
         return false;
     }
 
-    private async Task<UploadResult> LeanPutAsync(string path, string key, long length, string sha256, DateTimeOffset modified,
-        Action<long>? progress, CancellationToken cancellationToken)
-    {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
-        try
-        {
-            ReadExactly(path, buffer, (int)length);
-            string sentSha;
-            byte[] md5Bytes;
-            using (var sha = SHA256.Create())
-            {
-                sentSha = ContentHasher.ToHex(sha.ComputeHash(buffer, 0, (int)length));
-            }
-
-            using (var md5 = MD5.Create())
-            {
-                md5Bytes = md5.ComputeHash(buffer, 0, (int)length);
-            }
-
-            if (sentSha != sha256)
-            {
-                // Caught before sending: nothing reaches the store.
-                throw new ObjectStoreException($"'{path}' changed after it was hashed; it will be sent again next time.", key, "ContentChanged");
-            }
-
-            var sentMd5 = ContentHasher.ToHex(md5Bytes);
-            var etag = await SendPutAsync(key, length, sentSha, md5Bytes, modified,
-                sent => new BufferContent(buffer, 0, (int)length, _limiter, sent), progress, cancellationToken).ConfigureAwait(false);
-            if (etag != sentMd5)
-            {
-                await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {sentMd5} of the bytes sent.", key, "ETagMismatch");
-            }
-
-            return new UploadResult { Key = key, ETag = etag, Size = length };
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            _slots.Release();
-        }
-    }
-
-    private static void ReadExactly(string path, byte[] buffer, int length)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
-        var total = 0;
-        while (total < length)
-        {
-            var read = file.Read(buffer, total, length - total);
-            if (read == 0)
-            {
-                throw new IOException("The file became shorter while it was being uploaded.");
-            }
-
-            total += read;
-        }
-    }
-
-    // A file streamed from disk in one read. The payload is signed with the
-    // SHA-256 the caller hashed and carries its MD5, so R2 refuses content that is not what was hashed, and the
-    // ETag (the MD5 of what the store received) is checked against it here as well.
+    // A file streamed from disk in one read (after one hashing read when the caller has no MD5). The payload is
+    // signed with the SHA-256 the caller hashed and carries its MD5, so R2 refuses content that is not what was
+    // hashed, and the ETag (the MD5 of what the store received) is checked against it here as well.
     private async Task<UploadResult> StreamPutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, CancellationToken cancellationToken)
     {

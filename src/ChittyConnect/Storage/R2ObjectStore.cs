@@ -98,9 +98,7 @@ public sealed partial class R2ObjectStore : IDisposable
 
         var result = length >= _options.MultipartThreshold && length > 0
             ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, cancellationToken).ConfigureAwait(false)
-            : md5 is null && length < LeanPutLimit
-                ? await LeanPutAsync(path, key, length, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
-                : await StreamPutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+            : await StreamPutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
         info.Refresh();
         if (info.Length != length || info.LastWriteTimeUtc != lastWrite)
         {

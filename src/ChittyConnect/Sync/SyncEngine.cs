@@ -68,7 +68,7 @@ public sealed class SyncEngine
             throw new SyncException("Transfers must be at least 1.", "SyncInvalidOptions");
         }
 
-        if (NormalizePrefix(options.Prefix).Split('/').Any(segment => segment is "." or ".."))
+        if (R2ObjectStore.HasDotSegment(NormalizePrefix(options.Prefix)))
         {
             // An S3 URL cannot carry such a key: the path would be folded into another one on the way.
             throw new SyncException($"The prefix '{options.Prefix}' has a '.' or '..' segment, which no object key can carry; name the folder it means instead.", "SyncInvalidOptions");

@@ -111,7 +111,7 @@ public sealed class LeanPutTests
     public async Task Files_at_the_buffer_limit_are_streamed_once_signed_and_verified()
     {
         using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
-        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit + 17, 7);
+        var content = SyncTestContext.RandomBytes(4 * 1024 * 1024 + 17, 7);
         var path = ctx.Write("big.bin", content);
         long progress = 0;
 
@@ -130,7 +130,7 @@ public sealed class LeanPutTests
     public async Task A_streamed_file_that_is_not_what_was_hashed_fails_and_leaves_no_object()
     {
         using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
-        var content = SyncTestContext.RandomBytes((int)R2ObjectStore.LeanPutLimit + 1, 8);
+        var content = SyncTestContext.RandomBytes(4 * 1024 * 1024 + 1, 8);
         var path = ctx.Write("changed.bin", content);
         var hashed = (byte[])content.Clone();
         hashed[^1] ^= 0x01;
