@@ -68,7 +68,7 @@ public sealed class SyncEngine
             throw new SyncException("Transfers must be at least 1.", "SyncInvalidOptions");
         }
 
-        if (R2ObjectStore.HasDotSegment(NormalizePrefix(options.Prefix)))
+        if (ObjectKeys.HasDotSegment(NormalizePrefix(options.Prefix)))
         {
             // An S3 URL cannot carry such a key: the path would be folded into another one on the way.
             throw new SyncException($"The prefix '{options.Prefix}' has a '.' or '..' segment, which no object key can carry; name the folder it means instead.", "SyncInvalidOptions");
@@ -115,6 +115,7 @@ public sealed class SyncEngine
         private readonly List<PlanItem> _deletes = new();
         private readonly HashSet<string> _present = new(StringComparer.Ordinal);
         private SyncState _state = null!;
+        private readonly HashSet<string> _resuming = new(StringComparer.Ordinal);
         private long _lastSaveTicks;
         private readonly object _saveGate = new();
 
@@ -155,11 +156,6 @@ public sealed class SyncEngine
             var completed = false;
             try
             {
-                if (!_options.PlanOnly)
-                {
-                    await AbortPendingUploadsAsync().ConfigureAwait(false);
-                }
-
                 if (Upload)
                 {
                     await PlanUploadAsync().ConfigureAwait(false);
@@ -176,6 +172,7 @@ public sealed class SyncEngine
                 else
                 {
                     await TransferAsync().ConfigureAwait(false);
+                    await AbortUnwantedUploadsAsync().ConfigureAwait(false);
                     await DeleteAsync().ConfigureAwait(false);
                     if (Upload)
                     {
@@ -216,15 +213,17 @@ public sealed class SyncEngine
             return _summary;
         }
 
-        private async Task AbortPendingUploadsAsync()
+        // The multipart uploads earlier runs left behind that this run neither resumed nor is still resuming
+        // (their file is gone, changed or excluded): aborted, so their parts stop taking space.
+        private async Task AbortUnwantedUploadsAsync()
         {
-            List<PendingUpload> pending;
+            List<PendingUpload> unwanted;
             lock (_state.Gate)
             {
-                pending = _state.PendingUploads.Values.ToList();
+                unwanted = _state.PendingUploads.Values.Where(u => !_resuming.Contains(u.UploadId)).ToList();
             }
 
-            foreach (var upload in pending)
+            foreach (var upload in unwanted)
             {
                 try
                 {
@@ -242,6 +241,22 @@ public sealed class SyncEngine
                 {
                     _state.PendingUploads.Remove(upload.UploadId);
                 }
+            }
+        }
+
+        // The upload an earlier run began for this key and content, claimed for this run so it is not aborted.
+        private string? ResumableUploadFor(string key, string sha256)
+        {
+            lock (_state.Gate)
+            {
+                var pending = _state.PendingUploads.Values.FirstOrDefault(u => u.Key == key && u.Sha256 == sha256);
+                if (pending is null)
+                {
+                    return null;
+                }
+
+                _resuming.Add(pending.UploadId);
+                return pending.UploadId;
             }
         }
 
@@ -599,7 +614,18 @@ public sealed class SyncEngine
                 if (!same && remote.IsMultipartETag)
                 {
                     // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
-                    var info = await Store.HeadAsync(remote.Key, _ct).ConfigureAwait(false);
+                    RemoteObjectInfo? info;
+                    try
+                    {
+                        info = await Store.HeadAsync(remote.Key, _ct).ConfigureAwait(false);
+                    }
+                    catch (ObjectStoreException ex)
+                    {
+                        // This file cannot be compared now; the others can.
+                        Fail(item, Upload ? "Upload" : "Download", ex, TimeSpan.Zero);
+                        return;
+                    }
+
                     same = info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
                 }
 
@@ -758,21 +784,28 @@ public sealed class SyncEngine
             var hashes = item.Hashes ?? await HashAsync(item.Local!).ConfigureAwait(false);
             item.Hashes = hashes;
             var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
-            string? uploadId = null;
+            var uploadId = item.Size >= Store.Options.MultipartThreshold ? ResumableUploadFor(item.Key, hashes.Sha256) : null;
             var result = await Store.UploadFileAsync(item.FullPath, item.Key, hashes.Sha256, hashes.Md5, modified,
                 bytes => _progress.AddBytes(bytes, large),
                 id =>
                 {
-                    uploadId = id;
                     lock (_state.Gate)
                     {
-                        _state.PendingUploads[id] = new PendingUpload { Key = item.Key, UploadId = id };
+                        // A new upload replaces the one that could not be resumed: that one is no longer wanted.
+                        if (uploadId is not null && uploadId != id)
+                        {
+                            _resuming.Remove(uploadId);
+                        }
+
+                        uploadId = id;
+                        _resuming.Add(id);
+                        _state.PendingUploads[id] = new PendingUpload { Key = item.Key, UploadId = id, Sha256 = hashes.Sha256 };
                     }
 
-                    // A crash from here on leaves parts behind: the next run must know to abort them.
+                    // A crash from here on leaves parts behind: the next run must know to resume or abort them.
                     ForceSaveState();
                 },
-                _ct).ConfigureAwait(false);
+                _ct, uploadId).ConfigureAwait(false);
             ForgetPending(uploadId);
             Remember(item.RelativePath, hashes, result.ETag);
             lock (_gate)

@@ -35,6 +35,9 @@ internal sealed class PendingUpload
     public string Key { get; set; } = string.Empty;
 
     public string UploadId { get; set; } = string.Empty;
+
+    /// <summary>SHA-256 of the content being uploaded: the upload is resumed only for that same content.</summary>
+    public string? Sha256 { get; set; }
 }
 
 /// <summary>
@@ -127,7 +130,12 @@ internal sealed class SyncState
             {
                 foreach (var p in pending.EnumerateArray())
                 {
-                    var upload = new PendingUpload { Key = p.GetProperty("key").GetString()!, UploadId = p.GetProperty("uploadId").GetString()! };
+                    var upload = new PendingUpload
+                    {
+                        Key = p.GetProperty("key").GetString()!,
+                        UploadId = p.GetProperty("uploadId").GetString()!,
+                        Sha256 = p.TryGetProperty("sha256", out var sha) ? sha.GetString() : null,
+                    };
                     state.PendingUploads[upload.UploadId] = upload;
                 }
             }
@@ -179,6 +187,10 @@ internal sealed class SyncState
                     w.WriteStartObject();
                     w.WriteString("key", p.Key);
                     w.WriteString("uploadId", p.UploadId);
+                    if (p.Sha256 is not null)
+                    {
+                        w.WriteString("sha256", p.Sha256);
+                    }
                     w.WriteEndObject();
                 }
 
