@@ -119,63 +119,30 @@ internal sealed class IdleTimeoutHandler : DelegatingHandler
     }
 
     // The request body, written through a stream that tells the watchdog of every write.
-    private sealed class WatchedContent : HttpContent
+    private sealed class WatchedContent : WrappedContent
     {
-        private readonly HttpContent _inner;
         private readonly Watchdog _watchdog;
 
         public WatchedContent(HttpContent inner, Watchdog watchdog)
-        {
-            _inner = inner;
-            _watchdog = watchdog;
-            foreach (var header in inner.Headers)
-            {
-                Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-        }
+            : base(inner, sameLength: true) => _watchdog = watchdog;
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
-            _inner.CopyToAsync(new TouchingStream(stream, _watchdog, null));
-
-        protected override bool TryComputeLength(out long length)
-        {
-            var known = _inner.Headers.ContentLength;
-            length = known ?? 0;
-            return known.HasValue;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
+            Inner.CopyToAsync(new TouchingStream(stream, _watchdog, null));
     }
 
     // The answer's body: each read touches the watchdog; when it fires, the read in progress is abandoned
     // (the connection is disposed) and fails with IdleTimeoutException.
-    private sealed class WatchedResponseContent : HttpContent
+    private sealed class WatchedResponseContent : WrappedContent
     {
-        private readonly HttpContent _inner;
         private readonly Watchdog _watchdog;
         private Stream? _stream;
 
         public WatchedResponseContent(HttpContent inner, Watchdog watchdog)
-        {
-            _inner = inner;
-            _watchdog = watchdog;
-            foreach (var header in inner.Headers)
-            {
-                Headers.TryAddWithoutValidation(header.Key, header.Value);
-            }
-        }
+            : base(inner, sameLength: true) => _watchdog = watchdog;
 
         protected override async Task<Stream> CreateContentReadStreamAsync()
         {
-            var inner = await _inner.ReadAsStreamAsync().ConfigureAwait(false);
+            var inner = await Inner.ReadAsStreamAsync().ConfigureAwait(false);
             _watchdog.OnFire += () => inner.Dispose();
             _stream = new TouchingStream(inner, _watchdog, _watchdog);
             return _stream;
@@ -187,19 +154,11 @@ internal sealed class IdleTimeoutHandler : DelegatingHandler
             await source.CopyToAsync(stream).ConfigureAwait(false);
         }
 
-        protected override bool TryComputeLength(out long length)
-        {
-            var known = _inner.Headers.ContentLength;
-            length = known ?? 0;
-            return known.HasValue;
-        }
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
             {
                 _stream?.Dispose();
-                _inner.Dispose();
                 _watchdog.Dispose();
             }
 
@@ -236,6 +195,7 @@ internal sealed class IdleTimeoutHandler : DelegatingHandler
             try
             {
                 var read = _inner.Read(buffer, offset, count);
+                ThrowIfCutByWatchdog(read);
                 _watchdog.Touch();
                 return read;
             }
@@ -250,12 +210,22 @@ internal sealed class IdleTimeoutHandler : DelegatingHandler
             try
             {
                 var read = await _inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+                ThrowIfCutByWatchdog(read);
                 _watchdog.Touch();
                 return read;
             }
             catch (Exception ex) when (_watchdog.Fired && !cancellationToken.IsCancellationRequested && ex is not IdleTimeoutException)
             {
                 throw new IdleTimeoutException(_watchdog.Describe("while the answer was being read"), ex);
+            }
+        }
+
+        // A stream the watchdog disposed may end instead of failing: that end is the timeout, not the body's.
+        private void ThrowIfCutByWatchdog(int read)
+        {
+            if (read == 0 && _watchdog.Fired)
+            {
+                throw new IdleTimeoutException(_watchdog.Describe("while the answer was being read"));
             }
         }
 

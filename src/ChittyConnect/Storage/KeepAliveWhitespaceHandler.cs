@@ -30,46 +30,20 @@ internal sealed class KeepAliveWhitespaceHandler : DelegatingHandler
         return response;
     }
 
-    private sealed class TrimmedContent : HttpContent
+    private sealed class TrimmedContent : WrappedContent
     {
-        private readonly HttpContent _inner;
-
         public TrimmedContent(HttpContent inner)
+            : base(inner, sameLength: false)
         {
-            _inner = inner;
-            foreach (var header in inner.Headers)
-            {
-                // The length changes with the whitespace dropped.
-                if (!string.Equals(header.Key, "Content-Length", StringComparison.OrdinalIgnoreCase))
-                {
-                    Headers.TryAddWithoutValidation(header.Key, header.Value);
-                }
-            }
         }
 
         protected override async Task<Stream> CreateContentReadStreamAsync() =>
-            new LeadingWhitespaceSkipper(await _inner.ReadAsStreamAsync().ConfigureAwait(false));
+            new LeadingWhitespaceSkipper(await Inner.ReadAsStreamAsync().ConfigureAwait(false));
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         {
             using var source = await CreateContentReadStreamAsync().ConfigureAwait(false);
             await source.CopyToAsync(stream).ConfigureAwait(false);
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = 0;
-            return false;
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 

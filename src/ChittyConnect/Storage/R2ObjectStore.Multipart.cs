@@ -31,7 +31,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(path, key, resumableUpload, length, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
-            uploadId = await CreateMultipartAsync(key, sha256, modified, cancellationToken).ConfigureAwait(false);
+            uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
 
@@ -80,14 +80,48 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
-    private async Task<string> CreateMultipartAsync(string key, string sha256, DateTimeOffset modified, CancellationToken cancellationToken)
+    private async Task<string> CreateMultipartAsync(string key, string sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
         AddMetadata(initiate.Metadata, sha256, modified);
-        var created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+        InitiateMultipartUploadResponse created;
+        try
+        {
+            created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
+        {
+            await AbortOrphansAsync(key, keep).ConfigureAwait(false);
+            throw;
+        }
+
         return string.IsNullOrEmpty(created.UploadId)
             ? throw new ObjectStoreException($"S3 MULTIPART-CREATE '{key}' failed: the answer has no UploadId.", key, "BadResponse")
             : created.UploadId;
+    }
+
+    // A CreateMultipartUpload whose answer was lost may have created an upload whose id nobody knows: the
+    // uploads of exactly this key begun within the last hour, but the one being resumed, are aborted.
+    private async Task AbortOrphansAsync(string key, string? keep)
+    {
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
+            var listing = await _s3.CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
+            var since = DateTimeOffset.UtcNow.AddHours(-1);
+            foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
+            {
+                if (upload.Key == key && upload.UploadId != keep && (ToOffset(upload.Initiated) is not { } initiated || initiated >= since))
+                {
+                    await AbortUploadAsync(key, upload.UploadId, cleanup.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
+        {
+            ChittyLog.Debug($"Could not look for an upload of '{key}' left by a lost answer: {ex.Message}");
+        }
     }
 
     // Lists the parts the store holds for an earlier run's upload and keeps each one whose size is this

@@ -25,7 +25,8 @@ public sealed class R2StoreOptions
 
     /// <summary>
     /// Longest time a request may go without a byte moving either way (body out, answer in); a transfer that
-    /// keeps moving, however slowly, is never cut.
+    /// keeps moving, however slowly, is never cut. Under a <see cref="BandwidthLimit"/> the time a transfer
+    /// waits for its turn is added, so throttling never counts as idleness.
     /// </summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 

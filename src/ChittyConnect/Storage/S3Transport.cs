@@ -44,10 +44,18 @@ internal sealed class S3Transport : IDisposable
             MaxErrorRetry = options.MaxRetries,
             MaxConnectionsPerServer = connections,
             HttpClientCacheSize = 1,
-            HttpClientFactory = new StoreHttpClientFactory(connections, options.IdleTimeout, wrapHandler),
+            HttpClientFactory = new StoreHttpClientFactory(connections, IdleTimeoutOf(options), wrapHandler),
         };
         _client = new StoreS3Client(new BasicAWSCredentials(accessKeyId, secretAccessKey), config);
     }
+
+    /// <summary>
+    /// The idle timeout in force: the one asked for, plus the longest a transfer can wait for the bandwidth
+    /// limiter between two reads (every request's chunk booked ahead of it), so throttling is never idleness.
+    /// </summary>
+    public static TimeSpan IdleTimeoutOf(R2StoreOptions options) => options.BandwidthLimit > 0
+        ? options.IdleTimeout + TimeSpan.FromSeconds((double)BandwidthLimiter.MaxChunk * options.MaxConcurrentRequests / options.BandwidthLimit)
+        : options.IdleTimeout;
 
     /// <summary>The client; requests whose payload the module hashed go through <see cref="SignWith"/> first.</summary>
     public IAmazonS3 Client => _client;

@@ -6,9 +6,10 @@ using System.Text;
 namespace ChittyConnect.Tests.Infrastructure;
 
 /// <summary>
-/// s3rver 3.7.1 answers ListParts and AbortMultipartUpload with 405. This answers them as R2 does, from
-/// s3rver's own store on disk (an upload is a folder holding its key and, for each part received whole, the
-/// part and its MD5): ListParts lists those parts, AbortMultipartUpload removes the folder.
+/// s3rver 3.7.1 answers ListParts, ListMultipartUploads and AbortMultipartUpload with 405 or NotImplemented.
+/// This answers them as R2 does, from s3rver's own store on disk (an upload is a folder holding its key and,
+/// for each part received whole, the part and its MD5): ListParts lists those parts, ListMultipartUploads
+/// the folders (initiated when the folder was made), AbortMultipartUpload removes the folder.
 /// </summary>
 public static class S3rverMultipartShim
 {
@@ -19,6 +20,11 @@ public static class S3rverMultipartShim
         var parameters = query.Split('&', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => p.Split('=', 2))
             .ToDictionary(p => p[0], p => p.Length > 1 ? WebUtility.UrlDecode(p[1]) : string.Empty, StringComparer.Ordinal);
+        if (method == "GET" && parameters.ContainsKey("uploads"))
+        {
+            return ListUploads(dataDirectory, bucket, parameters.TryGetValue("prefix", out var prefix) ? prefix : string.Empty);
+        }
+
         if (!parameters.TryGetValue("uploadId", out var uploadId) || parameters.ContainsKey("partNumber"))
         {
             return null;
@@ -57,6 +63,29 @@ public static class S3rverMultipartShim
         }
 
         return (200, xml.Append("</ListPartsResult>").ToString());
+    }
+
+    private static (int Status, string Body) ListUploads(string dataDirectory, string bucket, string prefix)
+    {
+        var folder = Path.Combine(dataDirectory, bucket, "._S3rver_uploads");
+        var xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        xml.Append("<Bucket>").Append(SecurityElement.Escape(bucket)).Append("</Bucket><Prefix>").Append(SecurityElement.Escape(prefix))
+            .Append("</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>");
+        var uploads = Directory.Exists(folder) ? Directory.GetDirectories(folder) : Array.Empty<string>();
+        foreach (var upload in uploads.Where(d => File.Exists(Path.Combine(d, "key"))).OrderBy(d => d, StringComparer.Ordinal))
+        {
+            var key = File.ReadAllText(Path.Combine(upload, "key"));
+            if (!key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            xml.Append("<Upload><Key>").Append(SecurityElement.Escape(key)).Append("</Key><UploadId>").Append(Path.GetFileName(upload))
+                .Append("</UploadId><Initiated>").Append(Directory.GetCreationTimeUtc(upload).ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture))
+                .Append("</Initiated><StorageClass>STANDARD</StorageClass></Upload>");
+        }
+
+        return (200, xml.Append("</ListMultipartUploadsResult>").ToString());
     }
 }
 

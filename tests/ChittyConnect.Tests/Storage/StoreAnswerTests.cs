@@ -89,7 +89,7 @@ public sealed class StoreAnswerTests
     }
 
     [Fact]
-    public async Task A_create_whose_answer_is_lost_is_not_sent_again_and_the_upload_fails_clearly()
+    public async Task A_create_whose_answer_is_lost_is_not_sent_again_its_upload_is_aborted_and_the_file_fails_clearly()
     {
         var creates = 0;
         using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, inner => new Disturb(inner, async (r, next, ct) =>
@@ -113,6 +113,10 @@ public sealed class StoreAnswerTests
         Assert.Equal("AnswerLost", ex.Code);
         Assert.Equal(1, creates);
         Assert.Equal(0, ctx.Wire.Count("PART"));
+        // The upload the lost answer would have named is found by its key and aborted.
+        Assert.Equal(1, ctx.Wire.Count("ABORT"));
+        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(_s3rver.DataDirectory, _s3rver.Bucket, "._S3rver_uploads")),
+            d => File.ReadAllText(Path.Combine(d, "key")) == ctx.Prefix + "c.bin");
     }
 
     [Theory]
@@ -136,11 +140,13 @@ public sealed class StoreAnswerTests
     [Fact]
     public async Task A_transfer_slower_than_the_idle_timeout_but_always_moving_completes_both_ways()
     {
-        // 400 KiB at 64 KiB/s takes about six seconds, three times the idle timeout: only a stall may end it.
+        // 400 KiB at 64 KiB/s takes about six seconds, twice the idle timeout in force (2 s, plus the 1 s one
+        // transfer can wait for the limiter): only a stall may end it.
         using var ctx = new SyncTestContext(_s3rver, o =>
         {
             o.IdleTimeout = TimeSpan.FromSeconds(2);
             o.BandwidthLimit = 64 * 1024;
+            o.MaxConcurrentRequests = 1;
             o.MaxRetries = 0;
         });
         var content = SyncTestContext.RandomBytes(400 * 1024, 24);
