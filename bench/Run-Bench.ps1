@@ -873,6 +873,14 @@ function Invoke-HttpsGroup {
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 }
 
+function Add-StateSize($Scenario, $Ctx) {
+    # The module's state file that the scenario's first sync has just written (the newest in the state folder).
+    $file = Get-ChildItem -LiteralPath (Join-Path $Ctx.StateDir 'sync-state') -Filter '*.json' | Sort-Object LastWriteTimeUtc | Select-Object -Last 1
+    $Scenario | Add-Member -NotePropertyName StateBytes -NotePropertyValue $file.Length
+    $Scenario.Notes.Add(('state file {0:0.0} MB, {1:0} bytes per file' -f ($file.Length / 1MB), ($file.Length / $Scenario.Files)))
+    Write-Host "    $($Scenario.Notes[-1])"
+}
+
 function Invoke-ScaleGroup {
     # Flat folders of 100 files each: s3rver's delimiter listing (rclone's default) omits folders that hold
     # only folders, so no level holds folders alone.
@@ -890,6 +898,7 @@ function Invoke-ScaleGroup {
         Write-Step "X1: $n files, the module alone (figures per file for docs/scale.md)"
         $x1 = New-Scenario 'X1' 'Scale' "X1 first sync, $n x 1 KiB" @('process') $n 0 -GoalText 'report'
         Invoke-Rounds $x1 $ctx $subset 1 { param($c, $r) 'x20k/' }
+        Add-StateSize $x1 $ctx
         $x1b = New-Scenario 'X1b' 'Scale' "X1 no-op re-sync, $n files" $module $n 0 -GoalText 'report'
         Invoke-Rounds $x1b $ctx $subset $Plan.ScaleNoopRounds { param($c, $r) 'x20k/' }
         Save-Results
@@ -898,6 +907,7 @@ function Invoke-ScaleGroup {
         Write-Step "X2: first sync of $n files: the module as a whole process, and rclone"
         $x2 = New-Scenario 'X2' 'Scale' "X2 first sync, $n x 1 KiB" @('process', 'rclone') $n 0 -GoalText 'peak RSS <= 400 MB'
         Invoke-Rounds $x2 $ctx $root 1 { param($c, $r) if ($c -eq 'process') { 'x/module/' } else { "x/$c/" } }
+        Add-StateSize $x2 $ctx
         Save-Results
 
         Write-Step "X3: no-op re-sync of $n files"
@@ -1072,7 +1082,8 @@ function New-ScaleTable($Data) {
         $perFile = '{0}; {1}' -f (Format-Number ($session.Median * 1000 / $s.Files) '0.000'), (Format-Number ($call.Median * 1000 / $s.Files) '0.000')
         $ratios = '{0}; {1}' -f (Format-Number ($session.Median / $rclone.Median)), (Format-Number ($process.Median / $rclone.Median))
         $processText = if ($process.Count) { '{0} ({1})' -f (Format-Time $process), (Format-Time $call) } else { 'n/a' }
-        $lines.Add(('| {0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |' -f $s.Title, $s.GoalText, (Format-Time $session), $processText, (Format-Time $rclone),
+        $title = $s.Title + $(if (@($s.Notes).Count) { '<br>' + (@($s.Notes) -join '<br>') } else { '' })
+        $lines.Add(('| {0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |' -f $title, $s.GoalText, (Format-Time $session), $processText, (Format-Time $rclone),
                 $ratios, ($rss -join ' / '), $perFile, (Format-Floor $s), (Get-Verdict $s).Text))
     }
     $lines -join "`n"
