@@ -469,10 +469,12 @@ function Get-ProcessCommand([string] $Contender, [string] $Source, [string] $Pre
             # Stopwatches split the process: Import-Module, Connect-Chitty, the call. One line by
             # String.Format: ConvertTo-Json would add about 0.2 s of its own loading to every run.
             $script = "`$ErrorActionPreference = 'Stop'; `$w = [Diagnostics.Stopwatch]::StartNew(); Import-Module '$Manifest'; `$i = `$w.Elapsed.TotalSeconds; " +
-                "`$null = Connect-Chitty; `$c = `$w.Elapsed.TotalSeconds; " +
+                "`$null = Connect-Chitty; `$c = `$w.Elapsed.TotalSeconds; `$j = [System.Runtime.JitInfo]::GetCompilationTime(`$false).TotalMilliseconds; " +
                 "`$s = @(Sync-ChittyFolder -Path '$Source' -Prefix '$Prefix' -Transfers $Transfers -NoReport -Summary)[-1]; `$e = `$w.Elapsed.TotalSeconds; " +
-                "[string]::Format([Globalization.CultureInfo]::InvariantCulture, 'CHITTY-SUMMARY {0} {1} {2} {3} {4} {5} {6} {7} {8} {9}', `$i, (`$c - `$i), (`$e - `$c), " +
+                "`$jt = [System.Runtime.JitInfo]::GetCompilationTime(`$false).TotalMilliseconds; " +
+                "[string]::Format([Globalization.CultureInfo]::InvariantCulture, 'CHITTY-SUMMARY {0} {1} {2} {3} {4} {5} {6} {7} {8} {9} {10} {11} {12}', `$i, (`$c - `$i), (`$e - `$c), " +
                 "`$s.FilesUploaded, `$s.FilesSkipped, `$s.FilesHashed, `$s.BytesHashed, `$s.Elapsed.TotalSeconds, `$s.Errors, " +
+                "`$jt, [System.Runtime.JitInfo]::GetCompiledMethodCount(`$false), (`$jt - `$j), " +
                 "((`$s.Requests.PSObject.Properties | ForEach-Object { `$_.Name + '=' + `$_.Value }) -join ','))"
             return @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $script)
         }
@@ -530,6 +532,8 @@ function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefi
             CpuSeconds = (Get-ProcessCpuSeconds $id) - $cpuBefore
             S3CpuSeconds = (Get-ProcessCpuSeconds $Ctx.S3Pid) - $s3Before
             CallSeconds = [double]$reply.Seconds
+            CallJitMs = [double]$reply.Runtime.JitMs
+            Runtime = $reply.Runtime
             Summary = [ordered]@{
                 FilesUploaded = $reply.FilesUploaded; FilesSkipped = $reply.FilesSkipped; FilesHashed = $reply.FilesHashed
                 BytesHashed = $reply.BytesHashed; Errors = $reply.Errors; SyncSeconds = $reply.SyncSeconds
@@ -550,8 +554,11 @@ function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefi
             $sample['CallSeconds'] = & $n 3
             $sample['Summary'] = [ordered]@{
                 FilesUploaded = [long]$f[4]; FilesSkipped = [long]$f[5]; FilesHashed = [long]$f[6]; BytesHashed = [long]$f[7]
-                SyncSeconds = & $n 8; Errors = [long]$f[9]; Requests = ConvertFrom-RequestCounts $(if ($f.Count -gt 10) { $f[10] } else { '' })
+                SyncSeconds = & $n 8; Errors = [long]$f[9]; Requests = ConvertFrom-RequestCounts $(if ($f.Count -gt 13) { $f[13] } else { '' })
             }
+            $sample['ProcessJitMs'] = & $n 10
+            $sample['ProcessJitMethods'] = & $n 11
+            $sample['CallJitMs'] = & $n 12
         }
     }
     if ($Ctx.Proxy) {
@@ -609,6 +616,11 @@ function Format-Sample([string] $Contender, $Sample) {
     if ($Sample.PSObject.Properties['ImportSeconds']) {
         $extra += ' [import {0:0.00} connect {1:0.00} call {2:0.00}]' -f $Sample.ImportSeconds, $Sample.ConnectSeconds, $Sample.CallSeconds
     }
+    if ($Sample.PSObject.Properties['Runtime']) {
+        $rt = $Sample.Runtime
+        $extra += ' [jit {0:0} ms, alloc {1:0} MB, gc {2}/{3}/{4}]' -f $rt.JitMs, $rt.AllocatedMB, $rt.Gen0, $rt.Gen1, $rt.Gen2
+    }
+    if ($Sample.PSObject.Properties['ProcessJitMs']) { $extra += ' [jit {0:0} ms in the call, {1:0} ms in the process]' -f $Sample.CallJitMs, $Sample.ProcessJitMs }
     if ($Sample.PSObject.Properties['WireRequests']) { $extra += " [wire: $($Sample.WireRequests) requests, $($Sample.WireConnections) connections]" }
     '    {0,-7} {1,8:0.00} s  rss {2,6:0} MB  cpu {3,6:0.00} s  s3rver cpu {4,6:0.00} s{5}' -f $Contender, $Sample.Seconds, $Sample.PeakRssMB, $Sample.CpuSeconds, $Sample.S3CpuSeconds, $extra
 }
@@ -1069,6 +1081,25 @@ function New-ProcessTable($Data) {
     $lines -join "`n"
 }
 
+function New-ProfileTable($Data) {
+    # Where the module's own time goes, from the runtime's counters (medians of the rounds).
+    $lines = [Collections.Generic.List[string]]::new()
+    $lines.Add('| Scenario | Session: call s / its CPU s / s3rver CPU s | Session: JIT ms / allocated MB / GCs gen0-1-2 / thread-pool items | Process: Import-Module / Connect-Chitty / call s | Process: JIT ms in the call / in the whole process (methods) |')
+    $lines.Add('| --- | --- | --- | --- | --- |')
+    foreach ($s in @($Data.Scenarios | Where-Object { $_.Group -ne 'Wan' })) {
+        $session = Get-Samples $s 'session'
+        $process = Get-Samples $s 'process'
+        $runtime = @($session | Where-Object { $_.PSObject.Properties['Runtime'] } | ForEach-Object { $_.Runtime })
+        $rt = { param($name, $format) Format-Number (Get-Stats $runtime $name).Median $format }
+        $a = if ($session.Count) { '{0} / {1} / {2}' -f (Format-Number (Get-Stats $session).Median), (Format-Number (Get-Stats $session 'CpuSeconds').Median), (Format-Number (Get-Stats $session 'S3CpuSeconds').Median) } else { '-' }
+        $b = if ($runtime.Count) { '{0} / {1} / {2}-{3}-{4} / {5}' -f (& $rt 'JitMs' '0'), (& $rt 'AllocatedMB' '0'), (& $rt 'Gen0' '0'), (& $rt 'Gen1' '0'), (& $rt 'Gen2' '0'), (& $rt 'ThreadPoolItems' '0') } else { '-' }
+        $c = if ($process.Count) { '{0} / {1} / {2}' -f (Format-Number (Get-Stats $process 'ImportSeconds').Median), (Format-Number (Get-Stats $process 'ConnectSeconds').Median), (Format-Number (Get-Stats $process 'CallSeconds').Median) } else { '-' }
+        $d = if ($process.Count) { '{0} / {1} ({2})' -f (Format-Number (Get-Stats $process 'CallJitMs').Median '0'), (Format-Number (Get-Stats $process 'ProcessJitMs').Median '0'), (Format-Number (Get-Stats $process 'ProcessJitMethods').Median '0') } else { '-' }
+        $lines.Add(('| {0} | {1} | {2} | {3} | {4} |' -f $s.Title, $a, $b, $c, $d))
+    }
+    $lines -join "`n"
+}
+
 function New-ScaleTable($Data) {
     $lines = [Collections.Generic.List[string]]::new()
     $lines.Add('| Scenario | Goal | Module, in session | Module, whole process (the call) | rclone | Module / rclone (session; process) | Peak RSS MB (session / process / rclone) | Module: ms per file (in session; the call in the process) | Floor | Met |')
@@ -1172,6 +1203,12 @@ function New-ResultsMarkdown($Data) {
         $doc.Add('The first syncs run once (the module as a whole process, whose call is timed inside it); the AWS CLI is left out at this scale (its first sync of 100,000 files alone would take most of the run''s budget; its figures at 2,000 files are in section 1). `docs/scale.md` has the figures per file and the design for 1,000,000 files.')
     }
     Add-GoalSection $doc $Data 'Https' '## 5. In a session, HTTPS to s3rver'
+    if (@($Data.Scenarios | Where-Object { $_.Group -ne 'Wan' }).Count) {
+        $doc.Add('')
+        $doc.Add('## The module''s own profile (runtime counters around each call)')
+        $doc.Add('')
+        $doc.Add((New-ProfileTable $Data))
+    }
     $doc.Add('')
     $doc.Add('## Machine')
     $doc.Add('')

@@ -29,6 +29,20 @@ function Write-Reply($Value) {
     [Console]::Out.Flush()
 }
 
+function Get-RuntimeCounters {
+    # What the runtime did during a call: JIT, allocation, collections, thread-pool work, lock contention.
+    @{
+        JitMs = [System.Runtime.JitInfo]::GetCompilationTime($false).TotalMilliseconds
+        JitMethods = [System.Runtime.JitInfo]::GetCompiledMethodCount($false)
+        AllocatedMB = [GC]::GetTotalAllocatedBytes($false) / 1MB
+        Gen0 = [GC]::CollectionCount(0)
+        Gen1 = [GC]::CollectionCount(1)
+        Gen2 = [GC]::CollectionCount(2)
+        ThreadPoolItems = [Threading.ThreadPool]::CompletedWorkItemCount
+        LockContentions = [Threading.Monitor]::LockContentionCount
+    }
+}
+
 [Console]::Out.WriteLine('BENCH-READY')
 [Console]::Out.Flush()
 
@@ -45,11 +59,16 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
                 Write-Reply @{ Connected = $true }
             }
             'sync' {
+                $before = Get-RuntimeCounters
                 $watch = [Diagnostics.Stopwatch]::StartNew()
                 $summary = @(Sync-ChittyFolder -Path $command.Path -Prefix $command.Prefix -Transfers $command.Transfers -NoReport -Summary)[-1]
                 $watch.Stop()
+                $after = Get-RuntimeCounters
+                $runtime = @{}
+                foreach ($k in $after.Keys) { $runtime[$k] = $after[$k] - $before[$k] }
                 Write-Reply @{
                     Seconds = $watch.Elapsed.TotalSeconds
+                    Runtime = $runtime
                     FilesUploaded = $summary.FilesUploaded
                     FilesSkipped = $summary.FilesSkipped
                     FilesHashed = $summary.FilesHashed
