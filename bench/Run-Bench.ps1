@@ -286,13 +286,15 @@ function Test-HttpsStack {
     (Get-Command Start-ChittyStack).Parameters.ContainsKey('Https')
 }
 
-function Get-StackCaFile($Stack) {
-    # The certificate the HTTPS stack's clients must trust (a PEM file); the stack names it.
-    foreach ($name in 'CaCertificatePath', 'CertificatePath', 'CaFile', 'CaBundle', 'CertificateFile') {
-        $property = $Stack.PSObject.Properties[$name]
-        if ($property -and $property.Value -and (Test-Path -LiteralPath ([string]$property.Value))) { return [string]$property.Value }
+function Get-StackTrust($Stack) {
+    # What the HTTPS stack's clients must trust: its CA (PEM; for the AWS CLI and the floor client), and
+    # that CA followed by the system's roots (for SSL_CERT_FILE: .NET on Linux and rclone).
+    $ca = $Stack.PSObject.Properties['CertificateAuthorityPath']
+    $bundle = $Stack.PSObject.Properties['TrustBundlePath']
+    if (-not $ca -or -not $ca.Value -or -not (Test-Path -LiteralPath $ca.Value)) {
+        throw "The HTTPS stack names no CA file (properties: $(($Stack.PSObject.Properties.Name) -join ', '))."
     }
-    throw "The HTTPS stack names no certificate file (properties: $(($Stack.PSObject.Properties.Name) -join ', '))."
+    [pscustomobject]@{ CaFile = [string]$ca.Value; TrustBundle = $(if ($bundle -and $bundle.Value) { [string]$bundle.Value } else { [string]$ca.Value }) }
 }
 
 function Start-WanProxy([uri] $Upstream, [string[]] $Names) {
@@ -413,11 +415,17 @@ function Use-Stack {
             Name = $Name
             Stack = $stack
             S3Pid = Get-S3rverPid $stack
-            CaFile = if ($Https) { Get-StackCaFile $stack } else { $null }
+            CaFile = $null
+            TrustBundle = $null
             StateDir = Join-Path $WorkRoot "state/$Name"
             Endpoints = @{}
             Proxy = $null
             Session = $null
+        }
+        if ($Https) {
+            $trust = Get-StackTrust $stack
+            $ctx.CaFile = $trust.CaFile
+            $ctx.TrustBundle = $trust.TrustBundle
         }
         $direct = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
         $names = @('session', 'process', 'rclone', 'aws', 'floor')
@@ -432,7 +440,7 @@ function Use-Stack {
         Write-Host "    s3rver $direct (pid $($ctx.S3Pid))$(if ($Wan) { ', through the WAN proxy' })$(if ($Https) { ', HTTPS' })"
         if (-not $NoSession) {
             $environment = @{ NO_COLOR = '1'; CHITTY_CONFIG_DIR = $ctx.StateDir }
-            if ($ctx.CaFile) { $environment['SSL_CERT_FILE'] = $ctx.CaFile }
+            if ($ctx.TrustBundle) { $environment['SSL_CERT_FILE'] = $ctx.TrustBundle }
             $session = Start-SyncSession $environment
             $ctx.Session = $session
             $null = Send-SessionCommand $session @{ Op = 'connect'; Environment = (Get-ModuleEnvironment $ctx.Endpoints['session'] $ctx) }
@@ -513,7 +521,7 @@ function Get-ProcessEnvironment([string] $Contender, $Ctx) {
     }
     if ($Ctx.CaFile) {
         # The AWS CLI trusts AWS_CA_BUNDLE; .NET and Go read SSL_CERT_FILE.
-        if ($Contender -eq 'aws') { $environment['AWS_CA_BUNDLE'] = $Ctx.CaFile } else { $environment['SSL_CERT_FILE'] = $Ctx.CaFile }
+        if ($Contender -eq 'aws') { $environment['AWS_CA_BUNDLE'] = $Ctx.CaFile } else { $environment['SSL_CERT_FILE'] = $Ctx.TrustBundle }
     }
     $environment
 }
