@@ -404,7 +404,7 @@ function Get-ModuleEnvironment([string] $Endpoint, $Ctx) {
 function Use-Stack {
     # Starts s3rver (over HTTPS with -Https), the WAN proxy in front of it (-Wan) and the module's session,
     # connected and warmed up by one call on another prefix; runs $Body with them; stops them all.
-    param([string] $Name, [scriptblock] $Body, [switch] $Https, [switch] $Wan, [switch] $NoSession)
+    param([string] $Name, [scriptblock] $Body, [switch] $Https, [switch] $Wan)
     $stackArgs = @{ S3Only = $true; Configuration = $Configuration }
     if ($Https) { $stackArgs['Https'] = $true }
     $stack = Start-ChittyStack @stackArgs
@@ -438,17 +438,15 @@ function Use-Stack {
             foreach ($n in $names) { $ctx.Endpoints[$n] = $direct }
         }
         Write-Host "    s3rver $direct (pid $($ctx.S3Pid))$(if ($Wan) { ', through the WAN proxy' })$(if ($Https) { ', HTTPS' })"
-        if (-not $NoSession) {
-            $environment = @{ NO_COLOR = '1'; CHITTY_CONFIG_DIR = $ctx.StateDir }
-            if ($ctx.TrustBundle) { $environment['SSL_CERT_FILE'] = $ctx.TrustBundle }
-            $session = Start-SyncSession $environment
-            $ctx.Session = $session
-            $null = Send-SessionCommand $session @{ Op = 'connect'; Environment = (Get-ModuleEnvironment $ctx.Endpoints['session'] $ctx) }
-            $warm = Join-Path $WorkRoot "warmup-$Name"
-            if (-not (Test-Path -LiteralPath $warm)) { New-SmallFiles $warm $Plan.WarmupFiles 4KB 99 }
-            $w = Send-SessionCommand $session @{ Op = 'sync'; Path = $warm; Prefix = 'warmup/'; Transfers = $Transfers }
-            Write-Host ('    session warmed up: {0:0.00} s for {1} files on another prefix' -f $w.Seconds, $Plan.WarmupFiles)
-        }
+        $environment = @{ NO_COLOR = '1'; CHITTY_CONFIG_DIR = $ctx.StateDir }
+        if ($ctx.TrustBundle) { $environment['SSL_CERT_FILE'] = $ctx.TrustBundle }
+        $session = Start-SyncSession $environment
+        $ctx.Session = $session
+        $null = Send-SessionCommand $session @{ Op = 'connect'; Environment = (Get-ModuleEnvironment $ctx.Endpoints['session'] $ctx) }
+        $warm = Join-Path $WorkRoot "warmup-$Name"
+        if (-not (Test-Path -LiteralPath $warm)) { New-SmallFiles $warm $Plan.WarmupFiles 4KB 99 }
+        $w = Send-SessionCommand $session @{ Op = 'sync'; Path = $warm; Prefix = 'warmup/'; Transfers = $Transfers }
+        Write-Host ('    session warmed up: {0:0.00} s for {1} files on another prefix' -f $w.Seconds, $Plan.WarmupFiles)
         & $Body $ctx
     }
     finally {
