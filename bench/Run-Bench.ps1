@@ -443,10 +443,20 @@ function Use-Stack {
         $session = Start-SyncSession $environment
         $ctx.Session = $session
         $null = Send-SessionCommand $session @{ Op = 'connect'; Environment = (Get-ModuleEnvironment $ctx.Endpoints['session'] $ctx) }
+        # One warm-up call on another prefix that meets both paths a timed call can take: half of its files
+        # were synced before (by a module process with the session's endpoint and state folder: the state
+        # knows them and the listing returns them), the other half are new.
         $warm = Join-Path $WorkRoot "warmup-$Name"
-        if (-not (Test-Path -LiteralPath $warm)) { New-SmallFiles $warm $Plan.WarmupFiles 4KB 99 }
+        $half = [int]($Plan.WarmupFiles / 2)
+        if (Test-Path -LiteralPath $warm) { Remove-Item -LiteralPath $warm -Recurse -Force }
+        New-SmallFiles (Join-Path $warm 'a') $half 4KB 98
+        $warmCtx = $ctx.PSObject.Copy()
+        $warmCtx.Endpoints = @{ process = $ctx.Endpoints['session'] }
+        $warmCtx.Proxy = $null
+        $null = Invoke-Contender 'process' $warm 'warmup/' $warmCtx
+        New-SmallFiles (Join-Path $warm 'b') ($Plan.WarmupFiles - $half) 4KB 99
         $w = Send-SessionCommand $session @{ Op = 'sync'; Path = $warm; Prefix = 'warmup/'; Transfers = $Transfers }
-        Write-Host ('    session warmed up: {0:0.00} s for {1} files on another prefix' -f $w.Seconds, $Plan.WarmupFiles)
+        Write-Host ('    session warmed up: {0:0.00} s for {1} files on another prefix ({2} new, {3} unchanged)' -f $w.Seconds, $Plan.WarmupFiles, $w.FilesUploaded, $w.FilesSkipped)
         & $Body $ctx
     }
     finally {
@@ -731,41 +741,74 @@ function Measure-Startup {
     $startup
 }
 
+function Invoke-SmallFileScenarios {
+    # A first sync of the small data set (rounds into fresh prefixes), then re-syncs of the last round's
+    # prefixes: nothing changed, and (when ChangedRounds > 0) after 1% of the files changed. Ids are
+    # <Tag>1, <Tag>2, <Tag>3; $Over says how the clients reach s3rver, for the titles of the floors.
+    param($Ctx, [string] $Small, [string] $Tag, [string] $Group, [string[]] $Contenders, [double[]] $Goals,
+        [int] $FirstRounds, [int] $NoopRounds, [int] $ChangedRounds, [int] $ChangeSeed, [string] $Over)
+    $files = $Plan.Small.Files
+    $kib = $Plan.Small.Size / 1KB
+    $p = $Tag.ToLowerInvariant()
+    Write-Step "${Tag}1: first sync of $files files of $kib KiB$Over"
+    $first = New-Scenario "${Tag}1" $Group "${Tag}1 first sync, $files x $kib KiB" $Contenders $files $Goals[0]
+    $last = $FirstRounds - 1
+    Invoke-Rounds $first $Ctx $Small $FirstRounds { param($c, $r) "${p}1/$c/r$r/" }
+    Measure-Floor $first $Ctx @(, @('put', '--prefix', "floor/${p}1/", '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs of $kib KiB, $Transfers at a time$Over"
+    Save-Results
+
+    Write-Step "${Tag}2: re-sync of ${Tag}1, nothing changed$Over"
+    $noop = New-Scenario "${Tag}2" $Group "${Tag}2 no-op re-sync of ${Tag}1" $Contenders $files $Goals[1]
+    Invoke-Rounds $noop $Ctx $Small $NoopRounds { param($c, $r) "${p}1/$c/r$last/" }
+    Measure-Floor $noop $Ctx @(, @('list', '--prefix', "${p}1/rclone/r$last/")) "a bare listing of $files keys$Over"
+    $reads = @(foreach ($c in 'session', 'process') { Get-Samples $noop $c | ForEach-Object { $_.Summary } })
+    $dirty = @($reads | Where-Object { $_.FilesHashed -ne 0 -or $_.BytesHashed -ne 0 -or $_.FilesUploaded -ne 0 })
+    $noop.Notes.Add($(if ($dirty.Count -eq 0) { "module: 0 files read, requests $(Format-Requests $reads[0].Requests) in every run" }
+            else { "module: NOT clean: $(($dirty | ForEach-Object { "hashed $($_.FilesHashed), uploaded $($_.FilesUploaded)" }) -join '; ')" }))
+    Save-Results
+    if ($ChangedRounds -le 0) { return }
+
+    Write-Step "${Tag}3: re-sync after 1% of $files files changed$Over"
+    $changed = New-Scenario "${Tag}3" $Group "${Tag}3 re-sync, 1% of $files files changed" $Contenders $files $Goals[2]
+    Invoke-Rounds $changed $Ctx $Small $ChangedRounds { param($c, $r) "${p}1/$c/r$last/" } {
+        param($round)
+        $script:changedFiles = Update-SomeFiles $Small 0.01 ($ChangeSeed + $round)
+        Write-Host "    round $($round + 1): $script:changedFiles files changed"
+    }
+    Measure-Floor $changed $Ctx @(@('list', '--prefix', "${p}1/rclone/r$last/"), @('put', '--prefix', "floor/${p}3/", '--count', "$script:changedFiles", '--size', "$($Plan.Small.Size)")) "a listing of $files keys and $script:changedFiles PUTs$Over"
+    # Requests per file in this scenario are per changed file.
+    $changed.Files = $script:changedFiles
+    Save-Results
+}
+
+function Invoke-OneFileScenario {
+    # A first sync of one large file into a fresh prefix every round; its floor is one multipart upload of
+    # the same size in 16 MiB parts, measured, or computed (-ComputedFloor) from the WAN link's rate.
+    param($Ctx, [string] $One, [string] $Id, [string] $Group, [string[]] $Contenders, [double] $Goal, [int] $Rounds, [string] $Over, [switch] $ComputedFloor)
+    $mib = $Plan.One.Size / 1MB
+    Write-Step "${Id}: first sync of one $mib MiB file$Over"
+    $scenario = New-Scenario $Id $Group "$Id first sync, one $mib MiB file" $Contenders 1 $Goal
+    Invoke-Rounds $scenario $Ctx $One $Rounds { param($c, $r) "$($Id.ToLowerInvariant())/$c/r$r/" }
+    if ($ComputedFloor) {
+        # Not measured (it would cost another full upload): the bytes at the link's rate, plus the round
+        # trips of a multipart upload (connect, create, the parts in parallel, complete).
+        $rtt = 2 * $WanLink.DelayMs / 1000
+        $scenario.Floor = [pscustomobject]@{ Seconds = $Plan.One.Size * 8 / ($WanLink.Mbit * 1e6) + 4 * $rtt; S3CpuSeconds = [double]::NaN
+            Requests = 2 + [Math]::Ceiling($Plan.One.Size / 16MB); Text = "computed: $mib MiB at $($WanLink.Mbit) Mbit/s and 4 round trips"; Computed = $true }
+    }
+    else {
+        Measure-Floor $scenario $Ctx @(, @('multipart', '--prefix', "floor/$($Id.ToLowerInvariant())/", '--size', "$($Plan.One.Size)", '--part-size', "$(16MB)")) "one multipart upload of $mib MiB in 16 MiB parts$Over"
+    }
+    Save-Results
+}
+
 function Invoke-LoopbackGroup {
     $all = @('session', 'process', 'rclone', 'aws')
     $small = Join-Path $WorkRoot 'data/small'
     New-SmallFiles $small $Plan.Small.Files $Plan.Small.Size 1
-    $files = $Plan.Small.Files
-    $kib = $Plan.Small.Size / 1KB
     Use-Stack 'loopback-small' {
         param($ctx)
-        Write-Step "S1: first sync of $files files of $kib KiB"
-        $s1 = New-Scenario 'S1' 'Loopback' "S1 first sync, $files x $kib KiB" $all $files 0.55
-        $last = $Plan.SmallRounds - 1
-        Invoke-Rounds $s1 $ctx $small $Plan.SmallRounds { param($c, $r) "s1/$c/r$r/" }
-        Measure-Floor $s1 $ctx @(, @('put', '--prefix', 'floor/s1/', '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs of $kib KiB, $Transfers at a time"
-        Save-Results
-
-        # S2 and S3 re-sync the prefixes of S1's last round.
-        Write-Step 'S2: re-sync of S1, nothing changed'
-        $s2 = New-Scenario 'S2' 'Loopback' 'S2 no-op re-sync of S1' $all $files 0.35
-        Invoke-Rounds $s2 $ctx $small $Plan.NoopRounds { param($c, $r) "s1/$c/r$last/" }
-        Measure-Floor $s2 $ctx @(, @('list', '--prefix', "s1/rclone/r$last/")) "a bare listing of $files keys"
-        $reads = @(foreach ($c in 'session', 'process') { $s2.Samples[$c] | ForEach-Object { $_.Summary } })
-        $dirty = @($reads | Where-Object { $_.FilesHashed -ne 0 -or $_.BytesHashed -ne 0 -or $_.FilesUploaded -ne 0 })
-        $s2.Notes.Add($(if ($dirty.Count -eq 0) { "module: 0 files read, requests $(Format-Requests $reads[0].Requests) in every run" }
-                else { "module: NOT clean: $(($dirty | ForEach-Object { "hashed $($_.FilesHashed), uploaded $($_.FilesUploaded)" }) -join '; ')" }))
-        Save-Results
-
-        Write-Step "S3: re-sync after 1% of $files files changed"
-        $s3 = New-Scenario 'S3' 'Loopback' "S3 re-sync, 1% of $files files changed" $all $files 0.35
-        Invoke-Rounds $s3 $ctx $small $Plan.ChangedRounds { param($c, $r) "s1/$c/r$last/" } {
-            param($round)
-            $script:changed = Update-SomeFiles $small 0.01 (1000 + $round)
-            Write-Host "    round $($round + 1): $script:changed files changed"
-        }
-        Measure-Floor $s3 $ctx @(@('list', '--prefix', "s1/rclone/r$last/"), @('put', '--prefix', 'floor/s3/', '--count', "$script:changed", '--size', "$($Plan.Small.Size)")) "a listing of $files keys and $script:changed PUTs"
-        Save-Results
+        Invoke-SmallFileScenarios $ctx $small 'S' 'Loopback' $all @(0.55, 0.35, 0.35) $Plan.SmallRounds $Plan.NoopRounds $Plan.ChangedRounds 1000 ''
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 
@@ -788,68 +831,30 @@ function Invoke-LoopbackGroup {
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 
     $one = Join-Path $WorkRoot 'data/one'
-    $mib = $Plan.One.Size / 1MB
     New-LargeFiles $one 1 $Plan.One.Size 5
     Use-Stack 'loopback-one' {
         param($ctx)
-        Write-Step "S5: first sync of one $mib MiB file"
-        $s5 = New-Scenario 'S5' 'Loopback' "S5 first sync, one $mib MiB file" $all 1 0.8
-        Invoke-Rounds $s5 $ctx $one $Plan.OneRounds { param($c, $r) "s5/$c/r$r/" }
-        Measure-Floor $s5 $ctx @(, @('multipart', '--prefix', 'floor/s5/', '--size', "$($Plan.One.Size)", '--part-size', "$(16MB)")) "one multipart upload of $mib MiB in 16 MiB parts"
-        Save-Results
+        Invoke-OneFileScenario $ctx $one 'S5' 'Loopback' $all 0.8 $Plan.OneRounds ''
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 }
 
 function Invoke-WanGroup {
+    # The module's whole process is not run over the WAN: it adds the same start-up as on loopback.
     $clients = @('session', 'rclone', 'aws')
     $small = Join-Path $WorkRoot 'data/small'
     New-SmallFiles $small $Plan.Small.Files $Plan.Small.Size 11
-    $files = $Plan.Small.Files
-    $kib = $Plan.Small.Size / 1KB
     Use-Stack 'wan-small' -Wan {
         param($ctx)
-        Write-Step "W1: first sync of $files files of $kib KiB over the WAN proxy"
-        $w1 = New-Scenario 'W1' 'Wan' "W1 first sync, $files x $kib KiB" $clients $files 0.6
-        $last = $Plan.WanFirstRounds - 1
-        Invoke-Rounds $w1 $ctx $small $Plan.WanFirstRounds { param($c, $r) "w1/$c/r$r/" }
-        Measure-Floor $w1 $ctx @(, @('put', '--prefix', 'floor/w1/', '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs, $Transfers at a time, through the proxy"
-        Save-Results
-
-        Write-Step 'W2: no-op re-sync over the WAN proxy'
-        $w2 = New-Scenario 'W2' 'Wan' 'W2 no-op re-sync of W1' $clients $files 0.5
-        Invoke-Rounds $w2 $ctx $small $Plan.WanNoopRounds { param($c, $r) "w1/$c/r$last/" }
-        Measure-Floor $w2 $ctx @(, @('list', '--prefix', "w1/rclone/r$last/")) "a bare listing of $files keys through the proxy"
-        Save-Results
-
-        Write-Step 'W3: re-sync after 1% changed over the WAN proxy'
-        $w3 = New-Scenario 'W3' 'Wan' "W3 re-sync, 1% of $files files changed" $clients $files 0.5
-        Invoke-Rounds $w3 $ctx $small $Plan.WanChangedRounds { param($c, $r) "w1/$c/r$last/" } {
-            param($round)
-            $script:changed = Update-SomeFiles $small 0.01 (2000 + $round)
-            Write-Host "    round $($round + 1): $script:changed files changed"
-        }
-        Measure-Floor $w3 $ctx @(@('list', '--prefix', "w1/rclone/r$last/"), @('put', '--prefix', 'floor/w3/', '--count', "$script:changed", '--size', "$($Plan.Small.Size)")) "a listing of $files keys and $script:changed PUTs through the proxy"
-        $w3.Files = $script:changed
-        Save-Results
+        Invoke-SmallFileScenarios $ctx $small 'W' 'Wan' $clients @(0.6, 0.5, 0.5) $Plan.WanFirstRounds $Plan.WanNoopRounds $Plan.WanChangedRounds 2000 ' through the WAN proxy'
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 
     $one = Join-Path $WorkRoot 'data/one'
-    $mib = $Plan.One.Size / 1MB
     New-LargeFiles $one 1 $Plan.One.Size 15
     Use-Stack 'wan-one' -Wan {
         param($ctx)
-        Write-Step "W4: first sync of one $mib MiB file over the WAN proxy"
-        $w4 = New-Scenario 'W4' 'Wan' "W4 first sync, one $mib MiB file" $clients 1 0.9
-        Invoke-Rounds $w4 $ctx $one $Plan.WanOneRounds { param($c, $r) "w4/$c/r$r/" }
-        # Computed, not measured (it would cost another full upload): the bytes at the link's rate, plus the
-        # round trips of a multipart upload (connect, create, the parts in parallel, complete).
-        $rtt = 2 * $WanLink.DelayMs / 1000
-        $seconds = $Plan.One.Size * 8 / ($WanLink.Mbit * 1e6) + (1 + 3) * $rtt
-        $w4.Floor = [pscustomobject]@{ Seconds = $seconds; S3CpuSeconds = [double]::NaN; Requests = 2 + [Math]::Ceiling($Plan.One.Size / 16MB)
-            Text = "computed: $mib MiB at $($WanLink.Mbit) Mbit/s and 4 round trips"; Computed = $true }
-        Save-Results
+        Invoke-OneFileScenario $ctx $one 'W4' 'Wan' $clients 0.9 $Plan.WanOneRounds ' through the WAN proxy' -ComputedFloor
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 }
@@ -864,29 +869,10 @@ function Invoke-HttpsGroup {
     New-SmallFiles $small $Plan.Small.Files $Plan.Small.Size 21
     $one = Join-Path $WorkRoot 'data/one'
     New-LargeFiles $one 1 $Plan.One.Size 25
-    $files = $Plan.Small.Files
-    $kib = $Plan.Small.Size / 1KB
-    $mib = $Plan.One.Size / 1MB
     Use-Stack 'https' -Https {
         param($ctx)
-        Write-Step "H1: first sync of $files files of $kib KiB over HTTPS"
-        $h1 = New-Scenario 'H1' 'Https' "H1 first sync, $files x $kib KiB" $all $files 0.55
-        $last = $Plan.HttpsFirstRounds - 1
-        Invoke-Rounds $h1 $ctx $small $Plan.HttpsFirstRounds { param($c, $r) "h1/$c/r$r/" }
-        Measure-Floor $h1 $ctx @(, @('put', '--prefix', 'floor/h1/', '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs over TLS, $Transfers at a time"
-        Save-Results
-
-        Write-Step 'H2: no-op re-sync over HTTPS'
-        $h2 = New-Scenario 'H2' 'Https' 'H2 no-op re-sync of H1' $all $files 0.35
-        Invoke-Rounds $h2 $ctx $small $Plan.HttpsNoopRounds { param($c, $r) "h1/$c/r$last/" }
-        Measure-Floor $h2 $ctx @(, @('list', '--prefix', "h1/rclone/r$last/")) "a bare listing of $files keys over TLS"
-        Save-Results
-
-        Write-Step "H5: first sync of one $mib MiB file over HTTPS"
-        $h5 = New-Scenario 'H5' 'Https' "H5 first sync, one $mib MiB file" $all 1 0.8
-        Invoke-Rounds $h5 $ctx $one $Plan.HttpsOneRounds { param($c, $r) "h5/$c/r$r/" }
-        Measure-Floor $h5 $ctx @(, @('multipart', '--prefix', 'floor/h5/', '--size', "$($Plan.One.Size)", '--part-size', "$(16MB)")) "one multipart upload of $mib MiB over TLS"
-        Save-Results
+        Invoke-SmallFileScenarios $ctx $small 'H' 'Https' $all @(0.55, 0.35, 0.35) $Plan.HttpsFirstRounds $Plan.HttpsNoopRounds 0 0 ' over TLS'
+        Invoke-OneFileScenario $ctx $one 'H5' 'Https' $all 0.8 $Plan.HttpsOneRounds ' over TLS'
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 }
@@ -1006,7 +992,8 @@ function Format-Floor($Scenario) {
     $floor = $Scenario.Floor
     if (-not $floor) { return '-' }
     if ($floor.Computed) { return '{0} s ({1})' -f (Format-Number $floor.Seconds), $floor.Text }
-    '{0} s, s3rver CPU {1} s ({2})' -f (Format-Number $floor.Seconds), (Format-Number $floor.S3CpuSeconds), $floor.Text
+    '{0} s, s3rver CPU {1} s, {2} ms a request ({3})' -f (Format-Number $floor.Seconds), (Format-Number $floor.S3CpuSeconds),
+        (Format-Number ($floor.S3CpuSeconds * 1000 / [Math]::Max(1, $floor.Requests)) '0.0'), $floor.Text
 }
 
 function Get-WirePerFile($Scenario, [string] $Contender) {
@@ -1054,7 +1041,7 @@ function Get-Overhead($Data) {
     $s2 = @($Data.Scenarios | Where-Object { $_.Id -eq 'S2' }) | Select-Object -First 1
     if (-not $s2 -or -not $Data.PSObject.Properties['Startup']) { return $null }
     $empty = $Data.Startup.'pwsh -NoProfile -c exit'.Median
-    $samples = Get-Samples $s2 'process'
+    $samples = @(Get-Samples $s2 'process')
     $whole = (Get-Stats $samples).Median
     [pscustomobject]@{
         Files = $s2.Files
@@ -1073,7 +1060,7 @@ function New-ProcessTable($Data) {
     $lines.Add('| --- | --- | --- | --- | --- | --- | --- | --- |')
     $rows = 0
     foreach ($s in @($Data.Scenarios | Where-Object { $_.Group -eq 'Loopback' -or $_.Group -eq 'Https' })) {
-        $p = Get-Samples $s 'process'
+        $p = @(Get-Samples $s 'process')
         if (-not $p.Count) { continue }
         $t = @{}
         foreach ($c in 'process', 'rclone', 'aws') { $t[$c] = Get-Stats (Get-Samples $s $c) }
@@ -1093,8 +1080,8 @@ function New-ProfileTable($Data) {
     $lines.Add('| Scenario | Session: call s / its CPU s / s3rver CPU s | Session: JIT ms / allocated MB / GCs gen0-1-2 / thread-pool items | Process: Import-Module / Connect-Chitty / call s | Process: JIT ms in the call / in the whole process (methods) |')
     $lines.Add('| --- | --- | --- | --- | --- |')
     foreach ($s in @($Data.Scenarios | Where-Object { $_.Group -ne 'Wan' })) {
-        $session = Get-Samples $s 'session'
-        $process = Get-Samples $s 'process'
+        $session = @(Get-Samples $s 'session')
+        $process = @(Get-Samples $s 'process')
         $runtime = @($session | Where-Object { $_.PSObject.Properties['Runtime'] } | ForEach-Object { $_.Runtime })
         $rt = { param($name, $format) Format-Number (Get-Stats $runtime $name).Median $format }
         $a = if ($session.Count) { '{0} / {1} / {2}' -f (Format-Number (Get-Stats $session).Median), (Format-Number (Get-Stats $session 'CpuSeconds').Median), (Format-Number (Get-Stats $session 'S3CpuSeconds').Median) } else { '-' }
@@ -1104,6 +1091,29 @@ function New-ProfileTable($Data) {
         $lines.Add(('| {0} | {1} | {2} | {3} | {4} |' -f $s.Title, $a, $b, $c, $d))
     }
     $lines -join "`n"
+}
+
+function Get-ScaleGrowth($Data) {
+    # What each file beyond the smaller data set adds: the slope between the two sizes, per file.
+    $byId = @{}
+    foreach ($s in @($Data.Scenarios | Where-Object { $_.Group -eq 'Scale' })) { $byId[$s.Id] = $s }
+    if (-not ($byId['X1'] -and $byId['X2'] -and $byId['X1b'] -and $byId['X3'])) { return $null }
+    $extra = $byId['X2'].Files - $byId['X1'].Files
+    if ($extra -le 0) { return $null }
+    $slope = {
+        param($small, $large, [string] $contender, [string] $property, [double] $scale)
+        $a = (Get-Stats (Get-Samples $small $contender) $property).Median
+        $b = (Get-Stats (Get-Samples $large $contender) $property).Median
+        Format-Number (($b - $a) * $scale / $extra) '0.000'
+    }
+    $parts = @(
+        'first sync (process): {0} ms and {1} KB of peak RSS per file' -f (& $slope $byId['X1'] $byId['X2'] 'process' 'CallSeconds' 1000), (& $slope $byId['X1'] $byId['X2'] 'process' 'PeakRssMB' 1024)
+        'no-op in a session: {0} ms and {1} KB per file' -f (& $slope $byId['X1b'] $byId['X3'] 'session' 'Seconds' 1000), (& $slope $byId['X1b'] $byId['X3'] 'session' 'PeakRssMB' 1024)
+        'no-op as a process: {0} ms (the call) and {1} KB per file' -f (& $slope $byId['X1b'] $byId['X3'] 'process' 'CallSeconds' 1000), (& $slope $byId['X1b'] $byId['X3'] 'process' 'PeakRssMB' 1024)
+    )
+    $state = @($byId['X1'], $byId['X2'] | Where-Object { $_.PSObject.Properties['StateBytes'] })
+    if ($state.Count -eq 2) { $parts += 'state file {0} bytes per file' -f (Format-Number (($state[1].StateBytes - $state[0].StateBytes) / $extra) '0') }
+    "Each file from $($byId['X1'].Files) to $($byId['X2'].Files) added: " + ($parts -join '; ') + '.'
 }
 
 function New-ScaleTable($Data) {
@@ -1179,6 +1189,10 @@ function New-ResultsMarkdown($Data) {
     $doc.Add('(`/usr/bin/time -v`; for the session its VmHWM, reset before each call). A floor is the time the server')
     $doc.Add('takes for only the requests the scenario must make (`bench/s3-floor.js`, 8 at a time); where it sits above')
     $doc.Add('the goal, the goal becomes 1.3 x the floor.')
+    if ($Data.PSObject.Properties['Failures'] -and @($Data.Failures).Count) {
+        $doc.Add('')
+        $doc.Add('**Failed groups** (their scenarios are missing or incomplete): ' + (@($Data.Failures) -join '; '))
+    }
     $doc.Add('')
     $doc.Add('## Summary')
     $doc.Add('')
@@ -1205,6 +1219,11 @@ function New-ResultsMarkdown($Data) {
         $doc.Add('## 4. Scale: many files of 1 KiB')
         $doc.Add('')
         $doc.Add((New-ScaleTable $Data))
+        $growth = Get-ScaleGrowth $Data
+        if ($growth) {
+            $doc.Add('')
+            $doc.Add($growth)
+        }
         $doc.Add('')
         $doc.Add('The first syncs run once (the module as a whole process, whose call is timed inside it); the AWS CLI is left out at this scale (its first sync of 100,000 files alone would take most of the run''s budget; its figures at 2,000 files are in section 1). `docs/scale.md` has the figures per file and the design for 1,000,000 files.')
     }
@@ -1233,7 +1252,7 @@ function New-ResultsMarkdown($Data) {
     $doc.Add('')
     $doc.Add('## How each contender runs')
     $doc.Add('')
-    $doc.Add("- Module in a session: ``bench/SyncSession.ps1`` in one ``pwsh -NoProfile -NonInteractive`` per s3rver: ``Import-Module ./ChittyConnect.psd1``, ``Connect-Chitty`` (CHITTY_* variables), one warm-up ``Sync-ChittyFolder`` of $($Data.Plan.WarmupFiles) files to another prefix, then each ``Sync-ChittyFolder <dir> -Prefix <p> -Transfers $($Data.Transfers) -NoReport -Summary`` timed by a stopwatch around the call.")
+    $doc.Add("- Module in a session: ``bench/SyncSession.ps1`` in one ``pwsh -NoProfile -NonInteractive`` per s3rver: ``Import-Module ./ChittyConnect.psd1``, ``Connect-Chitty`` (CHITTY_* variables), one warm-up ``Sync-ChittyFolder`` of $($Data.Plan.WarmupFiles) files to another prefix (half of them synced before by a module process, so that the call meets both the unchanged and the new path), then each ``Sync-ChittyFolder <dir> -Prefix <p> -Transfers $($Data.Transfers) -NoReport -Summary`` timed by a stopwatch around the call.")
     $doc.Add("- Module as a whole process: ``pwsh -NoProfile -NonInteractive -Command `"Import-Module; Connect-Chitty; Sync-ChittyFolder ...`"`` (the pinned PowerShell as ``dotnet pwsh.dll``), with stopwatches around each of the three; its state in the same CHITTY_CONFIG_DIR as the session's.")
     $doc.Add("- rclone: ``rclone sync <dir> bench:<bucket>/<p> --checksum --transfers $($Data.Transfers)`` (remote from RCLONE_CONFIG_BENCH_*: s3, provider Other, force path style; AWS_CA_BUNDLE unset, SSL_CERT_FILE for HTTPS).")
     $doc.Add('- AWS CLI: `/usr/bin/aws s3 sync <dir> s3://<bucket>/<p> --delete --endpoint-url <s3rver>` (its default 10 concurrent requests; it compares size and time, not content; AWS_CA_BUNDLE for HTTPS).')
@@ -1349,15 +1368,27 @@ $RunInfo['LoadBefore'] = Get-LoadAverage
 $RunInfo['Machine'] = Get-MachineDescription
 Write-Step "Benchmark ($(if ($Quick) { 'quick' } else { 'full' })): $($Group -join ', '); load average $($RunInfo['LoadBefore'])"
 
+$RunInfo['Failures'] = [Collections.Generic.List[string]]::new()
+$groupRunners = [ordered]@{
+    Loopback = { Write-Step 'Start-up of each contender'; $RunInfo['Startup'] = Measure-Startup; Invoke-LoopbackGroup }
+    Wan = { Invoke-WanGroup }
+    Https = { Invoke-HttpsGroup }
+    Scale = { Invoke-ScaleGroup }
+}
 try {
-    if ('Loopback' -in $Group) {
-        Write-Step 'Start-up of each contender'
-        $RunInfo['Startup'] = Measure-Startup
-        Invoke-LoopbackGroup
+    foreach ($name in $groupRunners.Keys) {
+        if ($name -notin $Group) { continue }
+        try {
+            & $groupRunners[$name]
+        }
+        catch {
+            # One group's failure leaves the others to run; the report names it.
+            $RunInfo['Failures'].Add("${name}: $_")
+            Write-Warning "The $name group failed: $_`n$($_.ScriptStackTrace)"
+            $data = Join-Path $WorkRoot 'data'
+            if (Test-Path -LiteralPath $data) { Remove-Item -LiteralPath $data -Recurse -Force }
+        }
     }
-    if ('Wan' -in $Group) { Invoke-WanGroup }
-    if ('Https' -in $Group) { Invoke-HttpsGroup }
-    if ('Scale' -in $Group) { Invoke-ScaleGroup }
 }
 finally {
     $RunInfo['LoadAfter'] = Get-LoadAverage
