@@ -14,7 +14,9 @@ namespace ChittyConnect.Events;
 /// filters them, and reconnects whenever the service ends or drops the stream, which it does every 15-30 s.
 /// </summary>
 /// <remarks>
-/// One watch surfaces the service's <c>connected</c> event once, however often it reconnects. End of stream is not
+/// The stream's own events (<c>connected</c>, once per watch however often it reconnects, and <c>heartbeat</c>)
+/// reach the consumer only when asked for (<see cref="ChittyEventStreamOptions.IncludeTransportEvents"/>, or a type
+/// pattern naming them); otherwise they go to <see cref="ChittyEventStreamOptions.Verbose"/>. End of stream is not
 /// an error; network failures and server errors are retried forever with a capped, jittered backoff, reported only
 /// through <see cref="ChittyEventStreamOptions.Verbose"/>. The one exception is a client error (such as 404) on the
 /// very first attempt, which no retry would fix: that ends the watch with a <see cref="ChittyApiException"/>.
@@ -160,6 +162,11 @@ public sealed class ChittyEventStream
 
             if (!Passes(chittyEvent))
             {
+                if (IsTransportEvent(chittyEvent))
+                {
+                    _options.Verbose?.Invoke(DescribeTransportEvent(chittyEvent));
+                }
+
                 return;
             }
 
@@ -323,11 +330,47 @@ public sealed class ChittyEventStream
         }
     }
 
+    private static bool IsTransportEvent(ChittyEvent chittyEvent) =>
+        chittyEvent.Type is ChittyEvent.ConnectedType or ChittyEvent.HeartbeatType;
+
+    private static string DescribeTransportEvent(ChittyEvent chittyEvent)
+    {
+        var json = chittyEvent.Json;
+        string? detail = null;
+        if (json.ValueKind == System.Text.Json.JsonValueKind.Object)
+        {
+            if (json.TryGetProperty("message", out var message) && message.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                detail = message.GetString();
+            }
+            else if (json.TryGetProperty("uptime", out var uptime) && uptime.ValueKind == System.Text.Json.JsonValueKind.Number)
+            {
+                detail = string.Format(CultureInfo.InvariantCulture, "uptime {0} s", uptime.GetRawText());
+            }
+        }
+
+        return detail is null ? $"The stream sent '{chittyEvent.Type}'." : $"The stream sent '{chittyEvent.Type}': {detail}.";
+    }
+
     private bool Passes(ChittyEvent chittyEvent)
     {
-        if (chittyEvent.Type == ChittyEvent.HeartbeatType)
+        if (IsTransportEvent(chittyEvent))
         {
-            return _options.IncludeHeartbeat;
+            if (_options.IncludeTransportEvents)
+            {
+                return true;
+            }
+
+            // Naming the type is asking for it; a wildcard such as * is not.
+            foreach (var pattern in _typePatterns)
+            {
+                if (string.Equals(pattern, chittyEvent.Type, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         if (!_options.AllSessions

@@ -115,7 +115,10 @@ public sealed class ApiCmdletTests : IAsyncLifetime
             Assert.Equal(expected, file.Sha256);
             Assert.Equal(new FileInfo(path).Length, file.Size);
             Assert.Equal("r2://" + file.R2Key, file.Uri);
-            Assert.Equal($"resource://connect/session-test/{expected}-{Path.GetFileName(path)}", file.ResourceUri);
+            // The resource URI names the file as the service's r2 key does: "small notes.txt" is small_notes.txt in both.
+            var safeName = Path.GetFileName(path).Replace(' ', '_');
+            Assert.Equal($"resource://connect/session-test/{expected}-{safeName}", file.ResourceUri);
+            Assert.EndsWith($"/{expected}-{safeName}", file.R2Key);
             using var client = _emulator.CreateClient(apiKey: null);
             var stored = await client.GetByteArrayAsync("_emulator/blobs/" + file.R2Key);
             Assert.Equal(File.ReadAllBytes(path), stored);
