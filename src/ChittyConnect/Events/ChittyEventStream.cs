@@ -6,6 +6,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
+using ChittyConnect.Retry;
 
 namespace ChittyConnect.Events;
 
@@ -128,7 +129,8 @@ public sealed class ChittyEventStream
 
     private async Task RunCoreAsync(Action<ChittyEvent> onEvent, CancellationToken cancellationToken)
     {
-        var backoff = new ReconnectBackoff(_options.InitialReconnectDelay, _options.MaxReconnectDelay);
+        var retry = RetryPolicy.ForEventStream(_options.InitialReconnectDelay, _options.MaxReconnectDelay);
+        var failuresInARow = 0;
         var connectedSurfaced = false;
         var delivered = false;
         ExceptionDispatchInfo? consumerFailure = null;
@@ -226,7 +228,8 @@ public sealed class ChittyEventStream
 
             if (delivered)
             {
-                backoff.Reset();
+                // A connection that delivered events: the next delay starts from the base again.
+                failuresInARow = 0;
             }
 
             // A watch that never got through says so once (not only in -Verbose): it keeps trying, as the
@@ -241,8 +244,9 @@ public sealed class ChittyEventStream
                     endReason));
             }
 
-            backoff.ServerRetry = parser.RetryMilliseconds is { } retry ? TimeSpan.FromMilliseconds(retry) : null;
-            var delay = backoff.Next();
+            var serverRetry = parser.RetryMilliseconds is { } asked ? TimeSpan.FromMilliseconds(asked) : (TimeSpan?)null;
+            var delay = retry.Delay(failuresInARow, serverRetry);
+            failuresInARow = Math.Min(failuresInARow + 1, 30);
             _options.Verbose?.Invoke(string.Format(
                 CultureInfo.InvariantCulture,
                 "{0}; reconnecting to {1} in {2:0} ms.",
