@@ -2,6 +2,7 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.IO;
+using ChittyConnect.Crypt;
 
 namespace ChittyConnect.Configuration;
 
@@ -156,15 +157,46 @@ public static class RcloneConfig
         }
 
         // rclone keeps S3 secrets as typed; a guide's user may have pasted the output of "rclone obscure".
-        var obscured = RcloneObscure.TryReveal(secretText, out var revealed);
+        var revealed = TryRevealObscured(secretText);
         return new RcloneR2Remote
         {
             Name = name,
             Endpoint = endpoint,
             AccessKeyId = accessKey,
-            SecretAccessKey = new ChittySecret(obscured ? revealed : secretText),
-            SecretWasObscured = obscured,
+            SecretAccessKey = revealed ?? new ChittySecret(secretText),
+            SecretWasObscured = revealed is not null,
             Bucket = bucket,
         };
+    }
+
+    /// <summary>
+    /// The clear text of a value in rclone's obscured form that hides printable text, else <see langword="null"/>
+    /// (a plain secret, as rclone keeps S3 keys).
+    /// </summary>
+    /// <remarks>
+    /// A plain secret that happens to be base64url reveals random bytes; asking for printable UTF-8 text makes
+    /// mistaking one for an obscured value vanishingly unlikely (about 1 in 10^13 for a 32-byte secret).
+    /// </remarks>
+    internal static ChittySecret? TryRevealObscured(string value)
+    {
+        ChittySecret revealed;
+        try
+        {
+            revealed = RcloneObscure.Reveal(value);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+
+        foreach (var c in revealed.Reveal())
+        {
+            if (char.IsControl(c))
+            {
+                return null;
+            }
+        }
+
+        return revealed;
     }
 }
