@@ -53,6 +53,11 @@ internal sealed class SyncExecutor
             _run.Emit(_run.ResultFor(item, action, _run.PublicOperation(item.Step)));
         }
 
+        if (plan.DeletesWithheld)
+        {
+            summary.Errors++;
+        }
+
         foreach (var item in plan.Deletes)
         {
             summary.PlannedDeletes++;
@@ -67,6 +72,10 @@ internal sealed class SyncExecutor
     {
         await TransferAsync(plan.Transfers).ConfigureAwait(false);
         await DeleteAsync(plan.Deletes).ConfigureAwait(false);
+        if (plan.DeletesWithheld)
+        {
+            _run.Count(s => s.Errors++);
+        }
     }
 
     private async Task TransferAsync(List<SyncPlanItem> transfers)

@@ -461,7 +461,7 @@ internal sealed class SyncPlanner
 
         if (reason is not null)
         {
-            Withhold(deletes, because, reason);
+            Withhold(plan, deletes, because, reason);
         }
     }
 
@@ -476,7 +476,7 @@ internal sealed class SyncPlanner
 
         if (scanErrors > 0)
         {
-            Withhold(plan.Deletes, SyncWithholdReason.ScanErrors, "some folders could not be read, so their files would look deleted");
+            Withhold(plan, plan.Deletes, SyncWithholdReason.ScanErrors, "some folders could not be read, so their files would look deleted");
             return;
         }
 
@@ -485,20 +485,22 @@ internal sealed class SyncPlanner
             var deletes = plan.Deletes.Where(d => d.Step == step).ToList();
             if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
             {
-                Withhold(deletes, SyncWithholdReason.MaxDelete, $"{deletes.Count} {side} deletions exceed -MaxDelete {Options.MaxDelete}");
+                Withhold(plan, deletes, SyncWithholdReason.MaxDelete, $"{deletes.Count} {side} deletions exceed -MaxDelete {Options.MaxDelete}");
                 plan.Deletes.RemoveAll(d => d.Step == step);
             }
         }
     }
 
-    private void Withhold(List<SyncPlanItem> deletes, SyncWithholdReason because, string reason)
+    // Counted as an error of the run, but only once the plan is carried out: the deletes the guard let
+    // through still go ahead.
+    private void Withhold(SyncPlan plan, List<SyncPlanItem> deletes, SyncWithholdReason because, string reason)
     {
+        plan.DeletesWithheld = true;
         _run.Count(s =>
         {
             s.DeletesWithheld += deletes.Count;
             s.DeletesWithheldReason = reason;
             s.DeletesWithheldBecause = because;
-            s.Errors++;
         });
         ChittyLog.Warning($"Not deleting {deletes.Count} file(s): {reason}.");
         deletes.Clear();
