@@ -193,6 +193,56 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Both_ways_plans_and_keeps_both_versions_of_a_conflict_and_refuses_an_emptied_folder()
+    {
+        var (first, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            Assert.Equal(3, first.Count(o => ((ChittySyncResult)o.BaseObject).Action == SyncAction.Uploaded));
+        }
+
+        var local = Path.Combine(Folder, "a.txt");
+        File.WriteAllText(local, "alpha, edited here");
+        File.SetLastWriteTimeUtc(local, DateTime.UtcNow.AddMinutes(1));
+        using (var raw = _s3rver.CreateRawClient())
+        {
+            await raw.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = _prefix + "a.txt", ContentBody = "alpha, edited there", UseChunkEncoding = false });
+        }
+
+        var (plan, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -WhatIf");
+        using (shell2)
+        {
+            Assert.Empty(shell2.Streams.Error);
+            var planned = (ChittySyncResult)Assert.Single(plan).BaseObject;
+            Assert.Equal((SyncAction.PlannedConflict, SyncOperation.KeepBoth, SyncConflict.BothChanged), (planned.Action, planned.Operation, planned.Conflict));
+            Assert.Equal("alpha, edited here", File.ReadAllText(local));
+        }
+
+        var (run, shell3) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell3)
+        {
+            Assert.Empty(shell3.Streams.Error);
+            var conflict = (ChittySyncResult)Assert.Single(run).BaseObject;
+            Assert.Equal(SyncAction.Conflict, conflict.Action);
+            Assert.Equal("alpha, edited there", File.ReadAllText(local));
+            Assert.Equal("alpha, edited here", File.ReadAllText(Path.Combine(Folder, conflict.ConflictPath!)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(Folder, "*", SearchOption.AllDirectories))
+        {
+            File.Delete(file);
+        }
+
+        var (_, shell4) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell4)
+        {
+            var error = SingleError(shell4);
+            Assert.Equal("ChittySyncSideEmpty,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+        }
+    }
+
+    [Fact]
     public void Failures_are_error_records_with_stable_ids()
     {
         var (_, shell) = Invoke("Sync-ChittyFolder (Join-Path $root 'missing') -Prefix $prefix -Connection $conn");
