@@ -108,8 +108,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
-    /// <summary>Lets in-process tests keep state files out of the user's config directory.</summary>
-    internal static string? StateDirectoryOverride { get; set; }
+    /// <summary>The folder of the state files (default: sync-state under the config directory, CHITTY_CONFIG_DIR).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -140,7 +142,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Force = Force,
             NoReport = NoReport,
             Source = Source,
-            StateDirectory = StateDirectoryOverride,
+            StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
         };
 
         var target = Direction switch

@@ -301,16 +301,15 @@ public sealed class CrashTests : IAsyncLifetime
             var running = engine.RunAsync(options, null, null, CancellationToken.None);
             await holding.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-            SyncChittyFolderCommand.StateDirectoryOverride = State;
             try
             {
                 var second = ps.Run("""
-                    param($api, $s3, $bucket, $local, $prefix)
+                    param($api, $s3, $bucket, $local, $prefix, $state)
                     $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString S3RVER -AsPlainText -Force))
                     Connect-Chitty -Endpoint $api -ApiKey (ConvertTo-SecureString test-key -AsPlainText -Force) -ChittyId chitty-test -SessionId session-test -R2Endpoint $s3 -Bucket $bucket -R2Credential $cred | Out-Null
-                    Sync-ChittyFolder $local -Prefix $prefix
+                    Sync-ChittyFolder $local -Prefix $prefix -StateDirectory $state
                     """,
-                    new Hashtable { ["api"] = _stack.ApiProxy.Uri, ["s3"] = _stack.S3Proxy.Uri, ["bucket"] = _s3rver.Bucket, ["local"] = local, ["prefix"] = prefix });
+                    new Hashtable { ["api"] = _stack.ApiProxy.Uri, ["s3"] = _stack.S3Proxy.Uri, ["bucket"] = _s3rver.Bucket, ["local"] = local, ["prefix"] = prefix, ["state"] = State });
                 var error = second.SingleError();
                 Assert.Equal("ChittySyncLocked", error.FullyQualifiedErrorId.Split(',')[0]);
                 Assert.Contains("Another sync of", error.Exception.Message);
@@ -318,7 +317,6 @@ public sealed class CrashTests : IAsyncLifetime
             }
             finally
             {
-                SyncChittyFolderCommand.StateDirectoryOverride = null;
                 release.TrySetResult();
             }
 

@@ -80,7 +80,6 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
     public SyncChittyFolderCommandTests(S3rverProcess s3rver)
     {
         _s3rver = s3rver;
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-state");
         Directory.CreateDirectory(Path.Combine(_root, "folder", "sub"));
         File.WriteAllText(Path.Combine(_root, "folder", "a.txt"), "alpha");
         File.WriteAllText(Path.Combine(_root, "folder", "sub", "b c.txt"), "beta");
@@ -100,6 +99,8 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         shell.Runspace.SessionStateProxy.SetVariable("folder", Folder);
         shell.Runspace.SessionStateProxy.SetVariable("prefix", _prefix);
         shell.Runspace.SessionStateProxy.SetVariable("root", _root);
+        // The state files go under this test's folder, not the user's config directory.
+        shell.Runspace.SessionStateProxy.SetVariable("PSDefaultParameterValues", new DefaultParameterDictionary { ["Sync-ChittyFolder:StateDirectory"] = Path.Combine(_root, "state") });
         var output = shell.AddScript(script).Invoke().ToList();
         return (output, shell);
     }
@@ -111,6 +112,8 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell)
         {
             Assert.Empty(shell.Streams.Error);
+            // -StateDirectory (here through $PSDefaultParameterValues) is where the state went.
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(_root, "state"), "*", SearchOption.AllDirectories));
             Assert.Equal(new[] { "a.txt", "sub/b c.txt" }, output.Select(o => ((ChittySyncResult)o.BaseObject).RelativePath).OrderBy(p => p, StringComparer.Ordinal));
             var summary = Assert.IsType<ChittySyncSummary>(shell.Runspace.SessionStateProxy.GetVariable("summary"));
             Assert.Equal(2, summary.FilesUploaded);
