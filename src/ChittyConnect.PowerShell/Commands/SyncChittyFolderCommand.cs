@@ -198,7 +198,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (ObjectStoreException ex)
         {
-            ThrowTerminatingError(StorageError(ex, target, "ChittyStorageError"));
+            ThrowTerminatingError(Internal.ChittyErrors.ToErrorRecord(ex, target, "ChittyStorageError"));
         }
         catch (Exception ex) when (Internal.ChittyErrors.IsReportable(ex))
         {
