@@ -1,5 +1,4 @@
 using System.Collections.ObjectModel;
-using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using ChittyConnect.PowerShell.Commands;
@@ -60,37 +59,18 @@ public sealed class HttpsStoreTests : IDisposable
         Assert.Equal("https", _s3rver.Endpoint.Scheme);
         var script = Path.Combine(_root, "child.ps1");
         await File.WriteAllTextAsync(script, ChildScript);
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = S3rverProcess.RepoRoot(),
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-        {
-            "pwsh", "-NoProfile", "-NonInteractive", "-File", script,
-            "-Module", typeof(ConnectChittyCommand).Assembly.Location, "-S3", _s3rver.Endpoint.ToString(),
-            "-Bucket", _s3rver.Bucket, "-Local", Folder, "-Prefix", _prefix,
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment["NO_COLOR"] = "1";
-        start.Environment["CHITTY_CONFIG_DIR"] = Path.Combine(_root, "config");
-        start.Environment["SSL_CERT_FILE"] = _s3rver.CertificateAuthority!.TrustBundlePath;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-
-        _output.WriteLine($"exit={process.ExitCode}\n{await stdout}\n{await stderr}");
-        Assert.Equal(0, process.ExitCode);
-        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var (exitCode, output, errors) = await ChildPwsh.RunAsync(
+            script,
+            ["-Module", typeof(ConnectChittyCommand).Assembly.Location, "-S3", _s3rver.Endpoint.ToString(), "-Bucket", _s3rver.Bucket, "-Local", Folder, "-Prefix", _prefix],
+            new Dictionary<string, string>
+            {
+                ["CHITTY_CONFIG_DIR"] = Path.Combine(_root, "config"),
+                ["SSL_CERT_FILE"] = _s3rver.CertificateAuthority!.TrustBundlePath,
+            },
+            TimeSpan.FromMinutes(2));
+        _output.WriteLine($"exit={exitCode}\n{output}\n{errors}");
+        Assert.Equal(0, exitCode);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal(new[] { $"Uploaded {_prefix}a.txt", $"Uploaded {_prefix}sub/b.txt" }, lines.Order(StringComparer.Ordinal));
 
         // Read back over HTTPS with a client that trusts the test CA only.
@@ -103,7 +83,8 @@ public sealed class HttpsStoreTests : IDisposable
     [Fact]
     public async Task The_module_refuses_a_certificate_its_process_does_not_trust_with_a_clear_connection_error()
     {
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
+        // The same folder as the other in-process Sync-ChittyFolder tests: they run in parallel and share the setting.
+        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-state");
         var iss = InitialSessionState.CreateDefault2();
         iss.Commands.Add(new SessionStateCmdletEntry("Sync-ChittyFolder", typeof(SyncChittyFolderCommand), null));
         using var shell = System.Management.Automation.PowerShell.Create(iss);
