@@ -339,11 +339,13 @@ function Start-ChittyStack {
         # --configure-bucket comes last because it swallows the arguments after it as config files.
         $s3Arguments = @($s3rverJs, '--address', '127.0.0.1', '--port', '0', '--silent', '--directory', $s3Dir)
         $certificate = $null
+        $trustedAuthority = $null
         $serverEnvironment = @{}
         if ($Https) {
             $certificate = New-ChittyStackCertificate -Directory (Join-Path $tempRoot 'tls')
             $stack.CertificateAuthorityPath = $certificate.CertificateAuthority
             $stack.TrustBundlePath = $certificate.TrustBundle
+            $trustedAuthority = $certificate.CaCertificate
             $s3Arguments += @('--key', $certificate.Key, '--cert', $certificate.Certificate)
             # The emulator stores its blobs in this s3rver.
             $serverEnvironment.SSL_CERT_FILE = $certificate.TrustBundle
@@ -354,7 +356,7 @@ function Start-ChittyStack {
         $m = Wait-LogLine -Logged $stack.S3Logged -Pattern $script:S3ReadyPattern -Timeout $timeout
         $scheme = if ($Https) { 'https' } else { 'http' }
         $stack.S3Uri = [uri]"${scheme}://127.0.0.1:$($m.Groups['port'].Value)"
-        Wait-HttpAnswer -Uri $stack.S3Uri -Name 's3rver' -Timeout $timeout -TrustedAuthority $certificate.CaCertificate
+        Wait-HttpAnswer -Uri $stack.S3Uri -Name 's3rver' -Timeout $timeout -TrustedAuthority $trustedAuthority
 
         if (-not $S3Only) {
             $arguments = @(

@@ -20,36 +20,25 @@ namespace ChittyConnect.PowerShell;
 /// PowerShell runs <see cref="OnImport"/> before any cmdlet of the module binds, and the cmdlets are the
 /// only code here that reaches the library.
 /// </summary>
-public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+public sealed class ModuleInitializer : IModuleAssemblyInitializer
 {
     /// <summary>The sub-folder of the module's folder that holds its private assemblies.</summary>
     public const string DependencyFolderName = "dependencies";
 
-    private static int s_registered;
-    private static bool s_inLoadContext;
+    private static readonly object s_lock = new();
+    private static bool s_registered;
 
     /// <inheritdoc />
     public void OnImport()
     {
-        if (System.Threading.Interlocked.Exchange(ref s_registered, 1) == 0)
+        // Once per process; an import in another runspace waits until the first one has registered.
+        lock (s_lock)
         {
-            Register();
-        }
-
-        if (s_inLoadContext)
-        {
-            // Again on each import after a Remove-Module.
-            AddTypeAccelerators();
-        }
-    }
-
-    /// <inheritdoc />
-    public void OnRemove(PSModuleInfo psModuleInfo)
-    {
-        // The load context and its resolver stay: the session may still hold the library's objects.
-        if (s_inLoadContext)
-        {
-            LibraryTypeAccelerators.Remove();
+            if (!s_registered)
+            {
+                Register();
+                s_registered = true;
+            }
         }
     }
 
@@ -57,21 +46,29 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
     {
         var moduleFolder = System.IO.Path.GetDirectoryName(typeof(ModuleInitializer).Assembly.Location) ?? string.Empty;
         var dependencyFolder = System.IO.Path.Combine(moduleFolder, DependencyFolderName);
+        var inLoadContext = false;
         if (!System.IO.Directory.Exists(dependencyFolder))
         {
             // A build output with the library beside this assembly (the xunit tests load it so): the
             // host resolves everything itself and there is nothing to isolate.
-            return;
         }
-
-        if (RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
+        else if (RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal))
         {
             DesktopAssemblyResolver.Register(moduleFolder, dependencyFolder);
         }
         else
         {
             RegisterLoadContext(dependencyFolder);
-            s_inLoadContext = true;
+            inLoadContext = true;
+        }
+
+        // The library is loaded now rather than by the first cmdlet that needs it: PowerShell resolves a
+        // type name ([ChittyConnect.Sync.ChittySyncResult]) only among loaded assemblies, and scripts
+        // name the library's types before they run a cmdlet.
+        var library = LoadLibrary();
+        if (inLoadContext)
+        {
+            LibraryTypeAccelerators.Add(library);
         }
     }
 
@@ -82,7 +79,7 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssem
         ModuleLoadContext.Register(dependencyFolder, typeof(ModuleInitializer).Assembly);
 
     // A method of its own: the JIT resolves the library's type when it compiles the method that names
-    // it, and that must happen after Register.
+    // it, and that must happen after the resolvers are registered.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void AddTypeAccelerators() => LibraryTypeAccelerators.Add(typeof(ChittyConnection).Assembly);
+    private static System.Reflection.Assembly LoadLibrary() => typeof(ChittyConnection).Assembly;
 }

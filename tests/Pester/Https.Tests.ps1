@@ -58,6 +58,7 @@ Sync-ChittyFolder -Path '$folder' -Summary | ForEach-Object {
         $failure | Should -Not -BeNullOrEmpty
         $failure.FullyQualifiedErrorId | Should -Match '^Chitty(Storage)?ConnectionFailed,'
         $failure.CategoryInfo.Category | Should -Be 'ConnectionError'
-        $failure.ErrorDetails.Message | Should -BeLike "*certificate is not trusted*"
+        $failure.ErrorDetails.Message | Should -BeLike '*TLS connection could not be established*certificate*'
+        $failure.ErrorDetails.RecommendedAction | Should -BeLike '*trust*'
     }
 }

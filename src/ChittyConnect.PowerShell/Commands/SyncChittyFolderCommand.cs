@@ -198,7 +198,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (ObjectStoreException ex)
         {
-            ThrowTerminatingError(Internal.ChittyErrors.ToErrorRecord(ex, target, "ChittyStorageError"));
+            ThrowTerminatingError(StorageError(ex, target, "ChittyStorageError"));
         }
         catch (Exception ex) when (Internal.ChittyErrors.IsReportable(ex))
         {
@@ -308,6 +308,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
     private static ErrorRecord StorageError(ObjectStoreException ex, object? target, string id)
     {
+        if (Internal.ChittyErrors.IsUntrustedCertificate(ex))
+        {
+            return ErrorFor(ex, target, id);
+        }
+
         var category = ex.Code switch
         {
             "UnsafeKey" => ErrorCategory.SecurityError,

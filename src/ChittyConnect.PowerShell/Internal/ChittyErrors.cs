@@ -28,12 +28,12 @@ internal static class ChittyErrors
         var message = exception.Message;
         if (FindTlsFailure(exception) is { } tls)
         {
-            // Whatever layer wrapped it and whatever id the caller proposed, a refused certificate is a
-            // connection that could not be made (to every file alike), and the wrapper's "see inner
-            // exception" tells the user nothing.
+            // Whatever layer wrapped it and whatever id the caller proposed, a failed TLS handshake (most
+            // often a certificate this computer does not trust) is a connection that could not be made,
+            // to every file alike, and the wrapper's "see inner exception" tells the user nothing.
             errorId = id.EndsWith("ConnectionFailed", StringComparison.Ordinal) ? id : "ChittyConnectionFailed";
             category = ErrorCategory.ConnectionError;
-            message = $"{exception.Message} The server's TLS certificate is not trusted: {tls.Message}";
+            message = $"{exception.Message} The TLS connection could not be established: {tls.Message}";
             action = "Make this computer trust the authority that issued the server's certificate (its certificate store; on Linux also SSL_CERT_FILE or SSL_CERT_DIR), or check that the endpoint is the one you meant. Certificates are always validated.";
         }
 
@@ -45,6 +45,9 @@ internal static class ChittyErrors
 
         return record;
     }
+
+    /// <summary>True when a TLS handshake (a server's certificate, above all) failed somewhere under <paramref name="exception"/>.</summary>
+    public static bool IsUntrustedCertificate(Exception exception) => FindTlsFailure(exception) is not null;
 
     private static AuthenticationException? FindTlsFailure(Exception exception)
     {

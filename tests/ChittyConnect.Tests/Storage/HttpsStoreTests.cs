@@ -108,7 +108,8 @@ public sealed class HttpsStoreTests : IDisposable
         Assert.Empty(output);
         Assert.Matches("^Chitty(Storage)?ConnectionFailed,", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
-        Assert.Contains("certificate is not trusted", error.ErrorDetails.Message, StringComparison.Ordinal);
+        Assert.Contains("TLS connection could not be established", error.ErrorDetails.Message, StringComparison.Ordinal);
+        Assert.Contains("certificate", error.ErrorDetails.Message, StringComparison.OrdinalIgnoreCase);
         Assert.False(string.IsNullOrEmpty(error.ErrorDetails.RecommendedAction));
 
         // Nothing reached the bucket and nothing local was touched.
