@@ -268,6 +268,11 @@ function Start-ChittyStack {
     SSL_CERT_FILE = the stack's TrustBundlePath: .NET on Linux, rclone). The AWS CLI reads AWS_CA_BUNDLE
     = CertificateAuthorityPath instead; never give AWS_CA_BUNDLE to rclone.
 
+    .PARAMETER CallerHostUploadUrls
+    Presign answers upload URLs on the emulator's own host. By default it answers production URLs
+    (https://api.chitty.cc/api/files/upload/<token>) as the service does, so every presigned upload of the
+    demo and the tests goes through the module's rewrite of that host to the configured endpoint.
+
     .EXAMPLE
     $stack = Start-ChittyStack
     try { Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId }
@@ -279,6 +284,7 @@ function Start-ChittyStack {
         [switch] $S3Only,
         [switch] $Https,
         [string[]] $EmulatorArgs = @(),
+        [switch] $CallerHostUploadUrls,
         [string] $ApiKey = ('chitty_test_' + [guid]::NewGuid().ToString('N')),
         [string] $ChittyId = 'CHITTY-TEST-0001',
         [string] $SessionId = ('session-' + [guid]::NewGuid().ToString('N').Substring(0, 12)),
@@ -367,7 +373,9 @@ function Start-ChittyStack {
                 '--s3-bucket', $script:Bucket,
                 '--s3-access-key', $script:S3Key,
                 '--s3-secret-key', $script:S3Key
-            ) + $EmulatorArgs
+            )
+            if (-not $CallerHostUploadUrls) { $arguments += '--production-upload-urls' }
+            $arguments += $EmulatorArgs
             $stack.EmulatorLogged = Start-LoggedProcess -Name 'emulator' -FilePath 'dotnet' -WorkingDirectory $emulatorDir `
                 -LogDirectory $logDir -ArgumentList $arguments -Environment ($serverEnvironment + @{
                     DOTNET_NOLOGO = '1'

@@ -134,7 +134,7 @@ public sealed class SyncEngine
         }
 
         var inventory = await SyncInventory.TakeAsync(run).ConfigureAwait(false);
-        if (options.Direction == SyncDirection.Download)
+        if (options.Direction != SyncDirection.Upload)
         {
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
@@ -152,6 +152,10 @@ public sealed class SyncEngine
         {
             // The state only describes files that still exist locally.
             run.State.ForgetMissing(run.Root);
+        }
+
+        if (options.Direction != SyncDirection.Download)
+        {
             await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);
         }
     }
