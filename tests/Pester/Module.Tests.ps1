@@ -122,6 +122,15 @@ Describe 'Beside another version of the AWS SDK (as AWS.Tools.S3 loads it)' {
         $script:Stack = Start-ChittyStack
         $script:Environment = (Get-ChittyStackEnvironment -Stack $Stack) + $OtherSdk
 
+        function Assert-SdkSideBySide([string[]] $Output) {
+            # The other SDK alone in the default context; whatever the module loaded of the SDK, only in
+            # its own context.
+            $loaded = @($Output | Where-Object { $_ -like 'loaded=*' })
+            $loaded | Should -Contain 'loaded=AWSSDK.Core 3.3.0.0 in DefaultAssemblyLoadContext from other'
+            $loaded | Should -Contain 'loaded=AWSSDK.S3 3.3.0.0 in DefaultAssemblyLoadContext from other'
+            $loaded | Where-Object { $_ -like '*from module' -and $_ -notlike '* in ModuleLoadContext from module' } | Should -BeNullOrEmpty
+        }
+
         # Shared by both scripts: a folder of three files synced under a prefix of its own, then the
         # other SDK's own client lists that prefix, and every AWSSDK.Core in the process is named with
         # its load context.
@@ -148,10 +157,14 @@ function Get-KeysWithOtherSdk([string] $Prefix) {
     'listed=' + ($keys -join ',')
 }
 function Get-LoadedSdk {
+    # One line per AWS SDK assembly in the process: version, load context, and whose copy it is.
+    $moduleFolder = Join-Path $PWD 'bin'
     foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
-        if ($assembly.GetName().Name -eq 'AWSSDK.Core') {
+        $name = $assembly.GetName()
+        if ($name.Name -like 'AWSSDK.*') {
             $context = [Runtime.Loader.AssemblyLoadContext]::GetLoadContext($assembly)
-            'loaded={0} in {1}' -f $assembly.GetName().Version, $context.GetType().Name
+            $owner = if ($assembly.Location.StartsWith($moduleFolder)) { 'module' } else { 'other' }
+            'loaded={0} {1} in {2} from {3}' -f $name.Name, $name.Version, $context.GetType().Name, $owner
         }
     }
 }
@@ -174,8 +187,7 @@ Get-LoadedSdk
         $result.Output | Should -Contain 'uploaded=3'
         $result.Output | Should -Contain 'other-sdk=3.3.0.0'
         $result.Output | Should -Contain 'listed=other-first/a.txt,other-first/b.txt,other-first/c.txt'
-        $result.Output | Should -Contain 'loaded=3.3.0.0 in DefaultAssemblyLoadContext'
-        $result.Output | Should -Contain 'loaded=4.0.0.0 in ModuleLoadContext'
+        Assert-SdkSideBySide $result.Output
     }
 
     It 'lets the other version load and work after the module synced, and syncs again' {
@@ -192,7 +204,6 @@ Get-LoadedSdk
         @($result.Output | Where-Object { $_ -eq 'uploaded=3' }).Count | Should -Be 2 -Because $output
         $result.Output | Should -Contain 'other-sdk=3.3.0.0'
         $result.Output | Should -Contain 'listed=module-first/a.txt,module-first/b.txt,module-first/c.txt'
-        $result.Output | Should -Contain 'loaded=3.3.0.0 in DefaultAssemblyLoadContext'
-        $result.Output | Should -Contain 'loaded=4.0.0.0 in ModuleLoadContext'
+        Assert-SdkSideBySide $result.Output
     }
 }
