@@ -207,7 +207,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (ObjectStoreException ex)
         {
-            ThrowTerminatingError(StorageError(ex, target, "ChittyStorageError"));
+            ThrowTerminatingError(Internal.ChittyErrors.ToErrorRecord(ex, target, "ChittyStorageError"));
         }
         catch (Exception ex) when (Internal.ChittyErrors.IsReportable(ex))
         {
@@ -317,6 +317,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
         var target = result.Operation is SyncOperation.Download or SyncOperation.DeleteRemote ? (object)result.R2Key : result.LocalPath;
+<<<<<<< HEAD
         return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
     }
 
@@ -340,6 +341,9 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             _ => ErrorCategory.WriteError,
         };
         return new ErrorRecord(ex, id, category, target);
+=======
+        return ErrorFor(ex, target, id);
+>>>>>>> main
     }
 
     private void WriteLog(object entry)

@@ -83,15 +83,14 @@ public sealed class HttpsStoreTests : IDisposable
     [Fact]
     public async Task The_module_refuses_a_certificate_its_process_does_not_trust_with_a_clear_connection_error()
     {
-        // The same folder as the other in-process Sync-ChittyFolder tests: they run in parallel and share the setting.
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-state");
         var iss = InitialSessionState.CreateDefault2();
         iss.Commands.Add(new SessionStateCmdletEntry("Sync-ChittyFolder", typeof(SyncChittyFolderCommand), null));
         using var shell = System.Management.Automation.PowerShell.Create(iss);
         shell.Runspace.SessionStateProxy.SetVariable("conn", new ChittyConnection(_s3rver.Settings()));
         shell.Runspace.SessionStateProxy.SetVariable("folder", Folder);
         shell.Runspace.SessionStateProxy.SetVariable("prefix", _prefix + "untrusted/");
-        shell.AddScript("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport");
+        shell.Runspace.SessionStateProxy.SetVariable("state", Path.Combine(_root, "state"));
+        shell.AddScript("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport -StateDirectory $state");
         Collection<PSObject> output;
         ErrorRecord error;
         try
