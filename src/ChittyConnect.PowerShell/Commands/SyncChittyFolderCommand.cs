@@ -317,33 +317,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
         var target = result.Operation is SyncOperation.Download or SyncOperation.DeleteRemote ? (object)result.R2Key : result.LocalPath;
-<<<<<<< HEAD
-        return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
-    }
-
-    private static ErrorRecord StorageError(ObjectStoreException ex, object? target, string id)
-    {
-        if (Internal.ChittyErrors.IsUntrustedCertificate(ex))
-        {
-            return ErrorFor(ex, target, id);
-        }
-
-        var category = ex.Code switch
-        {
-            "UnsafeKey" => ErrorCategory.SecurityError,
-            "KeyTooLong" => ErrorCategory.InvalidArgument,
-            "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" => ErrorCategory.PermissionDenied,
-            "NoSuchKey" or "NoSuchBucket" => ErrorCategory.ObjectNotFound,
-            "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" => ErrorCategory.InvalidResult,
-            "ContentChanged" => ErrorCategory.InvalidData,
-            "Timeout" => ErrorCategory.OperationTimeout,
-            "NetworkError" => ErrorCategory.ConnectionError,
-            _ => ErrorCategory.WriteError,
-        };
-        return new ErrorRecord(ex, id, category, target);
-=======
         return ErrorFor(ex, target, id);
->>>>>>> main
     }
 
     private void WriteLog(object entry)
