@@ -251,7 +251,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             case SyncAction.PlannedDownload:
             case SyncAction.PlannedDelete:
                 // Prints "What if: ..." for each planned action (and returns false under -WhatIf).
-                ShouldProcess(result.Action == SyncAction.PlannedDownload ? result.LocalPath : result.R2Key, result.Operation);
+                ShouldProcess(result.Action == SyncAction.PlannedDownload ? result.LocalPath : result.R2Key, result.Operation.ToString());
                 WriteObject(result);
                 break;
             case SyncAction.Failed:
@@ -298,7 +298,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     {
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
-        var target = result.Operation == "Download" ? (object)result.R2Key : result.LocalPath;
+        var target = result.Operation == SyncOperation.Download ? (object)result.R2Key : result.LocalPath;
         return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
     }
 

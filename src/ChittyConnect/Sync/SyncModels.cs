@@ -15,6 +15,85 @@ public enum SyncDirection
     Download,
 }
 
+/// <summary>What a result did (or would do) to which side.</summary>
+public enum SyncOperation
+{
+    /// <summary>Copy the local file to the bucket.</summary>
+    Upload,
+
+    /// <summary>Copy the object to the folder.</summary>
+    Download,
+
+    /// <summary>Remove from the destination of a one-way sync (the bucket for Upload, the folder for Download).</summary>
+    Delete,
+
+    /// <summary>Two-way: remove the local file, deleted on the remote side.</summary>
+    DeleteLocal,
+
+    /// <summary>Two-way: remove the object, deleted on the local side.</summary>
+    DeleteRemote,
+
+    /// <summary>Two-way: both sides changed; the remote version keeps the name, the local one is saved beside it.</summary>
+    KeepBoth,
+}
+
+/// <summary>Why a file failed.</summary>
+public enum SyncFailureReason
+{
+    /// <summary>No failure.</summary>
+    None,
+
+    /// <summary>The name cannot be written safely here (it leaves the folder, or only its case tells it from another).</summary>
+    Refused,
+
+    /// <summary>The local file could not be read (or changed while it was read).</summary>
+    ReadFailed,
+
+    /// <summary>The upload or download failed.</summary>
+    TransferFailed,
+
+    /// <summary>The delete failed.</summary>
+    DeleteFailed,
+}
+
+/// <summary>Why the deletions of a run were withheld.</summary>
+public enum SyncWithholdReason
+{
+    /// <summary>Nothing was withheld.</summary>
+    None,
+
+    /// <summary>Some transfer failed: a delete then could lose the only copy.</summary>
+    TransferFailed,
+
+    /// <summary>Some folders could not be read, so their files would look deleted.</summary>
+    ScanErrors,
+
+    /// <summary>The source side has no files and -Force was not given.</summary>
+    SourceEmpty,
+
+    /// <summary>More deletions were due than -MaxDelete allows.</summary>
+    MaxDelete,
+}
+
+/// <summary>Why a two-way sync kept both versions of a file.</summary>
+public enum SyncConflict
+{
+    /// <summary>No conflict.</summary>
+    None,
+
+    /// <summary>Both sides changed the file differently since the last two-way run.</summary>
+    BothChanged,
+
+    /// <summary>The first two-way run found different files under one name on the two sides.</summary>
+    FirstRunDiffers,
+
+    /// <summary>Changed locally and deleted on the remote side: the local version is uploaded again.</summary>
+    ChangedLocallyDeletedRemotely,
+
+    /// <summary>Deleted locally and changed on the remote side: the remote version is downloaded again.</summary>
+    DeletedLocallyChangedRemotely,
+}
+
 /// <summary>What happened to one file.</summary>
 public enum SyncAction
 {
@@ -38,6 +117,24 @@ public enum SyncAction
 
     /// <summary>Plan only: would be deleted.</summary>
     PlannedDelete,
+
+    /// <summary>Two-way: the local file was removed (deleted on the remote side).</summary>
+    DeletedLocal,
+
+    /// <summary>Two-way: the object was removed (deleted locally).</summary>
+    DeletedRemote,
+
+    /// <summary>Two-way: both sides changed; both versions are kept (see Conflict and ConflictPath).</summary>
+    Conflict,
+
+    /// <summary>Plan only: the local file would be removed.</summary>
+    PlannedDeleteLocal,
+
+    /// <summary>Plan only: the object would be removed.</summary>
+    PlannedDeleteRemote,
+
+    /// <summary>Plan only: both versions would be kept.</summary>
+    PlannedConflict,
 }
 
 /// <summary>What a sync does and how.</summary>
@@ -64,7 +161,7 @@ public sealed class SyncOptions
     /// <summary>The key prefix, e.g. files/&lt;session&gt;; a trailing '/' is added when missing.</summary>
     public string Prefix { get; set; } = string.Empty;
 
-    /// <summary>Upload (default) or download.</summary>
+    /// <summary>Upload (default), download or both ways.</summary>
     public SyncDirection Direction { get; set; }
 
     /// <summary>Leave extra files on the destination alone.</summary>
@@ -131,8 +228,20 @@ public sealed class ChittySyncResult
     /// <summary>Why it failed.</summary>
     public string? Error { get; set; }
 
-    /// <summary>The operation that failed or is planned: Upload, Download or Delete.</summary>
-    public string Operation { get; set; } = string.Empty;
+    /// <summary>The operation done, planned or failed.</summary>
+    public SyncOperation Operation { get; set; }
+
+    /// <summary>Why it failed (None when it did not).</summary>
+    public SyncFailureReason FailureReason { get; set; }
+
+    /// <summary>Two-way: why both versions were kept (None when they were not).</summary>
+    public SyncConflict Conflict { get; set; }
+
+    /// <summary>
+    /// Two-way, two edits: the relative path the local version was saved under, beside the remote version
+    /// that keeps the name (on both sides after the run).
+    /// </summary>
+    public string? ConflictPath { get; set; }
 
     /// <summary>The local file.</summary>
     public string LocalPath { get; set; } = string.Empty;
@@ -186,6 +295,15 @@ public sealed class ChittySyncSummary
     /// <summary>Deletions that were due but not made, and why.</summary>
     public int DeletesWithheld { get; set; }
     public string? DeletesWithheldReason { get; set; }
+
+    /// <summary>Why the deletions were withheld, as a value scripts can test.</summary>
+    public SyncWithholdReason DeletesWithheldBecause { get; set; }
+
+    /// <summary>Two-way: files whose two versions were both kept.</summary>
+    public int Conflicts { get; set; }
+
+    /// <summary>Two-way plan: conflicts the run would keep both versions of.</summary>
+    public int PlannedConflicts { get; set; }
 
     public TimeSpan Elapsed { get; set; }
 

@@ -10,7 +10,13 @@ using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Sync;
 
-/// <summary>What the state remembers of one local file.</summary>
+/// <summary>
+/// What the state remembers of one path: the content both sides agreed on when the path was last synced
+/// (uploaded, downloaded or found identical), the local file's size and last-write time that content had,
+/// and the remote object's ETag for it. The stat makes the hashes a cache (a file with the same stat is not
+/// read again); the ETag tells whether the remote object is still that content without a request. A two-way
+/// sync uses the entry as its baseline; an entry exists only for content that was on both sides at once.
+/// </summary>
 internal sealed class SyncStateEntry
 {
     public long Size { get; set; }
@@ -22,7 +28,11 @@ internal sealed class SyncStateEntry
 
     public string Md5 { get; set; } = string.Empty;
 
-    /// <summary>The ETag of the object this content was last uploaded as or verified against (multipart ETags are not MD5s).</summary>
+    /// <summary>
+    /// The ETag of the object as last uploaded, downloaded or verified against this content (a multipart
+    /// ETag is not an MD5, so this is what recognizes the object as unchanged). Null only in states written
+    /// before ETags were kept.
+    /// </summary>
     public string? RemoteETag { get; set; }
 
     /// <summary>True once the service confirmed a sync report naming this content.</summary>
@@ -63,6 +73,127 @@ internal sealed class SyncState
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
     public object Gate => _gate;
+
+    /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
+    public SyncStateEntry? EntryFor(string relativePath)
+    {
+        lock (_gate)
+        {
+            return Files.TryGetValue(relativePath, out var e) ? e : null;
+        }
+    }
+
+    /// <summary>The remote ETag last seen or uploaded for <paramref name="relativePath"/>, or null.</summary>
+    public string? RemoteETagOf(string relativePath) => EntryFor(relativePath)?.RemoteETag;
+
+    /// <summary>The remembered hashes of <paramref name="file"/> when its size and last-write time are still those they were computed for.</summary>
+    public SyncStateEntry? CachedHashes(LocalFile file)
+    {
+        var e = EntryFor(file.RelativePath);
+        return e is not null && e.Size == file.Size && e.ModifiedTicks == file.LastWriteUtc.Ticks ? e : null;
+    }
+
+    /// <summary>Records that both sides hold the content <paramref name="hashes"/> describes, the remote one as <paramref name="remoteETag"/>.</summary>
+    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag)
+    {
+        lock (_gate)
+        {
+            Files.TryGetValue(relativePath, out var old);
+            Files[relativePath] = new SyncStateEntry
+            {
+                Size = hashes.Size,
+                ModifiedTicks = hashes.ModifiedTicks,
+                Sha256 = hashes.Sha256,
+                Md5 = hashes.Md5,
+                RemoteETag = remoteETag,
+                // A report covers content: the same content at the same key needs no new report.
+                Reported = old is not null && old.Reported && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag,
+            };
+        }
+    }
+
+    /// <summary>Forgets <paramref name="relativePath"/> (it is on neither side any more).</summary>
+    public void Forget(string relativePath)
+    {
+        lock (_gate)
+        {
+            Files.Remove(relativePath);
+        }
+    }
+
+    /// <summary>Forgets every path with no file under <paramref name="root"/>: after an upload the state describes only files that still exist locally.</summary>
+    public void ForgetMissing(string root)
+    {
+        lock (_gate)
+        {
+            foreach (var rel in Files.Keys.ToList())
+            {
+                if (!File.Exists(System.IO.Path.Combine(root, rel)))
+                {
+                    Files.Remove(rel);
+                }
+            }
+        }
+    }
+
+    /// <summary>The multipart uploads recorded as started and not finished.</summary>
+    public IReadOnlyList<PendingUpload> PendingSnapshot()
+    {
+        lock (_gate)
+        {
+            return PendingUploads.Values.ToList();
+        }
+    }
+
+    /// <summary>Records a started multipart upload, so a crash can be cleaned up by the next run.</summary>
+    public void AddPending(string key, string uploadId)
+    {
+        lock (_gate)
+        {
+            PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId };
+        }
+    }
+
+    /// <summary>Forgets a multipart upload that completed or was aborted.</summary>
+    public void RemovePending(string? uploadId)
+    {
+        if (uploadId is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            PendingUploads.Remove(uploadId);
+        }
+    }
+
+    /// <summary>The entries of <paramref name="relativePaths"/> that no sync report has named yet, in ordinal order.</summary>
+    public List<(string RelativePath, SyncStateEntry Entry)> Unreported(IEnumerable<string> relativePaths)
+    {
+        lock (_gate)
+        {
+            return relativePaths.OrderBy(r => r, StringComparer.Ordinal)
+                .Where(r => Files.TryGetValue(r, out var e) && !e.Reported)
+                .Select(r => (r, Files[r]))
+                .ToList();
+        }
+    }
+
+    /// <summary>Marks the content now recorded for <paramref name="relativePaths"/> as named in a confirmed report.</summary>
+    public void MarkReported(IEnumerable<string> relativePaths)
+    {
+        lock (_gate)
+        {
+            foreach (var rel in relativePaths)
+            {
+                if (Files.TryGetValue(rel, out var e))
+                {
+                    e.Reported = true;
+                }
+            }
+        }
+    }
 
     /// <summary>The state file for this target under <paramref name="directory"/> (default: the config directory).</summary>
     public static string PathFor(string? directory, string localPath, Uri endpoint, string bucket, string prefix, out string identity)

@@ -1,0 +1,301 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ChittyConnect.Diagnostics;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// Carries out a plan: the transfers in parallel, then the deletes, and only when every transfer succeeded
+/// (a delete after a failed copy could remove the only version left). The state learns of each finished
+/// transfer or delete as it happens and is saved every few seconds, so a killed run is resumed, not redone.
+/// </summary>
+internal sealed class SyncExecutor
+{
+    private readonly SyncRun _run;
+    private readonly object _saveGate = new();
+    private long _lastSaveTicks;
+
+    public SyncExecutor(SyncRun run) => _run = run;
+
+    private R2ObjectStore Store => _run.Store;
+
+    private SyncState State => _run.State;
+
+    private CancellationToken Token => _run.Token;
+
+    /// <summary>Writes the plan as Planned* results and totals; changes nothing.</summary>
+    public void EmitPlan(SyncPlan plan)
+    {
+        foreach (var item in plan.Transfers)
+        {
+            _run.Summary.PlannedBytes += item.Size;
+            if (item.Step == SyncStep.Upload)
+            {
+                _run.Summary.PlannedUploads++;
+            }
+            else
+            {
+                _run.Summary.PlannedDownloads++;
+            }
+
+            _run.Emit(_run.ResultFor(item, item.Step == SyncStep.Upload ? SyncAction.PlannedUpload : SyncAction.PlannedDownload, _run.PublicOperation(item.Step)));
+        }
+
+        foreach (var item in plan.Deletes)
+        {
+            _run.Summary.PlannedDeletes++;
+            _run.Emit(_run.ResultFor(item, SyncAction.PlannedDelete, _run.PublicOperation(item.Step)));
+        }
+    }
+
+    /// <summary>Runs the transfers, then (when all succeeded) the deletes.</summary>
+    public async Task ExecuteAsync(SyncPlan plan)
+    {
+        await TransferAsync(plan.Transfers).ConfigureAwait(false);
+        await DeleteAsync(plan.Deletes).ConfigureAwait(false);
+    }
+
+    private async Task TransferAsync(List<SyncPlanItem> transfers)
+    {
+        _run.Progress.Start(transfers.Count, transfers.Sum(t => t.Size));
+        await _run.ForEachAsync(transfers, _run.Options.Transfers, async item =>
+        {
+            var watch = Stopwatch.StartNew();
+            var large = item.Size >= _run.Options.LargeTransferThreshold ? _run.Progress.BeginTransfer(item.RelativePath, item.Size) : null;
+            try
+            {
+                if (item.Step == SyncStep.Upload)
+                {
+                    await UploadOneAsync(item, watch, large).ConfigureAwait(false);
+                }
+                else
+                {
+                    await DownloadOneAsync(item, watch, large).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (Token.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                _run.Fail(item, SyncFailureReason.TransferFailed, ex, watch.Elapsed);
+            }
+            finally
+            {
+                if (large is not null)
+                {
+                    _run.Progress.EndTransfer(large);
+                }
+
+                _run.Progress.FileDone();
+                MaybeSaveState();
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private async Task UploadOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
+    {
+        // R2 answers KeyTooLongError only after the body was sent (and s3rver fails on the file system):
+        // refuse it up front, saying what to shorten.
+        var keyBytes = System.Text.Encoding.UTF8.GetByteCount(item.Key);
+        if (keyBytes > SyncEngine.MaxKeyBytes)
+        {
+            throw new ObjectStoreException($"The key of '{item.RelativePath}' would be {keyBytes:N0} bytes, over the {SyncEngine.MaxKeyBytes:N0} bytes R2 allows: shorten its path or the prefix.", item.Key, "KeyTooLong");
+        }
+
+        var hashes = item.Hashes ?? await _run.HashAsync(item.Local!).ConfigureAwait(false);
+        item.Hashes = hashes;
+        var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
+        string? uploadId = null;
+        var result = await Store.UploadFileAsync(item.FullPath, item.Key, hashes.Sha256, hashes.Md5, modified,
+            bytes => _run.Progress.AddBytes(bytes, large),
+            id =>
+            {
+                uploadId = id;
+                State.AddPending(item.Key, id);
+                // A crash from here on leaves parts behind: the next run must know to abort them.
+                ForceSaveState();
+            },
+            Token).ConfigureAwait(false);
+        State.RemovePending(uploadId);
+        State.Remember(item.RelativePath, hashes, result.ETag);
+        _run.Count(s =>
+        {
+            s.FilesUploaded++;
+            s.BytesUploaded += item.Size;
+        });
+        _run.MarkInAgreement(item.RelativePath);
+        var r = _run.ResultFor(item, SyncAction.Uploaded, SyncOperation.Upload);
+        r.Duration = watch.Elapsed;
+        _run.Emit(r);
+    }
+
+    private async Task DownloadOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
+    {
+        var directory = Path.GetDirectoryName(item.FullPath)!;
+        Directory.CreateDirectory(directory);
+        if (Directory.Exists(item.FullPath))
+        {
+            throw new IOException($"'{item.FullPath}' is a folder; the object '{item.Key}' cannot be written there.");
+        }
+
+        // The temporary name keeps at most 60 characters of the final one, so a name near the file
+        // system's 255-byte limit does not fail only because of the added dot and suffix.
+        var name = Path.GetFileName(item.FullPath);
+        if (name.Length > 60)
+        {
+            name = name.Substring(0, char.IsHighSurrogate(name[59]) ? 59 : 60);
+        }
+
+        var temp = Path.Combine(directory, "." + name + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + LocalScanner.PartialSuffix);
+        try
+        {
+            DownloadResult result;
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                result = await Store.DownloadAsync(item.Key, file, bytes => _run.Progress.AddBytes(bytes, large), Token).ConfigureAwait(false);
+                await file.FlushAsync(Token).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+
+            var modified = result.Info.FileModified ?? result.Info.LastModified ?? DateTimeOffset.UtcNow;
+            File.SetLastWriteTimeUtc(temp, modified.UtcDateTime);
+            if (File.Exists(item.FullPath))
+            {
+                File.Replace(temp, item.FullPath, null);
+            }
+            else
+            {
+                File.Move(temp, item.FullPath);
+            }
+
+            var written = new FileInfo(item.FullPath);
+            var hashes = new SyncStateEntry { Size = written.Length, ModifiedTicks = written.LastWriteTimeUtc.Ticks, Sha256 = result.Sha256, Md5 = result.Md5 };
+            item.Hashes = hashes;
+            State.Remember(item.RelativePath, hashes, result.Info.ETag);
+            _run.Count(s =>
+            {
+                s.FilesDownloaded++;
+                s.BytesDownloaded += result.Size;
+            });
+            if (result.VerifiedBy == "size")
+            {
+                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 metadata: only its length could be checked.");
+            }
+
+            var r = _run.ResultFor(item, SyncAction.Downloaded, SyncOperation.Download);
+            r.Modified = modified;
+            r.Duration = watch.Elapsed;
+            _run.Emit(r);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private async Task DeleteAsync(List<SyncPlanItem> deletes)
+    {
+        if (deletes.Count == 0)
+        {
+            return;
+        }
+
+        if (_run.Summary.Errors > 0)
+        {
+            _run.Count(s =>
+            {
+                s.DeletesWithheld += deletes.Count;
+                s.DeletesWithheldReason = "not every transfer succeeded";
+                s.DeletesWithheldBecause = SyncWithholdReason.TransferFailed;
+            });
+            ChittyLog.Warning($"Not deleting {deletes.Count} file(s): not every transfer succeeded.");
+            return;
+        }
+
+        _run.Progress.Phase(SyncPhase.Deleting);
+        var watch = Stopwatch.StartNew();
+        var remote = deletes.Where(d => d.Step == SyncStep.DeleteRemote).ToList();
+        if (remote.Count > 0)
+        {
+            var failures = (await Store.DeleteAsync(remote.Select(d => d.Key).ToList(), Token).ConfigureAwait(false)).ToDictionary(f => f.Key, StringComparer.Ordinal);
+            foreach (var item in remote)
+            {
+                if (failures.TryGetValue(item.Key, out var failure))
+                {
+                    _run.Fail(item, SyncFailureReason.DeleteFailed, new ObjectStoreException($"'{item.Key}' was not deleted: {failure.Code}: {failure.Message}", item.Key, failure.Code), watch.Elapsed);
+                }
+                else
+                {
+                    Deleted(item, watch.Elapsed);
+                }
+            }
+        }
+
+        foreach (var item in deletes.Where(d => d.Step == SyncStep.DeleteLocal))
+        {
+            Token.ThrowIfCancellationRequested();
+            try
+            {
+                File.Delete(item.FullPath);
+                Deleted(item, watch.Elapsed);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _run.Fail(item, SyncFailureReason.DeleteFailed, ex, watch.Elapsed);
+            }
+        }
+    }
+
+    private void Deleted(SyncPlanItem item, TimeSpan elapsed)
+    {
+        State.Forget(item.RelativePath);
+        _run.Count(s =>
+        {
+            s.FilesDeleted++;
+            s.BytesDeleted += item.Size;
+        });
+        var r = _run.ResultFor(item, SyncAction.Deleted, _run.PublicOperation(item.Step));
+        r.Duration = elapsed;
+        _run.Emit(r);
+    }
+
+    private void MaybeSaveState()
+    {
+        var now = _run.Watch.ElapsedTicks;
+        if (now - Interlocked.Read(ref _lastSaveTicks) < Stopwatch.Frequency * 5)
+        {
+            return;
+        }
+
+        ForceSaveState();
+    }
+
+    // Waits for a save in progress instead of skipping: that save may have serialized the state before the
+    // caller's change (a just-started multipart upload), and a crash must not lose the upload id.
+    private void ForceSaveState()
+    {
+        lock (_saveGate)
+        {
+            try
+            {
+                State.Save();
+                Interlocked.Exchange(ref _lastSaveTicks, _run.Watch.ElapsedTicks);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not save the sync state yet: {ex.Message}");
+            }
+        }
+    }
+}

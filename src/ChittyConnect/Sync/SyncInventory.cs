@@ -1,0 +1,189 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using ChittyConnect.Diagnostics;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>What is on both sides now: the local scan and the remote listing, filtered alike.</summary>
+internal sealed class SyncInventory
+{
+    private SyncInventory(Dictionary<string, LocalFile> local, Dictionary<string, RemoteObject> remote, bool folderExists, int scanErrors)
+    {
+        Local = local;
+        Remote = remote;
+        FolderExists = folderExists;
+        ScanErrors = scanErrors;
+    }
+
+    /// <summary>Selected local files by '/'-separated relative path (ordinal).</summary>
+    public Dictionary<string, LocalFile> Local { get; }
+
+    /// <summary>Selected objects by path relative to the prefix (ordinal); folder markers left out.</summary>
+    public Dictionary<string, RemoteObject> Remote { get; }
+
+    public bool FolderExists { get; }
+
+    /// <summary>Folders the scan could not read: their files are unknown, so nothing may be deleted on the strength of this scan.</summary>
+    public int ScanErrors { get; }
+
+    /// <summary>
+    /// Scans the folder while the listing runs on the thread pool, so a sync of unchanged files costs the
+    /// longer of the two, not their sum. A failed listing ends the sync before any scan warning is counted.
+    /// </summary>
+    public static async Task<SyncInventory> TakeAsync(SyncRun run)
+    {
+        var scanErrors = new List<string>();
+        var folderExists = Directory.Exists(run.Root);
+        Dictionary<string, LocalFile> local;
+        Dictionary<string, RemoteObject> remote;
+        using (var listingCancel = CancellationTokenSource.CreateLinkedTokenSource(run.Token))
+        {
+            var listing = Task.Run(() => ListAsync(run, listingCancel.Token), listingCancel.Token);
+            local = folderExists ? ScanDuring(run, listing, listingCancel, scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+            if (!listing.IsCompleted)
+            {
+                run.Progress.Phase(SyncPhase.Listing);
+            }
+
+            remote = await listing.ConfigureAwait(false);
+        }
+
+        foreach (var error in scanErrors)
+        {
+            ChittyLog.Warning(error);
+            run.Count(s => s.Errors++);
+        }
+
+        return new SyncInventory(local, remote, folderExists, scanErrors.Count);
+    }
+
+    // Should the scan fail, the listing is cancelled and awaited (so no request outlives the run, and its
+    // failure is not left unobserved) before the scan's error is rethrown.
+    private static Dictionary<string, LocalFile> ScanDuring(SyncRun run, Task listing, CancellationTokenSource listingCancel, List<string> scanErrors)
+    {
+        try
+        {
+            run.Progress.Phase(SyncPhase.Scanning);
+            return LocalScanner.Scan(run.Root, run.Options.Filters, scanErrors, run.Token);
+        }
+        catch
+        {
+            listingCancel.Cancel();
+            try
+            {
+                listing.GetAwaiter().GetResult();
+            }
+            catch (Exception)
+            {
+                // Whatever the listing did, the scan's error is the one to report.
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task<Dictionary<string, RemoteObject>> ListAsync(SyncRun run, CancellationToken cancellationToken)
+    {
+        var listing = await run.Store.ListAsync(run.Prefix, cancellationToken).ConfigureAwait(false);
+        var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
+        foreach (var o in listing)
+        {
+            var rel = o.Key.Substring(run.Prefix.Length);
+            // Folder markers made by other tools are not files.
+            if (rel.Length == 0 || rel.EndsWith("/", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (run.Options.Filters.IncludeFileAndParents(rel))
+            {
+                result[rel] = o;
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Whether the folder's file system takes names differing only in case for one file (Windows, macOS,
+    /// but a folder can be case-sensitive on Windows, or not on Linux: the file system itself is asked).
+    /// </summary>
+    public static bool IgnoresCase(SyncRun run)
+    {
+        if (run.Options.IgnoreCaseOverride is { } forced)
+        {
+            return forced;
+        }
+
+        var platformDefault = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX);
+        if (run.Options.PlanOnly || !Directory.Exists(run.Root))
+        {
+            // -WhatIf writes nothing, not even a probe; a folder yet to be made is the platform's.
+            return platformDefault;
+        }
+
+        var probe = Path.Combine(run.Root, ".chitty-case-" + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            File.WriteAllBytes(probe, Array.Empty<byte>());
+            return File.Exists(probe.Substring(0, probe.Length - 4) + ".TMP");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return platformDefault;
+        }
+        finally
+        {
+            try
+            {
+                File.Delete(probe);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not remove '{probe}': {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes the temporary files of downloads killed mid-file; the scan ignores such files, so without this
+    /// they would pile up. Safe under the sync lock: no other sync of this target is writing them.
+    /// </summary>
+    public static void RemoveLeftoverPartials(string root)
+    {
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        IEnumerable<string> partials;
+        try
+        {
+            partials = Directory.EnumerateFiles(root, "." + "*" + LocalScanner.PartialSuffix, SearchOption.AllDirectories).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ChittyLog.Verbose($"Could not look for leftover partial downloads: {ex.Message}");
+            return;
+        }
+
+        foreach (var partial in partials)
+        {
+            try
+            {
+                File.Delete(partial);
+                ChittyLog.Verbose($"Removed '{partial}', left by an interrupted download.");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not remove '{partial}': {ex.Message}");
+            }
+        }
+    }
+}

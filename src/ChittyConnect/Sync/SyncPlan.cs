@@ -1,0 +1,97 @@
+using System;
+using System.Collections.Generic;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>What the plan does to one path.</summary>
+internal enum SyncStep
+{
+    /// <summary>The local version goes to the bucket.</summary>
+    Upload,
+
+    /// <summary>The remote version goes to the folder.</summary>
+    Download,
+
+    /// <summary>The local file is removed.</summary>
+    DeleteLocal,
+
+    /// <summary>The object is removed.</summary>
+    DeleteRemote,
+
+    /// <summary>Both changed: the local version moves to a conflict name and is uploaded, the remote one is downloaded to the name.</summary>
+    KeepBoth,
+}
+
+/// <summary>How one side of a path stands against the version both sides last agreed on.</summary>
+internal enum SideChange
+{
+    /// <summary>Not there, and not there last time either (or never synced).</summary>
+    Absent,
+
+    /// <summary>Still the agreed version.</summary>
+    Unchanged,
+
+    /// <summary>A different version from the agreed one.</summary>
+    Changed,
+
+    /// <summary>There, with no agreed version to compare with.</summary>
+    Created,
+
+    /// <summary>Gone since it was agreed.</summary>
+    Deleted,
+}
+
+/// <summary>One path of the plan, with what is known of both sides.</summary>
+internal sealed class SyncPlanItem
+{
+    public SyncPlanItem(string relativePath, string key, string fullPath)
+    {
+        RelativePath = relativePath;
+        Key = key;
+        FullPath = fullPath;
+    }
+
+    /// <summary>'/'-separated, relative to the folder and the prefix.</summary>
+    public string RelativePath { get; }
+
+    public string Key { get; }
+
+    /// <summary>The local file's full path (where a download is written).</summary>
+    public string FullPath { get; set; }
+
+    /// <summary>The size of the version the step moves (or removes).</summary>
+    public long Size { get; set; }
+
+    public LocalFile? Local { get; set; }
+
+    public RemoteObject? Remote { get; set; }
+
+    /// <summary>The version both sides had after the last sync of this path, when there is one.</summary>
+    public SyncStateEntry? Baseline { get; set; }
+
+    /// <summary>Hashes of the local file known before the transfer (from the cache or the compare step), keyed to the stat they belong to.</summary>
+    public SyncStateEntry? Hashes { get; set; }
+
+    public SideChange LocalChange { get; set; }
+
+    public SideChange RemoteChange { get; set; }
+
+    /// <summary>True when both sides hold the same content (checked only when it decides something).</summary>
+    public bool SameContent { get; set; }
+
+    public SyncStep Step { get; set; }
+
+    public SyncConflict Conflict { get; set; }
+
+    /// <summary>For <see cref="SyncStep.KeepBoth"/>: the relative path the local version is saved under.</summary>
+    public string? ConflictPath { get; set; }
+}
+
+/// <summary>What a run will do: transfers first, then deletes, each sorted by path.</summary>
+internal sealed class SyncPlan
+{
+    public List<SyncPlanItem> Transfers { get; } = new();
+
+    public List<SyncPlanItem> Deletes { get; } = new();
+}

@@ -1,0 +1,327 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using ChittyConnect.Diagnostics;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// Turns what is on both sides now (and what the state remembers) into a plan. Every direction goes through
+/// one decision table over how each side stands against the version both last agreed on: a one-way sync
+/// is the case where the source side always counts as changed and the destination as unchanged, so the
+/// source wins and nothing conflicts.
+/// </summary>
+internal sealed class SyncPlanner
+{
+    private readonly SyncRun _run;
+
+    public SyncPlanner(SyncRun run) => _run = run;
+
+    private SyncOptions Options => _run.Options;
+
+    /// <summary>Plans the run; refused names are reported (and counted as errors) here.</summary>
+    public async Task<SyncPlan> PlanAsync(SyncInventory inventory)
+    {
+        _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
+        _run.Progress.Phase(SyncPhase.Comparing);
+        var items = Pair(inventory);
+        foreach (var item in items)
+        {
+            Classify(item);
+        }
+
+        await CompareAsync(items.Where(NeedsContentCompare).ToList()).ConfigureAwait(false);
+        var plan = new SyncPlan();
+        foreach (var item in items.Where(i => !i.Failed))
+        {
+            Decide(item, plan);
+        }
+
+        plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
+        plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
+        var sourceEmpty = Options.Direction == SyncDirection.Download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
+        GuardDeletes(plan, sourceEmpty, inventory.ScanErrors);
+        return plan;
+    }
+
+    // Joins the two sides by name. Where the file system ignores case (Windows, macOS), "Report.txt" and
+    // "report.txt" are one file: a local "Report.txt" stands for a remote "report.txt" (else a mirror would
+    // delete it), and two keys differing only by case cannot both be written, so both are refused.
+    private List<PlannedPath> Pair(SyncInventory inventory)
+    {
+        var writesLocally = Options.Direction != SyncDirection.Upload;
+        var names = writesLocally && SyncInventory.IgnoresCase(_run) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var byName = new Dictionary<string, PlannedPath>(names);
+        var refused = new HashSet<string>(names);
+        var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
+        foreach (var pair in inventory.Remote.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var full = Path.Combine(_run.Root, pair.Key);
+            if (writesLocally)
+            {
+                string? problem = null;
+                var resolved = colliding.Contains(pair.Key) ? null : LocalScanner.ResolveInside(_run.Root, pair.Key, out problem);
+                if (colliding.Contains(pair.Key))
+                {
+                    problem = "another key differs from it only by case, and this file system does not tell such names apart; rename one of them";
+                }
+
+                if (resolved is null)
+                {
+                    Refuse(pair.Value, problem);
+                    refused.Add(pair.Key);
+                    continue;
+                }
+
+                full = resolved;
+            }
+
+            byName[pair.Key] = new PlannedPath(new SyncPlanItem(pair.Key, pair.Value.Key, full) { Remote = pair.Value });
+        }
+
+        foreach (var file in inventory.Local.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal))
+        {
+            if (byName.TryGetValue(file.RelativePath, out var path))
+            {
+                // A second local name that differs only by case cannot exist where case is ignored.
+                if (path.Item.Local is null)
+                {
+                    path.Item.Local = file;
+                    if (!writesLocally)
+                    {
+                        path.Item.FullPath = file.FullPath;
+                    }
+                }
+
+                continue;
+            }
+
+            if (refused.Contains(file.RelativePath))
+            {
+                // Its remote counterpart was refused: deleting the local file would lose it.
+                continue;
+            }
+
+            byName[file.RelativePath] = new PlannedPath(new SyncPlanItem(file.RelativePath, _run.Prefix + file.RelativePath, file.FullPath) { Local = file });
+        }
+
+        var paths = byName.Values.ToList();
+        foreach (var path in paths.Where(p => p.Item.Local is not null))
+        {
+            path.Item.Hashes = Options.Rehash ? null : _run.State.CachedHashes(path.Item.Local!);
+        }
+
+        return paths;
+    }
+
+    private void Refuse(RemoteObject remote, string? problem)
+    {
+        _run.Count(s => s.Errors++);
+        var message = $"Refused to download '{remote.Key}': {problem}.";
+        _run.Emit(new ChittySyncResult
+        {
+            Action = SyncAction.Failed,
+            Operation = SyncOperation.Download,
+            FailureReason = SyncFailureReason.Refused,
+            RelativePath = remote.Key.Substring(_run.Prefix.Length),
+            R2Key = remote.Key,
+            Size = remote.Size,
+            Error = message,
+            Exception = new ObjectStoreException(message, remote.Key, "UnsafeKey"),
+        });
+    }
+
+    // How each side stands. One-way: the source side counts as changed whenever it has the file, the
+    // destination as unchanged, so the source wins.
+    private void Classify(PlannedPath path)
+    {
+        var item = path.Item;
+        var hasLocal = item.Local is not null;
+        var hasRemote = item.Remote is not null;
+        if (Options.Direction == SyncDirection.Upload)
+        {
+            item.LocalChange = hasLocal ? SideChange.Changed : hasRemote ? SideChange.Deleted : SideChange.Absent;
+            item.RemoteChange = hasRemote ? SideChange.Unchanged : SideChange.Absent;
+        }
+        else
+        {
+            item.RemoteChange = hasRemote ? SideChange.Changed : hasLocal ? SideChange.Deleted : SideChange.Absent;
+            item.LocalChange = hasLocal ? SideChange.Unchanged : SideChange.Absent;
+        }
+    }
+
+    // Content decides only between two versions of the same size that the table would otherwise move.
+    private static bool NeedsContentCompare(PlannedPath path)
+    {
+        var item = path.Item;
+        return item.Local is not null && item.Remote is not null && item.Local.Size == item.Remote.Size
+            && (IsNew(item.LocalChange) || IsNew(item.RemoteChange));
+    }
+
+    private static bool IsNew(SideChange change) => change is SideChange.Changed or SideChange.Created;
+
+    // Decides, for files present on both sides with the same size, whether the content is the same.
+    private async Task CompareAsync(List<PlannedPath> paths)
+    {
+        await _run.ForEachAsync(paths, Options.Transfers, async path =>
+        {
+            var item = path.Item;
+            try
+            {
+                item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                path.Failed = true;
+                item.Step = Options.Direction == SyncDirection.Download ? SyncStep.Download : SyncStep.Upload;
+                _run.Fail(item, SyncFailureReason.ReadFailed, ex, TimeSpan.Zero);
+                return;
+            }
+
+            var remote = item.Remote!;
+            var hashes = item.Hashes;
+            var same = remote.ETag == hashes.Md5 || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag);
+            if (!same && remote.IsMultipartETag)
+            {
+                // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
+                var info = await _run.Store.HeadAsync(remote.Key, _run.Token).ConfigureAwait(false);
+                same = info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
+            }
+
+            item.SameContent = same;
+        }).ConfigureAwait(false);
+    }
+
+    // The decision table. Both sides holding the same content needs nothing whatever led there.
+    private void Decide(PlannedPath path, SyncPlan plan)
+    {
+        var item = path.Item;
+        var (local, remote) = (item.LocalChange, item.RemoteChange);
+        if (item.Local is not null && item.Remote is not null && item.SameContent)
+        {
+            Identical(item);
+            return;
+        }
+
+        switch (local, remote)
+        {
+            case (SideChange.Changed or SideChange.Created, SideChange.Unchanged or SideChange.Absent):
+                Transfer(plan, item, SyncStep.Upload, SyncConflict.None);
+                break;
+            case (SideChange.Changed, SideChange.Deleted):
+                // An edit wins over a delete: the local version goes back.
+                Transfer(plan, item, SyncStep.Upload, SyncConflict.ChangedLocallyDeletedRemotely);
+                break;
+            case (SideChange.Unchanged or SideChange.Absent, SideChange.Changed or SideChange.Created):
+                Transfer(plan, item, SyncStep.Download, SyncConflict.None);
+                break;
+            case (SideChange.Deleted, SideChange.Changed):
+                Transfer(plan, item, SyncStep.Download, SyncConflict.DeletedLocallyChangedRemotely);
+                break;
+            case (SideChange.Changed or SideChange.Created, SideChange.Changed or SideChange.Created):
+                Transfer(plan, item, SyncStep.KeepBoth, item.Baseline is null ? SyncConflict.FirstRunDiffers : SyncConflict.BothChanged);
+                break;
+            case (SideChange.Deleted, SideChange.Unchanged):
+                item.Step = SyncStep.DeleteRemote;
+                item.Size = item.Remote!.Size;
+                plan.Deletes.Add(item);
+                break;
+            case (SideChange.Unchanged, SideChange.Deleted):
+                item.Step = SyncStep.DeleteLocal;
+                item.Size = item.Local!.Size;
+                plan.Deletes.Add(item);
+                break;
+            case (SideChange.Deleted or SideChange.Absent, SideChange.Deleted or SideChange.Absent):
+                // Gone from both sides: nothing to keep.
+                if (!Options.PlanOnly)
+                {
+                    _run.State.Forget(item.RelativePath);
+                }
+
+                break;
+        }
+    }
+
+    private void Transfer(SyncPlan plan, SyncPlanItem item, SyncStep step, SyncConflict conflict)
+    {
+        item.Step = step;
+        item.Conflict = conflict;
+        item.Size = step == SyncStep.Upload ? item.Local!.Size : item.Remote!.Size;
+        plan.Transfers.Add(item);
+    }
+
+    private void Identical(SyncPlanItem item)
+    {
+        _run.Count(s =>
+        {
+            s.FilesSkipped++;
+            s.BytesSkipped += item.Remote!.Size;
+        });
+        _run.MarkInAgreement(item.RelativePath);
+        if (!Options.PlanOnly)
+        {
+            _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!.ETag);
+        }
+    }
+
+    private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors)
+    {
+        var deletes = plan.Deletes;
+        if (Options.NoDelete || deletes.Count == 0)
+        {
+            deletes.Clear();
+            return;
+        }
+
+        var because = SyncWithholdReason.None;
+        string? reason = null;
+        if (scanErrors > 0)
+        {
+            because = SyncWithholdReason.ScanErrors;
+            reason = "some folders could not be read, so their files would look deleted";
+        }
+        else if (sourceEmpty && !Options.Force)
+        {
+            because = SyncWithholdReason.SourceEmpty;
+            reason = Options.Direction == SyncDirection.Upload
+                ? $"the folder '{_run.Root}' has no files (an unmounted or emptied drive must not wipe the remote copy; use -Force to allow it)"
+                : $"the prefix '{_run.Prefix}' has no objects (use -Force to allow emptying the folder)";
+        }
+        else if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
+        {
+            because = SyncWithholdReason.MaxDelete;
+            reason = $"{deletes.Count} deletions exceed -MaxDelete {Options.MaxDelete}";
+        }
+
+        if (reason is not null)
+        {
+            Withhold(deletes, because, reason);
+        }
+    }
+
+    private void Withhold(List<SyncPlanItem> deletes, SyncWithholdReason because, string reason)
+    {
+        _run.Count(s =>
+        {
+            s.DeletesWithheld += deletes.Count;
+            s.DeletesWithheldReason = reason;
+            s.DeletesWithheldBecause = because;
+            s.Errors++;
+        });
+        ChittyLog.Warning($"Not deleting {deletes.Count} file(s): {reason}.");
+        deletes.Clear();
+    }
+
+    // A path on its way through the planner; Failed once its content could not be read.
+    private sealed class PlannedPath
+    {
+        public PlannedPath(SyncPlanItem item) => Item = item;
+
+        public SyncPlanItem Item { get; }
+
+        public bool Failed { get; set; }
+    }
+}

@@ -1,0 +1,74 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using ChittyConnect.Api;
+using ChittyConnect.Diagnostics;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// Tells ChittyConnect which objects under the prefix it has not been told about yet: every path the run
+/// uploaded or found identical whose content no confirmed report named. Each batch the service confirms is
+/// marked in the state at once, so a report that fails part-way is resumed, not repeated, by the next run.
+/// </summary>
+internal sealed class SyncReporter
+{
+    private readonly SyncRun _run;
+    private readonly ChittyApiClient? _api;
+
+    public SyncReporter(SyncRun run, ChittyApiClient? api)
+    {
+        _run = run;
+        _api = api;
+    }
+
+    /// <summary>Sends the report; a failure is counted and kept in the summary, not thrown.</summary>
+    public async Task ReportAsync()
+    {
+        if (_run.Options.NoReport)
+        {
+            return;
+        }
+
+        if (_api is null)
+        {
+            ChittyLog.Verbose("No API client: the sync report is not sent.");
+            return;
+        }
+
+        var unreported = _run.State.Unreported(_run.InAgreement());
+        if (unreported.Count == 0)
+        {
+            return;
+        }
+
+        var items = unreported.Select(u => new SyncReportItem
+        {
+            R2Key = _run.Prefix + u.RelativePath,
+            Sha256 = u.Entry.Sha256,
+            Size = u.Entry.Size,
+            Modified = new System.DateTimeOffset(new System.DateTime(u.Entry.ModifiedTicks, System.DateTimeKind.Utc)),
+        }).ToList();
+        _run.Progress.Phase(SyncPhase.Reporting);
+        var confirmed = 0;
+        void MarkReported(int upTo)
+        {
+            _run.State.MarkReported(unreported.Skip(confirmed).Take(upTo - confirmed).Select(u => u.RelativePath));
+            confirmed = upTo;
+        }
+
+        try
+        {
+            var result = await _api.SendSyncReportAsync(_run.Prefix, _run.Options.Source, items, _run.Token, _run.Options.ReportBatchSize, MarkReported).ConfigureAwait(false);
+            _run.Summary.ReportedItems = result.Count;
+            _run.Summary.ReportEventId = result.EventId;
+        }
+        catch (ChittyApiException ex)
+        {
+            _run.Summary.ReportedItems = confirmed;
+            _run.Summary.ReportError = ex.Message;
+            _run.Count(s => s.Errors++);
+            ChittyLog.Warning($"The sync report failed after {confirmed} of {items.Count} items; the rest is sent by the next sync: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ChittyConnect.Hashing;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// What the planner, the executor and the reporter of one run share: the options and both sides, the state,
+/// the totals, the results and the progress. Results and totals may be added from worker threads: the totals
+/// under one lock, results handed to the caller's callback as they come.
+/// </summary>
+internal sealed class SyncRun
+{
+    private readonly Action<ChittySyncResult>? _onResult;
+    private readonly object _gate = new();
+    private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
+
+    public SyncRun(R2ObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    {
+        Store = store;
+        Options = options;
+        _onResult = onResult;
+        Token = cancellationToken;
+        Progress = new SyncProgressTracker(progress);
+        Root = Path.GetFullPath(options.LocalPath);
+        Prefix = SyncEngine.NormalizePrefix(options.Prefix);
+        Summary = new ChittySyncSummary
+        {
+            Direction = options.Direction,
+            LocalPath = Root,
+            Bucket = store.Bucket,
+            Prefix = Prefix,
+            PlanOnly = options.PlanOnly,
+        };
+    }
+
+    public R2ObjectStore Store { get; }
+
+    public SyncOptions Options { get; }
+
+    public CancellationToken Token { get; }
+
+    public SyncProgressTracker Progress { get; }
+
+    /// <summary>The local folder, absolute.</summary>
+    public string Root { get; }
+
+    /// <summary>The key prefix, normalized (no leading '/', a trailing one unless empty).</summary>
+    public string Prefix { get; }
+
+    public ChittySyncSummary Summary { get; }
+
+    public Stopwatch Watch { get; } = Stopwatch.StartNew();
+
+    public SyncState State { get; set; } = null!;
+
+    /// <summary>Changes the totals from any thread.</summary>
+    public void Count(Action<ChittySyncSummary> change)
+    {
+        lock (_gate)
+        {
+            change(Summary);
+        }
+    }
+
+    /// <summary>Records that <paramref name="relativePath"/> holds the same content on both sides (for the sync report).</summary>
+    public void MarkInAgreement(string relativePath)
+    {
+        lock (_gate)
+        {
+            _inAgreement.Add(relativePath);
+        }
+    }
+
+    /// <summary>The paths found or made identical on both sides in this run.</summary>
+    public IReadOnlyList<string> InAgreement()
+    {
+        lock (_gate)
+        {
+            return _inAgreement.ToList();
+        }
+    }
+
+    /// <summary>Hands a result to the caller.</summary>
+    public void Emit(ChittySyncResult result) => _onResult?.Invoke(result);
+
+    /// <summary>Counts an error and emits a Failed result for <paramref name="item"/>.</summary>
+    public void Fail(SyncPlanItem item, SyncFailureReason reason, Exception ex, TimeSpan elapsed)
+    {
+        Count(s => s.Errors++);
+        var r = ResultFor(item, SyncAction.Failed, PublicOperation(item.Step));
+        r.FailureReason = reason;
+        r.Error = ex.Message;
+        r.Exception = ex;
+        r.Duration = elapsed;
+        Emit(r);
+    }
+
+    /// <summary>The result of <paramref name="item"/> with <paramref name="action"/>, before timings are added.</summary>
+    public ChittySyncResult ResultFor(SyncPlanItem item, SyncAction action, SyncOperation operation) => new()
+    {
+        Action = action,
+        Operation = operation,
+        RelativePath = item.RelativePath,
+        R2Key = item.Key,
+        Size = item.Size,
+        Sha256 = item.Hashes?.Sha256,
+        LocalPath = item.FullPath,
+        Modified = item.Local is not null ? new DateTimeOffset(item.Local.LastWriteUtc, TimeSpan.Zero) : item.Remote?.LastModified,
+        Conflict = item.Conflict,
+        ConflictPath = item.ConflictPath,
+    };
+
+    /// <summary>
+    /// The operation a step shows as: a one-way run keeps the single "Delete" its scripts know; a two-way
+    /// run says which side.
+    /// </summary>
+    public SyncOperation PublicOperation(SyncStep step) => step switch
+    {
+        SyncStep.Upload => SyncOperation.Upload,
+        SyncStep.Download => SyncOperation.Download,
+        SyncStep.KeepBoth => SyncOperation.KeepBoth,
+        _ => SyncOperation.Delete,
+    };
+
+    /// <summary>Hashes a file and ties the hashes to the size and time it had before and after the read.</summary>
+    public async Task<SyncStateEntry> HashAsync(LocalFile file)
+    {
+        var before = new FileInfo(file.FullPath);
+        var size = before.Length;
+        var ticks = before.LastWriteTimeUtc.Ticks;
+        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token).ConfigureAwait(false);
+        var after = new FileInfo(file.FullPath);
+        if (after.Length != size || after.LastWriteTimeUtc.Ticks != ticks || hashes.Length != size)
+        {
+            throw new IOException($"'{file.FullPath}' changed while it was being read; it will be synced next time.");
+        }
+
+        Count(s =>
+        {
+            s.BytesHashed += hashes.Length;
+            s.FilesHashed++;
+        });
+        return new SyncStateEntry { Size = size, ModifiedTicks = ticks, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
+    }
+
+    /// <summary>Runs <paramref name="body"/> over <paramref name="items"/> on up to <paramref name="degree"/> workers, in order of start.</summary>
+    public async Task ForEachAsync<T>(IReadOnlyList<T> items, int degree, Func<T, Task> body)
+    {
+        var next = -1;
+        var workers = Enumerable.Range(0, Math.Min(degree, items.Count)).Select(_ => Task.Run(async () =>
+        {
+            while (true)
+            {
+                Token.ThrowIfCancellationRequested();
+                var i = Interlocked.Increment(ref next);
+                if (i >= items.Count)
+                {
+                    return;
+                }
+
+                await body(items[i]).ConfigureAwait(false);
+            }
+        })).ToList();
+        await Task.WhenAll(workers).ConfigureAwait(false);
+    }
+}
