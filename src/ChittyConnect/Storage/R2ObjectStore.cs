@@ -20,7 +20,7 @@ namespace ChittyConnect.Storage;
 /// (SigV4 with signed payloads, path-style addressing, region "auto", never aws-chunked: R2 refuses it and
 /// s3rver would store its framing). Every write is verified against the MD5 of the bytes actually sent.
 /// </summary>
-public sealed partial class R2ObjectStore : IDisposable
+public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 {
     /// <summary>Metadata key of the content's SHA-256 (sent as x-amz-meta-sha256).</summary>
     public const string Sha256MetadataKey = "sha256";
