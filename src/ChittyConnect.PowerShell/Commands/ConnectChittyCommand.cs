@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Security;
 using ChittyConnect.Configuration;
+using ChittyConnect.Crypt;
 using ChittyConnect.PowerShell.Internal;
 
 namespace ChittyConnect.PowerShell.Commands;
@@ -61,6 +62,20 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [ValidateNotNull]
     [Credential]
     public PSCredential? R2Credential { get; set; }
+
+    /// <summary>The rclone crypt password: Sync-ChittyFolder then encrypts as an rclone crypt remote with it would.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    public SecureString? CryptPassword { get; set; }
+
+    /// <summary>The rclone crypt salt (password2), optional.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    public SecureString? CryptSalt { get; set; }
+
+    /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    public RcloneNameEncryption CryptNameEncryption { get; set; } = RcloneNameEncryption.Standard;
 
     /// <summary>Seconds each API request may take.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
@@ -163,6 +178,18 @@ public sealed class ConnectChittyCommand : PSCmdlet
         {
             settings.R2AccessKeyId = R2Credential.UserName;
             settings.R2SecretAccessKey = ChittySecret.FromSecureString(R2Credential.Password);
+        }
+
+        if (CryptSalt is not null && CryptPassword is null)
+        {
+            throw new ArgumentException("-CryptSalt needs -CryptPassword: the salt is rclone crypt's second password.");
+        }
+
+        if (CryptPassword is not null)
+        {
+            settings.CryptPassword = ChittySecret.FromSecureString(CryptPassword);
+            settings.CryptSalt = CryptSalt is null ? null : ChittySecret.FromSecureString(CryptSalt);
+            settings.CryptNameEncryption = CryptNameEncryption;
         }
 
         return settings;

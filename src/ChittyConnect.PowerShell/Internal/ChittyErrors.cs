@@ -3,6 +3,7 @@ using System.IO;
 using System.Management.Automation;
 using System.Security;
 using ChittyConnect.Api;
+using ChittyConnect.Crypt;
 using ChittyConnect.Filters;
 
 namespace ChittyConnect.PowerShell.Internal;
@@ -65,6 +66,9 @@ internal static class ChittyErrors
                 _ => ("ChittyApiError", ErrorCategory.NotSpecified, null),
             },
         },
+        RcloneCryptException crypt => crypt.Code is RcloneCryptException.BadBlock or RcloneCryptException.BadName
+            ? ("ChittyCryptPasswordWrong", ErrorCategory.AuthenticationError, "Give the rclone crypt remote's password and salt (password2): Connect-Chitty -CryptPassword (Read-Host -AsSecureString) -CryptSalt ..., Sync-ChittyFolder -CryptPassword, or CHITTY_CRYPT_PASSWORD and CHITTY_CRYPT_SALT.")
+            : ("ChittyCryptInvalidContent", ErrorCategory.InvalidData, null),
         FilterSyntaxException => ("ChittyFilterSyntax", ErrorCategory.ParserError, null),
         FormatException => ("ChittyInvalidFormat", ErrorCategory.ParserError, null),
         FileNotFoundException or DirectoryNotFoundException => ("ChittyPathNotFound", ErrorCategory.ObjectNotFound, null),
