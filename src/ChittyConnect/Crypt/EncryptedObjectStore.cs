@@ -252,47 +252,55 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         LastModified = info.LastModified,
     };
 
-    // Encrypts the file into the staging file in chunks of 32 blocks, as many chunks at once as there are
-    // cores, and hashes the ciphertext in order as it is written.
+    // Encrypts the file into the staging file in chunks of 32 blocks: as many chunks at once as there are
+    // cores, while the chunk before them is hashed and written in order. Each chunk in flight has its own
+    // reader (the encrypting stream seeks to it) and buffer; memory is (cores + 1) chunks.
     private async Task<(string Sha256, string Md5)> StageAsync(string path, long plainLength, string staged, CancellationToken cancellationToken)
     {
         var cipherLength = RcloneCryptFormat.EncryptedSize(plainLength);
         const long chunkCipher = (long)ChunkBlocks * RcloneCryptFormat.BlockSize;
         var chunks = Math.Max(1, (cipherLength - RcloneCryptFormat.FileHeaderSize + chunkCipher - 1) / chunkCipher);
-        var degree = (int)Math.Min(Math.Max(1, Environment.ProcessorCount), chunks);
+        var slots = (int)Math.Min(Math.Max(1, Environment.ProcessorCount) + 1, chunks);
         var nonce = RcloneEncryptingStream.NewNonce();
-        var readers = new RcloneEncryptingStream[degree];
-        var buffers = new byte[degree][];
-        var lengths = new int[degree];
+        var readers = new RcloneEncryptingStream[slots];
+        var buffers = new byte[slots][];
+        var inFlight = new Queue<Task<int>>();
         try
         {
-            for (var w = 0; w < degree; w++)
+            for (var i = 0; i < slots; i++)
             {
                 var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
-                readers[w] = new RcloneEncryptingStream(file, _key, nonce);
-                buffers[w] = new byte[chunkCipher + RcloneCryptFormat.FileHeaderSize];
+                readers[i] = new RcloneEncryptingStream(file, _key, nonce);
+                buffers[i] = new byte[chunkCipher + RcloneCryptFormat.FileHeaderSize];
             }
+
+            Task<int> Encrypt(long chunk) => Task.Run(() =>
+            {
+                var slot = (int)(chunk % slots);
+                var from = chunk == 0 ? 0 : RcloneCryptFormat.FileHeaderSize + (chunk * chunkCipher);
+                var to = Math.Min(RcloneCryptFormat.FileHeaderSize + ((chunk + 1) * chunkCipher), cipherLength);
+                return ReadRange(readers[slot], from, (int)(to - from), buffers[slot]);
+            }, cancellationToken);
 
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
             using var output = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            for (long first = 0; first < chunks; first += degree)
+            for (long chunk = 0; chunk < slots; chunk++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var round = (int)Math.Min(degree, chunks - first);
-                var start = first;
-                await Task.WhenAll(Enumerable.Range(0, round).Select(w => Task.Run(() =>
+                inFlight.Enqueue(Encrypt(chunk));
+            }
+
+            for (long chunk = 0; chunk < chunks; chunk++)
+            {
+                var length = await inFlight.Dequeue().ConfigureAwait(false);
+                var buffer = buffers[chunk % slots];
+                sha.AppendData(buffer, 0, length);
+                md5.AppendData(buffer, 0, length);
+                await output.WriteAsync(buffer, 0, length, cancellationToken).ConfigureAwait(false);
+                if (chunk + slots < chunks)
                 {
-                    var chunk = start + w;
-                    var from = chunk == 0 ? 0 : RcloneCryptFormat.FileHeaderSize + (chunk * chunkCipher);
-                    var to = Math.Min(RcloneCryptFormat.FileHeaderSize + ((chunk + 1) * chunkCipher), cipherLength);
-                    lengths[w] = ReadRange(readers[w], from, (int)(to - from), buffers[w]);
-                }, cancellationToken))).ConfigureAwait(false);
-                for (var w = 0; w < round; w++)
-                {
-                    sha.AppendData(buffers[w], 0, lengths[w]);
-                    md5.AppendData(buffers[w], 0, lengths[w]);
-                    await output.WriteAsync(buffers[w], 0, lengths[w], cancellationToken).ConfigureAwait(false);
+                    // The slot is free again: its next chunk starts while this one's successors finish.
+                    inFlight.Enqueue(Encrypt(chunk + slots));
                 }
             }
 
@@ -306,6 +314,20 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         }
         finally
         {
+            // A failure leaves chunks in flight: they must stop using the readers before these close.
+            foreach (var task in inFlight)
+            {
+                try
+                {
+                    await task.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // The failure that ended the staging is the one reported; this is its aftermath.
+                    ChittyLog.Verbose($"An encryption chunk of '{path}' ended with: {ex.Message}");
+                }
+            }
+
             foreach (var reader in readers)
             {
                 reader?.Dispose();
