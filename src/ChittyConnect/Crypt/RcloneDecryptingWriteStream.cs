@@ -15,24 +15,17 @@ namespace ChittyConnect.Crypt;
 public sealed class RcloneDecryptingWriteStream : Stream
 {
     private readonly Stream _destination;
-    private readonly SecretBox _box;
+    private readonly RcloneBlockOpener _opener;
     private readonly byte[] _sealed = new byte[RcloneCryptFormat.BlockSize];
     private readonly byte[] _plain = new byte[RcloneCryptFormat.BlockDataSize];
-    private byte[]? _nonce;
     private int _filled;
-    private long _block;
     private bool _completed;
 
     /// <summary>Decrypts into <paramref name="destination"/> (left open) under <paramref name="key"/>.</summary>
     public RcloneDecryptingWriteStream(Stream destination, RcloneCryptKey key)
     {
         _destination = destination ?? throw new ArgumentNullException(nameof(destination));
-        if (key is null)
-        {
-            throw new ArgumentNullException(nameof(key));
-        }
-
-        _box = new SecretBox(key.DataKey);
+        _opener = new RcloneBlockOpener(key);
     }
 
     /// <summary>Plaintext bytes written to the destination so far.</summary>
@@ -79,15 +72,15 @@ public sealed class RcloneDecryptingWriteStream : Stream
 
         while (count > 0)
         {
-            var room = (_nonce is null ? RcloneCryptFormat.FileHeaderSize : _sealed.Length) - _filled;
+            var room = (_opener.HasHeader ? _sealed.Length : RcloneCryptFormat.FileHeaderSize) - _filled;
             var n = Math.Min(room, count);
             Buffer.BlockCopy(buffer, offset, _sealed, _filled, n);
             _filled += n;
             offset += n;
             count -= n;
-            if (_nonce is null && _filled == RcloneCryptFormat.FileHeaderSize)
+            if (!_opener.HasHeader && _filled == RcloneCryptFormat.FileHeaderSize)
             {
-                _nonce = RcloneCryptFormat.ReadHeader(_sealed);
+                _opener.AcceptHeader(_sealed, _filled);
                 _filled = 0;
             }
             else if (_filled == _sealed.Length)
@@ -109,18 +102,13 @@ public sealed class RcloneDecryptingWriteStream : Stream
             return;
         }
 
-        if (_nonce is null)
+        if (!_opener.HasHeader)
         {
-            throw new RcloneCryptException($"The object has {_filled} bytes, fewer than rclone crypt's {RcloneCryptFormat.FileHeaderSize}-byte header: it is not encrypted content or it is cut short.", RcloneCryptException.Truncated);
+            _opener.AcceptHeader(_sealed, _filled);
         }
 
         if (_filled > 0)
         {
-            if (_filled <= RcloneCryptFormat.BlockHeaderSize)
-            {
-                throw new RcloneCryptException("The encrypted content ends in a block without data: it is cut short.", RcloneCryptException.Truncated);
-            }
-
             await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -144,19 +132,10 @@ public sealed class RcloneDecryptingWriteStream : Stream
 
     private async Task OpenAsync(CancellationToken cancellationToken)
     {
-        if (!_box.Open(_sealed, 0, _filled, _nonce!, _plain, 0))
-        {
-            throw new RcloneCryptException(
-                $"Block {_block} failed authentication: the crypt password or salt is wrong, or the content was altered.",
-                RcloneCryptException.BadBlock);
-        }
-
-        var length = _filled - RcloneCryptFormat.BlockHeaderSize;
+        var length = _opener.Open(_sealed, _filled, _plain);
         OnPlaintext?.Invoke(_plain, 0, length);
         await _destination.WriteAsync(_plain, 0, length, cancellationToken).ConfigureAwait(false);
         PlainBytes += length;
         _filled = 0;
-        _block++;
-        RcloneCryptFormat.AddToNonce(_nonce!, 1);
     }
 }
