@@ -192,6 +192,11 @@ function Start-ChittyStack {
     .PARAMETER EmulatorArgs
     More arguments for the emulator, after the ones this function passes.
 
+    .PARAMETER CallerHostUploadUrls
+    Presign answers upload URLs on the emulator's own host. By default it answers production URLs
+    (https://api.chitty.cc/api/files/upload/<token>) as the service does, so every presigned upload of the
+    demo and the tests goes through the module's rewrite of that host to the configured endpoint.
+
     .EXAMPLE
     $stack = Start-ChittyStack
     try { Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId }
@@ -202,6 +207,7 @@ function Start-ChittyStack {
     param(
         [switch] $S3Only,
         [string[]] $EmulatorArgs = @(),
+        [switch] $CallerHostUploadUrls,
         [string] $ApiKey = ('chitty_test_' + [guid]::NewGuid().ToString('N')),
         [string] $ChittyId = 'CHITTY-TEST-0001',
         [string] $SessionId = ('session-' + [guid]::NewGuid().ToString('N').Substring(0, 12)),
@@ -275,7 +281,9 @@ function Start-ChittyStack {
                 '--s3-bucket', $script:Bucket,
                 '--s3-access-key', $script:S3Key,
                 '--s3-secret-key', $script:S3Key
-            ) + $EmulatorArgs
+            )
+            if (-not $CallerHostUploadUrls) { $arguments += '--production-upload-urls' }
+            $arguments += $EmulatorArgs
             $stack.EmulatorLogged = Start-LoggedProcess -Name 'emulator' -FilePath 'dotnet' -WorkingDirectory $emulatorDir `
                 -LogDirectory $logDir -ArgumentList $arguments -Environment @{
                     DOTNET_NOLOGO = '1'

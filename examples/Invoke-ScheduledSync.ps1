@@ -10,6 +10,8 @@
       - connects from a saved profile or the CHITTY_* environment variables, never from a key in the script;
       - reads the guide's ~/.rcloneignore as is;
       - logs one JSON line per file and a summary line (-LogFile), plus a plain line per run;
+      - re-creates its session when the service has lost it (its session store forgets sessions when it
+        restarts): New-ChittySession is safe to repeat;
       - refuses to delete anything when the folder is missing or empty (an unmounted drive), and never
         deletes more than -MaxDelete files in one run;
       - exits with 0 when everything succeeded, 1 when some file, deletion or the report failed, and 2
@@ -79,6 +81,19 @@ try {
     }
     if ($SessionId) { $sync.SessionId = $SessionId }
     if (Test-Path -LiteralPath $IgnoreFile) { $sync.ExcludeFrom = $IgnoreFile }
+
+    # The service forgets sessions when its session store restarts (a get answers 404): create it again.
+    $session = if ($SessionId) { $SessionId } else { (Get-ChittyConnection).SessionId }
+    if ($session) {
+        $lookup = @(Get-ChittySession -SessionId $session -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
+        if (-not $lookup -and ($lookupErrors | Where-Object FullyQualifiedErrorId -like 'ChittySessionNotFound*')) {
+            $null = New-ChittySession -SessionId $session -Metadata @{ device = [Environment]::MachineName; createdBy = 'Invoke-ScheduledSync.ps1' }
+            Write-RunLog "Session '$session' was missing on the service (lost when its session store restarted); re-created it"
+        }
+        elseif (-not $lookup) {
+            throw $lookupErrors[0]
+        }
+    }
 
     Write-RunLog "Starting ChittyConnect sync of '$Folder'"
     $output = Sync-ChittyFolder @sync

@@ -9,7 +9,24 @@ namespace ChittyConnect.Emulator;
 /// <param name="IsActive">False for a key that answers 401 "API key is inactive".</param>
 public sealed record EmulatorApiKey(string Key, string ChittyId, string SessionId, bool IsActive = true)
 {
-    /// <summary>Parses <c>key=chittyId:sessionId</c>, optionally followed by <c>:inactive</c>.</summary>
+    private const string Shape = "key=chittyId:sessionId[:inactive][,name=<name>][,scopes=<scope>+<scope>...]";
+
+    /// <summary>The scopes a key has when none are given.</summary>
+    public static readonly IReadOnlyList<string> DefaultScopes = new[] { "read", "write" };
+
+    /// <summary>The key record's name, which whoami reports as <c>tenant.name</c>; the ChittyID when none is given.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>The key record's scopes, which whoami reports as <c>scopes</c>.</summary>
+    public IReadOnlyList<string> Scopes { get; init; } = DefaultScopes;
+
+    /// <summary>The name whoami reports.</summary>
+    public string DisplayName => Name ?? ChittyId;
+
+    /// <summary>
+    /// Parses <c>key=chittyId:sessionId</c>, optionally followed by <c>:inactive</c>, then by <c>,name=...</c> and
+    /// <c>,scopes=a+b</c> (scopes joined by <c>+</c>; a name cannot hold a comma).
+    /// </summary>
     /// <exception cref="FormatException">The text does not have that shape.</exception>
     public static EmulatorApiKey Parse(string text)
     {
@@ -17,22 +34,61 @@ public sealed record EmulatorApiKey(string Key, string ChittyId, string SessionI
         var eq = text.IndexOf('=', StringComparison.Ordinal);
         if (eq <= 0)
         {
-            throw new FormatException($"An API key must look like key=chittyId:sessionId[:inactive], not '{text}'.");
+            throw new FormatException($"An API key must look like {Shape}, not '{text}'.");
         }
 
         var key = text[..eq].Trim();
-        var parts = text[(eq + 1)..].Split(':');
+        var fields = text[(eq + 1)..].Split(',');
+        var parts = fields[0].Split(':');
         var inactive = parts.Length == 3 && string.Equals(parts[2].Trim(), "inactive", StringComparison.OrdinalIgnoreCase);
         if ((parts.Length != 2 && !inactive) || parts[0].Trim().Length == 0 || parts[1].Trim().Length == 0)
         {
-            throw new FormatException($"An API key must look like key=chittyId:sessionId[:inactive], not '{text}'.");
+            throw new FormatException($"An API key must look like {Shape}, not '{text}'.");
         }
 
-        return new EmulatorApiKey(key, parts[0].Trim(), parts[1].Trim(), !inactive);
+        string? name = null;
+        IReadOnlyList<string>? scopes = null;
+        foreach (var field in fields.Skip(1))
+        {
+            var separator = field.IndexOf('=', StringComparison.Ordinal);
+            var label = separator < 0 ? field.Trim() : field[..separator].Trim();
+            var value = separator < 0 ? string.Empty : field[(separator + 1)..].Trim();
+            switch (label)
+            {
+                case "name" when value.Length > 0:
+                    name = value;
+                    break;
+                case "scopes":
+                    scopes = value.Split('+', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    break;
+                default:
+                    throw new FormatException($"An API key must look like {Shape}, not '{text}' ('{field}' is neither name=... nor scopes=...).");
+            }
+        }
+
+        return new EmulatorApiKey(key, parts[0].Trim(), parts[1].Trim(), !inactive)
+        {
+            Name = name,
+            Scopes = scopes ?? DefaultScopes,
+        };
     }
 
     /// <summary>The key in the form <see cref="Parse"/> reads.</summary>
-    public override string ToString() => $"{Key}={ChittyId}:{SessionId}{(IsActive ? string.Empty : ":inactive")}";
+    public override string ToString()
+    {
+        var text = $"{Key}={ChittyId}:{SessionId}{(IsActive ? string.Empty : ":inactive")}";
+        if (Name is not null)
+        {
+            text += ",name=" + Name;
+        }
+
+        if (!Scopes.SequenceEqual(DefaultScopes))
+        {
+            text += ",scopes=" + string.Join('+', Scopes);
+        }
+
+        return text;
+    }
 }
 
 /// <summary>Everything that configures one emulator instance; the command line maps onto it one to one.</summary>
@@ -101,7 +157,8 @@ public sealed class EmulatorOptions
     /// <summary>The command-line synopsis.</summary>
     public const string Usage =
         "ChittyConnect.Emulator [--urls http://127.0.0.1:0] [--db <sqlite file>]\n" +
-        "  --key <apiKey>=<chittyId>:<sessionId>[:inactive]   (repeatable; or env CHITTY_EMULATOR_KEYS=\"k1=id1:s1;k2=id2:s2\")\n" +
+        "  --key <apiKey>=<chittyId>:<sessionId>[:inactive][,name=<name>][,scopes=<a>+<b>]\n" +
+        "                               (repeatable; or env CHITTY_EMULATOR_KEYS=\"k1=id1:s1;k2=id2:s2\")\n" +
         "  [--blob-dir <dir>] | [--s3-endpoint <url> --s3-bucket <name> --s3-access-key <k> --s3-secret-key <s>]\n" +
         "  [--production-upload-urls]   upload_url uses https://api.chitty.cc (default: the host that was called)\n" +
         "  [--sse-heartbeat-seconds N]  default 15\n" +

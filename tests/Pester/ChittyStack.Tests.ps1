@@ -75,6 +75,40 @@ Describe 'Start-ChittyStack' {
         $bad = Invoke-WebRequest -Uri "$($Stack.EmulatorUri)api/registry/whoami" -Headers @{ Authorization = 'Bearer wrong' } -SkipHttpErrorCheck
         $bad.StatusCode | Should -Be 401
     }
+
+    It 'answers production upload URLs, so a presigned upload goes through the module''s rewrite to the endpoint' {
+        $headers = @{ Authorization = "Bearer $($Stack.ApiKey)" }
+        $presign = Invoke-RestMethod -Method Post -Uri "$($Stack.EmulatorUri)api/files/presign" -Headers $headers -ContentType 'application/json' `
+            -Body (@{ name = 'probe.bin'; size = 1; session_id = $Stack.SessionId; mime = 'application/octet-stream'; sha256 = '00' } | ConvertTo-Json)
+        $presign.upload_url | Should -BeLike 'https://api.chitty.cc/api/files/upload/*'
+
+        $file = Join-Path ([IO.Path]::GetTempPath()) ("chitty-presigned-$([guid]::NewGuid().ToString('N')).bin")
+        try {
+            [IO.File]::WriteAllBytes($file, [byte[]](1..200))
+            $null = Connect-ChittyTestStack -Stack $Stack
+            $sent = Send-ChittyFile -LiteralPath $file -Method Presigned
+            $sent.Method | Should -Be 'Presigned'
+            $sent.Active | Should -BeTrue
+            $stored = Invoke-WebRequest -Uri "$($Stack.EmulatorUri)_emulator/blobs/$($sent.R2Key)"
+            $stored.RawContentLength | Should -Be 200
+        }
+        finally {
+            Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'answers upload URLs on its own host with -CallerHostUploadUrls' {
+        $own = Start-ChittyStack -CallerHostUploadUrls
+        try {
+            $headers = @{ Authorization = "Bearer $($own.ApiKey)" }
+            $presign = Invoke-RestMethod -Method Post -Uri "$($own.EmulatorUri)api/files/presign" -Headers $headers -ContentType 'application/json' `
+                -Body (@{ name = 'probe.bin'; size = 1; session_id = $own.SessionId; mime = 'application/octet-stream'; sha256 = '00' } | ConvertTo-Json)
+            ([uri]$presign.upload_url).Authority | Should -Be $own.EmulatorUri.Authority
+        }
+        finally {
+            Stop-ChittyStack -Stack $own
+        }
+    }
 }
 
 Describe 'A failed start' {

@@ -88,3 +88,27 @@ foreach (`$name in $names) { "`${name}: `$(((Get-Help `$name).Synopsis -replace 
         $result.Output | Should -Be @($expected)
     }
 }
+
+Describe 'Help that states behaviour' {
+    BeforeAll {
+        # The emulator sends a heartbeat every second, so a watch sees the stream's own events quickly.
+        $script:Stack = Start-ChittyStack -EmulatorArgs @('--sse-heartbeat-seconds', '1')
+        $null = Connect-ChittyTestStack -Stack $Stack
+    }
+
+    AfterAll {
+        $script:Stack | Stop-ChittyStack
+    }
+
+    It 'Watch-ChittyEvents -First: the help says exactly that many objects, and the cmdlet writes exactly that many' {
+        $text = ((Get-Help Watch-ChittyEvents -Parameter First).description.Text -join ' ') -replace '\s+', ' '
+        $text | Should -Match 'exactly this many objects'
+        # What an older text said and the cmdlet no longer does: a connected event written beside -First others.
+        $text | Should -Not -Match 'event counts when it is written'
+
+        $written = @(Watch-ChittyEvents -First 2 -IncludeStreamEvents -Timeout 30)
+        $written.Count | Should -Be 2
+        $written[0].Type | Should -Be 'connected'
+        @(Watch-ChittyEvents -Type heartbeat -First 1 -Timeout 30).Count | Should -Be 1
+    }
+}

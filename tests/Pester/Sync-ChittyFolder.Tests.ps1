@@ -110,4 +110,21 @@ Describe 'Sync-ChittyFolder' {
         Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.FullyQualifiedErrorId | Should -Contain 'ChittySyncDeletesWithheld,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
     }
+
+    It 'drives examples/Sync-TwoDevices.ps1: both edits kept as a conflict, shown, resolved, and both devices alike' {
+        $example = Join-Path $RepoRoot 'examples/Sync-TwoDevices.ps1'
+        $result = & $example -WorkFolder (Join-Path $work 'two-devices') 6>$null
+
+        @($result).Count | Should -Be 1
+        $result.Conflict.Action | Should -Be 'Conflict'
+        $result.Conflict.RelativePath | Should -Be 'plan.md'
+        $result.Conflict.ConflictPath | Should -Match '^plan\.conflict-local-\d{8}T\d{6}Z\.md$'
+        $result.Laptop.Keys | Should -Be @('agenda.md', 'notes/café.txt', 'plan.md')
+        $result.Laptop['plan.md'] | Should -BeLike '*send the invitations (laptop)*order the catering (desktop)*'
+        $result.Desktop.Keys | Should -Be $result.Laptop.Keys
+        foreach ($name in $result.Laptop.Keys) { $result.Desktop[$name] | Should -BeExactly $result.Laptop[$name] }
+        # The bucket holds what the two folders hold: the delete and the resolution went up too.
+        $remote = Sync-ChittyFolder (Join-Path $work 'two-devices-check') -Prefix $result.Prefix -Direction Download
+        $remote.RelativePath | Sort-Object | Should -Be @('agenda.md', 'notes/café.txt', 'plan.md')
+    }
 }

@@ -79,16 +79,55 @@ Describe 'Watch-ChittyEvents' {
             Should -Be @('after-reconnect-0.txt', 'after-reconnect-1.txt', 'after-reconnect-2.txt')
     }
 
-    It 'writes heartbeats only with -IncludeHeartbeat or when -Type names them' {
-        $quiet = Watch-ChittyEvents -Type 'context.*' -Timeout 3
-        $beats = Watch-ChittyEvents -Type nothing.at.all -IncludeHeartbeat -First 2 -Timeout 30
+    It 'writes the stream''s own events only with -IncludeStreamEvents or when -Type names them' {
+        $quiet = Watch-ChittyEvents -Type '*' -Timeout 3
+        $beats = Watch-ChittyEvents -Type nothing.at.all -IncludeStreamEvents -First 3 -Timeout 30
         $named = Watch-ChittyEvents -Type heartbeat -First 1 -Timeout 30
 
         $quiet | Should -BeNullOrEmpty
         $named.Type | Should -Be 'heartbeat'
-        $beats.Type | Should -Be @('heartbeat', 'heartbeat')
-        $beats | ForEach-Object { $_.SessionId | Should -BeNullOrEmpty }
-        $beats[0].Data.uptime | Should -BeOfType ([long])
+        $beats.Type | Should -Be @('connected', 'heartbeat', 'heartbeat')
+        $beats | Select-Object -Skip 1 | ForEach-Object { $_.SessionId | Should -BeNullOrEmpty }
+        $beats[1].Data.uptime | Should -BeOfType ([long])
+    }
+
+    It 'writes exactly -First objects, and shows the stream''s own events with -Verbose' {
+        $uploader = $null
+        try {
+            $output = Watch-ChittyEvents -First 2 -Timeout 60 -Verbose 4>&1 | ForEach-Object {
+                if ($_ -is [System.Management.Automation.VerboseRecord]) {
+                    if (-not $uploader -and $_.Message -like "The stream sent 'connected'*") {
+                        $uploader = Start-ThreadJob -ScriptBlock {
+                            param($Manifest, $Connection, $Files)
+                            Import-Module $Manifest
+                            $Files | Send-ChittyFile -Connection $Connection
+                        } -ArgumentList $ManifestPath, $Connection, @('a.txt', 'b.txt', 'c.txt' | ForEach-Object { New-TestFile "first-$_" })
+                    }
+                    $_.Message
+                }
+                else { $_ }
+            }
+            $null = $uploader | Wait-Job -Timeout 60
+        }
+        finally {
+            if ($uploader) { $uploader | Remove-Job -Force -ErrorAction SilentlyContinue }
+        }
+
+        $events = @($output | Where-Object { $_ -is [ChittyConnect.Events.ChittyEvent] })
+        $events.Count | Should -Be 2
+        $events.Type | Should -Be @('context.files.uploaded', 'context.files.uploaded')
+        $output | Where-Object { $_ -is [string] } | Should -Contain "The stream sent 'connected': ChittyConnect streaming active."
+    }
+
+    It 'ends at -Timeout short of -First with the error ChittyWatchTimeout after what it wrote' {
+        $errors = $null
+        $out = Watch-ChittyEvents -Type heartbeat -First 1000 -Timeout 2.5 -ErrorVariable errors -ErrorAction SilentlyContinue
+
+        @($out).Count | Should -BeGreaterThan 0
+        @($out).Count | Should -BeLessThan 1000
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'ChittyWatchTimeout,ChittyConnect.PowerShell.Commands.WatchChittyEventsCommand'
+        $errors[0].CategoryInfo.Category | Should -Be 'OperationTimeout'
     }
 
     It 'ends at -Timeout without output or error when nothing matches' {
@@ -110,7 +149,7 @@ Describe 'Watch-ChittyEvents' {
             $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).Invoke()
             $ps.Commands.Clear()
             $seen = [hashtable]::Synchronized(@{})
-            $null = $ps.AddScript('param($Connection, $Seen) Watch-ChittyEvents -Connection $Connection | ForEach-Object { $Seen.Type = $_.Type }').
+            $null = $ps.AddScript('param($Connection, $Seen) Watch-ChittyEvents -Connection $Connection -IncludeStreamEvents | ForEach-Object { $Seen.Type = $_.Type }').
                 AddArgument($Connection).AddArgument($seen)
             $null = $ps.BeginInvoke()
             $deadline = [DateTime]::UtcNow.AddSeconds(30)

@@ -30,7 +30,7 @@ internal static class ContextEndpoints
         var filesNode = input.ContainsKey("files") ? input["files"] : new JsonArray();
         if (!Js.Truthy(input["session_id"]) || filesNode is not JsonArray files)
         {
-            await InvalidRequest(context, "session_id and files[] required").ConfigureAwait(false);
+            await InvalidRequest(context).ConfigureAwait(false);
             return;
         }
 
@@ -81,7 +81,7 @@ internal static class ContextEndpoints
         var itemsNode = input.ContainsKey("items") ? input["items"] : new JsonArray();
         if (itemsNode is not JsonArray items)
         {
-            await InvalidRequest(context, "items[] required").ConfigureAwait(false);
+            await InvalidRequest(context).ConfigureAwait(false);
             return;
         }
 
@@ -151,13 +151,14 @@ internal static class ContextEndpoints
                 ["tenant"] = new JsonObject
                 {
                     ["chitty_id"] = apiKey.ChittyId,
-                    ["name"] = apiKey.ChittyId,
+                    ["name"] = apiKey.DisplayName,
                     ["account_type"] = "standard",
                 },
                 ["session"] = new JsonObject
                 {
                     ["session_id"] = apiKey.SessionId,
-                    ["created_at"] = Js.Iso(state.StartedAt),
+                    // The service reports the time of the call here, not when the session began.
+                    ["created_at"] = Js.Iso(state.Time.GetUtcNow()),
                     ["last_activity"] = Js.Iso(state.Time.GetUtcNow()),
                     ["active_files"] = new JsonArray(files.Select(f => (JsonNode?)new JsonObject
                     {
@@ -170,7 +171,7 @@ internal static class ContextEndpoints
                     }).ToArray()),
                     ["active_tasks"] = new JsonArray(),
                 },
-                ["scopes"] = new JsonArray("read", "write"),
+                ["scopes"] = new JsonArray(apiKey.Scopes.Select(s => (JsonNode?)s).ToArray()),
                 ["flags"] = new JsonObject
                 {
                     ["mcp_enabled"] = true,
@@ -190,6 +191,7 @@ internal static class ContextEndpoints
     private static Task BadJson(HttpContext context, string message) =>
         Js.WriteJsonAsync(context, 400, new JsonObject { ["error"] = "bad_json", ["message"] = message });
 
-    private static Task InvalidRequest(HttpContext context, string message) =>
-        Js.WriteJsonAsync(context, 400, new JsonObject { ["error"] = "invalid_request", ["message"] = message });
+    // As the service answers here: the code alone, no message.
+    private static Task InvalidRequest(HttpContext context) =>
+        Js.WriteJsonAsync(context, 400, new JsonObject { ["error"] = "invalid_request" });
 }

@@ -43,7 +43,7 @@ internal static partial class FileEndpoints
         var input = body.Object;
         if (!Js.Truthy(input["name"]) || !Js.Truthy(input["session_id"]) || !Js.Truthy(input["content_base64"]))
         {
-            await InvalidRequest(context, "name, session_id and content_base64 required").ConfigureAwait(false);
+            await InvalidRequest(context, message: null).ConfigureAwait(false);
             return;
         }
 
@@ -208,7 +208,7 @@ internal static partial class FileEndpoints
         var input = body.Object;
         if (!Js.Truthy(input["r2_key"]) || !Js.Truthy(input["session_id"]))
         {
-            await InvalidRequest(context, "r2_key and session_id required").ConfigureAwait(false);
+            await InvalidRequest(context, message: null).ConfigureAwait(false);
             return;
         }
 
@@ -236,8 +236,17 @@ internal static partial class FileEndpoints
         }
     }
 
-    private static Task InvalidRequest(HttpContext context, string message) =>
-        Js.WriteJsonAsync(context, 400, new JsonObject { ["error"] = "invalid_request", ["message"] = message });
+    // Presign explains the missing fields; direct upload and commit answer with the code alone, as the service does.
+    private static Task InvalidRequest(HttpContext context, string? message)
+    {
+        var body = new JsonObject { ["error"] = "invalid_request" };
+        if (message is not null)
+        {
+            body["message"] = message;
+        }
+
+        return Js.WriteJsonAsync(context, 400, body);
+    }
 
     private static Task UploadFailed(HttpContext context, string message) =>
         Js.WriteJsonAsync(context, 500, new JsonObject { ["error"] = "upload_failed", ["message"] = message });

@@ -28,6 +28,14 @@ internal static class InspectionEndpoints
         });
         app.MapGet("/_emulator/blobs/{**key}", (HttpContext c, EmulatorState s, string key) => BlobAsync(c, s, key));
         app.MapPost("/_emulator/fault", (HttpContext c, EmulatorState s) => FaultAsync(c, s));
+
+        // The service's session store reloads saved sessions only in a start-up hook its access path skips:
+        // after it restarts, every session is gone. This is that restart.
+        app.MapPost("/_emulator/sessions/restart", async (HttpContext c, EmulatorState s) =>
+        {
+            var removed = await s.Database.ClearSessionsAsync().ConfigureAwait(false);
+            await Js.WriteJsonAsync(c, 200, new JsonObject { ["ok"] = true, ["removed"] = removed }).ConfigureAwait(false);
+        });
         app.MapDelete("/_emulator/fault", (EmulatorState s) =>
         {
             s.ClearFaults();

@@ -12,6 +12,13 @@ internal static class SessionEndpoints
 
     public static void Map(WebApplication app)
     {
+        // The one /api route that needs no key (Middleware.AuthenticateAsync lets it through).
+        app.MapGet(Middleware.StatusPath, (HttpContext c, EmulatorState s) => Js.WriteJsonAsync(c, 200, new JsonObject
+        {
+            ["status"] = "operational",
+            ["service"] = "chittyconnect",
+            ["timestamp"] = Js.Iso(s.Time.GetUtcNow()),
+        }));
         app.MapPost("/api/v1/sessions", (HttpContext c, EmulatorState s) => CreateAsync(c, s));
         app.MapGet("/api/v1/sessions", (HttpContext c, EmulatorState s) => ListAsync(c, s));
         app.MapGet("/api/v1/sessions/{id}", (HttpContext c, EmulatorState s, string id) => GetAsync(c, s, id));

@@ -13,6 +13,11 @@ internal static class SseEndpoint
     public static void Map(WebApplication app)
     {
         app.MapGet("/sse", (HttpContext c, EmulatorState s, IHostApplicationLifetime l) => StreamAsync(c, s, l));
+        app.MapGet("/sse/health", (HttpContext c) =>
+        {
+            AddCorsHeaders(c);
+            return Js.WriteJsonAsync(c, 200, new JsonObject { ["status"] = "available" });
+        });
     }
 
     private static async Task StreamAsync(HttpContext context, EmulatorState state, IHostApplicationLifetime lifetime)
@@ -28,6 +33,7 @@ internal static class SseEndpoint
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/event-stream";
         context.Response.Headers.CacheControl = "no-cache";
+        AddCorsHeaders(context);
 
         // Subscribed before "connected" is written, so that nothing broadcast after a client saw it is lost.
         using var subscription = state.Events.Subscribe();
@@ -35,8 +41,8 @@ internal static class SseEndpoint
         {
             ["type"] = "connected",
             ["sessionId"] = sessionId.Length > 0 ? sessionId : null,
-            ["timestamp"] = Js.Iso(state.Time.GetUtcNow()),
-            ["message"] = "Connected to ChittyConnect event stream",
+            ["timestamp"] = state.Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            ["message"] = "ChittyConnect streaming active",
         });
         var heartbeats = HeartbeatAsync(subscription, state, token);
         try
@@ -61,6 +67,13 @@ internal static class SseEndpoint
         }
     }
 
+    // The service allows its own web app, and says the answer depends on the Origin.
+    private static void AddCorsHeaders(HttpContext context)
+    {
+        context.Response.Headers.AccessControlAllowOrigin = "https://connect.chitty.cc";
+        context.Response.Headers.Vary = "Origin";
+    }
+
     private static async Task HeartbeatAsync(Events.EventBroadcaster.Subscription subscription, EmulatorState state, CancellationToken token)
     {
         try
@@ -71,7 +84,7 @@ internal static class SseEndpoint
                 subscription.Enqueue(new JsonObject
                 {
                     ["type"] = "heartbeat",
-                    ["timestamp"] = Js.Iso(state.Time.GetUtcNow()),
+                    ["timestamp"] = state.Time.GetUtcNow().ToUnixTimeMilliseconds(),
                     ["uptime"] = (long)(state.Time.GetUtcNow() - state.StartedAt).TotalSeconds,
                 });
             }

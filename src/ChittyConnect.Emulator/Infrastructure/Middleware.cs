@@ -9,6 +9,7 @@ internal static class Middleware
 {
     public const string ApiKeyItem = "chitty.apiKey";
     public const string InspectionPrefix = "/_emulator";
+    public const string StatusPath = "/api/v1/status";
 
     public static EmulatorApiKey ApiKey(this HttpContext context) =>
         (EmulatorApiKey)context.Items[ApiKeyItem]!;
@@ -80,11 +81,12 @@ internal static class Middleware
         }
     }
 
-    /// <summary>The service's API-key check on every /api/* route, known or not.</summary>
+    /// <summary>The service's API-key check on every /api/* route, known or not, but <see cref="StatusPath"/>.</summary>
     public static async Task AuthenticateAsync(HttpContext context, RequestDelegate next, EmulatorState state)
     {
         var path = context.Request.Path.Value ?? "/";
-        if (!path.StartsWith("/api/", StringComparison.Ordinal) && path != "/api")
+        if ((!path.StartsWith("/api/", StringComparison.Ordinal) && path != "/api")
+            || (path == StatusPath && HttpMethods.IsGet(context.Request.Method)))
         {
             await next(context).ConfigureAwait(false);
             return;

@@ -135,6 +135,15 @@ internal sealed class EmulatorDatabase : IDisposable
             return command.ExecuteNonQuery();
         });
 
+    /// <summary>Forgets every session, as the service's session store does when it restarts; returns how many.</summary>
+    public Task<int> ClearSessionsAsync() =>
+        RunAsync(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM sessions";
+            return command.ExecuteNonQuery();
+        });
+
     public Task<JsonObject?> GetSessionAsync(string chittyId, string id, long nowMs) =>
         RunAsync(connection =>
         {

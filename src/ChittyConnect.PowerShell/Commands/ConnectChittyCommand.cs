@@ -77,6 +77,19 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ExplicitSet)]
     public RcloneNameEncryption CryptNameEncryption { get; set; } = RcloneNameEncryption.Standard;
 
+    /// <summary>
+    /// An rclone remote (the guide's chittyos-data, or name:bucket) whose endpoint, keys and bucket are used for R2;
+    /// -R2Endpoint, -AccountId, -Bucket and -R2Credential still win where given.
+    /// </summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNullOrEmpty]
+    public string? RcloneRemote { get; set; }
+
+    /// <summary>The rclone config file (default: RCLONE_CONFIG, else ~/.config/rclone/rclone.conf).</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNullOrEmpty]
+    public string? RcloneConfig { get; set; }
+
     /// <summary>Seconds each API request may take.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
     [ValidateRange(1, 3600)]
@@ -178,6 +191,30 @@ public sealed class ConnectChittyCommand : PSCmdlet
         {
             settings.R2AccessKeyId = R2Credential.UserName;
             settings.R2SecretAccessKey = ChittySecret.FromSecureString(R2Credential.Password);
+        }
+
+        if (RcloneConfig is not null && RcloneRemote is null)
+        {
+            throw new ArgumentException("-RcloneConfig names the file of an rclone remote: give -RcloneRemote too.");
+        }
+
+        if (RcloneRemote is not null)
+        {
+            var path = RcloneConfig is null
+                ? Configuration.RcloneConfig.DefaultPath()
+                : GetUnresolvedProviderPathFromPSPath(RcloneConfig);
+            var remote = Configuration.RcloneConfig.ReadR2Remote(path, RcloneRemote);
+            settings.R2Endpoint ??= remote.Endpoint;
+            settings.Bucket ??= remote.Bucket
+                ?? throw new ArgumentException($"An rclone remote holds no bucket: give -Bucket, or name it after the remote as '{remote.Name}:<bucket>'.");
+            if (R2Credential is null)
+            {
+                settings.R2AccessKeyId = remote.AccessKeyId;
+                settings.R2SecretAccessKey = remote.SecretAccessKey;
+            }
+
+            WriteVerbose($"R2 settings from the rclone remote '{remote.Name}' in {path}: {remote.Endpoint}, bucket '{settings.Bucket}'" +
+                (remote.SecretWasObscured ? ", its secret revealed from rclone's obscured form." : "."));
         }
 
         if (CryptSalt is not null && CryptPassword is null)

@@ -6,7 +6,7 @@ using ChittyConnect.PowerShell.Internal;
 
 namespace ChittyConnect.PowerShell.Commands;
 
-/// <summary>Computes the stable resource URI resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;basename&gt; of a file.</summary>
+/// <summary>Computes the stable resource URI resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;safeName&gt; of a file, as the service builds it.</summary>
 [Cmdlet(VerbsCommon.Get, "ChittyResourceUri", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(string))]
 public sealed class GetChittyResourceUriCommand : ChittyCmdletBase

@@ -80,11 +80,14 @@ public sealed class SendChittyFileCommand : ChittyCmdletBase
             return;
         }
 
-        var files = _toActivate.Select(f => new ActiveFileSpec { Uri = f.Uri, Name = f.Name, Size = f.Size, Sha256 = f.Sha256, Mime = f.Mime }).ToList();
-        var activated = TryRun(async ct => await _connection!.Api.SetActiveAsync(_sessionId!, files, ct).ConfigureAwait(false), _sessionId);
+        // A presigned upload is active already (the service's PUT marked it): only the others need the request.
+        var files = _toActivate.Where(f => !f.Active)
+            .Select(f => new ActiveFileSpec { Uri = f.Uri, Name = f.Name, Size = f.Size, Sha256 = f.Sha256, Mime = f.Mime }).ToList();
+        var activated = files.Count == 0
+            || TryRun(async ct => await _connection!.Api.SetActiveAsync(_sessionId!, files, ct).ConfigureAwait(false), _sessionId);
         foreach (var file in _toActivate)
         {
-            file.Active = activated;
+            file.Active = file.Active || activated;
             WriteObject(file);
         }
     }

@@ -8,7 +8,12 @@ using ChittyConnect.PowerShell.Internal;
 
 namespace ChittyConnect.PowerShell.Commands;
 
-/// <summary>Marks files active in a session; everything piped in goes in one request at the end.</summary>
+/// <summary>
+/// Marks files active in a session; everything piped in goes in one request at the end. A file whose r2 key is
+/// known (any input with an R2Key: Send-ChittyFile and Sync-ChittyFolder results) is named by its r2:// URI, the
+/// one uploads and sync reports record, so whoami lists it once; only local files (-Path, FileInfo), whose key is
+/// not known, get their resource:// URI.
+/// </summary>
 [Cmdlet(VerbsCommon.Set, "ChittyActiveFile", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true)]
 [OutputType(typeof(SetActiveResult))]
 public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
@@ -111,7 +116,7 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
         {
             case ChittyFile file:
                 _sessionFromInput ??= file.SessionId;
-                _files.Add(new ActiveFileSpec { Uri = file.Uri, Name = file.Name, Size = file.Size, Sha256 = file.Sha256, Mime = file.Mime, Metadata = metadata });
+                _files.Add(new ActiveFileSpec { Uri = file.R2Key.Length > 0 ? file.Uri : file.ResourceUri, Name = file.Name, Size = file.Size, Sha256 = file.Sha256, Mime = file.Mime, Metadata = metadata });
                 return;
             case ChittyActiveFile active:
                 _files.Add(new ActiveFileSpec { Uri = active.Uri, Name = active.Name, Size = active.Size, Sha256 = active.Sha256, Mime = active.Mime, Metadata = metadata });
@@ -132,9 +137,11 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
                 break;
         }
 
-        // Any object with Uri or R2Key (Sync-ChittyFolder results, Import-Csv rows, hashtables).
+        // Any object with Uri or R2Key (Sync-ChittyFolder results, Import-Csv rows, hashtables). A known r2 key wins
+        // over any other Uri: the service records uploads and sync reports as r2://<key>, and a second URI for the
+        // same file would list it twice.
         string? Get(string name) => input.Properties[name]?.Value?.ToString();
-        var uri = Get("Uri") ?? (Get("R2Key") is { Length: > 0 } key ? ChittyUris.R2(key) : null);
+        var uri = Get("R2Key") is { Length: > 0 } key ? ChittyUris.R2(key) : Get("Uri");
         if (string.IsNullOrWhiteSpace(uri))
         {
             WriteError(ErrorFor(new ArgumentException($"The input object has neither a Uri nor an R2Key property: {input}"), input, "ChittyActiveFileWithoutUri"));

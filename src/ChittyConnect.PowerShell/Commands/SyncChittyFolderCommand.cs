@@ -47,7 +47,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string? Prefix { get; set; }
 
-    /// <summary>Upload (folder to R2, default) or Download (R2 to folder).</summary>
+    /// <summary>Upload (folder to R2, default), Download (R2 to folder) or Both (changes each way, conflicts keep both versions).</summary>
     [Parameter]
     public SyncDirection Direction { get; set; } = SyncDirection.Upload;
 
@@ -111,6 +111,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
+    /// <summary>The folder of the state files (default: sync-state under the config directory, CHITTY_CONFIG_DIR).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
     /// <summary>
     /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
     /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
@@ -127,9 +132,6 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
     [Parameter]
     public RcloneNameEncryption? CryptNameEncryption { get; set; }
-
-    /// <summary>Lets in-process tests keep state files out of the user's config directory.</summary>
-    internal static string? StateDirectoryOverride { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -160,7 +162,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Force = Force,
             NoReport = NoReport,
             Source = Source,
-            StateDirectory = StateDirectoryOverride,
+            StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
         };
 
         (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? crypt = null;
@@ -174,9 +176,18 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         var remote = $"r2://{connection.Bucket}/{prefix}" + (crypt is null ? string.Empty : " (rclone crypt)");
-        var target = Direction == SyncDirection.Upload ? $"{folder} -> {remote}" : $"{remote} -> {folder}";
-        var action = (Direction == SyncDirection.Upload ? "Upload new and changed files" : "Download new and changed files")
-            + (NoDelete ? string.Empty : ", delete extra files on the destination");
+        var target = Direction switch
+        {
+            SyncDirection.Upload => $"{folder} -> {remote}",
+            SyncDirection.Download => $"{remote} -> {folder}",
+            _ => $"{folder} <-> {remote}",
+        };
+        var action = Direction switch
+        {
+            SyncDirection.Upload => "Upload new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
+            SyncDirection.Download => "Download new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
+            _ => "Copy changes both ways" + (NoDelete ? string.Empty : ", delete what was deleted on the other side") + ", keep both versions of conflicting changes",
+        };
         if (!ShouldProcess($"Performing the operation \"{action}\" on target \"{target}\".", $"{action} for {target}?", "Sync-ChittyFolder", out var reason))
         {
             if (reason != ShouldProcessReason.WhatIf)
@@ -302,8 +313,13 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             case SyncAction.PlannedUpload:
             case SyncAction.PlannedDownload:
             case SyncAction.PlannedDelete:
+            case SyncAction.PlannedDeleteLocal:
+            case SyncAction.PlannedDeleteRemote:
+            case SyncAction.PlannedConflict:
                 // Prints "What if: ..." for each planned action (and returns false under -WhatIf).
-                ShouldProcess(result.Action == SyncAction.PlannedDownload ? result.LocalPath : result.R2Key, result.Operation.ToString());
+                ShouldProcess(
+                    result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal ? result.LocalPath : result.R2Key,
+                    result.Conflict == SyncConflict.None ? result.Operation.ToString() : $"{result.Operation} ({result.Conflict})");
                 WriteObject(result);
                 break;
             case SyncAction.Failed:
@@ -350,7 +366,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     {
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
-        var target = result.Operation == SyncOperation.Download ? (object)result.R2Key : result.LocalPath;
+        var target = result.Operation is SyncOperation.Download or SyncOperation.DeleteRemote ? (object)result.R2Key : result.LocalPath;
         return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
     }
 
@@ -393,6 +409,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("size", r.Size);
                 if (r.Sha256 is not null) { w.WriteString("sha256", r.Sha256); }
                 w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
+                if (r.Conflict != SyncConflict.None) { w.WriteString("conflict", r.Conflict.ToString()); }
+                if (r.ConflictPath is not null) { w.WriteString("conflictPath", r.ConflictPath); }
                 if (r.Error is not null) { w.WriteString("error", r.Error); }
             }
             else if (entry is ChittySyncSummary s)
@@ -408,6 +426,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("bytesDownloaded", s.BytesDownloaded);
                 w.WriteNumber("filesDeleted", s.FilesDeleted);
                 w.WriteNumber("filesSkipped", s.FilesSkipped);
+                w.WriteNumber("conflicts", s.Conflicts);
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("deletesWithheld", s.DeletesWithheld);
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));

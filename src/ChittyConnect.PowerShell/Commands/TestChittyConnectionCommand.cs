@@ -75,6 +75,11 @@ public sealed class TestChittyConnectionCommand : ChittyCmdletBase
                     var found = await connection.Api.GetSessionAsync(connection.SessionId, ct).ConfigureAwait(false);
                     Pass(session, found.Expires is { } expires ? $"expires {expires.ToLocalTime():g}" : "exists", watch);
                 }
+                catch (ChittyApiException ex) when (ex.Kind == ChittyErrorKind.NotFound)
+                {
+                    // The service loses sessions when its session store restarts; creating one again is harmless.
+                    Fail(session, $"the service does not know session '{connection.SessionId}' (it loses sessions when its session store restarts). Re-create it: New-ChittySession -SessionId '{connection.SessionId}'", watch);
+                }
                 catch (ChittyApiException ex)
                 {
                     Fail(session, ex.Message, watch);

@@ -7,14 +7,16 @@ using System.Management.Automation;
 using System.Text.Json;
 using System.Threading;
 using ChittyConnect.Events;
+using ChittyConnect.PowerShell.Internal;
 
 namespace ChittyConnect.PowerShell.Commands;
 
 /// <summary>
 /// <para type="synopsis">Writes ChittyConnect's live events (uploads, syncs, active-file changes, commits) to the pipeline as they arrive.</para>
 /// <para type="description">Opens the service's server-sent event stream and writes one ChittyEvent per event of the
-/// session, reconnecting whenever the service ends or drops the stream (shown with -Verbose). It runs until -First
-/// events were written, -Timeout passed, or Ctrl+C.</para>
+/// session, reconnecting whenever the service ends or drops the stream (shown with -Verbose). The stream's own
+/// connected and heartbeat events are shown with -Verbose and written only with -IncludeStreamEvents. It runs until
+/// -First objects were written, -Timeout passed (with fewer than -First: error ChittyWatchTimeout), or Ctrl+C.</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Watch, "ChittyEvents")]
 [OutputType(typeof(ChittyEvent))]
@@ -45,24 +47,25 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
     public string[]? Type { get; set; }
 
     /// <summary>
-    /// <para type="description">Ends after writing this many events.</para>
+    /// <para type="description">Ends after writing exactly this many objects.</para>
     /// </summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int First { get; set; }
 
     /// <summary>
-    /// <para type="description">Ends after this long, without an error. A number is taken as seconds.</para>
+    /// <para type="description">Ends after this long; an error (ChittyWatchTimeout) when -First objects were not all written by then. A number is taken as seconds.</para>
     /// </summary>
     [Parameter]
     [SecondsToTimeSpan]
     public TimeSpan Timeout { get; set; }
 
     /// <summary>
-    /// <para type="description">Writes the service's heartbeat events too, whatever -Type says.</para>
+    /// <para type="description">Writes the stream's own events too (connected, once, and heartbeat), whatever -Type says.</para>
     /// </summary>
     [Parameter]
-    public SwitchParameter IncludeHeartbeat { get; set; }
+    [Alias("IncludeHeartbeat")]
+    public SwitchParameter IncludeStreamEvents { get; set; }
 
     /// <inheritdoc />
     protected override void BeginProcessing()
@@ -89,8 +92,7 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
             SessionId = sessionId,
             AllSessions = AllSessions.IsPresent,
             TypePatterns = Type,
-            // Asking for heartbeats by name (-Type heartbeat) is asking for them.
-            IncludeHeartbeat = IncludeHeartbeat.IsPresent || (Type?.Any(t => string.Equals(t, ChittyEvent.HeartbeatType, StringComparison.OrdinalIgnoreCase)) ?? false),
+            IncludeTransportEvents = IncludeStreamEvents.IsPresent,
             Verbose = message => Post(() => WriteVerbose(message)),
             Warning = message => Post(() => WriteWarning(message)),
         };
@@ -110,6 +112,7 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
                 await stream.RunAsync(
                     chittyEvent =>
                     {
+                        // Every object written counts: -First 3 writes exactly three.
                         if (first > 0 && written >= first)
                         {
                             return;
@@ -117,15 +120,6 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
 
                         chittyEvent.Data = ToPSObject(chittyEvent.Json)!;
                         PostObject(chittyEvent);
-
-                        // -First counts the session's events: the stream's own connected and heartbeat
-                        // events do not, unless -Type asked for them.
-                        var control = chittyEvent.Type is ChittyEvent.ConnectedType or ChittyEvent.HeartbeatType;
-                        if (control && Type is null)
-                        {
-                            return;
-                        }
-
                         if (first > 0 && ++written >= first)
                         {
                             watch.Cancel();
@@ -133,9 +127,15 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
                     },
                     watch.Token).ConfigureAwait(false);
 
-                if (!stopToken.IsCancellationRequested && timeout is { } reached && (first == 0 || written < first))
+                if (!stopToken.IsCancellationRequested && timeout is { } reached && first > 0 && written < first)
                 {
-                    Post(() => WriteVerbose(string.Format(CultureInfo.InvariantCulture, "The watch ended after {0}.", reached)));
+                    // A script must be able to tell a watch cut short from one that got what it asked for.
+                    var message = string.Format(CultureInfo.InvariantCulture, "The watch ended after {0} with {1} of the {2} events asked for (-First).", reached, written, first);
+                    Post(() => WriteError(ChittyErrors.ToErrorRecord(new TimeoutException(message), stream.RequestUri, ChittyErrors.WatchTimeoutId)));
+                }
+                else if (!stopToken.IsCancellationRequested && timeout is { } ended && first == 0)
+                {
+                    Post(() => WriteVerbose(string.Format(CultureInfo.InvariantCulture, "The watch ended after {0}.", ended)));
                 }
             },
             stream.RequestUri,

@@ -14,6 +14,9 @@ namespace ChittyConnect.PowerShell.Internal;
 /// </summary>
 internal static class ChittyErrors
 {
+    /// <summary>A watch reached -Timeout before writing the -First objects asked for.</summary>
+    public const string WatchTimeoutId = "ChittyWatchTimeout";
+
     /// <summary>True for exceptions the cmdlets report; PowerShell's own flow-control exceptions pass through.</summary>
     public static bool IsReportable(Exception exception) =>
         exception is not (PipelineStoppedException or OperationCanceledException or ActionPreferenceStopException or HaltCommandException);

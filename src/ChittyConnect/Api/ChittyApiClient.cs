@@ -13,6 +13,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Configuration;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Retry;
 
 namespace ChittyConnect.Api;
 
@@ -29,13 +30,11 @@ public sealed class ChittyApiClient : IDisposable
     /// <summary>Items per sync-report request.</summary>
     public const int DefaultReportBatchSize = 500;
 
-    private static readonly TimeSpan s_maxRetryDelay = TimeSpan.FromSeconds(30);
     private readonly ChittyConnectionSettings _settings;
     private readonly HttpClient _http;
     private readonly ChittySecret _apiKey;
     private readonly Uri _endpoint;
     private readonly string _chittyId;
-    private int _jitterSeed = Environment.TickCount;
 
     /// <summary>Creates a client; <paramref name="handler"/> replaces the network for tests.</summary>
     public ChittyApiClient(ChittyConnectionSettings settings, HttpMessageHandler? handler = null)
@@ -45,6 +44,7 @@ public sealed class ChittyApiClient : IDisposable
         _apiKey = settings.ApiKey!;
         _endpoint = settings.Endpoint;
         _chittyId = settings.ChittyId!;
+        Retry = RetryPolicy.ForApi(settings.MaxRetries);
         _http = handler is null ? new HttpClient(CreateHandler(), disposeHandler: true) : new HttpClient(handler, disposeHandler: false);
         _http.Timeout = Timeout.InfiniteTimeSpan; // each request has its own timeout, see SendAsync
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("ChittyConnect.PowerShell",
@@ -54,8 +54,15 @@ public sealed class ChittyApiClient : IDisposable
     /// <summary>The API's base URL.</summary>
     public Uri Endpoint => _endpoint;
 
-    /// <summary>Base delay of the exponential backoff (tests shorten it).</summary>
-    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>When and how long to wait before a request is tried again (from the connection's MaxRetries).</summary>
+    public RetryPolicy Retry { get; set; }
+
+    /// <summary>The <see cref="Retry"/> policy's base delay (tests shorten it).</summary>
+    public TimeSpan RetryBaseDelay
+    {
+        get => Retry.BaseDelay;
+        set => Retry.BaseDelay = value;
+    }
 
     /// <summary>Creates the session (or overwrites one with that id).</summary>
     public async Task<ChittySession> CreateSessionAsync(string sessionId, IDictionary<string, object?>? metadata, CancellationToken cancellationToken)
@@ -394,43 +401,31 @@ public sealed class ChittyApiClient : IDisposable
                     request.Method.Method, displayPath, inner: ex);
             }
 
-            if (attempt >= _settings.MaxRetries || !IsRetryable(failure, request))
+            if (!Retry.ShouldRetry(attempt + 1, Classify(failure), request.Idempotent))
             {
                 throw failure;
             }
 
-            var delay = retryAfter ?? Backoff(attempt);
-            ChittyLog.Verbose($"{request.Method} {displayPath}: {failure.Code}, retry {attempt + 1} of {_settings.MaxRetries} in {delay.TotalMilliseconds:0} ms");
+            var delay = Retry.Delay(attempt, retryAfter);
+            ChittyLog.Verbose($"{request.Method} {displayPath}: {failure.Code}, retry {attempt + 1} of {(Retry.MaxAttempts ?? 0) - 1} in {delay.TotalMilliseconds:0} ms");
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static bool IsRetryable(ChittyApiException failure, ApiRequest request) => failure.Kind switch
+    private static RetryClass Classify(ChittyApiException failure) => failure.Kind switch
     {
         // A 429 or 503 means the request was not processed: always safe to send again.
-        ChittyErrorKind.RateLimited => true,
-        ChittyErrorKind.ServerError => request.Idempotent || failure.StatusCode == 503,
-        ChittyErrorKind.Timeout or ChittyErrorKind.Network => request.Idempotent,
-        _ => false,
+        ChittyErrorKind.RateLimited => RetryClass.NotProcessed,
+        ChittyErrorKind.ServerError => failure.StatusCode == 503 ? RetryClass.NotProcessed : RetryClass.MaybeProcessed,
+        ChittyErrorKind.Timeout or ChittyErrorKind.Network => RetryClass.MaybeProcessed,
+        _ => RetryClass.Permanent,
     };
 
-    private TimeSpan Backoff(int attempt)
-    {
-        var ceiling = Math.Min(RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt), 10_000);
-        var random = new Random(Interlocked.Increment(ref _jitterSeed));
-        return TimeSpan.FromMilliseconds(ceiling / 2 + random.NextDouble() * ceiling / 2);
-    }
-
+    // The policy caps what it obeys (MaxServerDelay).
     private static TimeSpan? GetRetryAfter(HttpResponseMessage response)
     {
         var header = response.Headers.RetryAfter;
-        TimeSpan? delay = header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
-        if (delay is null)
-        {
-            return null;
-        }
-
-        return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > s_maxRetryDelay ? s_maxRetryDelay : delay;
+        return header?.Delta ?? (header?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
     }
 
     private static async Task<byte[]> ReadBodyAsync(HttpResponseMessage response, ApiRequest request, CancellationToken cancellationToken)

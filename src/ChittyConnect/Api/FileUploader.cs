@@ -130,7 +130,8 @@ public static class FileUploader
                         "PUT", "/" + api.ToEndpointPath(presign.UploadUrl));
                 }
 
-                return new ChittyFile { Name = name, Size = before.Length, Sha256 = before.Sha256, Mime = mime, R2Key = key, SessionId = sessionId, Method = UploadMethod.Presigned };
+                // The service's PUT indexes the file as active (context_files, r2://<key>): say so.
+                return new ChittyFile { Name = name, Size = before.Length, Sha256 = before.Sha256, Mime = mime, R2Key = key, SessionId = sessionId, Method = UploadMethod.Presigned, Active = true };
             }
             catch (ChittyApiException ex) when (attempt < MaxPresignedAttempts && (ex.IsTransient || ex.Code == "invalid_or_expired_token"))
             {

@@ -45,7 +45,7 @@ public sealed class ChittyFile
     /// <summary>r2://&lt;R2Key&gt;, the uri the context endpoints use.</summary>
     public string Uri => ChittyUris.R2(R2Key);
 
-    /// <summary>resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;basename&gt;.</summary>
+    /// <summary>resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;safeName&gt;, as the service builds it.</summary>
     public string ResourceUri => ChittyUris.Resource(SessionId, Sha256, Name);
 
     public string SessionId { get; set; } = string.Empty;
@@ -152,11 +152,40 @@ public static class ChittyUris
     /// <summary>r2://&lt;key&gt;.</summary>
     public static string R2(string r2Key) => "r2://" + r2Key;
 
-    /// <summary>resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;basename&gt;.</summary>
+    /// <summary>
+    /// resource://connect/&lt;session&gt;/&lt;sha256&gt;-&lt;safeName&gt;, where safeName is the basename made safe by
+    /// <see cref="SafeName"/>, exactly as the service builds it.
+    /// </summary>
     public static string Resource(string sessionId, string sha256, string name)
     {
         var normalized = name.Replace('\\', '/');
         var basename = normalized.Substring(normalized.LastIndexOf('/') + 1);
-        return $"resource://connect/{sessionId}/{sha256.ToLowerInvariant()}-{basename}";
+        return $"resource://connect/{sessionId}/{sha256.ToLowerInvariant()}-{SafeName(basename)}";
+    }
+
+    /// <summary>
+    /// The service's safe form of a file name, used in r2 keys and resource URIs: every UTF-16 code unit outside
+    /// <c>[A-Za-z0-9_.-]</c> becomes <c>_</c> (the service's JavaScript replace works on code units, so a character
+    /// outside the Basic Multilingual Plane becomes two underscores, and a decomposed accent one more).
+    /// </summary>
+    public static string SafeName(string name)
+    {
+        if (name is null)
+        {
+            throw new ArgumentNullException(nameof(name));
+        }
+
+        var chars = name.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            var c = chars[i];
+            var safe = c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '.' or '-';
+            if (!safe)
+            {
+                chars[i] = '_';
+            }
+        }
+
+        return new string(chars);
     }
 }

@@ -6,6 +6,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
+using ChittyConnect.Retry;
 
 namespace ChittyConnect.Events;
 
@@ -14,7 +15,9 @@ namespace ChittyConnect.Events;
 /// filters them, and reconnects whenever the service ends or drops the stream, which it does every 15-30 s.
 /// </summary>
 /// <remarks>
-/// One watch surfaces the service's <c>connected</c> event once, however often it reconnects. End of stream is not
+/// The stream's own events (<c>connected</c>, once per watch however often it reconnects, and <c>heartbeat</c>)
+/// reach the consumer only when asked for (<see cref="ChittyEventStreamOptions.IncludeTransportEvents"/>, or a type
+/// pattern naming them); otherwise they go to <see cref="ChittyEventStreamOptions.Verbose"/>. End of stream is not
 /// an error; network failures and server errors are retried forever with a capped, jittered backoff, reported only
 /// through <see cref="ChittyEventStreamOptions.Verbose"/>. The one exception is a client error (such as 404) on the
 /// very first attempt, which no retry would fix: that ends the watch with a <see cref="ChittyApiException"/>.
@@ -126,7 +129,8 @@ public sealed class ChittyEventStream
 
     private async Task RunCoreAsync(Action<ChittyEvent> onEvent, CancellationToken cancellationToken)
     {
-        var backoff = new ReconnectBackoff(_options.InitialReconnectDelay, _options.MaxReconnectDelay);
+        var retry = RetryPolicy.ForEventStream(_options.InitialReconnectDelay, _options.MaxReconnectDelay);
+        var failuresInARow = 0;
         var connectedSurfaced = false;
         var delivered = false;
         ExceptionDispatchInfo? consumerFailure = null;
@@ -160,6 +164,11 @@ public sealed class ChittyEventStream
 
             if (!Passes(chittyEvent))
             {
+                if (IsTransportEvent(chittyEvent))
+                {
+                    _options.Verbose?.Invoke(DescribeTransportEvent(chittyEvent));
+                }
+
                 return;
             }
 
@@ -219,7 +228,8 @@ public sealed class ChittyEventStream
 
             if (delivered)
             {
-                backoff.Reset();
+                // A connection that delivered events: the next delay starts from the base again.
+                failuresInARow = 0;
             }
 
             // A watch that never got through says so once (not only in -Verbose): it keeps trying, as the
@@ -234,8 +244,9 @@ public sealed class ChittyEventStream
                     endReason));
             }
 
-            backoff.ServerRetry = parser.RetryMilliseconds is { } retry ? TimeSpan.FromMilliseconds(retry) : null;
-            var delay = backoff.Next();
+            var serverRetry = parser.RetryMilliseconds is { } asked ? TimeSpan.FromMilliseconds(asked) : (TimeSpan?)null;
+            var delay = retry.Delay(failuresInARow, serverRetry);
+            failuresInARow = Math.Min(failuresInARow + 1, 30);
             _options.Verbose?.Invoke(string.Format(
                 CultureInfo.InvariantCulture,
                 "{0}; reconnecting to {1} in {2:0} ms.",
@@ -323,11 +334,47 @@ public sealed class ChittyEventStream
         }
     }
 
+    private static bool IsTransportEvent(ChittyEvent chittyEvent) =>
+        chittyEvent.Type is ChittyEvent.ConnectedType or ChittyEvent.HeartbeatType;
+
+    private static string DescribeTransportEvent(ChittyEvent chittyEvent)
+    {
+        var json = chittyEvent.Json;
+        string? detail = null;
+        if (json.ValueKind == System.Text.Json.JsonValueKind.Object)
+        {
+            if (json.TryGetProperty("message", out var message) && message.ValueKind == System.Text.Json.JsonValueKind.String)
+            {
+                detail = message.GetString();
+            }
+            else if (json.TryGetProperty("uptime", out var uptime) && uptime.ValueKind == System.Text.Json.JsonValueKind.Number)
+            {
+                detail = string.Format(CultureInfo.InvariantCulture, "uptime {0} s", uptime.GetRawText());
+            }
+        }
+
+        return detail is null ? $"The stream sent '{chittyEvent.Type}'." : $"The stream sent '{chittyEvent.Type}': {detail}.";
+    }
+
     private bool Passes(ChittyEvent chittyEvent)
     {
-        if (chittyEvent.Type == ChittyEvent.HeartbeatType)
+        if (IsTransportEvent(chittyEvent))
         {
-            return _options.IncludeHeartbeat;
+            if (_options.IncludeTransportEvents)
+            {
+                return true;
+            }
+
+            // Naming the type is asking for it; a wildcard such as * is not.
+            foreach (var pattern in _typePatterns)
+            {
+                if (string.Equals(pattern, chittyEvent.Type, StringComparison.OrdinalIgnoreCase))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         if (!_options.AllSessions

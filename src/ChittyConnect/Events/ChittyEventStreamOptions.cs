@@ -18,8 +18,12 @@ public sealed class ChittyEventStreamOptions
     /// <summary>Wildcard patterns (<c>*</c>, <c>?</c>, case-insensitive) on the event type; empty passes every type.</summary>
     public IReadOnlyCollection<string>? TypePatterns { get; set; }
 
-    /// <summary>Pass <c>heartbeat</c> events too; they pass whatever <see cref="TypePatterns"/> says when this is set.</summary>
-    public bool IncludeHeartbeat { get; set; }
+    /// <summary>
+    /// Pass the stream's own events too (<c>connected</c>, once per watch, and <c>heartbeat</c>), whatever
+    /// <see cref="TypePatterns"/> says. Without it they pass only when a pattern names their type exactly
+    /// (<c>heartbeat</c>, not <c>*</c>), and are otherwise reported to <see cref="Verbose"/>.
+    /// </summary>
+    public bool IncludeTransportEvents { get; set; }
 
     /// <summary>The largest event kept; larger ones are skipped with a warning.</summary>
     public int MaxEventBytes { get; set; } = SseParser.DefaultMaxEventBytes;

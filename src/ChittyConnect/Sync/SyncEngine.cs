@@ -136,7 +136,7 @@ public sealed class SyncEngine
         }
 
         var inventory = await SyncInventory.TakeAsync(run).ConfigureAwait(false);
-        if (options.Direction == SyncDirection.Download)
+        if (options.Direction != SyncDirection.Upload)
         {
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
@@ -154,6 +154,10 @@ public sealed class SyncEngine
         {
             // The state only describes files that still exist locally.
             run.State.ForgetMissing(run.Root);
+        }
+
+        if (options.Direction != SyncDirection.Download)
+        {
             await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);
         }
     }

@@ -29,28 +29,41 @@ internal sealed class SyncExecutor
 
     private CancellationToken Token => _run.Token;
 
+    private bool TwoWay => _run.Options.Direction == SyncDirection.Both;
+
     /// <summary>Writes the plan as Planned* results and totals; changes nothing.</summary>
     public void EmitPlan(SyncPlan plan)
     {
+        var summary = _run.Summary;
         foreach (var item in plan.Transfers)
         {
-            _run.Summary.PlannedBytes += item.Size;
-            if (item.Step == SyncStep.Upload)
+            summary.PlannedBytes += item.Size;
+            if (item.Step is SyncStep.Upload or SyncStep.KeepBoth)
             {
-                _run.Summary.PlannedUploads++;
-            }
-            else
-            {
-                _run.Summary.PlannedDownloads++;
+                summary.PlannedUploads++;
             }
 
-            _run.Emit(_run.ResultFor(item, item.Step == SyncStep.Upload ? SyncAction.PlannedUpload : SyncAction.PlannedDownload, _run.PublicOperation(item.Step)));
+            if (item.Step is SyncStep.Download or SyncStep.KeepBoth)
+            {
+                summary.PlannedDownloads++;
+            }
+
+            var action = item.Conflict != SyncConflict.None ? SyncAction.PlannedConflict
+                : item.Step == SyncStep.Upload ? SyncAction.PlannedUpload : SyncAction.PlannedDownload;
+            _run.Emit(_run.ResultFor(item, action, _run.PublicOperation(item.Step)));
+        }
+
+        if (plan.DeletesWithheld)
+        {
+            summary.Errors++;
         }
 
         foreach (var item in plan.Deletes)
         {
-            _run.Summary.PlannedDeletes++;
-            _run.Emit(_run.ResultFor(item, SyncAction.PlannedDelete, _run.PublicOperation(item.Step)));
+            summary.PlannedDeletes++;
+            var action = !TwoWay ? SyncAction.PlannedDelete
+                : item.Step == SyncStep.DeleteLocal ? SyncAction.PlannedDeleteLocal : SyncAction.PlannedDeleteRemote;
+            _run.Emit(_run.ResultFor(item, action, _run.PublicOperation(item.Step)));
         }
     }
 
@@ -59,6 +72,10 @@ internal sealed class SyncExecutor
     {
         await TransferAsync(plan.Transfers).ConfigureAwait(false);
         await DeleteAsync(plan.Deletes).ConfigureAwait(false);
+        if (plan.DeletesWithheld)
+        {
+            _run.Count(s => s.Errors++);
+        }
     }
 
     private async Task TransferAsync(List<SyncPlanItem> transfers)
@@ -70,13 +87,17 @@ internal sealed class SyncExecutor
             var large = item.Size >= _run.Options.LargeTransferThreshold ? _run.Progress.BeginTransfer(item.RelativePath, item.Size) : null;
             try
             {
-                if (item.Step == SyncStep.Upload)
+                switch (item.Step)
                 {
-                    await UploadOneAsync(item, watch, large).ConfigureAwait(false);
-                }
-                else
-                {
-                    await DownloadOneAsync(item, watch, large).ConfigureAwait(false);
+                    case SyncStep.Upload:
+                        await UploadOneAsync(item, watch, large).ConfigureAwait(false);
+                        break;
+                    case SyncStep.Download:
+                        await DownloadOneAsync(item, watch, large).ConfigureAwait(false);
+                        break;
+                    default:
+                        await KeepBothAsync(item, watch, large).ConfigureAwait(false);
+                        break;
                 }
             }
             catch (OperationCanceledException) when (Token.IsCancellationRequested)
@@ -102,42 +123,111 @@ internal sealed class SyncExecutor
 
     private async Task UploadOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
     {
+        await SendAsync(item.RelativePath, item.Key, item.Local!.FullPath, item, large).ConfigureAwait(false);
+        var r = _run.ResultFor(item, ConflictOr(item, SyncAction.Uploaded), SyncOperation.Upload);
+        r.Duration = watch.Elapsed;
+        _run.Emit(r);
+    }
+
+    private SyncAction ConflictOr(SyncPlanItem item, SyncAction action)
+    {
+        if (item.Conflict == SyncConflict.None)
+        {
+            return action;
+        }
+
+        _run.Count(s => s.Conflicts++);
+        return SyncAction.Conflict;
+    }
+
+    // Uploads the file at fullPath (the plan's local version) as key and records it under relativePath.
+    private async Task SendAsync(string relativePath, string key, string fullPath, SyncPlanItem item, SyncTransferProgress? large)
+    {
         // R2 answers KeyTooLongError only after the body was sent (and s3rver fails on the file system):
         // refuse it up front, saying what to shorten.
-        var keyBytes = System.Text.Encoding.UTF8.GetByteCount(item.Key);
+        var keyBytes = System.Text.Encoding.UTF8.GetByteCount(key);
         if (keyBytes > SyncEngine.MaxKeyBytes)
         {
-            throw new ObjectStoreException($"The key of '{item.RelativePath}' would be {keyBytes:N0} bytes, over the {SyncEngine.MaxKeyBytes:N0} bytes R2 allows: shorten its path or the prefix.", item.Key, "KeyTooLong");
+            throw new ObjectStoreException($"The key of '{relativePath}' would be {keyBytes:N0} bytes, over the {SyncEngine.MaxKeyBytes:N0} bytes R2 allows: shorten its path or the prefix.", key, "KeyTooLong");
         }
 
         var hashes = item.Hashes ?? await _run.HashAsync(item.Local!).ConfigureAwait(false);
         item.Hashes = hashes;
         var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
         string? uploadId = null;
-        var result = await Store.UploadFileAsync(item.FullPath, item.Key, hashes.Sha256, hashes.Md5, modified,
+        var result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
             bytes => _run.Progress.AddBytes(bytes, large),
             id =>
             {
                 uploadId = id;
-                State.AddPending(item.Key, id);
+                State.AddPending(key, id);
                 // A crash from here on leaves parts behind: the next run must know to abort them.
                 ForceSaveState();
             },
             Token).ConfigureAwait(false);
         State.RemovePending(uploadId);
-        State.Remember(item.RelativePath, hashes, result.ETag);
+        State.Remember(relativePath, hashes, result.ETag);
         _run.Count(s =>
         {
             s.FilesUploaded++;
-            s.BytesUploaded += item.Size;
+            s.BytesUploaded += hashes.Size;
         });
-        _run.MarkInAgreement(item.RelativePath);
-        var r = _run.ResultFor(item, SyncAction.Uploaded, SyncOperation.Upload);
+        _run.MarkInAgreement(relativePath);
+    }
+
+    // Both sides changed: the local version moves aside under its conflict name and is uploaded as such,
+    // then the remote version is downloaded to the name. Each step leaves both versions somewhere, so a run
+    // killed between them loses nothing: the next run uploads the moved copy and downloads the remote
+    // version to the name it no longer finds.
+    private async Task KeepBothAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
+    {
+        var conflictPath = item.ConflictPath!;
+        var conflictFull = LocalScanner.ResolveInside(_run.Root, conflictPath, out var problem)
+            ?? throw new IOException($"The conflict copy '{conflictPath}' cannot be written: {problem}.");
+        // Hashed before the move (which keeps size and time), so the hashes stay tied to what is uploaded.
+        item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
+        EnsureUnchangedLocally(item);
+        Directory.CreateDirectory(Path.GetDirectoryName(conflictFull)!);
+        File.Move(item.Local!.FullPath, conflictFull);
+        await SendAsync(conflictPath, _run.Prefix + conflictPath, conflictFull, item, large).ConfigureAwait(false);
+        item.Local = null;
+        await ReceiveAsync(item, large).ConfigureAwait(false);
+        _run.Count(s => s.Conflicts++);
+        var r = _run.ResultFor(item, SyncAction.Conflict, SyncOperation.KeepBoth);
         r.Duration = watch.Elapsed;
         _run.Emit(r);
     }
 
+    // Two-way: the plan decided on the local file as it was then; an edit made since must not be lost
+    // to a download over it or a delete.
+    private void EnsureUnchangedLocally(SyncPlanItem item)
+    {
+        if (!TwoWay)
+        {
+            return;
+        }
+
+        var now = new FileInfo(item.Local?.FullPath ?? item.FullPath);
+        var same = item.Local is null
+            ? !now.Exists
+            : now.Exists && now.Length == item.Local.Size && now.LastWriteTimeUtc.Ticks == item.Local.LastWriteUtc.Ticks;
+        if (!same)
+        {
+            throw new IOException($"'{item.FullPath}' changed during the sync; it is left as it is and synced next time.");
+        }
+    }
+
     private async Task DownloadOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
+    {
+        var modified = await ReceiveAsync(item, large).ConfigureAwait(false);
+        var r = _run.ResultFor(item, ConflictOr(item, SyncAction.Downloaded), SyncOperation.Download);
+        r.Modified = modified;
+        r.Duration = watch.Elapsed;
+        _run.Emit(r);
+    }
+
+    // Downloads the object to the plan's local path (through a temporary file renamed over it) and records it.
+    private async Task<DateTimeOffset> ReceiveAsync(SyncPlanItem item, SyncTransferProgress? large)
     {
         var directory = Path.GetDirectoryName(item.FullPath)!;
         Directory.CreateDirectory(directory);
@@ -167,6 +257,7 @@ internal sealed class SyncExecutor
 
             var modified = result.Info.FileModified ?? result.Info.LastModified ?? DateTimeOffset.UtcNow;
             File.SetLastWriteTimeUtc(temp, modified.UtcDateTime);
+            EnsureUnchangedLocally(item);
             if (File.Exists(item.FullPath))
             {
                 File.Replace(temp, item.FullPath, null);
@@ -190,10 +281,7 @@ internal sealed class SyncExecutor
                 ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 metadata: only its length could be checked.");
             }
 
-            var r = _run.ResultFor(item, SyncAction.Downloaded, SyncOperation.Download);
-            r.Modified = modified;
-            r.Duration = watch.Elapsed;
-            _run.Emit(r);
+            return modified;
         }
         finally
         {
@@ -247,6 +335,7 @@ internal sealed class SyncExecutor
             Token.ThrowIfCancellationRequested();
             try
             {
+                EnsureUnchangedLocally(item);
                 File.Delete(item.FullPath);
                 Deleted(item, watch.Elapsed);
             }
@@ -265,7 +354,8 @@ internal sealed class SyncExecutor
             s.FilesDeleted++;
             s.BytesDeleted += item.Size;
         });
-        var r = _run.ResultFor(item, SyncAction.Deleted, _run.PublicOperation(item.Step));
+        var action = !TwoWay ? SyncAction.Deleted : item.Step == SyncStep.DeleteLocal ? SyncAction.DeletedLocal : SyncAction.DeletedRemote;
+        var r = _run.ResultFor(item, action, _run.PublicOperation(item.Step));
         r.Duration = elapsed;
         _run.Emit(r);
     }

@@ -13,6 +13,12 @@ public enum SyncDirection
 
     /// <summary>The prefix is mirrored to the local folder.</summary>
     Download,
+
+    /// <summary>
+    /// Two-way: a change on either side goes to the other, decided against the version both sides had after
+    /// they were last synced; a change on both sides keeps both versions.
+    /// </summary>
+    Both,
 }
 
 /// <summary>What a result did (or would do) to which side.</summary>
@@ -176,10 +182,10 @@ public sealed class SyncOptions
     /// <summary>Files transferred in parallel.</summary>
     public int Transfers { get; set; } = DefaultTransfers;
 
-    /// <summary>Most deletions one run may make; when more are planned none is made. -1: no limit.</summary>
+    /// <summary>Most deletions one run may make (per side, two-way); when more are planned none is made. -1: no limit.</summary>
     public int MaxDelete { get; set; } = DefaultMaxDelete;
 
-    /// <summary>Allow deleting when the source is missing or has no files.</summary>
+    /// <summary>Allow deleting when the source is missing or has no files (two-way: when either side is empty though files were synced before).</summary>
     public bool Force { get; set; }
 
     /// <summary>Do not send the sync report.</summary>
@@ -342,8 +348,8 @@ public sealed class ChittySyncSummary
 
     /// <inheritdoc />
     public override string ToString() => PlanOnly
-        ? $"Plan: {PlannedUploads} to upload, {PlannedDownloads} to download, {PlannedDeletes} to delete, {FilesSkipped} identical"
-        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, {FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s";
+        ? $"Plan: {PlannedUploads} to upload, {PlannedDownloads} to download, {PlannedDeletes} to delete, " + (Direction == SyncDirection.Both ? $"{PlannedConflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical"
+        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, " + (Direction == SyncDirection.Both ? $"{Conflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s";
 }
 
 /// <summary>Where a sync is.</summary>

@@ -94,4 +94,7 @@ internal sealed class SyncPlan
     public List<SyncPlanItem> Transfers { get; } = new();
 
     public List<SyncPlanItem> Deletes { get; } = new();
+
+    /// <summary>True when a guard (-MaxDelete, an empty source, scan errors) held deletes back: an error of the run.</summary>
+    public bool DeletesWithheld { get; set; }
 }

@@ -17,6 +17,7 @@ namespace ChittyConnect.Sync;
 internal sealed class SyncPlanner
 {
     private readonly SyncRun _run;
+    private HashSet<string> _taken = new(StringComparer.Ordinal);
 
     public SyncPlanner(SyncRun run) => _run = run;
 
@@ -26,14 +27,28 @@ internal sealed class SyncPlanner
     public async Task<SyncPlan> PlanAsync(SyncInventory inventory)
     {
         _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
-        _run.Progress.Phase(SyncPhase.Comparing);
-        var items = Pair(inventory);
-        foreach (var item in items)
+        var twoWay = Options.Direction == SyncDirection.Both;
+        var baseline = twoWay ? _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath)).ToList() : null;
+        if (twoWay)
         {
-            Classify(item);
+            RefuseEmptySide(inventory, baseline!.Count);
         }
 
-        await CompareAsync(items.Where(NeedsContentCompare).ToList()).ConfigureAwait(false);
+        _run.Progress.Phase(SyncPhase.Comparing);
+        var items = Pair(inventory, baseline);
+        foreach (var item in items)
+        {
+            if (twoWay)
+            {
+                ClassifyAgainstBaseline(item);
+            }
+            else
+            {
+                Classify(item);
+            }
+        }
+
+        await ExamineAsync(items.Where(p => p.LocalUnsettled || p.RemoteUnsettled || NeedsContentCompare(p)).ToList()).ConfigureAwait(false);
         var plan = new SyncPlan();
         foreach (var item in items.Where(i => !i.Failed))
         {
@@ -42,15 +57,44 @@ internal sealed class SyncPlanner
 
         plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
-        var sourceEmpty = Options.Direction == SyncDirection.Download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
-        GuardDeletes(plan, sourceEmpty, inventory.ScanErrors);
+        if (twoWay)
+        {
+            GuardTwoWayDeletes(plan, inventory.ScanErrors);
+        }
+        else
+        {
+            var sourceEmpty = Options.Direction == SyncDirection.Download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
+            GuardDeletes(plan, sourceEmpty, inventory.ScanErrors);
+        }
+
         return plan;
+    }
+
+    // An unmounted drive, an emptied folder or a wrong bucket looks like "every file deleted" on that side;
+    // propagating it would wipe the other side, so such a run needs -Force.
+    private void RefuseEmptySide(SyncInventory inventory, int baselineCount)
+    {
+        if (Options.Force || baselineCount == 0)
+        {
+            return;
+        }
+
+        if (inventory.Local.Count == 0 && inventory.Remote.Count > 0)
+        {
+            var state = inventory.FolderExists ? "has no files" : "does not exist";
+            throw new SyncException($"The folder '{_run.Root}' {state}, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An unmounted or emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
+        }
+
+        if (inventory.Remote.Count == 0 && inventory.Local.Count > 0)
+        {
+            throw new SyncException($"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Root}'. (A wrong bucket or prefix must not wipe the folder; -Force allows it.)", "SyncSideEmpty");
+        }
     }
 
     // Joins the two sides by name. Where the file system ignores case (Windows, macOS), "Report.txt" and
     // "report.txt" are one file: a local "Report.txt" stands for a remote "report.txt" (else a mirror would
     // delete it), and two keys differing only by case cannot both be written, so both are refused.
-    private List<PlannedPath> Pair(SyncInventory inventory)
+    private List<PlannedPath> Pair(SyncInventory inventory, List<(string RelativePath, SyncStateEntry Entry)>? baseline)
     {
         var writesLocally = Options.Direction != SyncDirection.Upload;
         var names = writesLocally && SyncInventory.IgnoresCase(_run) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
@@ -108,6 +152,20 @@ internal sealed class SyncPlanner
             byName[file.RelativePath] = new PlannedPath(new SyncPlanItem(file.RelativePath, _run.Prefix + file.RelativePath, file.FullPath) { Local = file });
         }
 
+        foreach (var (rel, entry) in baseline ?? new List<(string, SyncStateEntry)>())
+        {
+            if (byName.TryGetValue(rel, out var path))
+            {
+                path.Item.Baseline ??= entry;
+            }
+            else if (!refused.Contains(rel))
+            {
+                // On neither side any more: the entry is forgotten.
+                byName[rel] = new PlannedPath(new SyncPlanItem(rel, _run.Prefix + rel, Path.Combine(_run.Root, rel)) { Baseline = entry });
+            }
+        }
+
+        _taken = new HashSet<string>(byName.Keys, names);
         var paths = byName.Values.ToList();
         foreach (var path in paths.Where(p => p.Item.Local is not null))
         {
@@ -153,46 +211,125 @@ internal sealed class SyncPlanner
         }
     }
 
+    // Two-way: each side against the baseline, from what costs nothing (the stat, the listed ETag); a side
+    // that cannot be settled so is settled by ExamineAsync (the file's hashes, the object's sha256 metadata).
+    private void ClassifyAgainstBaseline(PlannedPath path)
+    {
+        var item = path.Item;
+        var baseline = item.Baseline;
+        if (item.Local is null)
+        {
+            item.LocalChange = baseline is null ? SideChange.Absent : SideChange.Deleted;
+        }
+        else if (baseline is null)
+        {
+            item.LocalChange = SideChange.Created;
+        }
+        else if (!Options.Rehash && baseline.Size == item.Local.Size && baseline.ModifiedTicks == item.Local.LastWriteUtc.Ticks)
+        {
+            item.LocalChange = SideChange.Unchanged;
+            item.Hashes = baseline;
+        }
+        else if (baseline.Size != item.Local.Size)
+        {
+            item.LocalChange = SideChange.Changed;
+        }
+        else
+        {
+            path.LocalUnsettled = true;
+        }
+
+        if (item.Remote is null)
+        {
+            item.RemoteChange = baseline is null ? SideChange.Absent : SideChange.Deleted;
+        }
+        else if (baseline is null)
+        {
+            item.RemoteChange = SideChange.Created;
+        }
+        else if (item.Remote.ETag == baseline.RemoteETag || (!item.Remote.IsMultipartETag && item.Remote.ETag == baseline.Md5))
+        {
+            item.RemoteChange = SideChange.Unchanged;
+        }
+        else if (item.Remote.Size != baseline.Size || !item.Remote.IsMultipartETag)
+        {
+            item.RemoteChange = SideChange.Changed;
+        }
+        else
+        {
+            path.RemoteUnsettled = true;
+        }
+
+        item.SameContent = item.LocalChange == SideChange.Unchanged && item.RemoteChange == SideChange.Unchanged;
+    }
+
     // Content decides only between two versions of the same size that the table would otherwise move.
     private static bool NeedsContentCompare(PlannedPath path)
     {
         var item = path.Item;
-        return item.Local is not null && item.Remote is not null && item.Local.Size == item.Remote.Size
+        return !path.LocalUnsettled && !path.RemoteUnsettled && item.Local is not null && item.Remote is not null && item.Local.Size == item.Remote.Size
             && (IsNew(item.LocalChange) || IsNew(item.RemoteChange));
     }
 
     private static bool IsNew(SideChange change) => change is SideChange.Changed or SideChange.Created;
 
-    // Decides, for files present on both sides with the same size, whether the content is the same.
-    private async Task CompareAsync(List<PlannedPath> paths)
+    // Reads what the listing and the stat could not tell, in parallel: the sides still unsettled against
+    // the baseline, then, for two versions of the same size the table would otherwise move, whether their
+    // content is the same.
+    private async Task ExamineAsync(List<PlannedPath> paths)
     {
         await _run.ForEachAsync(paths, Options.Transfers, async path =>
         {
             var item = path.Item;
             try
             {
-                item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
+                if (path.LocalUnsettled)
+                {
+                    item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
+                    item.LocalChange = item.Hashes.Sha256 == item.Baseline!.Sha256 ? SideChange.Unchanged : SideChange.Changed;
+                }
+
+                if (path.RemoteUnsettled)
+                {
+                    // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
+                    var info = await _run.Store.HeadAsync(item.Remote!.Key, _run.Token).ConfigureAwait(false);
+                    item.RemoteChange = info?.Sha256 is not null && info.Sha256 == item.Baseline!.Sha256 ? SideChange.Unchanged : SideChange.Changed;
+                }
+
+                if (item.LocalChange == SideChange.Unchanged && item.RemoteChange == SideChange.Unchanged)
+                {
+                    item.SameContent = true;
+                }
+                else if (NeedsContentCompare(path))
+                {
+                    item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
+                    item.SameContent = await SameContentAsync(item.Remote!, item.Hashes).ConfigureAwait(false);
+                }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 path.Failed = true;
                 item.Step = Options.Direction == SyncDirection.Download ? SyncStep.Download : SyncStep.Upload;
                 _run.Fail(item, SyncFailureReason.ReadFailed, ex, TimeSpan.Zero);
-                return;
             }
-
-            var remote = item.Remote!;
-            var hashes = item.Hashes;
-            var same = remote.ETag == hashes.Md5 || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag);
-            if (!same && remote.IsMultipartETag)
-            {
-                // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
-                var info = await _run.Store.HeadAsync(remote.Key, _run.Token).ConfigureAwait(false);
-                same = info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
-            }
-
-            item.SameContent = same;
         }).ConfigureAwait(false);
+    }
+
+    private async Task<bool> SameContentAsync(RemoteObject remote, SyncStateEntry hashes)
+    {
+        if (remote.ETag == hashes.Md5 || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag))
+        {
+            return true;
+        }
+
+        if (!remote.IsMultipartETag)
+        {
+            return false;
+        }
+
+        // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
+        var info = await _run.Store.HeadAsync(remote.Key, _run.Token).ConfigureAwait(false);
+        return info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
     }
 
     // The decision table. Both sides holding the same content needs nothing whatever led there.
@@ -222,6 +359,7 @@ internal sealed class SyncPlanner
                 Transfer(plan, item, SyncStep.Download, SyncConflict.DeletedLocallyChangedRemotely);
                 break;
             case (SideChange.Changed or SideChange.Created, SideChange.Changed or SideChange.Created):
+                item.ConflictPath = ConflictName(item.RelativePath, "local", item.Local!.LastWriteUtc);
                 Transfer(plan, item, SyncStep.KeepBoth, item.Baseline is null ? SyncConflict.FirstRunDiffers : SyncConflict.BothChanged);
                 break;
             case (SideChange.Deleted, SideChange.Unchanged):
@@ -245,12 +383,37 @@ internal sealed class SyncPlanner
         }
     }
 
+    // "notes.txt" -> "notes.conflict-local-20261127T115900Z.txt": which side's version it is and when it was
+    // last written (UTC); the extension stays last, so filters and file associations still apply. A name
+    // taken on either side gets a counter.
+    private string ConflictName(string relativePath, string side, DateTime modifiedUtc)
+    {
+        var slash = relativePath.LastIndexOf('/');
+        var folder = relativePath.Substring(0, slash + 1);
+        var name = relativePath.Substring(slash + 1);
+        var dot = name.LastIndexOf('.');
+        var (stem, extension) = dot > 0 ? (name.Substring(0, dot), name.Substring(dot)) : (name, string.Empty);
+        var stamp = ".conflict-" + side + "-" + modifiedUtc.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        for (var n = 1; ; n++)
+        {
+            var candidate = folder + stem + stamp + (n == 1 ? string.Empty : "-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture)) + extension;
+            if (_taken.Add(candidate))
+            {
+                return candidate;
+            }
+        }
+    }
+
     private void Transfer(SyncPlan plan, SyncPlanItem item, SyncStep step, SyncConflict conflict)
     {
         item.Step = step;
         item.Conflict = conflict;
         item.Size = step == SyncStep.Upload ? item.Local!.Size : item.Remote!.Size;
         plan.Transfers.Add(item);
+        if (conflict != SyncConflict.None && Options.PlanOnly)
+        {
+            _run.Summary.PlannedConflicts++;
+        }
     }
 
     private void Identical(SyncPlanItem item)
@@ -298,18 +461,46 @@ internal sealed class SyncPlanner
 
         if (reason is not null)
         {
-            Withhold(deletes, because, reason);
+            Withhold(plan, deletes, because, reason);
         }
     }
 
-    private void Withhold(List<SyncPlanItem> deletes, SyncWithholdReason because, string reason)
+    // Two-way: -MaxDelete holds per side, so a mass deletion on one side cannot ride on everyday ones on the other.
+    private void GuardTwoWayDeletes(SyncPlan plan, int scanErrors)
     {
+        if (Options.NoDelete || plan.Deletes.Count == 0)
+        {
+            plan.Deletes.Clear();
+            return;
+        }
+
+        if (scanErrors > 0)
+        {
+            Withhold(plan, plan.Deletes, SyncWithholdReason.ScanErrors, "some folders could not be read, so their files would look deleted");
+            return;
+        }
+
+        foreach (var (step, side) in new[] { (SyncStep.DeleteRemote, "remote"), (SyncStep.DeleteLocal, "local") })
+        {
+            var deletes = plan.Deletes.Where(d => d.Step == step).ToList();
+            if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
+            {
+                Withhold(plan, deletes, SyncWithholdReason.MaxDelete, $"{deletes.Count} {side} deletions exceed -MaxDelete {Options.MaxDelete}");
+                plan.Deletes.RemoveAll(d => d.Step == step);
+            }
+        }
+    }
+
+    // Counted as an error of the run, but only once the plan is carried out: the deletes the guard let
+    // through still go ahead.
+    private void Withhold(SyncPlan plan, List<SyncPlanItem> deletes, SyncWithholdReason because, string reason)
+    {
+        plan.DeletesWithheld = true;
         _run.Count(s =>
         {
             s.DeletesWithheld += deletes.Count;
             s.DeletesWithheldReason = reason;
             s.DeletesWithheldBecause = because;
-            s.Errors++;
         });
         ChittyLog.Warning($"Not deleting {deletes.Count} file(s): {reason}.");
         deletes.Clear();
@@ -323,5 +514,11 @@ internal sealed class SyncPlanner
         public SyncPlanItem Item { get; }
 
         public bool Failed { get; set; }
+
+        /// <summary>The local file's stat differs from the baseline's at the same size: its hashes decide.</summary>
+        public bool LocalUnsettled { get; set; }
+
+        /// <summary>The object's multipart ETag differs from the baseline's at the same size: its sha256 metadata decides.</summary>
+        public bool RemoteUnsettled { get; set; }
     }
 }

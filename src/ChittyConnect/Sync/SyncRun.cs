@@ -132,7 +132,9 @@ internal sealed class SyncRun
         SyncStep.Upload => SyncOperation.Upload,
         SyncStep.Download => SyncOperation.Download,
         SyncStep.KeepBoth => SyncOperation.KeepBoth,
-        _ => SyncOperation.Delete,
+        SyncStep.DeleteLocal or SyncStep.DeleteRemote when Options.Direction != SyncDirection.Both => SyncOperation.Delete,
+        SyncStep.DeleteLocal => SyncOperation.DeleteLocal,
+        _ => SyncOperation.DeleteRemote,
     };
 
     /// <summary>Hashes a file and ties the hashes to the size and time it had before and after the read.</summary>

@@ -83,6 +83,15 @@ internal sealed class SyncState
         }
     }
 
+    /// <summary>Every entry, by relative path (a copy).</summary>
+    public List<(string RelativePath, SyncStateEntry Entry)> Entries()
+    {
+        lock (_gate)
+        {
+            return Files.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
+        }
+    }
+
     /// <summary>The remote ETag last seen or uploaded for <paramref name="relativePath"/>, or null.</summary>
     public string? RemoteETagOf(string relativePath) => EntryFor(relativePath)?.RemoteETag;
 

@@ -29,7 +29,6 @@ public sealed class SyncBadInputTests : IDisposable
     public SyncBadInputTests(S3rverProcess s3rver)
     {
         _s3rver = s3rver;
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
         Directory.CreateDirectory(Folder);
         File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
         _raw = s3rver.CreateRawClient();
@@ -52,7 +51,7 @@ public sealed class SyncBadInputTests : IDisposable
             parameters[pair.Key] = pair.Value;
         }
 
-        return _ps.Run("param($conn, $folder, $prefix, $root, $x) Sync-ChittyFolder -Connection $conn -Prefix $prefix -NoReport " + arguments, parameters, TimeSpan.FromSeconds(60));
+        return _ps.Run("param($conn, $folder, $prefix, $root, $x) Sync-ChittyFolder -Connection $conn -Prefix $prefix -NoReport -StateDirectory (Join-Path $root state) " + arguments, parameters, TimeSpan.FromSeconds(60));
     }
 
     private async Task<List<string>> RemoteKeysAsync()
@@ -93,7 +92,7 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public async Task A_relative_path_is_the_folder_under_the_PowerShell_location()
     {
-        var result = _ps.Run("param($conn, $root, $prefix) Push-Location $root; try { Sync-ChittyFolder folder -Connection $conn -Prefix $prefix -NoReport -Summary } finally { Pop-Location }",
+        var result = _ps.Run("param($conn, $root, $prefix) Push-Location $root; try { Sync-ChittyFolder folder -Connection $conn -Prefix $prefix -NoReport -Summary -StateDirectory (Join-Path $root state) } finally { Pop-Location }",
             new Hashtable { ["conn"] = Connection(), ["root"] = _root, ["prefix"] = _prefix });
         Assert.Empty(result.Errors);
         Assert.Equal(Folder, SummaryOf(result).LocalPath);

@@ -100,6 +100,34 @@ public sealed class ApiCmdletTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_the_service_lost_is_reported_with_how_to_recreate_it_and_New_ChittySession_is_safe_to_repeat()
+    {
+        var first = _ps.Run("New-ChittySession -SessionId session-test -Metadata @{ device = 'laptop' }");
+        var again = _ps.Run("New-ChittySession -SessionId session-test -Metadata @{ device = 'laptop' }");
+        Assert.Empty(first.Errors);
+        Assert.Empty(again.Errors);
+        Assert.Equal("laptop", ((ChittySession)Assert.Single(again.Output).BaseObject).Metadata["device"]);
+        Assert.Equal("Passed", SessionCheck().Status);
+
+        // The service's session store restarts and forgets every session.
+        using (var anonymous = _emulator.CreateClient(apiKey: null))
+        {
+            (await anonymous.PostAsync("_emulator/sessions/restart", null)).EnsureSuccessStatusCode();
+        }
+
+        var lost = SessionCheck();
+        Assert.Equal("Failed", lost.Status);
+        Assert.Contains("New-ChittySession -SessionId 'session-test'", lost.Detail);
+
+        var recreated = _ps.Run("New-ChittySession -SessionId session-test");
+        Assert.Empty(recreated.Errors);
+        Assert.Equal("Passed", SessionCheck().Status);
+
+        ChittyConnect.PowerShell.Commands.ChittyConnectionTest SessionCheck() =>
+            _ps.Run("Test-ChittyConnection").Output.Select(o => (ChittyConnect.PowerShell.Commands.ChittyConnectionTest)o.BaseObject).Single(t => t.Check == "Session");
+    }
+
+    [Fact]
     public async Task Send_ChittyFile_uploads_directly_and_presigned_with_the_bytes_intact()
     {
         var small = WriteFile("small notes.txt", 1000);
@@ -115,7 +143,10 @@ public sealed class ApiCmdletTests : IAsyncLifetime
             Assert.Equal(expected, file.Sha256);
             Assert.Equal(new FileInfo(path).Length, file.Size);
             Assert.Equal("r2://" + file.R2Key, file.Uri);
-            Assert.Equal($"resource://connect/session-test/{expected}-{Path.GetFileName(path)}", file.ResourceUri);
+            // The resource URI names the file as the service's r2 key does: "small notes.txt" is small_notes.txt in both.
+            var safeName = Path.GetFileName(path).Replace(' ', '_');
+            Assert.Equal($"resource://connect/session-test/{expected}-{safeName}", file.ResourceUri);
+            Assert.EndsWith($"/{expected}-{safeName}", file.R2Key);
             using var client = _emulator.CreateClient(apiKey: null);
             var stored = await client.GetByteArrayAsync("_emulator/blobs/" + file.R2Key);
             Assert.Equal(File.ReadAllBytes(path), stored);
@@ -165,6 +196,48 @@ public sealed class ApiCmdletTests : IAsyncLifetime
         Assert.Equal(3, events.Count);
         var files = (JsonArray)await _emulator.InspectAsync("_emulator/context-files?session_id=session-test");
         Assert.Equal(5, files.Count(f => ((string?)f!["file_uri"] ?? (string?)f!["fileUri"] ?? string.Empty).StartsWith("r2://files/session-test/f", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_presigned_upload_reports_the_active_state_the_service_left_and_whoami_lists_each_file_once()
+    {
+        var large = WriteFile("big report.bin", 64 * 1024, seed: 5);
+        var small = WriteFile("small.txt", 100, seed: 6);
+        await ClearRequestsAsync();
+
+        var sent = _ps.Run(
+            "param($l, $s) Send-ChittyFile -LiteralPath $l -Method Presigned; Send-ChittyFile -LiteralPath $s -Method Direct",
+            new Hashtable { ["l"] = large, ["s"] = small });
+        Assert.Empty(sent.Errors);
+        var files = sent.Output.Select(o => (ChittyFile)o.BaseObject).ToList();
+        Assert.Equal(new[] { (UploadMethod.Presigned, true), (UploadMethod.Direct, false) }, files.Select(f => (f.Method, f.Active)));
+
+        // What the presigned result says is what the service did: the PUT alone made it active.
+        var before = _ps.Run("Get-ChittyWhoAmI");
+        var active = ((ChittyWhoAmI)Assert.Single(before.Output).BaseObject).ActiveFiles.Select(f => f.Uri).ToList();
+        Assert.Equal(new[] { files[0].Uri }, active);
+
+        // Piping both results marks them by their r2 URIs: the presigned file is not listed a second time.
+        var marked = _ps.Run("param($f) $f | Set-ChittyActiveFile", new Hashtable { ["f"] = files.ToArray() });
+        Assert.Empty(marked.Errors);
+        Assert.Equal(files.Select(f => f.Uri), ((SetActiveResult)Assert.Single(marked.Output).BaseObject).Uris);
+        var after = ((ChittyWhoAmI)Assert.Single(_ps.Run("Get-ChittyWhoAmI").Output).BaseObject).ActiveFiles.Select(f => f.Uri).ToList();
+        Assert.Equal(2, after.Count);
+        Assert.Equal(files.Select(f => f.Uri).OrderBy(u => u), after.OrderBy(u => u));
+    }
+
+    [Fact]
+    public void Set_ChittyActiveFile_names_a_file_by_its_r2_key_whenever_the_input_knows_it()
+    {
+        var result = _ps.Run("""
+            [pscustomobject]@{ R2Key = 'files/session-test/a.txt'; Uri = 'resource://connect/session-test/00-a.txt'; Name = 'a.txt' },
+            @{ R2Key = 'files/session-test/b.txt' },
+            [pscustomobject]@{ Uri = 'resource://connect/session-test/11-c.txt' } | Set-ChittyActiveFile
+            """);
+        Assert.Empty(result.Errors);
+        Assert.Equal(
+            new[] { "r2://files/session-test/a.txt", "r2://files/session-test/b.txt", "resource://connect/session-test/11-c.txt" },
+            ((SetActiveResult)Assert.Single(result.Output).BaseObject).Uris);
     }
 
     [Fact]

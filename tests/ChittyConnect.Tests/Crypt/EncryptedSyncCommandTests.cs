@@ -2,7 +2,6 @@ using System.Collections;
 using System.Text;
 using ChittyConnect.Configuration;
 using ChittyConnect.Crypt;
-using ChittyConnect.PowerShell.Commands;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
 using Xunit;
@@ -28,7 +27,6 @@ public sealed class EncryptedSyncCommandTests : IDisposable
     public EncryptedSyncCommandTests(S3rverProcess s3rver)
     {
         _s3rver = s3rver;
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
         Directory.CreateDirectory(Path.Combine(_root, "folder", "sub dir"));
         File.WriteAllText(Path.Combine(_root, "folder", "plans.txt"), "the secret plans");
         File.WriteAllBytes(Path.Combine(_root, "folder", "sub dir", "ünïcode.bin"), new byte[70_000]);
@@ -45,9 +43,11 @@ public sealed class EncryptedSyncCommandTests : IDisposable
         ["prefix"] = _prefix,
         ["log"] = Path.Combine(_root, "sync.jsonl"),
         ["restored"] = Path.Combine(_root, "restored"),
+        ["state"] = Path.Combine(_root, "state"),
     };
 
     private const string Connect = """
+        $PSDefaultParameterValues['Sync-ChittyFolder:StateDirectory'] = $state
         $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString 'S3RVER' -AsPlainText -Force))
         $key = ConvertTo-SecureString 'test-key' -AsPlainText -Force
         """;
@@ -55,7 +55,7 @@ public sealed class EncryptedSyncCommandTests : IDisposable
     [Fact]
     public void ASavedCryptProfileEncryptsWhatRcloneReadsAndNoStreamLogOrFileShowsThePassword()
     {
-        var result = WithConfigDirectory(() => _ps.Run("param($r2, $b, $pw, $salt, $cfg, $folder, $prefix, $log, $restored)\n" + Connect + "\n" + """
+        var result = WithConfigDirectory(() => _ps.Run("param($r2, $b, $pw, $salt, $cfg, $folder, $prefix, $log, $restored, $state)\n" + Connect + "\n" + """
             Connect-Chitty -Endpoint http://127.0.0.1:9/ -ApiKey $key -ChittyId c -SessionId s -R2Endpoint $r2 -Bucket $b -R2Credential $cred `
                 -CryptPassword (ConvertTo-SecureString $pw -AsPlainText -Force) -CryptSalt (ConvertTo-SecureString $salt -AsPlainText -Force) `
                 -Save -Name private -Verbose | Out-Null
@@ -97,7 +97,7 @@ public sealed class EncryptedSyncCommandTests : IDisposable
     {
         var parameters = Parameters;
         parameters["pw"] = "the wrong crypt password";
-        var upload = _ps.Run("param($r2, $b, $pw, $salt, $cfg, $folder, $prefix, $log, $restored)\n" + Connect + "\n" + """
+        var upload = _ps.Run("param($r2, $b, $pw, $salt, $cfg, $folder, $prefix, $log, $restored, $state)\n" + Connect + "\n" + """
             Connect-Chitty -Endpoint http://127.0.0.1:9/ -ApiKey $key -ChittyId c -SessionId s -R2Endpoint $r2 -Bucket $b -R2Credential $cred | Out-Null
             Sync-ChittyFolder $folder -Prefix $prefix -NoReport -CryptPassword (ConvertTo-SecureString $salt -AsPlainText -Force) | Out-Null
             New-Item -ItemType Directory $restored | Out-Null
@@ -137,7 +137,6 @@ public sealed class EncryptedSyncCommandTests : IDisposable
 
     public void Dispose()
     {
-        SyncChittyFolderCommand.StateDirectoryOverride = null;
         _ps.Dispose();
         Directory.Delete(_root, recursive: true);
     }

@@ -155,6 +155,33 @@ public sealed class EncryptedSyncTests
         Assert.Empty(File.ReadAllBytes(Path.Combine(target, "empty.bin")));
     }
 
+    [Fact]
+    public async Task TwoDevicesSyncBothWaysThroughOneEncryptedPrefix()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.Write("notes.txt", "from device A");
+        var deviceB = Path.Combine(ctx.Root, "device-b");
+        Directory.CreateDirectory(deviceB);
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (first, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+        var (pulled, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        File.WriteAllText(Path.Combine(deviceB, "notes.txt"), "edited on device B");
+        File.WriteAllText(Path.Combine(deviceB, "new on B.txt"), "B's own");
+        var (pushed, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        var (back, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+        var (quiet, quietResults) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+
+        Assert.Equal((1, 1, 2, 2), (first.FilesUploaded, pulled.FilesDownloaded, pushed.FilesUploaded, back.FilesDownloaded));
+        Assert.Equal("edited on device B", File.ReadAllText(Path.Combine(ctx.Local, "notes.txt")));
+        Assert.Equal("B's own", File.ReadAllText(Path.Combine(ctx.Local, "new on B.txt")));
+        Assert.Empty(quietResults);
+        Assert.Equal(1, ctx.Wire.Total);
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        Assert.Equal("edited on device B", rclone.Run("cat", "secret:notes.txt"));
+        Assert.All((await ctx.RemoteContentAsync()).Keys, key => Assert.Matches("^[0-9a-v]+$", key));
+    }
+
     private static EncryptedObjectStore Encrypted(SyncTestContext ctx, string password, string? salt, RcloneNameEncryption names = RcloneNameEncryption.Standard) =>
         new(ctx.Store, ctx.Prefix, RcloneCryptKey.Derive(new ChittySecret(password), salt is null ? null : new ChittySecret(salt)), names, Path.Combine(ctx.Root, "staging"));
 

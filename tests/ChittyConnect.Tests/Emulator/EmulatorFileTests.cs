@@ -86,7 +86,11 @@ public sealed class EmulatorFileTests
     public async Task Presign_answers_an_upload_url_on_the_called_host_with_a_one_hour_expiry()
     {
         var clock = new ManualTimeProvider(s_lateUtc);
-        await using var host = await EmulatorHost.StartAsync(o => o.TimeProvider = clock);
+        await using var host = await EmulatorHost.StartAsync(o =>
+        {
+            o.TimeProvider = clock;
+            o.ProductionUploadUrls = false;
+        });
         using var client = host.CreateClient();
 
         var (status, body, _) = await client.PostAsync("api/files/presign", new { name = "big file.bin", size = 10, session_id = "s1", mime = "application/octet-stream", sha256 = "abc" });
@@ -104,7 +108,7 @@ public sealed class EmulatorFileTests
     [Fact]
     public async Task With_production_upload_urls_the_upload_url_names_api_chitty_cc()
     {
-        await using var host = await EmulatorHost.StartAsync(o => o.ProductionUploadUrls = true);
+        await using var host = await EmulatorHost.StartAsync();
         using var client = host.CreateClient();
 
         var (_, body, _) = await client.PostAsync("api/files/presign", Presign("x.bin"));

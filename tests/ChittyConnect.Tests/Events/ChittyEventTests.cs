@@ -99,38 +99,3 @@ public sealed class WildcardMatcherTests
         Assert.False(WildcardMatcher.IsMatchAny("x", new[] { "y", "z*" }));
     }
 }
-
-public sealed class ReconnectBackoffTests
-{
-    [Fact]
-    public void DelaysDoubleWithJitterUpToTheCapAndResetAfterSuccess()
-    {
-        var backoff = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new Random(1));
-
-        var delays = Enumerable.Range(0, 10).Select(_ => backoff.Next().TotalMilliseconds).ToArray();
-
-        Assert.InRange(delays[0], 187.5, 250);
-        Assert.InRange(delays[1], 375, 500);
-        Assert.InRange(delays[2], 750, 1000);
-        Assert.All(delays.Skip(6), d => Assert.InRange(d, 7500, 10000));
-        backoff.Reset();
-        Assert.InRange(backoff.Next().TotalMilliseconds, 187.5, 250);
-    }
-
-    [Fact]
-    public void TheServersRetryIsObeyedAfterAGoodConnectionAndIsTheBaseOfTheBackoff()
-    {
-        var backoff = new ReconnectBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10), new Random(1))
-        {
-            ServerRetry = TimeSpan.FromMilliseconds(3000),
-        };
-
-        Assert.Equal(3000, backoff.Next().TotalMilliseconds);
-        Assert.InRange(backoff.Next().TotalMilliseconds, 4500, 6000);
-
-        backoff.ServerRetry = TimeSpan.FromSeconds(30);
-        backoff.Reset();
-        Assert.Equal(30000, backoff.Next().TotalMilliseconds);
-        Assert.InRange(backoff.Next().TotalMilliseconds, 22500, 30000);
-    }
-}

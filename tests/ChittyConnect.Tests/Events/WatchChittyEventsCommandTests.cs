@@ -37,11 +37,11 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.HoldAsync();
         });
 
-        // -First counts the session's events: the stream's own "connected" is written but not counted.
+        // -First 1 writes exactly one object: the stream's own "connected" is not written.
         var output = Invoke(server, "Watch-ChittyEvents -Connection $connection -First 1 | ForEach-Object { $_ }");
 
-        Assert.Equal(new[] { "connected", "context.files.updated" }, output.Select(o => ((ChittyEvent)o.BaseObject).Type));
-        var updated = (ChittyEvent)output[1].BaseObject;
+        Assert.Equal(new[] { "context.files.updated" }, output.Select(o => ((ChittyEvent)o.BaseObject).Type));
+        var updated = (ChittyEvent)output[0].BaseObject;
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1735787045678), updated.Timestamp);
         Assert.Equal(Session, updated.SessionId);
 
@@ -71,6 +71,62 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task FirstCountsEveryObjectWrittenAndTheStreamEventsOnlyWhenAskedFor()
+    {
+        await using var server = new LoopbackSseServer(async c =>
+        {
+            await c.StartAsync();
+            await c.SendEventAsync($$$"""{"type":"connected","sessionId":"{{{Session}}}","timestamp":1735787045678,"message":"ChittyConnect streaming active"}""");
+            await c.SendEventAsync("""{"type":"heartbeat","timestamp":1735787046678,"uptime":7}""");
+            foreach (var name in new[] { "a", "b", "c" })
+            {
+                await c.SendEventAsync($$$"""{"type":"context.files.uploaded","sessionId":"{{{Session}}}","file":{"name":"{{{name}}}"}}""");
+            }
+
+            await c.HoldAsync();
+        });
+
+        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
+        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
+        ps.AddScript("Watch-ChittyEvents -Connection $connection -First 2 -Verbose");
+        var plain = ps.Invoke();
+        Assert.Equal(new[] { "context.files.uploaded", "context.files.uploaded" }, plain.Select(o => ((ChittyEvent)o.BaseObject).Type));
+        Assert.Contains(ps.Streams.Verbose, v => v.Message == "The stream sent 'connected': ChittyConnect streaming active.");
+        Assert.Contains(ps.Streams.Verbose, v => v.Message == "The stream sent 'heartbeat': uptime 7 s.");
+
+        var asked = Invoke(server, "Watch-ChittyEvents -Connection $connection -First 3 -IncludeStreamEvents");
+        Assert.Equal(new[] { "connected", "heartbeat", "context.files.uploaded" }, asked.Select(o => ((ChittyEvent)o.BaseObject).Type));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1735787045678), ((ChittyEvent)asked[0].BaseObject).Timestamp);
+
+        // The switch's former name still binds.
+        var legacy = Invoke(server, "Watch-ChittyEvents -Connection $connection -First 1 -IncludeHeartbeat");
+        Assert.Equal("connected", ((ChittyEvent)Assert.Single(legacy).BaseObject).Type);
+    }
+
+    [Fact]
+    public async Task ATimeoutShortOfFirstIsAnErrorAScriptCanTest()
+    {
+        await using var server = new LoopbackSseServer(async c =>
+        {
+            await c.StartAsync();
+            await c.SendEventAsync($$$"""{"type":"connected","sessionId":"{{{Session}}}"}""");
+            await c.SendEventAsync($$$"""{"type":"context.files.synced","sessionId":"{{{Session}}}"}""");
+            await c.HoldAsync();
+        });
+
+        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
+        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
+        ps.AddScript("Watch-ChittyEvents -Connection $connection -First 3 -Timeout 2");
+        var output = ps.Invoke();
+
+        Assert.Equal("context.files.synced", ((ChittyEvent)Assert.Single(output).BaseObject).Type);
+        var error = Assert.Single(ps.Streams.Error);
+        Assert.Equal("ChittyWatchTimeout,ChittyConnect.PowerShell.Commands.WatchChittyEventsCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.OperationTimeout, error.CategoryInfo.Category);
+        Assert.Contains("1 of the 3", error.Exception.Message);
+    }
+
+    [Fact]
     public async Task ATimeoutInSecondsEndsTheWatchWithoutAnError()
     {
         await using var server = new LoopbackSseServer(async c =>
@@ -83,7 +139,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
         // A bare number is seconds: as ticks, the watch would end before it connected and write nothing.
         using var ps = System.Management.Automation.PowerShell.Create(_runspace);
         _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -Timeout 3 -Verbose");
+        ps.AddScript("Watch-ChittyEvents -Connection $connection -Timeout 3 -Verbose -IncludeStreamEvents");
         var output = ps.Invoke();
 
         Assert.Equal("connected", ((ChittyEvent)Assert.Single(output).BaseObject).Type);
@@ -130,7 +186,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
         });
         using var ps = System.Management.Automation.PowerShell.Create(_runspace);
         _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection");
+        ps.AddScript("Watch-ChittyEvents -Connection $connection -IncludeStreamEvents");
         var output = new PSDataCollection<PSObject>();
         var first = new TaskCompletionSource();
         output.DataAdded += (_, _) => first.TrySetResult();

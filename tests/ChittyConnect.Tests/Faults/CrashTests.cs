@@ -301,16 +301,15 @@ public sealed class CrashTests : IAsyncLifetime
             var running = engine.RunAsync(options, null, null, CancellationToken.None);
             await holding.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
-            SyncChittyFolderCommand.StateDirectoryOverride = State;
             try
             {
                 var second = ps.Run("""
-                    param($api, $s3, $bucket, $local, $prefix)
+                    param($api, $s3, $bucket, $local, $prefix, $state)
                     $cred = [pscredential]::new('S3RVER', (ConvertTo-SecureString S3RVER -AsPlainText -Force))
                     Connect-Chitty -Endpoint $api -ApiKey (ConvertTo-SecureString test-key -AsPlainText -Force) -ChittyId chitty-test -SessionId session-test -R2Endpoint $s3 -Bucket $bucket -R2Credential $cred | Out-Null
-                    Sync-ChittyFolder $local -Prefix $prefix
+                    Sync-ChittyFolder $local -Prefix $prefix -StateDirectory $state
                     """,
-                    new Hashtable { ["api"] = _stack.ApiProxy.Uri, ["s3"] = _stack.S3Proxy.Uri, ["bucket"] = _s3rver.Bucket, ["local"] = local, ["prefix"] = prefix });
+                    new Hashtable { ["api"] = _stack.ApiProxy.Uri, ["s3"] = _stack.S3Proxy.Uri, ["bucket"] = _s3rver.Bucket, ["local"] = local, ["prefix"] = prefix, ["state"] = State });
                 var error = second.SingleError();
                 Assert.Equal("ChittySyncLocked", error.FullyQualifiedErrorId.Split(',')[0]);
                 Assert.Contains("Another sync of", error.Exception.Message);
@@ -318,7 +317,6 @@ public sealed class CrashTests : IAsyncLifetime
             }
             finally
             {
-                SyncChittyFolderCommand.StateDirectoryOverride = null;
                 release.TrySetResult();
             }
 
@@ -329,6 +327,70 @@ public sealed class CrashTests : IAsyncLifetime
             var again = await engine.RunAsync(options, null, null, CancellationToken.None);
             Assert.Equal(12, again.FilesSkipped);
             Assert.Equal(0, again.FilesUploaded + again.Errors + (int)again.BytesHashed);
+        }
+    }
+
+    [Fact]
+    public async Task Two_way_sync_killed_between_its_transfers_and_its_deletes_converges_and_deletes_nothing_it_should_not()
+    {
+        var local = Path.Combine(_root, "twoway");
+        SyncFaultTests.WriteTree(local, smallFiles: 24, seed: 12);
+        var prefix = "files/crash2-" + Guid.NewGuid().ToString("N")[..8] + "/";
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        {
+            var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Direction = SyncDirection.Both, NoReport = true };
+            Assert.Equal(0, (await engine.RunAsync(options, null, null, CancellationToken.None)).Errors);
+
+            // Changes on both sides: 4 local edits, 3 local deletes, 2 remote new objects, 2 remote deletes.
+            string Rel(string full) => Path.GetRelativePath(local, full).Replace(Path.DirectorySeparatorChar, '/');
+            var files = Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).Select(Rel).Where(r => !r.StartsWith("big/", StringComparison.Ordinal)).OrderBy(r => r, StringComparer.Ordinal).ToList();
+            var later = DateTime.UtcNow.AddMinutes(1);
+            foreach (var rel in files.Take(4))
+            {
+                var path = Path.Combine(local, rel);
+                File.WriteAllText(path, "edited locally: " + rel);
+                File.SetLastWriteTimeUtc(path, later);
+            }
+
+            foreach (var rel in files.Skip(4).Take(3))
+            {
+                File.Delete(Path.Combine(local, rel));
+            }
+
+            foreach (var rel in new[] { "remote new/one.txt", "remote new/two.txt" })
+            {
+                await _stack.Raw.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = prefix + rel, ContentBody = "made remotely: " + rel, UseChunkEncoding = false });
+            }
+
+            foreach (var rel in files.Skip(7).Take(2))
+            {
+                await _stack.Raw.DeleteObjectAsync(_s3rver.Bucket, prefix + rel);
+            }
+
+            var expected = Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories)
+                .ToDictionary(Rel, f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))));
+            foreach (var rel in files.Skip(7).Take(2))
+            {
+                expected.Remove(rel);
+            }
+
+            foreach (var rel in new[] { "remote new/one.txt", "remote new/two.txt" })
+            {
+                expected[rel] = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("made remotely: " + rel)));
+            }
+
+            // Killed as the batch delete of the bucket side reaches the store: every transfer is done, no delete is.
+            Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Both, OnRequest(_stack.S3Proxy, 1, r => r.Method == "POST" && r.PathAndQuery.Contains("delete", StringComparison.Ordinal))));
+
+            var summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(0, summary.Errors);
+            Assert.Equal(0, summary.Conflicts);
+            var got = Directory.EnumerateFiles(local, "*", SearchOption.AllDirectories).ToDictionary(Rel, f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f))));
+            Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal), got.OrderBy(p => p.Key, StringComparer.Ordinal));
+            Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal), (await _stack.RemoteHashesAsync(prefix)).OrderBy(p => p.Key, StringComparer.Ordinal));
+            var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+            Assert.Equal(0, again.FilesUploaded + again.FilesDownloaded + again.FilesDeleted + again.Errors + (int)again.BytesHashed);
         }
     }
 }

@@ -36,6 +36,7 @@ public sealed class EventFaultTests
         var watch = new ChittyEventStream(http, proxy.Uri, new ChittyEventStreamOptions
         {
             SessionId = EmulatorHost.SessionId,
+            IncludeTransportEvents = true,
             InitialReconnectDelay = TimeSpan.FromMilliseconds(20),
             MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
             IdleTimeout = TimeSpan.FromSeconds(1),

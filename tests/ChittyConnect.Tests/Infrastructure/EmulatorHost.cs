@@ -8,7 +8,9 @@ namespace ChittyConnect.Tests.Infrastructure;
 /// <summary>
 /// A ChittyConnect emulator started in-process on a free loopback port, with its own temporary database and
 /// blob folder, and three keys: <see cref="ApiKey"/>, <see cref="OtherApiKey"/> and the inactive
-/// <see cref="InactiveApiKey"/>. Dispose it to stop it and delete its files.
+/// <see cref="InactiveApiKey"/>. Its presign answers production upload URLs (https://api.chitty.cc/...), as the
+/// service does, so every presigned upload a test makes goes through the client's rewrite to its endpoint.
+/// Dispose it to stop it and delete its files.
 /// </summary>
 public sealed class EmulatorHost : IAsyncDisposable
 {
@@ -53,6 +55,7 @@ public sealed class EmulatorHost : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             DatabasePath = Path.Combine(directory, "emulator.db"),
             BlobDirectory = Path.Combine(directory, "blobs"),
+            ProductionUploadUrls = true,
         };
         options.Keys.Add(new EmulatorApiKey(ApiKey, ChittyId, SessionId));
         options.Keys.Add(new EmulatorApiKey(OtherApiKey, OtherChittyId, OtherSessionId));

@@ -29,7 +29,6 @@ public sealed class SecretsTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Path.Combine(_root, "folder"));
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(_root, "state");
         _emulator = await EmulatorHost.StartAsync(o =>
         {
             o.Keys.Add(new EmulatorApiKey(ApiKey, EmulatorHost.ChittyId, EmulatorHost.SessionId));
@@ -98,8 +97,8 @@ public sealed class SecretsTests : IAsyncLifetime
             $f | Send-ChittySyncReport -PathPrefix files/session-test @common
             Get-ChittyWhoAmI @common
             Get-ChittyResourceUri (Join-Path $root 'folder/a.txt') @common
-            Sync-ChittyFolder (Join-Path $root 'folder') -Prefix files/secrets-test -LogFile (Join-Path $root 'sync.log') -Summary @common
-            Sync-ChittyFolder (Join-Path $root 'nope') -Prefix files/secrets-test -LogFile (Join-Path $root 'sync.log') @common
+            Sync-ChittyFolder (Join-Path $root 'folder') -Prefix files/secrets-test -LogFile (Join-Path $root 'sync.log') -Summary -StateDirectory (Join-Path $root 'state') @common
+            Sync-ChittyFolder (Join-Path $root 'nope') -Prefix files/secrets-test -LogFile (Join-Path $root 'sync.log') -StateDirectory (Join-Path $root 'state') @common
             Watch-ChittyEvents -AllSessions -Timeout 00:00:01 @common
             $c = Get-ChittyConnection
             $c

@@ -80,7 +80,6 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
     public SyncChittyFolderCommandTests(S3rverProcess s3rver)
     {
         _s3rver = s3rver;
-        SyncChittyFolderCommand.StateDirectoryOverride = Path.Combine(Path.GetTempPath(), "chitty-cmdlet-state");
         Directory.CreateDirectory(Path.Combine(_root, "folder", "sub"));
         File.WriteAllText(Path.Combine(_root, "folder", "a.txt"), "alpha");
         File.WriteAllText(Path.Combine(_root, "folder", "sub", "b c.txt"), "beta");
@@ -100,6 +99,8 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         shell.Runspace.SessionStateProxy.SetVariable("folder", Folder);
         shell.Runspace.SessionStateProxy.SetVariable("prefix", _prefix);
         shell.Runspace.SessionStateProxy.SetVariable("root", _root);
+        // The state files go under this test's folder, not the user's config directory.
+        shell.Runspace.SessionStateProxy.SetVariable("PSDefaultParameterValues", new DefaultParameterDictionary { ["Sync-ChittyFolder:StateDirectory"] = Path.Combine(_root, "state") });
         var output = shell.AddScript(script).Invoke().ToList();
         return (output, shell);
     }
@@ -111,6 +112,8 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell)
         {
             Assert.Empty(shell.Streams.Error);
+            // -StateDirectory (here through $PSDefaultParameterValues) is where the state went.
+            Assert.NotEmpty(Directory.GetFiles(Path.Combine(_root, "state"), "*", SearchOption.AllDirectories));
             Assert.Equal(new[] { "a.txt", "sub/b c.txt" }, output.Select(o => ((ChittySyncResult)o.BaseObject).RelativePath).OrderBy(p => p, StringComparer.Ordinal));
             var summary = Assert.IsType<ChittySyncSummary>(shell.Runspace.SessionStateProxy.GetVariable("summary"));
             Assert.Equal(2, summary.FilesUploaded);
@@ -186,6 +189,56 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         using (shell2)
         {
             Assert.Equal(3, ((ChittySyncSummary)listing.Single().BaseObject).PlannedUploads);
+        }
+    }
+
+    [Fact]
+    public async Task Both_ways_plans_and_keeps_both_versions_of_a_conflict_and_refuses_an_emptied_folder()
+    {
+        var (first, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            Assert.Equal(3, first.Count(o => ((ChittySyncResult)o.BaseObject).Action == SyncAction.Uploaded));
+        }
+
+        var local = Path.Combine(Folder, "a.txt");
+        File.WriteAllText(local, "alpha, edited here");
+        File.SetLastWriteTimeUtc(local, DateTime.UtcNow.AddMinutes(1));
+        using (var raw = _s3rver.CreateRawClient())
+        {
+            await raw.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = _prefix + "a.txt", ContentBody = "alpha, edited there", UseChunkEncoding = false });
+        }
+
+        var (plan, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -WhatIf");
+        using (shell2)
+        {
+            Assert.Empty(shell2.Streams.Error);
+            var planned = (ChittySyncResult)Assert.Single(plan).BaseObject;
+            Assert.Equal((SyncAction.PlannedConflict, SyncOperation.KeepBoth, SyncConflict.BothChanged), (planned.Action, planned.Operation, planned.Conflict));
+            Assert.Equal("alpha, edited here", File.ReadAllText(local));
+        }
+
+        var (run, shell3) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell3)
+        {
+            Assert.Empty(shell3.Streams.Error);
+            var conflict = (ChittySyncResult)Assert.Single(run).BaseObject;
+            Assert.Equal(SyncAction.Conflict, conflict.Action);
+            Assert.Equal("alpha, edited there", File.ReadAllText(local));
+            Assert.Equal("alpha, edited here", File.ReadAllText(Path.Combine(Folder, conflict.ConflictPath!)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(Folder, "*", SearchOption.AllDirectories))
+        {
+            File.Delete(file);
+        }
+
+        var (_, shell4) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell4)
+        {
+            var error = SingleError(shell4);
+            Assert.Equal("ChittySyncSideEmpty,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
         }
     }
 
