@@ -236,7 +236,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (ObjectStoreException ex)
         {
-            ThrowTerminatingError(StorageError(ex, target, "ChittyStorageError"));
+            ThrowTerminatingError(Internal.ChittyErrors.ToErrorRecord(ex, target, "ChittyStorageError"));
         }
         catch (Exception ex) when (Internal.ChittyErrors.IsReportable(ex))
         {
@@ -367,24 +367,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var ex = result.Exception ?? new InvalidOperationException(result.Error);
         var id = $"ChittySync{result.Operation}Failed";
         var target = result.Operation is SyncOperation.Download or SyncOperation.DeleteRemote ? (object)result.R2Key : result.LocalPath;
-        return ex is ObjectStoreException store ? StorageError(store, target, id) : ErrorFor(ex, target, id);
-    }
-
-    private static ErrorRecord StorageError(ObjectStoreException ex, object? target, string id)
-    {
-        var category = ex.Code switch
-        {
-            "UnsafeKey" => ErrorCategory.SecurityError,
-            "KeyTooLong" => ErrorCategory.InvalidArgument,
-            "AccessDenied" or "InvalidAccessKeyId" or "SignatureDoesNotMatch" => ErrorCategory.PermissionDenied,
-            "NoSuchKey" or "NoSuchBucket" => ErrorCategory.ObjectNotFound,
-            "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" => ErrorCategory.InvalidResult,
-            "ContentChanged" => ErrorCategory.InvalidData,
-            "Timeout" => ErrorCategory.OperationTimeout,
-            "NetworkError" => ErrorCategory.ConnectionError,
-            _ => ErrorCategory.WriteError,
-        };
-        return new ErrorRecord(ex, id, category, target);
+        return ErrorFor(ex, target, id);
     }
 
     private void WriteLog(object entry)

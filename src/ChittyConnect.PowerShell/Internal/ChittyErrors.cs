@@ -5,6 +5,7 @@ using System.Security;
 using ChittyConnect.Api;
 using ChittyConnect.Crypt;
 using ChittyConnect.Filters;
+using ChittyConnect.Storage;
 
 namespace ChittyConnect.PowerShell.Internal;
 
@@ -72,6 +73,7 @@ internal static class ChittyErrors
         RcloneCryptException crypt => crypt.Code is RcloneCryptException.BadBlock or RcloneCryptException.BadName
             ? ("ChittyCryptPasswordWrong", ErrorCategory.AuthenticationError, "Give the rclone crypt remote's password and salt (password2): Connect-Chitty -CryptPassword (Read-Host -AsSecureString) -CryptSalt ..., Sync-ChittyFolder -CryptPassword, or CHITTY_CRYPT_PASSWORD and CHITTY_CRYPT_SALT.")
             : ("ChittyCryptInvalidContent", ErrorCategory.InvalidData, null),
+        ObjectStoreException store => StorageClass(store),
         FilterSyntaxException => ("ChittyFilterSyntax", ErrorCategory.ParserError, null),
         FormatException => ("ChittyInvalidFormat", ErrorCategory.ParserError, null),
         FileNotFoundException or DirectoryNotFoundException => ("ChittyPathNotFound", ErrorCategory.ObjectNotFound, null),
@@ -82,5 +84,25 @@ internal static class ChittyErrors
         IOException => ("ChittyIOError", ErrorCategory.WriteError, null),
         InvalidOperationException => ("ChittyInvalidOperation", ErrorCategory.InvalidOperation, null),
         _ => ("ChittyUnexpectedError", ErrorCategory.NotSpecified, null),
+    };
+
+    // S3's codes (and the store's own) by what the user can do about them.
+    private static (string Id, ErrorCategory Category, string? Action) StorageClass(ObjectStoreException ex) => ex.Code switch
+    {
+        "InvalidAccessKeyId" or "SignatureDoesNotMatch" => ("ChittyStorageAuthenticationFailed", ErrorCategory.AuthenticationError,
+            "Check the R2 access key id and secret: Connect-Chitty ... -R2Credential (Get-Credential), then Test-ChittyConnection."),
+        "AccessDenied" => ("ChittyStorageAccessDenied", ErrorCategory.PermissionDenied, "Check that the R2 token may read and write this bucket."),
+        "NoSuchBucket" => ("ChittyStorageBucketNotFound", ErrorCategory.ObjectNotFound, "Check -Bucket and -R2Endpoint (or -AccountId) on Connect-Chitty."),
+        "NoSuchKey" or "NotFound" or "NoSuchUpload" => ("ChittyStorageObjectNotFound", ErrorCategory.ObjectNotFound, null),
+        "RequestTimeTooSkewed" => ("ChittyStorageClockSkewed", ErrorCategory.InvalidOperation, "Set this computer's clock right (it is off from the store's by more than 15 minutes)."),
+        "UnsafeKey" => ("ChittyStorageUnsafeKey", ErrorCategory.SecurityError, null),
+        "KeyTooLong" => ("ChittyStorageKeyTooLong", ErrorCategory.InvalidArgument, null),
+        "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" or "IntegrityError" => ("ChittyStorageIntegrityError", ErrorCategory.InvalidResult, "Run the sync again: nothing unverified was kept."),
+        "IncompleteListing" => ("ChittyStorageIncompleteListing", ErrorCategory.InvalidResult, "Run the sync again later; nothing was changed."),
+        "ContentChanged" => ("ChittyStorageContentChanged", ErrorCategory.InvalidData, null),
+        "Timeout" => ("ChittyStorageTimeout", ErrorCategory.OperationTimeout, "Check the network and the R2 endpoint."),
+        "NetworkError" or "AnswerLost" => ("ChittyStorageConnectionFailed", ErrorCategory.ConnectionError, "Check the network and the R2 endpoint: Test-ChittyConnection."),
+        "SlowDown" or "ServiceUnavailable" or "InternalError" => ("ChittyStorageUnavailable", ErrorCategory.ResourceUnavailable, "The store is busy or failing; try again later."),
+        _ => ("ChittyStorageError", ErrorCategory.WriteError, null),
     };
 }

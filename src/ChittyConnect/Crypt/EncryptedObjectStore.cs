@@ -64,6 +64,9 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// <inheritdoc />
     public StoreRequestCounts Requests => _inner.Requests;
 
+    /// <inheritdoc />
+    public R2StoreOptions Options => _inner.Options;
+
     /// <summary>The key an object of plaintext key <paramref name="key"/> has in the bucket.</summary>
     public string ObjectKeyFor(string key)
     {
@@ -131,9 +134,12 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         return result;
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Encrypts and uploads a file. An interrupted upload is handed on to be resumed, but its parts hold the
+    /// ciphertext of another nonce, so the store finds none of them fitting and starts afresh (clearing the old).
+    /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
     {
         var objectKey = ObjectKeyFor(key);
         Directory.CreateDirectory(_stagingDirectory);
@@ -151,7 +157,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 
             var scaled = progress is null ? null : new PlainProgress(plainLength, progress);
             var result = await _inner.UploadFileAsync(staged, objectKey, cipherSha256, cipherMd5, modified,
-                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken).ConfigureAwait(false);
+                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken, resumableUpload).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, result.Size, result.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = result.ETag, Size = result.Size, Parts = result.Parts };
         }

@@ -22,12 +22,15 @@ public interface IObjectStore
     /// <summary>Requests made so far, by kind (live counters).</summary>
     StoreRequestCounts Requests { get; }
 
+    /// <summary>The options in force (multipart threshold, part size, ...).</summary>
+    R2StoreOptions Options { get; }
+
     /// <summary>Every object under <paramref name="prefix"/>.</summary>
     Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
 
-    /// <summary>Uploads a local file to <paramref name="key"/>, verified.</summary>
+    /// <summary>Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when its parts still fit.</summary>
     Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken);
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null);
 
     /// <summary>Downloads <paramref name="key"/> into <paramref name="destination"/>, verified.</summary>
     Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken);

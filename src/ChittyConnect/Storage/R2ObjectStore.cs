@@ -1,14 +1,14 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using Amazon.S3;
+using Amazon.S3.Model;
 using ChittyConnect.Configuration;
 using ChittyConnect.Diagnostics;
 using ChittyConnect.Hashing;
@@ -16,9 +16,10 @@ using ChittyConnect.Hashing;
 namespace ChittyConnect.Storage;
 
 /// <summary>
-/// One bucket of R2 (or another S3-compatible store such as s3rver), spoken to by the module's own S3 client
-/// (SigV4 with signed payloads, path-style addressing, region "auto", never aws-chunked: R2 refuses it and
-/// s3rver would store its framing). Every write is verified against the MD5 of the bytes actually sent.
+/// One bucket of R2 (or another S3-compatible store), spoken to through the AWS SDK for .NET set up for R2:
+/// path-style addressing, region "auto", payloads signed with the SHA-256 the module computed and never
+/// aws-chunked (R2 refuses it), Content-MD5 on every upload. Every write is verified against the MD5 of the
+/// bytes actually sent. No SDK type appears in its public members.
 /// </summary>
 public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 {
@@ -28,12 +29,25 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <summary>Metadata key of the file's last-write time in ms since the epoch (x-amz-meta-mtime).</summary>
     public const string MtimeMetadataKey = "mtime";
 
+    private const int DeleteBatch = 1000;
+
     private readonly R2StoreOptions _options;
+    private readonly ObjectStoreDialect _dialect;
+    private readonly S3Transport _s3;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
 
     /// <summary>Connects to the R2 endpoint and bucket of <paramref name="settings"/>.</summary>
     public R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options = null)
+        : this(settings, options, ObjectStoreDialect.R2, null)
+    {
+    }
+
+    /// <summary>
+    /// Connects to a store that speaks <paramref name="dialect"/>, its HTTP handler wrapped by
+    /// <paramref name="wrapHandler"/> (to watch or disturb the wire).
+    /// </summary>
+    internal R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler)
     {
         if (settings is null)
         {
@@ -46,13 +60,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
 
         _options = options ?? new R2StoreOptions();
-        _options.Validate();
-        var endpoint = ChittyConnectionSettings.NormalizeEndpoint(settings.R2Endpoint!, "R2 endpoint");
+        _dialect = dialect ?? throw new ArgumentNullException(nameof(dialect));
+        _options.Validate(_dialect.MinimumPartSize);
+        Endpoint = ChittyConnectionSettings.NormalizeEndpoint(settings.R2Endpoint!, "R2 endpoint");
         Bucket = settings.Bucket!;
-        Endpoint = endpoint;
-        var accessKeyId = settings.R2AccessKeyId!;
-        var secret = settings.R2SecretAccessKey!;
-        InitLean(accessKeyId, secret.Reveal(), endpoint);
+        _s3 = new S3Transport(Endpoint, Bucket, settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), _options, wrapHandler);
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
     }
@@ -69,6 +81,59 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <summary>Requests made so far, by kind (live counters).</summary>
     public StoreRequestCounts Requests { get; } = new();
 
+    private IAmazonS3 S3 => _s3.Client;
+
+    /// <summary>
+    /// Checks that the bucket exists and these credentials may list it (one request for one key), like
+    /// the guide's "rclone lsd". Throws <see cref="ObjectStoreException"/> when not.
+    /// </summary>
+    public async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 };
+        await _s3.CallAsync("LIST", Bucket, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Lists every object under <paramref name="prefix"/>, following all pages. A page that says more follow
+    /// but gives no continuation token, or repeats one already followed, fails the listing
+    /// (<see cref="ObjectStoreException"/>, code IncompleteListing): a shorter listing would read as
+    /// deleted objects.
+    /// </summary>
+    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
+    {
+        var result = new List<RemoteObject>();
+        var followed = new HashSet<string>(StringComparer.Ordinal);
+        // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact; the SDK decodes them, and
+        // a store that ignores it (s3rver) says so by leaving EncodingType out of its answer.
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url };
+        while (true)
+        {
+            var page = await _s3.CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            foreach (var o in page.S3Objects ?? new List<S3Object>())
+            {
+                result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+            }
+
+            if (page.IsTruncated != true)
+            {
+                return result;
+            }
+
+            var token = page.NextContinuationToken;
+            if (string.IsNullOrEmpty(token))
+            {
+                throw new ObjectStoreException($"The listing of '{Bucket}/{prefix}' is incomplete: the store said more objects follow but gave no continuation token. Nothing was changed.", prefix, "IncompleteListing");
+            }
+
+            if (!followed.Add(token))
+            {
+                throw new ObjectStoreException($"The listing of '{Bucket}/{prefix}' is incomplete: the store repeated a continuation token. Nothing was changed.", prefix, "IncompleteListing");
+            }
+
+            request.ContinuationToken = token;
+        }
+    }
+
     /// <summary>
     /// Uploads a file to <paramref name="key"/> with its SHA-256 and last-write time as metadata: one PUT
     /// below the multipart threshold, equal parts in parallel above it. Every request's ETag is checked
@@ -82,23 +147,28 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <param name="md5">The file's MD5 when known: sent as Content-MD5 so the store checks it too.</param>
     /// <param name="modified">The file's last-write time, stored as metadata.</param>
     /// <param name="progress">Receives the count of new bytes sent, as they go.</param>
-    /// <param name="multipartStarted">Receives the upload id of a multipart upload as soon as it exists (to abort it after a crash).</param>
-    /// <param name="cancellationToken">Cancels the upload; a multipart upload is aborted.</param>
+    /// <param name="multipartStarted">Receives the upload id of a multipart upload as soon as it exists (to resume or abort it after a crash).</param>
+    /// <param name="cancellationToken">Cancels the upload; a multipart upload is left to be resumed.</param>
+    /// <param name="resumableUpload">
+    /// The id of a multipart upload of this same content to <paramref name="key"/> that an earlier run began,
+    /// if any: its parts whose ETag is the MD5 of the file's bytes at their place are kept and only the
+    /// others are sent. When it no longer exists or does not match, a new upload begins.
+    /// </param>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
     {
         var info = new FileInfo(path);
         var length = info.Length;
         var lastWrite = info.LastWriteTimeUtc;
-        if (HasDotSegment(key))
+        if (ObjectKeys.HasDotSegment(key))
         {
             // System.Uri folds "." and ".." away, so the request would name (and sign) another key.
             throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
         }
 
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, cancellationToken).ConfigureAwait(false)
-            : await StreamPutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+            ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
+            : await PutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
         info.Refresh();
         if (info.Length != length || info.LastWriteTimeUtc != lastWrite)
         {
@@ -109,10 +179,178 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         return result;
     }
 
+    /// <summary>
+    /// Downloads <paramref name="key"/> into <paramref name="destination"/> and verifies it: against the ETag
+    /// when it is an MD5, against the sha256 metadata when there is one, and against the length always.
+    /// </summary>
+    public async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The answer's headers are retried like any request; once its body flows into the destination a
+            // failure ends the download (the caller writes to a temporary file and starts over).
+            using var response = await _s3.CallAsync("GET", key, Requests.AddGet,
+                () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            var buffer = new byte[81920];
+            long total = 0;
+            using (var body = response.ResponseStream)
+            {
+                while (true)
+                {
+                    var want = buffer.Length;
+                    if (_limiter is not null)
+                    {
+                        want = BandwidthLimiter.MaxChunk;
+                        await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    int read;
+                    try
+                    {
+                        read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
+                    {
+                        var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
+                        throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
+                    }
+
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    sha.AppendData(buffer, 0, read);
+                    md5.AppendData(buffer, 0, read);
+                    await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+                    total += read;
+                    progress?.Invoke(read);
+                }
+            }
+
+            var result = new DownloadResult
+            {
+                Info = info,
+                Size = total,
+                Sha256 = ContentHasher.ToHex(sha.GetHashAndReset()),
+                Md5 = ContentHasher.ToHex(md5.GetHashAndReset()),
+            };
+            if (total != info.Size)
+            {
+                throw new ObjectStoreException($"'{key}': received {total} bytes, expected {info.Size}.", key, "LengthMismatch");
+            }
+
+            if (info.Sha256 is not null && !string.Equals(info.Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ObjectStoreException($"'{key}': the content's SHA-256 {result.Sha256} is not the {info.Sha256} its metadata records.", key, "Sha256Mismatch");
+            }
+
+            if (!info.ETag.Contains("-"))
+            {
+                if (info.ETag != result.Md5)
+                {
+                    throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not its ETag {info.ETag}.", key, "ETagMismatch");
+                }
+
+                result.VerifiedBy = info.Sha256 is null ? "md5" : "md5+sha256";
+            }
+            else
+            {
+                result.VerifiedBy = info.Sha256 is null ? "size" : "sha256";
+            }
+
+            return result;
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>The object's size, ETag and module metadata; null when there is no such object.</summary>
+    public async Task<RemoteObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await _s3.CallAsync("HEAD", key, Requests.AddHead,
+                () => S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
+        }
+        catch (ObjectStoreException ex) when (ex.StatusCode == 404 && ex.Code is "NotFound" or "NoSuchKey")
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="keys"/> in batches of 1,000 (quiet mode); a key that an XML body cannot name
+    /// (a control character) is deleted by its own request. Returns the keys the store refused; throws
+    /// <see cref="ObjectStoreException"/> when a whole batch fails.
+    /// </summary>
+    public async Task<IReadOnlyList<DeleteFailure>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var failures = new List<DeleteFailure>();
+        var named = keys.Where(k => !ObjectKeys.HasXmlForbiddenCharacter(k)).ToList();
+        for (var offset = 0; offset < named.Count; offset += DeleteBatch)
+        {
+            var batch = named.Skip(offset).Take(DeleteBatch).ToList();
+            var request = new DeleteObjectsRequest
+            {
+                BucketName = Bucket,
+                Quiet = true,
+                Objects = batch.Select(k => new KeyVersion { Key = k }).ToList(),
+            };
+            var target = batch.Count == 1 ? batch[0] : batch.Count.ToString(CultureInfo.InvariantCulture) + " keys";
+            try
+            {
+                var response = await _s3.CallAsync("DELETE", target, Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                failures.AddRange((response.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
+            }
+            catch (ObjectStoreException ex) when (ex.InnerException is DeleteObjectsException partial)
+            {
+                failures.AddRange((partial.Response?.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
+            }
+        }
+
+        foreach (var key in keys.Where(ObjectKeys.HasXmlForbiddenCharacter))
+        {
+            try
+            {
+                await _s3.CallAsync("DELETE", key, Requests.AddDelete,
+                    () => S3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException ex) when (ex.StatusCode != 0)
+            {
+                failures.Add(new DeleteFailure(key, ex.Code ?? "Error", ex.Message));
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>Aborts one multipart upload; false when it no longer exists or the store cannot abort.</summary>
+    public async Task<bool> AbortUploadAsync(string key, string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _s3.CallAsync("ABORT", key, Requests.AddMultipart,
+                () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ObjectStoreException ex) when (ex.StatusCode is 404 or 405 or 501)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {
-        _http?.Dispose();
+        _s3.Dispose();
         _slots.Dispose();
     }
 
@@ -131,82 +369,71 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         return ContentHasher.ToHex(md5.GetHashAndReset()) + "-" + partMd5Hex.Count.ToString(CultureInfo.InvariantCulture);
     }
 
-    private async Task<UploadResult> UploadMultipartAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
+    // One PUT streamed from the file, signed with the SHA-256 the caller hashed and carrying its MD5, so the
+    // store refuses content that is not what was hashed; the ETag is checked against that MD5 here as well.
+    private async Task<UploadResult> PutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
+        Action<long>? progress, CancellationToken cancellationToken)
     {
-        var partSize = _options.PartSizeFor(length);
-        var parts = (int)((length + partSize - 1) / partSize);
-        var uploadId = await CreateMultipartAsync(key, sha256, modified, cancellationToken).ConfigureAwait(false);
-        multipartStarted?.Invoke(uploadId);
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var etags = new string[parts];
-            var partMd5s = new string[parts];
-            using var partGate = new SemaphoreSlim(_options.MaxConcurrentRequests);
-            using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var tasks = Enumerable.Range(0, parts).Select(async i =>
+            byte[] md5Bytes;
+            if (md5 is null)
             {
-                await partGate.WaitAsync(failed.Token).ConfigureAwait(false);
-                try
+                var (hashedMd5, hashedSha) = HashSegment(path, 0, length, cancellationToken);
+                if (hashedSha != sha256)
                 {
-                    var offset = i * partSize;
-                    var size = Math.Min(partSize, length - offset);
-                    var (etag, partMd5) = await LeanUploadPartAsync(path, key, uploadId, i + 1, offset, size, progress, failed.Token).ConfigureAwait(false);
-                    etags[i] = etag;
-                    partMd5s[i] = partMd5;
-                }
-                catch
-                {
-                    // One failed part dooms the upload: stop the others instead of sending them for nothing.
-                    failed.Cancel();
-                    throw;
-                }
-                finally
-                {
-                    partGate.Release();
-                }
-            }).ToList();
-            try
-            {
-                await Task.WhenAll(tasks).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The first real failure, not the cancellations it caused.
-                var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault();
-                if (first is not null)
-                {
-                    throw first;
+                    throw new ObjectStoreException($"'{path}' changed after it was hashed; it will be sent again next time.", key, "ContentChanged");
                 }
 
-                throw;
+                md5Bytes = hashedMd5;
+            }
+            else
+            {
+                md5Bytes = FromHex(md5);
             }
 
-            var finalETag = await CompleteMultipartAsync(key, uploadId, etags, cancellationToken).ConfigureAwait(false);
-            var expected = MultipartETag(partMd5s);
-            // R2 and S3 answer md5-of-part-md5s-N; s3rver answers the MD5 of the whole content.
-            if (finalETag != expected && (md5 is null || finalETag != md5))
+            var expected = ContentHasher.ToHex(md5Bytes);
+            using var body = new FileSegmentStream(path, 0, length, _limiter, progress, cancellationToken);
+            var request = _s3.SignWith(new PutObjectRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                InputStream = body,
+                AutoCloseStream = false,
+                AutoResetStreamPosition = false,
+                ContentType = "application/octet-stream",
+                UseChunkEncoding = false,
+                MD5Digest = Convert.ToBase64String(md5Bytes),
+            }, sha256);
+            AddMetadata(request.Metadata, sha256, modified);
+            request.Headers.ContentLength = length;
+            var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var etag = NormalizeETag(response.ETag);
+            if (etag != expected)
             {
                 await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {finalETag} for the completed upload, expected {expected}" + (md5 is null ? "." : $" or {md5}."), key, "ETagMismatch");
+                throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {expected} of the file as hashed (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
             }
 
-            return new UploadResult { Key = key, ETag = finalETag, Size = length, Parts = parts };
+            return new UploadResult { Key = key, ETag = etag, Size = length };
         }
-        catch
+        finally
         {
-            // Not the caller's token: a cancelled sync must still clean up its parts.
-            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await AbortUploadAsync(key, uploadId, cleanup.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
-            {
-                ChittyLog.Debug($"Could not abort multipart upload {uploadId} of '{key}': {ex.Message}");
-            }
+            _slots.Release();
+        }
+    }
 
-            throw;
+    // An upload call: the store's own integrity refusals become one clear error.
+    private async Task<T> CallUploadAsync<T>(string verb, string key, Action count, Func<Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _s3.CallAsync(verb, key, count, call, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Code is "BadDigest" or "XAmzContentSHA256Mismatch" or "InvalidDigest")
+        {
+            throw new ObjectStoreException($"'{key}': the store refused the bytes it received ({ex.Code}): they are not the bytes that were hashed (the file changed while it was sent, or the transfer was corrupted). Nothing was stored; it will be sent again next time.", key, "IntegrityError", ex.StatusCode, ex);
         }
     }
 
@@ -223,6 +450,38 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             ChittyLog.Warning($"Could not remove the unverified object '{key}': {ex.Message}");
         }
     }
+
+    private static void AddMetadata(MetadataCollection metadata, string sha256, DateTimeOffset modified)
+    {
+        metadata.Add(Sha256MetadataKey, sha256);
+        metadata.Add(MtimeMetadataKey, modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static RemoteObjectInfo ToInfo(string key, long contentLength, string etag, MetadataCollection metadata, DateTime? lastModified)
+    {
+        var info = new RemoteObjectInfo
+        {
+            Key = key,
+            Size = contentLength,
+            ETag = NormalizeETag(etag),
+            LastModified = ToOffset(lastModified),
+        };
+        var sha = metadata[Sha256MetadataKey];
+        if (!string.IsNullOrWhiteSpace(sha))
+        {
+            info.Sha256 = sha.Trim().ToLowerInvariant();
+        }
+
+        if (long.TryParse(metadata[MtimeMetadataKey], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
+        {
+            info.FileModified = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+        }
+
+        return info;
+    }
+
+    private static DateTimeOffset? ToOffset(DateTime? value) =>
+        value is { } v ? new DateTimeOffset(v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v.ToUniversalTime()) : null;
 
     private static byte[] FromHex(string hex)
     {

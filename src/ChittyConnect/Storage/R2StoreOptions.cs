@@ -1,5 +1,4 @@
 using System;
-using System.Net.Http;
 
 namespace ChittyConnect.Storage;
 
@@ -24,22 +23,26 @@ public sealed class R2StoreOptions
     /// <summary>Preferred part size; grown when a file would need more than <see cref="MaximumParts"/> parts.</summary>
     public long PartSize { get; set; } = 16L * 1024 * 1024;
 
-    /// <summary>Time allowed for one request, body included.</summary>
-    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// Longest time a request may go without a byte moving either way (body out, answer in); a transfer that
+    /// keeps moving, however slowly, is never cut. Under a <see cref="BandwidthLimit"/> the time a transfer
+    /// waits for its turn is added, so throttling never counts as idleness.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>Retries of a failed request (throttling, 5xx, network), with the SDK's backoff.</summary>
     public int MaxRetries { get; set; } = 5;
 
-    /// <summary>Lets tests use parts below 5 MiB (s3rver accepts them; R2 does not).</summary>
-    internal long? MinimumPartSizeOverride { get; set; }
-
-    /// <summary>Lets tests wrap the HTTP handler (to count requests on the wire).</summary>
-    internal Func<HttpMessageHandler, HttpMessageHandler>? HandlerHook { get; set; }
-
-    internal long EffectiveMinimumPartSize => MinimumPartSizeOverride ?? MinimumPartSize;
-
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
-    public void Validate()
+    public void Validate() => Validate(MinimumPartSize);
+
+    /// <summary>
+    /// The part size for a file of <paramref name="length"/> bytes: the preferred size, grown in whole
+    /// MiB (or to the exact minimum) until the file fits in <see cref="MaximumParts"/> equal parts.
+    /// </summary>
+    public long PartSizeFor(long length) => PartSizeFor(length, MinimumPartSize);
+
+    internal void Validate(long minimumPartSize)
     {
         if (MaxConcurrentRequests < 1)
         {
@@ -51,9 +54,14 @@ public sealed class R2StoreOptions
             throw new ArgumentException("BandwidthLimit must not be negative.");
         }
 
-        if (PartSize < EffectiveMinimumPartSize)
+        if (PartSize < minimumPartSize)
         {
-            throw new ArgumentException($"PartSize must be at least {EffectiveMinimumPartSize} bytes.");
+            throw new ArgumentException($"PartSize must be at least {minimumPartSize} bytes.");
+        }
+
+        if (IdleTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("IdleTimeout must be positive.");
         }
 
         if (MultipartThreshold < PartSize)
@@ -62,13 +70,9 @@ public sealed class R2StoreOptions
         }
     }
 
-    /// <summary>
-    /// The part size for a file of <paramref name="length"/> bytes: the preferred size, grown in whole
-    /// MiB (or to the exact minimum) until the file fits in <see cref="MaximumParts"/> equal parts.
-    /// </summary>
-    public long PartSizeFor(long length)
+    internal long PartSizeFor(long length, long minimumPartSize)
     {
-        var size = Math.Max(PartSize, EffectiveMinimumPartSize);
+        var size = Math.Max(PartSize, minimumPartSize);
         var needed = (length + MaximumParts - 1) / MaximumParts;
         if (needed > size)
         {

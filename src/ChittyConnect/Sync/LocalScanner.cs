@@ -33,8 +33,9 @@ internal static class LocalScanner
 
     /// <summary>
     /// Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.
-    /// <paramref name="errors"/> lists directories that could not be read: their files are unknown, so
-    /// deleting on the strength of this scan would be wrong.
+    /// <paramref name="errors"/> lists directories that could not be read and names that were refused (a
+    /// control character): their files are unknown or unsynced, so deleting on the strength of this scan
+    /// would be wrong.
     /// </summary>
     public static Dictionary<string, LocalFile> Scan(string root, FilterRules filters, List<string> errors, System.Threading.CancellationToken cancellationToken)
     {
@@ -59,6 +60,14 @@ internal static class LocalScanner
             foreach (var entry in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 var rel = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
+                if (ControlCharacter(entry.Name) is { } control)
+                {
+                    // A key with a control character breaks XML requests (DeleteObjects) and most tools reading
+                    // the bucket; the name is refused here, before anything is sent.
+                    errors.Add($"'{Printable(rel)}' was not synced: its name contains the control character U+{(int)control:X4}; rename it.");
+                    continue;
+                }
+
                 // Links are not followed (as rclone without -L): a directory link can loop, and a file link
                 // would upload content that lives outside the folder.
                 if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
@@ -82,6 +91,31 @@ internal static class LocalScanner
         }
 
         return files;
+    }
+
+    private static char? ControlCharacter(string name)
+    {
+        foreach (var c in name)
+        {
+            if (char.IsControl(c))
+            {
+                return c;
+            }
+        }
+
+        return null;
+    }
+
+    // The name with each control character written as \uXXXX, so the message shows where it is.
+    private static string Printable(string name)
+    {
+        var text = new System.Text.StringBuilder(name.Length + 8);
+        foreach (var c in name)
+        {
+            text.Append(char.IsControl(c) ? "\\u" + ((int)c).ToString("X4", System.Globalization.CultureInfo.InvariantCulture) : c.ToString());
+        }
+
+        return text.ToString();
     }
 
     private static readonly char[] s_invalidNameChars = Path.GetInvalidFileNameChars().Concat(new[] { '\\', ':' }).Distinct().ToArray();

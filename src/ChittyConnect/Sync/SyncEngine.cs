@@ -64,7 +64,7 @@ public sealed class SyncEngine
             throw new SyncException("Transfers must be at least 1.", "SyncInvalidOptions");
         }
 
-        if (R2ObjectStore.HasDotSegment(NormalizePrefix(options.Prefix)))
+        if (ObjectKeys.HasDotSegment(NormalizePrefix(options.Prefix)))
         {
             // An S3 URL cannot carry such a key: the path would be folded into another one on the way.
             throw new SyncException($"The prefix '{options.Prefix}' has a '.' or '..' segment, which no object key can carry; name the folder it means instead.", "SyncInvalidOptions");
@@ -125,11 +125,6 @@ public sealed class SyncEngine
     private async Task ExecuteAsync(SyncRun run)
     {
         var options = run.Options;
-        if (!options.PlanOnly)
-        {
-            await AbortPendingUploadsAsync(run).ConfigureAwait(false);
-        }
-
         if (options.Direction == SyncDirection.Upload && !Directory.Exists(run.Root) && !options.Force)
         {
             throw new SyncException($"The folder '{run.Root}' does not exist. (An unmounted drive must not wipe the remote copy; -Force syncs it as empty.)", "SyncSourceMissing");
@@ -150,6 +145,7 @@ public sealed class SyncEngine
         }
 
         await executor.ExecuteAsync(plan).ConfigureAwait(false);
+        await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
         if (options.Direction == SyncDirection.Upload)
         {
             // The state only describes files that still exist locally.
@@ -162,16 +158,18 @@ public sealed class SyncEngine
         }
     }
 
-    // A multipart upload of an earlier run that was killed leaves parts that cost storage until aborted.
-    private static async Task AbortPendingUploadsAsync(SyncRun run)
+    // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,
+    // changed or no longer selected) costs storage until aborted. Uploads this run is resuming stay, also
+    // after a failure, for the next run to resume.
+    private static async Task AbortUnwantedUploadsAsync(SyncRun run)
     {
-        foreach (var upload in run.State.PendingSnapshot())
+        foreach (var upload in run.State.UnclaimedPending())
         {
             try
             {
                 if (await run.Store.AbortUploadAsync(upload.Key, upload.UploadId, run.Token).ConfigureAwait(false))
                 {
-                    run.Summary.StaleUploadsAborted++;
+                    run.Count(s => s.StaleUploadsAborted++);
                 }
             }
             catch (ObjectStoreException ex)

@@ -154,17 +154,17 @@ internal sealed class SyncExecutor
         var hashes = item.Hashes ?? await _run.HashAsync(item.Local!).ConfigureAwait(false);
         item.Hashes = hashes;
         var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
-        string? uploadId = null;
+        var uploadId = hashes.Size >= Store.Options.MultipartThreshold ? State.ClaimResumable(key, hashes.Sha256) : null;
         var result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
             bytes => _run.Progress.AddBytes(bytes, large),
             id =>
             {
+                State.AddPending(key, id, hashes.Sha256, uploadId);
                 uploadId = id;
-                State.AddPending(key, id);
-                // A crash from here on leaves parts behind: the next run must know to abort them.
+                // A crash from here on leaves parts behind: the next run must know to resume or abort them.
                 ForceSaveState();
             },
-            Token).ConfigureAwait(false);
+            Token, uploadId).ConfigureAwait(false);
         State.RemovePending(uploadId);
         State.Remember(relativePath, hashes, result.ETag);
         _run.Count(s =>

@@ -60,6 +60,9 @@ public enum SyncFailureReason
 
     /// <summary>The delete failed.</summary>
     DeleteFailed,
+
+    /// <summary>The remote object's details, needed to compare it with the local file, could not be read.</summary>
+    CompareFailed,
 }
 
 /// <summary>Why the deletions of a run were withheld.</summary>

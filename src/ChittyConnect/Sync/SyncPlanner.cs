@@ -312,6 +312,14 @@ internal sealed class SyncPlanner
                 item.Step = Options.Direction == SyncDirection.Download ? SyncStep.Download : SyncStep.Upload;
                 _run.Fail(item, SyncFailureReason.ReadFailed, ex, TimeSpan.Zero);
             }
+            catch (ObjectStoreException ex)
+            {
+                // The remote object's details could not be read (a failed HEAD): this path cannot be decided
+                // now, the others can.
+                path.Failed = true;
+                item.Step = Options.Direction == SyncDirection.Download ? SyncStep.Download : SyncStep.Upload;
+                _run.Fail(item, SyncFailureReason.CompareFailed, ex, TimeSpan.Zero);
+            }
         }).ConfigureAwait(false);
     }
 

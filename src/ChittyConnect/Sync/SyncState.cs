@@ -45,6 +45,9 @@ internal sealed class PendingUpload
     public string Key { get; set; } = string.Empty;
 
     public string UploadId { get; set; } = string.Empty;
+
+    /// <summary>SHA-256 of the content being uploaded: the upload is resumed only for that same content.</summary>
+    public string? Sha256 { get; set; }
 }
 
 /// <summary>
@@ -71,6 +74,9 @@ internal sealed class SyncState
     public Dictionary<string, SyncStateEntry> Files { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
+
+    // The pending uploads this run resumes or began (not saved: each run claims its own).
+    private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
 
     public object Gate => _gate;
 
@@ -145,21 +151,51 @@ internal sealed class SyncState
         }
     }
 
-    /// <summary>The multipart uploads recorded as started and not finished.</summary>
-    public IReadOnlyList<PendingUpload> PendingSnapshot()
+    /// <summary>
+    /// The multipart uploads recorded as started and not finished that this run neither resumed nor began:
+    /// their file is gone, changed or no longer selected, so their parts only cost storage.
+    /// </summary>
+    public IReadOnlyList<PendingUpload> UnclaimedPending()
     {
         lock (_gate)
         {
-            return PendingUploads.Values.ToList();
+            return PendingUploads.Values.Where(u => !_claimed.Contains(u.UploadId)).ToList();
         }
     }
 
-    /// <summary>Records a started multipart upload, so a crash can be cleaned up by the next run.</summary>
-    public void AddPending(string key, string uploadId)
+    /// <summary>
+    /// The id of the upload an earlier run began of this content to <paramref name="key"/>, if any; it is
+    /// claimed for this run (so it is not aborted as a leftover).
+    /// </summary>
+    public string? ClaimResumable(string key, string sha256)
     {
         lock (_gate)
         {
-            PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId };
+            var pending = PendingUploads.Values.FirstOrDefault(u => u.Key == key && u.Sha256 == sha256);
+            if (pending is not null)
+            {
+                _claimed.Add(pending.UploadId);
+            }
+
+            return pending?.UploadId;
+        }
+    }
+
+    /// <summary>
+    /// Records a started multipart upload of the content <paramref name="sha256"/>, so the next run can resume
+    /// it after a crash; the one it replaces (that could not be resumed) is left to be aborted.
+    /// </summary>
+    public void AddPending(string key, string uploadId, string sha256, string? replaces)
+    {
+        lock (_gate)
+        {
+            if (replaces is not null && replaces != uploadId)
+            {
+                _claimed.Remove(replaces);
+            }
+
+            _claimed.Add(uploadId);
+            PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId, Sha256 = sha256 };
         }
     }
 
@@ -267,7 +303,12 @@ internal sealed class SyncState
             {
                 foreach (var p in pending.EnumerateArray())
                 {
-                    var upload = new PendingUpload { Key = p.GetProperty("key").GetString()!, UploadId = p.GetProperty("uploadId").GetString()! };
+                    var upload = new PendingUpload
+                    {
+                        Key = p.GetProperty("key").GetString()!,
+                        UploadId = p.GetProperty("uploadId").GetString()!,
+                        Sha256 = p.TryGetProperty("sha256", out var sha) ? sha.GetString() : null,
+                    };
                     state.PendingUploads[upload.UploadId] = upload;
                 }
             }
@@ -319,6 +360,10 @@ internal sealed class SyncState
                     w.WriteStartObject();
                     w.WriteString("key", p.Key);
                     w.WriteString("uploadId", p.UploadId);
+                    if (p.Sha256 is not null)
+                    {
+                        w.WriteString("sha256", p.Sha256);
+                    }
                     w.WriteEndObject();
                 }
 

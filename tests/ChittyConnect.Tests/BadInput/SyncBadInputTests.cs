@@ -157,16 +157,18 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public void A_bucket_that_does_not_exist_is_a_storage_error_naming_it_and_the_folder_is_untouched()
     {
-        var result = Sync("$folder", Connection(s => s.Bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..6]));
+        var bucket = "no-such-bucket-" + Guid.NewGuid().ToString("N")[..6];
+        var result = Sync("$folder", Connection(s => s.Bucket = bucket));
         var record = result.SingleError();
         Assert.Equal("ChittyStorageError", Id(record));
         Assert.Equal(ErrorCategory.ObjectNotFound, record.CategoryInfo.Category);
         Assert.Contains("NoSuchBucket", record.Exception.Message);
+        Assert.Contains($"The bucket '{bucket}' does not exist", record.Exception.Message);
         Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
     }
 
     [Fact]
-    public async Task An_unknown_access_key_id_is_permission_denied_and_never_shows_the_secret()
+    public async Task An_unknown_access_key_id_is_an_authentication_error_and_never_shows_the_secret()
     {
         var result = Sync("$folder -Verbose -Debug", Connection(s =>
         {
@@ -175,14 +177,14 @@ public sealed class SyncBadInputTests : IDisposable
         }));
         var record = result.SingleError();
         Assert.Equal("ChittyStorageError", Id(record));
-        Assert.Equal(ErrorCategory.PermissionDenied, record.CategoryInfo.Category);
+        Assert.Equal(ErrorCategory.AuthenticationError, record.CategoryInfo.Category);
         Assert.Contains("InvalidAccessKeyId", record.Exception.Message);
         Assert.DoesNotContain("r2-secret-do-not-print", result.AllText());
         Assert.Empty(await RemoteKeysAsync());
     }
 
     [Fact]
-    public async Task A_wrong_secret_that_the_store_refuses_is_permission_denied_and_never_shows_the_secret()
+    public async Task A_wrong_secret_that_the_store_refuses_is_an_authentication_error_and_never_shows_the_secret()
     {
         // s3rver checks SigV4 requests' access key id but not their signature, so R2's answer to a wrong
         // secret comes from a stub: 403 SignatureDoesNotMatch, as R2 and S3 send it.
@@ -195,7 +197,7 @@ public sealed class SyncBadInputTests : IDisposable
         }));
         var record = result.SingleError();
         Assert.Equal("ChittyStorageError", Id(record));
-        Assert.Equal(ErrorCategory.PermissionDenied, record.CategoryInfo.Category);
+        Assert.Equal(ErrorCategory.AuthenticationError, record.CategoryInfo.Category);
         Assert.Contains("SignatureDoesNotMatch", record.Exception.Message);
         Assert.DoesNotContain("r2-wrong-secret-do-not-print", result.AllText());
         Assert.All(stub.Requests, r => Assert.DoesNotContain("r2-wrong-secret-do-not-print", string.Join("\n", r.Headers.Values)));
@@ -351,6 +353,79 @@ public sealed class SyncBadInputTests : IDisposable
         Assert.Equal("ChittyPathNotFound", Id(record));
         Assert.Contains("no-such-dir", record.Exception.Message);
         Assert.Empty(await RemoteKeysAsync());
+    }
+
+    // A ListObjectsV2 page of objects whose content is their own name.
+    private string ListPage(bool truncated, string? token, params string[] names)
+    {
+        var xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+        xml.Append($"<Name>b</Name><Prefix>{_prefix}</Prefix><KeyCount>{names.Length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>{(truncated ? "true" : "false")}</IsTruncated>");
+        if (token is not null)
+        {
+            xml.Append($"<NextContinuationToken>{token}</NextContinuationToken>");
+        }
+
+        foreach (var name in names)
+        {
+            xml.Append($"<Contents><Key>{_prefix}{name}</Key><LastModified>2026-11-25T10:00:00.000Z</LastModified><ETag>\"{Md5Hex(name)}\"</ETag><Size>{name.Length}</Size></Contents>");
+        }
+
+        return xml.Append("</ListBucketResult>").ToString();
+    }
+
+    private static string Md5Hex(string text) => Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(Encoding.UTF8.GetBytes(text)));
+
+    [Theory]
+    [InlineData("Download", false)]
+    [InlineData("Upload", false)]
+    [InlineData("Download", true)]
+    [InlineData("Upload", true)]
+    public async Task A_listing_that_says_more_follows_without_a_new_token_fails_the_sync_and_nothing_is_deleted_on_either_side(string direction, bool repeatedToken)
+    {
+        File.WriteAllText(Path.Combine(Folder, "b.txt"), "bravo");
+        File.WriteAllText(Path.Combine(Folder, "c.txt"), "charlie");
+        // A store that lists x.txt, says more objects follow, and then gives no token (or the same one again).
+        await using var stub = new LoopbackHttpStub(r =>
+        {
+            if (r.Method == "GET" && r.Target.Contains("list-type=2", StringComparison.Ordinal))
+            {
+                return new StubResponse(200, r.Target.Contains("continuation-token=", StringComparison.Ordinal)
+                    ? ListPage(true, "t1", "y.txt")
+                    : ListPage(true, repeatedToken ? "t1" : null, "x.txt"), "application/xml");
+            }
+
+            var name = r.Target.Split('?')[0].Split('/').Last();
+            return r.Method switch
+            {
+                "GET" or "HEAD" => new StubResponse(200, name, "application/octet-stream", new Dictionary<string, string> { ["ETag"] = $"\"{Md5Hex(name)}\"" }),
+                "PUT" => new StubResponse(200, string.Empty, "text/plain", new Dictionary<string, string> { ["ETag"] = $"\"{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(r.Body))}\"" }),
+                _ => new StubResponse(200, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"></DeleteResult>", "application/xml"),
+            };
+        });
+
+        var result = Sync($"$folder -Direction {direction}", Connection(s => s.R2Endpoint = stub.BaseUri));
+
+        var record = result.SingleError();
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.InvalidResult, record.CategoryInfo.Category);
+        Assert.Contains("listing", record.Exception.Message);
+        Assert.Contains("incomplete", record.Exception.Message);
+        Assert.Equal(new[] { "a.txt", "b.txt", "c.txt" }, Directory.GetFiles(Folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        Assert.DoesNotContain(stub.Requests, r => r.Method != "GET" || !r.Target.Contains("list-type=2", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_local_name_with_a_control_character_is_refused_at_the_scan_naming_it_and_the_rest_uploads()
+    {
+        File.WriteAllText(Path.Combine(Folder, "bad\u0001name.txt"), "control");
+
+        var result = Sync("$folder -Summary");
+
+        Assert.Contains(result.Warnings, w => w.Contains("bad\\u0001name.txt", StringComparison.Ordinal) && w.Contains("U+0001", StringComparison.Ordinal));
+        Assert.Equal(1, SummaryOf(result).Errors);
+        Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
+        Assert.Equal("control", File.ReadAllText(Path.Combine(Folder, "bad\u0001name.txt")));
     }
 
     public void Dispose()

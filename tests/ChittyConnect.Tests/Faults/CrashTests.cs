@@ -22,9 +22,10 @@ public sealed class CrashTests : IAsyncLifetime
 {
     // The sync with small multipart parts, as the tests run it in-process; the engine is the module's own.
     private const string ChildScript = """
-        param($Module, $Api, $S3, $Bucket, $Local, $Prefix, $State, $Direction)
+        param($Module, $Tests, $Api, $S3, $Bucket, $Local, $Prefix, $State, $Direction, $PartSize, $Threshold)
         $ErrorActionPreference = 'Stop'
         Import-Module $Module
+        Add-Type -Path $Tests
         $settings = [ChittyConnect.Configuration.ChittyConnectionSettings]::new()
         $settings.Endpoint = $Api
         $settings.ApiKey = [ChittyConnect.Configuration.ChittySecret]::new('test-key')
@@ -35,10 +36,9 @@ public sealed class CrashTests : IAsyncLifetime
         $settings.R2AccessKeyId = 'S3RVER'
         $settings.R2SecretAccessKey = [ChittyConnect.Configuration.ChittySecret]::new('S3RVER')
         $o = [ChittyConnect.Storage.R2StoreOptions]::new()
-        [ChittyConnect.Storage.R2StoreOptions].GetProperty('MinimumPartSizeOverride', [Reflection.BindingFlags]'NonPublic,Instance').SetValue($o, [Nullable[long]]262144)
-        $o.PartSize = 262144
-        $o.MultipartThreshold = 524288
-        $store = [ChittyConnect.Storage.R2ObjectStore]::new($settings, $o)
+        $o.PartSize = $PartSize
+        $o.MultipartThreshold = $Threshold
+        $store = [ChittyConnect.Tests.Infrastructure.S3rverStores]::Create($settings, $o, 262144, $null)
         $client = [ChittyConnect.Api.ChittyApiClient]::new($settings, $null)
         $engine = [ChittyConnect.Sync.SyncEngine]::new($store, $client)
         $options = [ChittyConnect.Sync.SyncOptions]::new()
@@ -86,7 +86,8 @@ public sealed class CrashTests : IAsyncLifetime
     /// Runs the child sync and kills it when <paramref name="arm"/>'s trigger fires; returns false when the sync
     /// ended by itself first (the test then fails: the kill point was never reached).
     /// </summary>
-    private async Task<bool> RunChildAndKillAsync(string local, string prefix, SyncDirection direction, Func<Func<Task>, IDisposable> arm)
+    private async Task<bool> RunChildAndKillAsync(string local, string prefix, SyncDirection direction, Func<Func<Task>, IDisposable> arm,
+        long partSize = 256 * 1024, long multipartThreshold = 512 * 1024)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -100,6 +101,7 @@ public sealed class CrashTests : IAsyncLifetime
             "pwsh", "-NoProfile", "-NonInteractive", "-File", _script,
             "-Module", typeof(ConnectChittyCommand).Assembly.Location, "-Api", _stack.ApiProxy.Uri.ToString(), "-S3", _stack.S3Proxy.Uri.ToString(),
             "-Bucket", _s3rver.Bucket, "-Local", local, "-Prefix", prefix, "-State", State, "-Direction", direction.ToString(),
+            "-Tests", typeof(CrashTests).Assembly.Location, "-PartSize", partSize.ToString(), "-Threshold", multipartThreshold.ToString(),
         })
         {
             start.ArgumentList.Add(arg);
@@ -151,7 +153,7 @@ public sealed class CrashTests : IAsyncLifetime
     private (SyncEngine Engine, IDisposable Resources) InProcessEngine()
     {
         var settings = _stack.Settings(TimeSpan.FromSeconds(10));
-        var store = new R2ObjectStore(settings, SyncFaultTests.SmallParts(TimeSpan.FromSeconds(10)));
+        var store = S3rverStores.Create(settings, SyncFaultTests.SmallParts(TimeSpan.FromSeconds(10)));
         var api = new ChittyApiClient(settings);
         return (new SyncEngine(store, api), new Disarm(() =>
         {
@@ -204,6 +206,51 @@ public sealed class CrashTests : IAsyncLifetime
             Assert.Equal(0, again.FilesUploaded + again.ReportedItems + again.Errors);
             Assert.Empty(JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement.GetProperty("pending").EnumerateArray());
         }
+    }
+
+    [Fact]
+    public async Task A_large_upload_killed_halfway_resumes_sending_at_most_sixty_percent_of_its_bytes_and_lands_byte_exact()
+    {
+        const int MiB = 1024 * 1024;
+        const long PartSize = 16L * MiB;
+        const long Threshold = 64L * MiB;
+        var local = Path.Combine(_root, "resume");
+        Directory.CreateDirectory(local);
+        var path = Path.Combine(local, "video.bin");
+        var content = new byte[300 * MiB];
+        new Random(12).NextBytes(content);
+        await File.WriteAllBytesAsync(path, content);
+        var expected = Convert.ToHexStringLower(SHA256.HashData(content));
+        var length = content.Length;
+        content = null;
+        var prefix = "files/resume-" + Guid.NewGuid().ToString("N")[..8] + "/";
+
+        // 19 parts of 16 MiB: killed as the 10th reaches the store, about half of the file sent.
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 10, IsPart), PartSize, Threshold));
+        Assert.NotEmpty(_stack.OpenUploads(prefix));
+
+        long sent = 0;
+        _stack.S3Proxy.BeforeForward = r =>
+        {
+            if (r.Method == "PUT")
+            {
+                Interlocked.Add(ref sent, r.BodyLength);
+            }
+
+            return Task.CompletedTask;
+        };
+        var settings = _stack.Settings(TimeSpan.FromSeconds(30));
+        using var store = S3rverStores.Create(settings, new R2StoreOptions { PartSize = PartSize, MultipartThreshold = Threshold, IdleTimeout = TimeSpan.FromSeconds(30) });
+        using var api = new ChittyApiClient(settings);
+        var summary = await new SyncEngine(store, api).RunAsync(new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Transfers = 4 }, null, null, CancellationToken.None);
+        _stack.S3Proxy.BeforeForward = null;
+
+        _output.WriteLine($"resumed: {sent:N0} of {length:N0} bytes sent again");
+        Assert.Equal(0, summary.Errors);
+        Assert.Equal(1, summary.FilesUploaded);
+        Assert.InRange(sent, 1, length * 6L / 10);
+        Assert.Equal(expected, (await _stack.RemoteHashesAsync(prefix))["video.bin"]);
+        Assert.Empty(_stack.OpenUploads(prefix));
     }
 
     [Fact]

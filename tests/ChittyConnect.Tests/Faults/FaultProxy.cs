@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ChittyConnect.Tests.Infrastructure;
 
 namespace ChittyConnect.Tests.Faults;
 
@@ -106,8 +107,8 @@ public sealed class FaultProxy : IAsyncDisposable
     public Func<ProxyRequest, Task>? MidBody { get; set; }
 
     /// <summary>
-    /// s3rver 3.7.1 answers AbortMultipartUpload with 405. When set (s3rver's data folder and bucket), the proxy
-    /// aborts as R2 does instead: it removes the upload's folder from s3rver's store and answers 204.
+    /// s3rver 3.7.1 answers ListParts and AbortMultipartUpload with 405. When set (s3rver's data folder and bucket),
+    /// the proxy answers them as R2 does instead (<see cref="S3rverMultipartShim"/>).
     /// </summary>
     public (string DataDirectory, string Bucket)? AbortShim { get; set; }
 
@@ -367,18 +368,16 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task<UpstreamResponse> ForwardAsync(string method, string target, Dictionary<string, string> headers, byte[] body)
     {
-        if (AbortShim is { } shim && method == "DELETE" && target.Contains("uploadId=", StringComparison.Ordinal))
+        if (AbortShim is { } shim && S3rverMultipartShim.Answer(shim.DataDirectory, shim.Bucket, method, target) is { } answer)
         {
-            var uploadId = WebUtility.UrlDecode(target.Split("uploadId=")[1].Split('&')[0]);
-            var folder = Path.Combine(shim.DataDirectory, shim.Bucket, "._S3rver_uploads", uploadId);
-            if (Directory.Exists(folder))
+            var headers204 = new List<(string, string)>();
+            if (answer.Body.Length > 0)
             {
-                Directory.Delete(folder, recursive: true);
-                return new UpstreamResponse { Status = 204, Reason = "No Content", Headers = new List<(string, string)>(), Body = Array.Empty<byte>() };
+                headers204.Add(("Content-Type", "application/xml"));
             }
 
-            var xml = Encoding.UTF8.GetBytes("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>");
-            return new UpstreamResponse { Status = 404, Reason = "Not Found", Headers = new List<(string, string)> { ("Content-Type", "application/xml") }, Body = xml };
+            var reason = answer.Status switch { 200 => "OK", 204 => "No Content", _ => "Not Found" };
+            return new UpstreamResponse { Status = answer.Status, Reason = reason, Headers = headers204, Body = Encoding.UTF8.GetBytes(answer.Body) };
         }
 
         var connection = new TcpClient { NoDelay = true };

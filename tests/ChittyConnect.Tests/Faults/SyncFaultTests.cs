@@ -48,11 +48,10 @@ public sealed class SyncFaultTests : IAsyncLifetime
 
     internal static R2StoreOptions SmallParts(TimeSpan timeout) => new()
     {
-        MinimumPartSizeOverride = 256 * 1024,
         PartSize = 256 * 1024,
         MultipartThreshold = 512 * 1024,
         MaxRetries = 4,
-        RequestTimeout = timeout,
+        IdleTimeout = timeout,
     };
 
     internal static void WriteTree(string folder, int smallFiles, int seed)
@@ -87,7 +86,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.ApiProxy.Rate = 0.10;
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(3);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
-        using var store = new R2ObjectStore(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
+        using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
         using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 6, ReportBatchSize = 50 };
@@ -158,7 +157,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
         var storeOptions = SmallParts(TimeSpan.FromSeconds(1.5));
         storeOptions.MaxRetries = 2;
-        using var store = new R2ObjectStore(settings, storeOptions);
+        using var store = S3rverStores.Create(settings, storeOptions);
         using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 3 };
@@ -193,7 +192,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0.15;
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(2.5);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1));
-        using var store = new R2ObjectStore(settings, SmallParts(TimeSpan.FromSeconds(1)));
+        using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1)));
         using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 8, ReportBatchSize = 8 };

@@ -107,7 +107,7 @@ public sealed class SyncTestContext : IDisposable
 {
     private readonly S3rverProcess _s3rver;
 
-    public SyncTestContext(S3rverProcess s3rver, Action<R2StoreOptions>? configure = null)
+    public SyncTestContext(S3rverProcess s3rver, Action<R2StoreOptions>? configure = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null)
     {
         _s3rver = s3rver;
         Root = Path.Combine(Path.GetTempPath(), "chitty-sync-" + Guid.NewGuid().ToString("N")[..8]);
@@ -117,15 +117,19 @@ public sealed class SyncTestContext : IDisposable
         Prefix = "files/test-" + Guid.NewGuid().ToString("N")[..8] + "/";
         var options = new R2StoreOptions
         {
-            MinimumPartSizeOverride = 1024 * 1024,
             PartSize = 1024 * 1024,
             MultipartThreshold = 2 * 1024 * 1024,
             MaxRetries = 1,
-            RequestTimeout = TimeSpan.FromSeconds(60),
-            HandlerHook = inner => new CountingHandler(inner, Wire),
+            IdleTimeout = TimeSpan.FromSeconds(60),
         };
         configure?.Invoke(options);
-        Store = new R2ObjectStore(s3rver.Settings(), options);
+        // The counter sees what reaches the wire, after any disturbance the test adds.
+        Store = S3rverStores.Create(s3rver.Settings(), options, 1024 * 1024,
+            inner =>
+            {
+                var shimmed = new S3rverMultipartShimHandler(s3rver, inner);
+                return new CountingHandler(wrapHandler is null ? shimmed : wrapHandler(shimmed), Wire);
+            });
         Api = new ChittyApiClient(s3rver.Settings(), Reports) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
         Engine = new SyncEngine(Store, Api);
         Raw = s3rver.CreateRawClient();

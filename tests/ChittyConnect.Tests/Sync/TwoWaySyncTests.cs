@@ -180,11 +180,7 @@ public sealed class TwoWaySyncTests
     public async Task A_failed_listing_ends_the_run_before_anything_is_deleted_or_moved()
     {
         var failListing = false;
-        using var ctx = new SyncTestContext(_s3rver, o =>
-        {
-            var counting = o.HandlerHook!;
-            o.HandlerHook = inner => new FailingListing(counting(inner), () => failListing);
-        });
+        using var ctx = new SyncTestContext(_s3rver, null, inner => new FailingListing(inner, () => failListing));
         ctx.Write("a.txt", "a");
         ctx.Write("b.txt", "b");
         await ctx.SyncAsync(Both);

@@ -8,13 +8,13 @@ using Xunit;
 
 namespace ChittyConnect.Tests.Storage;
 
-/// <summary>The lean single PUT (small files, no SDK) against s3rver: content, metadata, retries, errors, verification.</summary>
+/// <summary>The single PUT against s3rver: content, metadata, retries, errors, verification.</summary>
 [Collection(S3rverCollection.Name)]
-public sealed class LeanPutTests
+public sealed class ObjectPutTests
 {
     private readonly S3rverProcess _s3rver;
 
-    public LeanPutTests(S3rverProcess s3rver) => _s3rver = s3rver;
+    public ObjectPutTests(S3rverProcess s3rver) => _s3rver = s3rver;
 
     [Theory]
     [InlineData("dir one/naïve café €.txt", 4096)]
@@ -48,10 +48,10 @@ public sealed class LeanPutTests
     }
 
     [Fact]
-    public async Task A_throttled_put_is_retried_from_the_buffer_and_succeeds()
+    public async Task A_throttled_put_is_retried_and_succeeds()
     {
         var faults = new PutFaults { Status = HttpStatusCode.ServiceUnavailable, Code = "SlowDown", Times = 2 };
-        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 3; Wrap(o, faults); });
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, h => new FaultHandler(faults, h));
         var content = Encoding.UTF8.GetBytes("retry me");
         var path = ctx.Write("r.txt", content);
 
@@ -66,7 +66,7 @@ public sealed class LeanPutTests
     public async Task A_refused_put_is_not_retried_and_carries_the_s3_error_code()
     {
         var faults = new PutFaults { Status = HttpStatusCode.Forbidden, Code = "AccessDenied", Times = int.MaxValue };
-        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 3; Wrap(o, faults); });
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, h => new FaultHandler(faults, h));
         var path = ctx.Write("d.txt", "denied");
 
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "d.txt",
@@ -82,7 +82,7 @@ public sealed class LeanPutTests
     public async Task Server_errors_past_the_retry_budget_fail_with_the_last_code()
     {
         var faults = new PutFaults { Status = HttpStatusCode.InternalServerError, Code = "InternalError", Times = int.MaxValue };
-        using var ctx = new SyncTestContext(_s3rver, o => { o.MaxRetries = 2; Wrap(o, faults); });
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 2, h => new FaultHandler(faults, h));
         var path = ctx.Write("e.txt", "error");
 
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "e.txt",
@@ -97,7 +97,7 @@ public sealed class LeanPutTests
     public async Task An_etag_that_is_not_the_md5_sent_fails_and_the_object_is_removed()
     {
         var faults = new PutFaults { RewriteETag = true };
-        using var ctx = new SyncTestContext(_s3rver, o => Wrap(o, faults));
+        using var ctx = new SyncTestContext(_s3rver, null, h => new FaultHandler(faults, h));
         var path = ctx.Write("m.txt", "mismatch");
 
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "m.txt",
@@ -108,7 +108,7 @@ public sealed class LeanPutTests
     }
 
     [Fact]
-    public async Task Files_at_the_buffer_limit_are_streamed_once_signed_and_verified()
+    public async Task Files_below_the_multipart_threshold_are_streamed_signed_and_verified()
     {
         using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 64L * 1024 * 1024; o.PartSize = 16L * 1024 * 1024; });
         var content = SyncTestContext.RandomBytes(4 * 1024 * 1024 + 17, 7);
@@ -142,6 +142,31 @@ public sealed class LeanPutTests
         Assert.Null(await ctx.Store.HeadAsync(ctx.Prefix + "changed.bin", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task The_put_is_signed_with_the_sha256_the_caller_hashed_and_the_body_is_not_hashed_again()
+    {
+        string? signed = null;
+        string? contentMd5 = null;
+        using var ctx = new SyncTestContext(_s3rver, null, h => new PeekHandler(h, r =>
+        {
+            if (r.Method == HttpMethod.Put)
+            {
+                signed = r.Headers.TryGetValues("x-amz-content-sha256", out var v) ? v.Single() : null;
+                contentMd5 = r.Content?.Headers.ContentMD5 is { } m ? Convert.ToBase64String(m) : null;
+            }
+        }));
+        var content = SyncTestContext.RandomBytes(200_000, 9);
+        var path = ctx.Write("s.bin", content);
+        // A hash the body does not have: only a signer that reads the body itself would sign anything else.
+        var claimed = SyncTestContext.Sha256(SyncTestContext.RandomBytes(200_000, 10));
+
+        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "s.bin", claimed, Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(content)),
+            DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(claimed, signed);
+        Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(content)), contentMd5);
+    }
+
     [Theory]
     [InlineData("a/./b.txt")]
     [InlineData("a/../b.txt")]
@@ -156,13 +181,6 @@ public sealed class LeanPutTests
 
         Assert.Equal("UnsafeKey", ex.Code);
         Assert.Equal(0, ctx.Wire.Total);
-    }
-
-    private static void Wrap(R2StoreOptions options, PutFaults faults)
-    {
-        var inner = options.HandlerHook!;
-        // The store builds two clients (the SDK's and the lean PUT's): each gets its own handler, sharing the faults.
-        options.HandlerHook = h => new FaultHandler(faults, inner(h));
     }
 
     /// <summary>What to do to object PUTs: answer with an S3 XML error a number of times, or rewrite their ETag.</summary>
@@ -206,6 +224,15 @@ public sealed class LeanPutTests
             }
 
             return response;
+        }
+    }
+
+    private sealed class PeekHandler(HttpMessageHandler inner, Action<HttpRequestMessage> peek) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            peek(request);
+            return base.SendAsync(request, cancellationToken);
         }
     }
 }

@@ -9,19 +9,19 @@ using Xunit;
 
 namespace ChittyConnect.Tests.Storage;
 
-/// <summary>The multipart upload's own requests (no SDK): signed parts the store can verify, S3's quirks, exact content.</summary>
+/// <summary>Multipart uploads: signed parts the store can verify, S3's quirks, exact content.</summary>
 [Collection(S3rverCollection.Name)]
-public sealed class LeanMultipartTests
+public sealed class MultipartUploadTests
 {
     private readonly S3rverProcess _s3rver;
 
-    public LeanMultipartTests(S3rverProcess s3rver) => _s3rver = s3rver;
+    public MultipartUploadTests(S3rverProcess s3rver) => _s3rver = s3rver;
 
     [Fact]
     public async Task Every_part_carries_its_md5_and_is_signed_with_its_sha256_so_the_store_can_check_it()
     {
         var seen = new Recorder();
-        using var ctx = new SyncTestContext(_s3rver, o => Wrap(o, seen));
+        using var ctx = new SyncTestContext(_s3rver, null, h => new RecordingHandler(seen, h));
         var content = SyncTestContext.RandomBytes(3 * 1024 * 1024 + 123, 11);
         var path = ctx.Write("big.bin", content);
 
@@ -50,7 +50,7 @@ public sealed class LeanMultipartTests
     public async Task A_completion_answered_200_with_an_error_body_is_retried_as_s3_requires()
     {
         var seen = new Recorder { FailCompletions = 1 };
-        using var ctx = new SyncTestContext(_s3rver, o => Wrap(o, seen));
+        using var ctx = new SyncTestContext(_s3rver, null, h => new RecordingHandler(seen, h));
         var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 5, 12);
         var path = ctx.Write("c.bin", content);
 
@@ -66,7 +66,7 @@ public sealed class LeanMultipartTests
     public async Task A_file_that_changes_between_hashing_and_sending_never_completes()
     {
         var seen = new Recorder();
-        using var ctx = new SyncTestContext(_s3rver, o => Wrap(o, seen));
+        using var ctx = new SyncTestContext(_s3rver, null, h => new RecordingHandler(seen, h));
         var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 5, 13);
         var path = ctx.Write("m.bin", content);
         // What the caller hashed is not what is on disk now (same size): every part's MD5 still comes from the
@@ -79,12 +79,6 @@ public sealed class LeanMultipartTests
 
         Assert.Equal("ETagMismatch", ex.Code);
         Assert.Null(await ctx.Store.HeadAsync(ctx.Prefix + "m.bin", CancellationToken.None));
-    }
-
-    private static void Wrap(R2StoreOptions options, Recorder recorder)
-    {
-        var inner = options.HandlerHook!;
-        options.HandlerHook = h => new RecordingHandler(recorder, inner(h));
     }
 
     private sealed record Seen(string Method, string Query, string? ContentMd5, string? PayloadSha256, string Authorization);

@@ -1,0 +1,307 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
+using Amazon.S3.Model;
+using ChittyConnect.Diagnostics;
+using ChittyConnect.Hashing;
+
+namespace ChittyConnect.Storage;
+
+// Multipart uploads: equal parts sent in parallel, each hashed once (MD5 for Content-MD5 and the ETag check,
+// SHA-256 to sign it) and streamed once from the file; an upload an earlier run began is resumed from the
+// parts the store already holds.
+public sealed partial class R2ObjectStore
+{
+    private const int PartReadBuffer = 1024 * 1024;
+
+    private async Task<UploadResult> UploadMultipartAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
+        Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, CancellationToken cancellationToken)
+    {
+        var partSize = _options.PartSizeFor(length, _dialect.MinimumPartSize);
+        var parts = (int)((length + partSize - 1) / partSize);
+        var etags = new string?[parts];
+        var partMd5s = new string?[parts];
+        var uploadId = resumableUpload is null
+            ? null
+            : await ResumeAsync(path, key, resumableUpload, length, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
+        if (uploadId is null)
+        {
+            uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
+            multipartStarted?.Invoke(uploadId);
+        }
+
+        try
+        {
+            await SendMissingPartsAsync(path, key, uploadId, length, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
+            var complete = new CompleteMultipartUploadRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartETags = etags.Select((e, i) => new PartETag(i + 1, "\"" + e + "\"")).ToList(),
+            };
+            var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var finalETag = NormalizeETag(response.ETag);
+            var expected = _dialect.CompletedETag(partMd5s!, md5);
+            if (finalETag != expected)
+            {
+                await DiscardAsync(key).ConfigureAwait(false);
+                throw new ObjectStoreException($"'{key}': the store answered ETag {finalETag} for the completed upload, expected {expected ?? "(unknown)"}.", key, "ETagMismatch");
+            }
+
+            return new UploadResult { Key = key, ETag = finalETag, Size = length, Parts = parts };
+        }
+        catch (Exception ex) when (!IsResumable(ex, cancellationToken))
+        {
+            // Not the caller's token: the parts of an upload that cannot succeed must still go.
+            using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await AbortUploadAsync(key, uploadId, cleanup.Token).ConfigureAwait(false);
+            }
+            catch (Exception abortFailure) when (abortFailure is ObjectStoreException or OperationCanceledException)
+            {
+                ChittyLog.Debug($"Could not abort multipart upload {uploadId} of '{key}': {abortFailure.Message}");
+            }
+
+            throw;
+        }
+    }
+
+    // A stop, a lost connection or a store that is down for now leaves the upload to be resumed by the next
+    // run; anything that says the upload itself is wrong does not.
+    private static bool IsResumable(Exception ex, CancellationToken cancellationToken) =>
+        cancellationToken.IsCancellationRequested
+        || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
+        || ex is ObjectStoreException { StatusCode: >= 500 };
+
+    private async Task<string> CreateMultipartAsync(string key, string sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
+    {
+        var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
+        AddMetadata(initiate.Metadata, sha256, modified);
+        InitiateMultipartUploadResponse created;
+        try
+        {
+            created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
+        {
+            await AbortOrphansAsync(key, keep).ConfigureAwait(false);
+            throw;
+        }
+
+        return string.IsNullOrEmpty(created.UploadId)
+            ? throw new ObjectStoreException($"S3 MULTIPART-CREATE '{key}' failed: the answer has no UploadId.", key, "BadResponse")
+            : created.UploadId;
+    }
+
+    // A CreateMultipartUpload whose answer was lost may have created an upload whose id nobody knows: the
+    // uploads of exactly this key begun within the last hour, but the one being resumed, are aborted.
+    private async Task AbortOrphansAsync(string key, string? keep)
+    {
+        using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
+            var listing = await _s3.CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
+            var since = DateTimeOffset.UtcNow.AddHours(-1);
+            foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
+            {
+                if (upload.Key == key && upload.UploadId != keep && (ToOffset(upload.Initiated) is not { } initiated || initiated >= since))
+                {
+                    await AbortUploadAsync(key, upload.UploadId, cleanup.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
+        {
+            ChittyLog.Debug($"Could not look for an upload of '{key}' left by a lost answer: {ex.Message}");
+        }
+    }
+
+    // Lists the parts the store holds for an earlier run's upload and keeps each one whose size is this
+    // run's part size there and whose ETag is the MD5 of the file's bytes at its place. Returns null (start
+    // afresh) when the upload no longer exists or nothing of it fits.
+    private async Task<string?> ResumeAsync(string path, string key, string uploadId, long length, long partSize,
+        string?[] etags, string?[] partMd5s, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        var listed = new List<PartDetail>();
+        try
+        {
+            var request = new ListPartsRequest { BucketName = Bucket, Key = key, UploadId = uploadId, MaxParts = 1000 };
+            var markers = new HashSet<string>(StringComparer.Ordinal);
+            while (true)
+            {
+                var page = await _s3.CallAsync("MULTIPART-LIST-PARTS", key, Requests.AddMultipart, () => S3.ListPartsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                listed.AddRange(page.Parts ?? new List<PartDetail>());
+                if (page.IsTruncated != true)
+                {
+                    break;
+                }
+
+                var next = page.NextPartNumberMarker?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                if (next is null || !markers.Add(next))
+                {
+                    // An incomplete part listing: send every part again rather than trust it.
+                    listed.Clear();
+                    break;
+                }
+
+                request.PartNumberMarker = next;
+            }
+        }
+        catch (ObjectStoreException ex) when (ex.StatusCode is 404 or 405 or 501)
+        {
+            ChittyLog.Verbose($"The interrupted upload of '{key}' cannot be resumed ({ex.Code}); it starts afresh.");
+            return null;
+        }
+
+        var kept = 0;
+        foreach (var part in listed)
+        {
+            var number = part.PartNumber ?? 0;
+            if (number < 1 || number > etags.Length)
+            {
+                continue;
+            }
+
+            var offset = (number - 1) * partSize;
+            var size = Math.Min(partSize, length - offset);
+            if (part.Size != size)
+            {
+                continue;
+            }
+
+            var local = ContentHasher.ToHex(HashSegment(path, offset, size, cancellationToken).Md5);
+            if (NormalizeETag(part.ETag) == local)
+            {
+                etags[number - 1] = local;
+                partMd5s[number - 1] = local;
+                progress?.Invoke(size);
+                kept++;
+            }
+        }
+
+        ChittyLog.Verbose($"Resuming the upload of '{key}': {kept} of {etags.Length} parts are already stored.");
+        return uploadId;
+    }
+
+    private async Task SendMissingPartsAsync(string path, string key, string uploadId, long length, long partSize,
+        string?[] etags, string?[] partMd5s, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        using var partGate = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var tasks = Enumerable.Range(0, etags.Length).Where(i => etags[i] is null).Select(async i =>
+        {
+            await partGate.WaitAsync(failed.Token).ConfigureAwait(false);
+            try
+            {
+                var offset = i * partSize;
+                var size = Math.Min(partSize, length - offset);
+                var (etag, partMd5) = await UploadPartAsync(path, key, uploadId, i + 1, offset, size, progress, failed.Token).ConfigureAwait(false);
+                etags[i] = etag;
+                partMd5s[i] = partMd5;
+            }
+            catch
+            {
+                // One failed part dooms this attempt: stop the others instead of sending them for nothing.
+                failed.Cancel();
+                throw;
+            }
+            finally
+            {
+                partGate.Release();
+            }
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The first real failure, not the cancellations it caused.
+            var first = tasks.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault();
+            if (first is not null)
+            {
+                throw first;
+            }
+
+            throw;
+        }
+    }
+
+    private async Task<(string ETag, string Md5)> UploadPartAsync(string path, string key, string uploadId, int number, long offset, long size,
+        Action<long>? progress, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (md5, sha256) = HashSegment(path, offset, size, cancellationToken);
+            var md5Hex = ContentHasher.ToHex(md5);
+            using var body = new FileSegmentStream(path, offset, size, _limiter, progress, cancellationToken);
+            var request = _s3.SignWith(new UploadPartRequest
+            {
+                BucketName = Bucket,
+                Key = key,
+                UploadId = uploadId,
+                PartNumber = number,
+                InputStream = body,
+                PartSize = size,
+                UseChunkEncoding = false,
+                MD5Digest = Convert.ToBase64String(md5),
+            }, sha256);
+            var verb = "PART " + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var etag = NormalizeETag(response.ETag);
+            if (etag != md5Hex)
+            {
+                throw new ObjectStoreException($"'{key}' part {number}: the store answered ETag {etag}, not the MD5 {md5Hex} of the bytes sent.", key, "ETagMismatch");
+            }
+
+            return (etag, md5Hex);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    // MD5 and SHA-256 of one window of a file, in one read.
+    private static (byte[] Md5, string Sha256) HashSegment(string path, long offset, long size, CancellationToken cancellationToken)
+    {
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
+        file.Position = offset;
+        var chunk = (int)Math.Min(PartReadBuffer, Math.Max(size, 1));
+        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
+        try
+        {
+            var left = size;
+            while (left > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var read = file.Read(buffer, 0, (int)Math.Min(chunk, left));
+                if (read == 0)
+                {
+                    throw new ObjectStoreException($"'{path}' became shorter while it was being uploaded; it will be sent again next time.", path, "ContentChanged");
+                }
+
+                md5.AppendData(buffer, 0, read);
+                sha.AppendData(buffer, 0, read);
+                left -= read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return (md5.GetHashAndReset(), ContentHasher.ToHex(sha.GetHashAndReset()));
+    }
+}
