@@ -80,13 +80,27 @@ function Invoke-Pwsh {
 function Invoke-Build {
     Write-Step "Module -> bin ($Configuration)"
     $bin = Join-Path $RepoRoot 'bin'
-    # Start from an empty folder so a dependency that was dropped does not linger and get loaded.
-    if (Test-Path -LiteralPath $bin) { Remove-Item -LiteralPath $bin -Recurse -Force }
-    Invoke-Native dotnet publish (Join-Path $RepoRoot 'src/ChittyConnect.PowerShell') -c $Configuration -o $bin --nologo
-    $sma = Join-Path $bin 'System.Management.Automation.dll'
-    if (Test-Path -LiteralPath $sma) {
-        throw "System.Management.Automation.dll was published into bin: it must come from the PowerShell that imports the module."
+    $publish = Join-Path $OutDir 'publish'
+    # Start from empty folders so a dependency that was dropped does not linger and get loaded.
+    foreach ($folder in $bin, $publish) {
+        if (Test-Path -LiteralPath $folder) { Remove-Item -LiteralPath $folder -Recurse -Force }
     }
+    Invoke-Native dotnet publish (Join-Path $RepoRoot 'src/ChittyConnect.PowerShell') -c $Configuration -o $publish --nologo
+    if (Test-Path -LiteralPath (Join-Path $publish 'System.Management.Automation.dll')) {
+        throw "System.Management.Automation.dll was published: it must come from the PowerShell that imports the module."
+    }
+    # The layout ModuleInitializer.cs relies on: the cmdlet assembly alone in bin, which PowerShell
+    # loads; the library and all its dependencies in bin/dependencies, where neither PowerShell nor the
+    # runtime probes, so they load only in the module's own load context (Windows PowerShell: through
+    # its resolver). The publish's deps.json describes the flat layout and is left out.
+    $dependencies = Join-Path $bin 'dependencies'
+    New-Item -ItemType Directory -Path $dependencies -Force | Out-Null
+    foreach ($item in Get-ChildItem -LiteralPath $publish) {
+        if ($item.Name -eq 'ChittyConnect.PowerShell.deps.json') { continue }
+        $target = if ($item.Name -like 'ChittyConnect.PowerShell.*') { $bin } else { $dependencies }
+        Move-Item -LiteralPath $item.FullName -Destination $target
+    }
+    Remove-Item -LiteralPath $publish -Recurse -Force
 
     Write-Step "Emulator ($Configuration)"
     Invoke-Native dotnet build (Join-Path $RepoRoot 'src/ChittyConnect.Emulator') -c $Configuration --nologo -v quiet
@@ -137,9 +151,11 @@ function Invoke-XunitTests {
 
 function Invoke-PesterTests {
     Write-Step 'Pester: tests/Pester'
-    $pester = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/pester/5.7.1/tools/Pester.psd1'
-    if ($env:NUGET_PACKAGES) { $pester = Join-Path $env:NUGET_PACKAGES 'pester/5.7.1/tools/Pester.psd1' }
-    if (-not (Test-Path -LiteralPath $pester)) {
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $pester = Join-Path $packages 'pester/5.7.1/tools/Pester.psd1'
+    # Module.Tests.ps1 loads this other AWS SDK beside the module's.
+    $otherSdk = Join-Path $packages 'awssdk.s3/3.7.511.8/lib/netstandard2.0/AWSSDK.S3.dll'
+    if (-not (Test-Path -LiteralPath $pester) -or -not (Test-Path -LiteralPath $otherSdk)) {
         Invoke-Native dotnet restore (Join-Path $RepoRoot 'build/Pester.Restore.csproj') --nologo -v quiet
     }
     Import-Module $pester -Force

@@ -118,9 +118,19 @@ function Wait-LogLine {
 
 function Wait-HttpAnswer {
     # Any HTTP answer (a 404 or a 403 too) proves the server is serving.
-    param([uri] $Uri, [string] $Name, [timespan] $Timeout)
+    # -TrustedAuthority: the stack's own CA, the only root trusted for this probe (this process itself
+    # does not trust the stack's certificate).
+    param([uri] $Uri, [string] $Name, [timespan] $Timeout, $TrustedAuthority)
 
-    $client = [System.Net.Http.HttpClient]::new()
+    $handler = [System.Net.Http.SocketsHttpHandler]::new()
+    if ($TrustedAuthority) {
+        $policy = [System.Security.Cryptography.X509Certificates.X509ChainPolicy]::new()
+        $policy.TrustMode = [System.Security.Cryptography.X509Certificates.X509ChainTrustMode]::CustomRootTrust
+        $policy.RevocationMode = [System.Security.Cryptography.X509Certificates.X509RevocationMode]::NoCheck
+        $null = $policy.CustomTrustStore.Add($TrustedAuthority)
+        $handler.SslOptions.CertificateChainPolicy = $policy
+    }
+    $client = [System.Net.Http.HttpClient]::new($handler)
     $client.Timeout = [timespan]::FromSeconds(2)
     try {
         $deadline = [DateTime]::UtcNow + $Timeout
@@ -175,6 +185,65 @@ function Remove-StaleStackDirectory {
     }
 }
 
+function New-ChittyStackCertificate {
+    # A certificate authority made for this one stack and a server certificate it signs for 127.0.0.1
+    # and localhost, as PEM files in $Directory: ca.pem, cert.pem, key.pem, and trust-bundle.pem (the
+    # CA followed by the system's roots, for SSL_CERT_FILE). A CA and a leaf rather than one self-signed
+    # certificate, because strict verifiers (OpenSSL's X509_STRICT, Go) want a CA certificate as anchor.
+    param([Parameter(Mandatory)] [string] $Directory)
+
+    $crypto = 'System.Security.Cryptography'
+    $x509 = 'System.Security.Cryptography.X509Certificates'
+    $sha256 = [System.Security.Cryptography.HashAlgorithmName]::SHA256
+    $now = [DateTimeOffset]::UtcNow
+    $notBefore = $now.AddMinutes(-5)
+    $notAfter = $now.AddDays(7)
+
+    $caKey = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+    $caRequest = New-Object "$x509.CertificateRequest" 'CN=ChittyConnect local stack CA', $caKey, $sha256
+    $caRequest.CertificateExtensions.Add((New-Object "$x509.X509BasicConstraintsExtension" $true, $true, 0, $true))
+    $caRequest.CertificateExtensions.Add((New-Object "$x509.X509KeyUsageExtension" ([System.Security.Cryptography.X509Certificates.X509KeyUsageFlags]'KeyCertSign, CrlSign'), $true))
+    $caKeyId = New-Object "$x509.X509SubjectKeyIdentifierExtension" $caRequest.PublicKey, $false
+    $caRequest.CertificateExtensions.Add($caKeyId)
+    $ca = $caRequest.CreateSelfSigned($notBefore, $notAfter)
+
+    $key = [System.Security.Cryptography.ECDsa]::Create([System.Security.Cryptography.ECCurve+NamedCurves]::nistP256)
+    $request = New-Object "$x509.CertificateRequest" 'CN=127.0.0.1', $key, $sha256
+    $names = New-Object "$x509.SubjectAlternativeNameBuilder"
+    $names.AddIpAddress([ipaddress]'127.0.0.1')
+    $names.AddDnsName('localhost')
+    $request.CertificateExtensions.Add($names.Build())
+    $request.CertificateExtensions.Add((New-Object "$x509.X509BasicConstraintsExtension" $false, $false, 0, $true))
+    $request.CertificateExtensions.Add((New-Object "$x509.X509KeyUsageExtension" ([System.Security.Cryptography.X509Certificates.X509KeyUsageFlags]'DigitalSignature'), $true))
+    $serverAuth = New-Object "$crypto.OidCollection"
+    $null = $serverAuth.Add((New-Object "$crypto.Oid" '1.3.6.1.5.5.7.3.1'))
+    $request.CertificateExtensions.Add((New-Object "$x509.X509EnhancedKeyUsageExtension" $serverAuth, $false))
+    $request.CertificateExtensions.Add((New-Object "$x509.X509SubjectKeyIdentifierExtension" $request.PublicKey, $false))
+    $request.CertificateExtensions.Add([System.Security.Cryptography.X509Certificates.X509AuthorityKeyIdentifierExtension]::CreateFromSubjectKeyIdentifier($caKeyId))
+    $serial = [byte[]]::new(16)
+    [System.Security.Cryptography.RandomNumberGenerator]::Fill($serial)
+    $serial[0] = $serial[0] -band 0x7f
+    $certificate = $request.Create($ca, $notBefore, $notAfter, $serial)
+
+    $null = New-Item -ItemType Directory -Path $Directory -Force
+    $files = [pscustomobject]@{
+        CertificateAuthority = Join-Path $Directory 'ca.pem'
+        Certificate          = Join-Path $Directory 'cert.pem'
+        Key                  = Join-Path $Directory 'key.pem'
+        TrustBundle          = Join-Path $Directory 'trust-bundle.pem'
+        CaCertificate        = $ca
+    }
+    Set-Content -LiteralPath $files.CertificateAuthority -Value $ca.ExportCertificatePem()
+    Set-Content -LiteralPath $files.Certificate -Value $certificate.ExportCertificatePem()
+    Set-Content -LiteralPath $files.Key -Value $key.ExportPkcs8PrivateKeyPem()
+    $bundle = @($ca.ExportCertificatePem())
+    $systemRoots = @('/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem') |
+        Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
+    if ($systemRoots) { $bundle += Get-Content -LiteralPath $systemRoots -Raw }
+    Set-Content -LiteralPath $files.TrustBundle -Value $bundle
+    $files
+}
+
 function Start-ChittyStack {
     <#
     .SYNOPSIS
@@ -192,6 +261,13 @@ function Start-ChittyStack {
     .PARAMETER EmulatorArgs
     More arguments for the emulator, after the ones this function passes.
 
+    .PARAMETER Https
+    Serves s3rver over HTTPS (S3Uri https://127.0.0.1:<port>) with a certificate for 127.0.0.1 and
+    localhost signed by a CA made for this stack. Nothing trusts it by default, the module included; a
+    process trusts it when it starts with the stack's variables (Get-ChittyStackEnvironment gives
+    SSL_CERT_FILE = the stack's TrustBundlePath: .NET on Linux, rclone). The AWS CLI reads AWS_CA_BUNDLE
+    = CertificateAuthorityPath instead; never give AWS_CA_BUNDLE to rclone.
+
     .PARAMETER CallerHostUploadUrls
     Presign answers upload URLs on the emulator's own host. By default it answers production URLs
     (https://api.chitty.cc/api/files/upload/<token>) as the service does, so every presigned upload of the
@@ -206,6 +282,7 @@ function Start-ChittyStack {
     [OutputType('ChittyStack')]
     param(
         [switch] $S3Only,
+        [switch] $Https,
         [string[]] $EmulatorArgs = @(),
         [switch] $CallerHostUploadUrls,
         [string] $ApiKey = ('chitty_test_' + [guid]::NewGuid().ToString('N')),
@@ -257,20 +334,35 @@ function Start-ChittyStack {
         LogDirectory    = $logDir
         S3Logged        = $null
         EmulatorLogged  = $null
+        # -Https: the stack's CA (PEM), and that CA followed by the system's roots (for SSL_CERT_FILE).
+        CertificateAuthorityPath = $null
+        TrustBundlePath = $null
     }
     $script:Running.Add($stack)
 
     try {
         # s3rver 3.7.1 needs the legacy OpenSSL provider on Node 17+. Port 0: it reports the port it got.
         # --configure-bucket comes last because it swallows the arguments after it as config files.
+        $s3Arguments = @($s3rverJs, '--address', '127.0.0.1', '--port', '0', '--silent', '--directory', $s3Dir)
+        $certificate = $null
+        $trustedAuthority = $null
+        $serverEnvironment = @{}
+        if ($Https) {
+            $certificate = New-ChittyStackCertificate -Directory (Join-Path $tempRoot 'tls')
+            $stack.CertificateAuthorityPath = $certificate.CertificateAuthority
+            $stack.TrustBundlePath = $certificate.TrustBundle
+            $trustedAuthority = $certificate.CaCertificate
+            $s3Arguments += @('--key', $certificate.Key, '--cert', $certificate.Certificate)
+            # The emulator stores its blobs in this s3rver.
+            $serverEnvironment.SSL_CERT_FILE = $certificate.TrustBundle
+        }
         $stack.S3Logged = Start-LoggedProcess -Name 's3rver' -FilePath 'node' -WorkingDirectory $tempRoot -LogDirectory $logDir `
-            -Environment @{ NODE_OPTIONS = '--openssl-legacy-provider' } -ArgumentList @(
-                $s3rverJs, '--address', '127.0.0.1', '--port', '0', '--silent',
-                '--directory', $s3Dir, '--configure-bucket', $script:Bucket)
+            -Environment @{ NODE_OPTIONS = '--openssl-legacy-provider' } -ArgumentList ($s3Arguments + @('--configure-bucket', $script:Bucket))
         $stack.S3Process = $stack.S3Logged.Process
         $m = Wait-LogLine -Logged $stack.S3Logged -Pattern $script:S3ReadyPattern -Timeout $timeout
-        $stack.S3Uri = [uri]"http://127.0.0.1:$($m.Groups['port'].Value)"
-        Wait-HttpAnswer -Uri $stack.S3Uri -Name 's3rver' -Timeout $timeout
+        $scheme = if ($Https) { 'https' } else { 'http' }
+        $stack.S3Uri = [uri]"${scheme}://127.0.0.1:$($m.Groups['port'].Value)"
+        Wait-HttpAnswer -Uri $stack.S3Uri -Name 's3rver' -Timeout $timeout -TrustedAuthority $trustedAuthority
 
         if (-not $S3Only) {
             $arguments = @(
@@ -285,10 +377,10 @@ function Start-ChittyStack {
             if (-not $CallerHostUploadUrls) { $arguments += '--production-upload-urls' }
             $arguments += $EmulatorArgs
             $stack.EmulatorLogged = Start-LoggedProcess -Name 'emulator' -FilePath 'dotnet' -WorkingDirectory $emulatorDir `
-                -LogDirectory $logDir -ArgumentList $arguments -Environment @{
+                -LogDirectory $logDir -ArgumentList $arguments -Environment ($serverEnvironment + @{
                     DOTNET_NOLOGO = '1'
                     DOTNET_CLI_TELEMETRY_OPTOUT = '1'
-                }
+                })
             $stack.EmulatorProcess = $stack.EmulatorLogged.Process
             $m = Wait-LogLine -Logged $stack.EmulatorLogged -Pattern $script:ReadyPattern -Timeout $timeout
             $stack.EmulatorUri = [uri]$m.Groups['uri'].Value
@@ -332,13 +424,15 @@ function Stop-ChittyStack {
 function Get-ChittyStackEnvironment {
     <#
     .SYNOPSIS
-    The CHITTY_* environment variables that point the module at a stack, as an ordered dictionary.
+    The CHITTY_* environment variables that point the module at a stack, as an ordered dictionary; for
+    an -Https stack also SSL_CERT_FILE, which makes a process started with it trust the stack's
+    certificate (.NET on Linux reads it at start; setting it in a running process changes nothing).
     #>
     [CmdletBinding()]
     [OutputType([System.Collections.Specialized.OrderedDictionary])]
     param([Parameter(Mandatory, ValueFromPipeline)] [psobject] $Stack)
     process {
-        [ordered]@{
+        $environment = [ordered]@{
             CHITTY_ENDPOINT              = if ($Stack.EmulatorUri) { $Stack.EmulatorUri.AbsoluteUri.TrimEnd('/') } else { $null }
             CHITTY_API_KEY               = $Stack.ApiKey
             CHITTY_ID                    = $Stack.ChittyId
@@ -348,6 +442,8 @@ function Get-ChittyStackEnvironment {
             CHITTY_R2_ACCESS_KEY_ID      = $Stack.S3AccessKey
             CHITTY_R2_SECRET_ACCESS_KEY  = $Stack.S3SecretKey
         }
+        if ($Stack.TrustBundlePath) { $environment.SSL_CERT_FILE = $Stack.TrustBundlePath }
+        $environment
     }
 }
 

@@ -14,7 +14,7 @@ namespace ChittyConnect.PowerShell;
 /// while the pipeline thread stays the only one that writes to PowerShell's streams, turns Ctrl+C
 /// into a prompt cancellation, and maps exceptions to error records.
 /// </summary>
-public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
+public abstract class ChittyCmdletBase : PSCmdlet
 {
     private readonly CancellationTokenSource _stop = new();
     private Pump? _pump;
@@ -93,7 +93,7 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
         _pipelineThreadId = Environment.CurrentManagedThreadId;
         _verbose = IsVerboseEnabled();
         Task task;
-        using (ChittyLog.Use(this))
+        using (ChittyLog.Use(new LogSink(this)))
         {
             task = Task.Run(() => work(_stop.Token), _stop.Token);
         }
@@ -173,19 +173,28 @@ public abstract class ChittyCmdletBase : PSCmdlet, IChittyLogSink
     protected static ErrorRecord ErrorFor(Exception exception, object? target, string? errorId = null) =>
         ChittyErrors.ToErrorRecord(exception, target, errorId);
 
-    // Nobody listens to verbose lines unless -Verbose (or -Debug, or $VerbosePreference) asks for them: dropping
-    // them here spares a trip to the pipeline thread per message (one per request in a sync).
-    void IChittyLogSink.Verbose(string message)
+    /// <summary>
+    /// The library's log, written to this cmdlet's streams. A private type rather than an interface of
+    /// the cmdlet: PowerShell enumerates the module's public types before <see cref="ModuleInitializer"/>
+    /// runs, and a public type that implements a library interface would need the library then, before
+    /// it can be found in the dependency folder.
+    /// </summary>
+    private sealed class LogSink(ChittyCmdletBase cmdlet) : IChittyLogSink
     {
-        if (_verbose)
+        // Nobody listens to verbose lines unless -Verbose (or -Debug, or $VerbosePreference) asks for them:
+        // dropping them here spares a trip to the pipeline thread per message (one per request in a sync).
+        public void Verbose(string message)
         {
-            Post(() => WriteVerbose(message));
+            if (cmdlet._verbose)
+            {
+                cmdlet.Post(() => cmdlet.WriteVerbose(message));
+            }
         }
+
+        public void Debug(string message) => cmdlet.Post(() => cmdlet.WriteDebug(message));
+
+        public void Warning(string message) => cmdlet.Post(() => cmdlet.WriteWarning(message));
     }
-
-    void IChittyLogSink.Debug(string message) => Post(() => WriteDebug(message));
-
-    void IChittyLogSink.Warning(string message) => Post(() => WriteWarning(message));
 
     /// <summary>
     /// Whether WriteVerbose would show anything: -Verbose, else -Debug (which implies it), else

@@ -40,7 +40,11 @@ public sealed class SendChittyFileCommand : ChittyCmdletBase
 
     /// <summary>Auto (direct under 5 MB, else presigned), Direct or Presigned.</summary>
     [Parameter]
-    public UploadMethod Method { get; set; } = UploadMethod.Auto;
+    public UploadMethod Method { get => (UploadMethod)_method; set => _method = (int)value; }
+
+    // An int, not the enum: a field of a library type would make PowerShell need the library while it
+    // lists the module's types, before ModuleInitializer can resolve it (ModuleLoadContext).
+    private int _method = (int)UploadMethod.Auto;
 
     /// <summary>The MIME type (default: from the extension).</summary>
     [Parameter]

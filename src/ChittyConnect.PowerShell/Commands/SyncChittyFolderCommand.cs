@@ -49,7 +49,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
     /// <summary>Upload (folder to R2, default), Download (R2 to folder) or Both (changes each way, conflicts keep both versions).</summary>
     [Parameter]
-    public SyncDirection Direction { get; set; } = SyncDirection.Upload;
+    public SyncDirection Direction { get => (SyncDirection)_direction; set => _direction = (int)value; }
+
+    // An int, not the enum: a field of a library type would make PowerShell need the library while it
+    // lists the module's types, before ModuleInitializer can resolve it (ModuleLoadContext).
+    private int _direction = (int)SyncDirection.Upload;
 
     /// <summary>Keep files on the destination that the source no longer has.</summary>
     [Parameter]

@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Management.Automation;
 using System.Security;
+using System.Security.Authentication;
 using ChittyConnect.Api;
 using ChittyConnect.Crypt;
 using ChittyConnect.Filters;
@@ -29,13 +30,41 @@ internal static class ChittyErrors
     {
         exception = Unwrap(exception);
         var (id, category, action) = Classify(exception);
+        var message = exception.Message;
+        if (FindTlsFailure(exception) is { } tls)
+        {
+            // Whatever layer wrapped it and whatever id the caller proposed, a failed TLS handshake (most
+            // often a certificate this computer does not trust) is a connection that could not be made,
+            // to every file alike, and the wrapper's "see inner exception" tells the user nothing.
+            errorId = id.EndsWith("ConnectionFailed", StringComparison.Ordinal) ? id : "ChittyConnectionFailed";
+            category = ErrorCategory.ConnectionError;
+            message = $"{exception.Message} The TLS connection could not be established: {tls.Message}";
+            action = "Make this computer trust the authority that issued the server's certificate (its certificate store; on Linux also SSL_CERT_FILE or SSL_CERT_DIR), or check that the endpoint is the one you meant. Certificates are always validated.";
+        }
+
         var record = new ErrorRecord(exception, errorId ?? id, category, target);
         if (action is not null)
         {
-            record.ErrorDetails = new ErrorDetails(exception.Message) { RecommendedAction = action };
+            record.ErrorDetails = new ErrorDetails(message) { RecommendedAction = action };
         }
 
         return record;
+    }
+
+    /// <summary>True when a TLS handshake (a server's certificate, above all) failed somewhere under <paramref name="exception"/>.</summary>
+    public static bool IsUntrustedCertificate(Exception exception) => FindTlsFailure(exception) is not null;
+
+    private static AuthenticationException? FindTlsFailure(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is AuthenticationException tls)
+            {
+                return tls;
+            }
+        }
+
+        return null;
     }
 
     private static Exception Unwrap(Exception exception)

@@ -9,9 +9,10 @@ namespace ChittyConnect.Tests.Infrastructure;
 
 /// <summary>
 /// A private s3rver (node_modules/s3rver) on 127.0.0.1 with a fresh data directory and one bucket,
-/// started once per test collection and killed on dispose.
+/// started once per test collection and killed on dispose. Plain HTTP; <see cref="HttpsS3rverProcess"/>
+/// serves HTTPS.
 /// </summary>
-public sealed class S3rverProcess : IAsyncLifetime
+public class S3rverProcess : IAsyncLifetime
 {
     public const string AccessKey = "S3RVER";
     public const string SecretKey = "S3RVER";
@@ -19,6 +20,23 @@ public sealed class S3rverProcess : IAsyncLifetime
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "chitty-s3rver-" + Guid.NewGuid().ToString("N")[..8]);
     private Process? _process;
     private readonly List<string> _output = new();
+
+    public S3rverProcess()
+        : this(https: false)
+    {
+    }
+
+    /// <param name="https">Serve HTTPS with a certificate from a CA made at start (<see cref="CertificateAuthority"/>).</param>
+    protected S3rverProcess(bool https)
+    {
+        if (https)
+        {
+            CertificateAuthority = TestCertificateAuthority.Create(_directory + "-tls");
+        }
+    }
+
+    /// <summary>The CA of the HTTPS server's certificate; null for plain HTTP.</summary>
+    public TestCertificateAuthority? CertificateAuthority { get; }
 
     public string Bucket { get; } = "chitty-test";
 
@@ -60,7 +78,11 @@ public sealed class S3rverProcess : IAsyncLifetime
             AuthenticationRegion = "auto",
             RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
+            HttpClientFactory = CertificateAuthority is null ? null : new TrustingClientFactory(CertificateAuthority),
         });
+
+    /// <summary>An HTTP client for this server: over HTTPS it trusts the server's CA and nothing else.</summary>
+    public HttpClient CreateHttpClient() => CertificateAuthority is null ? new HttpClient() : new HttpClient(CertificateAuthority.TrustOnly());
 
     public async Task InitializeAsync()
     {
@@ -77,7 +99,15 @@ public sealed class S3rverProcess : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { script, "-d", _directory, "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets", "--configure-bucket", Bucket })
+        var arguments = new List<string> { script, "-d", _directory, "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets" };
+        if (CertificateAuthority is not null)
+        {
+            arguments.AddRange(["--key", CertificateAuthority.KeyPath, "--cert", CertificateAuthority.CertificatePath]);
+        }
+
+        // Last: it takes the arguments after it as the bucket's configuration files.
+        arguments.AddRange(["--configure-bucket", Bucket]);
+        foreach (var arg in arguments)
         {
             start.ArgumentList.Add(arg);
         }
@@ -101,7 +131,8 @@ public sealed class S3rverProcess : IAsyncLifetime
             var m = Regex.Match(e.Data, @"listening on ([\d.]+):(\d+)");
             if (m.Success)
             {
-                listening.TrySetResult(new Uri($"http://{m.Groups[1].Value}:{m.Groups[2].Value}/"));
+                var scheme = CertificateAuthority is null ? "http" : "https";
+                listening.TrySetResult(new Uri($"{scheme}://{m.Groups[1].Value}:{m.Groups[2].Value}/"));
             }
         };
         _process.ErrorDataReceived += (_, e) =>
@@ -141,12 +172,16 @@ public sealed class S3rverProcess : IAsyncLifetime
         finally
         {
             _process?.Dispose();
-            try
+            foreach (var directory in new[] { _directory, _directory + "-tls" })
             {
-                Directory.Delete(_directory, recursive: true);
-            }
-            catch (IOException)
-            {
+                try
+                {
+                    Directory.Delete(directory, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Already gone (DirectoryNotFoundException), or a handle closing late.
+                }
             }
         }
 
@@ -155,7 +190,8 @@ public sealed class S3rverProcess : IAsyncLifetime
 
     private async Task WaitUntilAnswersAsync()
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = CreateHttpClient();
+        http.Timeout = TimeSpan.FromSeconds(2);
         for (var i = 0; i < 50; i++)
         {
             try
@@ -173,8 +209,29 @@ public sealed class S3rverProcess : IAsyncLifetime
     }
 }
 
+/// <summary>s3rver over HTTPS, with a certificate for 127.0.0.1 from a CA that only the tests trust.</summary>
+public sealed class HttpsS3rverProcess : S3rverProcess
+{
+    public HttpsS3rverProcess()
+        : base(https: true)
+    {
+    }
+}
+
+/// <summary>Gives the SDK an HttpClient that trusts the test CA (the SDK's own factory trusts the system's roots).</summary>
+internal sealed class TrustingClientFactory(TestCertificateAuthority authority) : Amazon.Runtime.HttpClientFactory
+{
+    public override HttpClient CreateHttpClient(Amazon.Runtime.IClientConfig clientConfig) => new(authority.TrustOnly());
+}
+
 [CollectionDefinition(Name)]
 public sealed class S3rverCollection : ICollectionFixture<S3rverProcess>
 {
     public const string Name = "s3rver";
+}
+
+[CollectionDefinition(Name)]
+public sealed class HttpsS3rverCollection : ICollectionFixture<HttpsS3rverProcess>
+{
+    public const string Name = "s3rver-https";
 }
