@@ -75,7 +75,8 @@ public sealed class ConnectChittyCommand : PSCmdlet
 
     /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
-    public RcloneNameEncryption CryptNameEncryption { get; set; } = RcloneNameEncryption.Standard;
+    [ValidateSet("Standard", "Off")]
+    public string CryptNameEncryption { get; set; } = "Standard";
 
     /// <summary>
     /// An rclone remote (the guide's chittyos-data, or name:bucket) whose endpoint, keys and bucket are used for R2;
@@ -226,7 +227,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
         {
             settings.CryptPassword = ChittySecret.FromSecureString(CryptPassword);
             settings.CryptSalt = CryptSalt is null ? null : ChittySecret.FromSecureString(CryptSalt);
-            settings.CryptNameEncryption = CryptNameEncryption;
+            settings.CryptNameEncryption = ChittyConnectionSettings.ParseNameEncryption(CryptNameEncryption, "-CryptNameEncryption");
         }
 
         return settings;

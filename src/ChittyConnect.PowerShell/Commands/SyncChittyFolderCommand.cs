@@ -135,7 +135,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
     /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
     [Parameter]
-    public RcloneNameEncryption? CryptNameEncryption { get; set; }
+    [ValidateSet("Standard", "Off")]
+    public string? CryptNameEncryption { get; set; }
 
     /// <inheritdoc />
     protected override void ProcessRecord()
@@ -272,7 +273,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         var salt = CryptSalt is not null ? ChittySecret.FromSecureString(CryptSalt) : CryptPassword is not null ? null : settings.CryptSalt;
-        return (password, salt, CryptNameEncryption ?? settings.CryptNameEncryption);
+        return (password, salt, CryptNameEncryption is null ? settings.CryptNameEncryption : ChittyConnectionSettings.ParseNameEncryption(CryptNameEncryption, "-CryptNameEncryption"));
     }
 
     private FilterRules BuildFilters()
