@@ -49,6 +49,15 @@ public sealed class ChittyConnection : IDisposable
     /// <summary>The mask when an R2 secret is set, else null.</summary>
     public string? R2SecretAccessKey => Settings.R2SecretAccessKey is null ? null : ChittySecret.Mask;
 
+    /// <summary>The mask when an rclone crypt password is set (Sync-ChittyFolder then encrypts), else null.</summary>
+    public string? CryptPassword => Settings.CryptPassword is null ? null : ChittySecret.Mask;
+
+    /// <summary>The mask when an rclone crypt salt (password2) is set, else null.</summary>
+    public string? CryptSalt => Settings.CryptSalt is null ? null : ChittySecret.Mask;
+
+    /// <summary>How an encrypting sync stores names (standard or off); null without a crypt password.</summary>
+    public string? CryptNameEncryption => Settings.CryptPassword is null ? null : Settings.CryptNameEncryption.ToString().ToLowerInvariant();
+
     /// <summary>True when endpoint, bucket and both R2 credentials are set.</summary>
     public bool HasR2 => Settings.HasR2;
 

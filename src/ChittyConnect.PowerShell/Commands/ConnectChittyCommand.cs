@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Security;
 using ChittyConnect.Configuration;
+using ChittyConnect.Crypt;
 using ChittyConnect.PowerShell.Internal;
 
 namespace ChittyConnect.PowerShell.Commands;
@@ -61,6 +62,21 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [ValidateNotNull]
     [Credential]
     public PSCredential? R2Credential { get; set; }
+
+    /// <summary>The rclone crypt password: Sync-ChittyFolder then encrypts as an rclone crypt remote with it would.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    public SecureString? CryptPassword { get; set; }
+
+    /// <summary>The rclone crypt salt (password2), optional.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateNotNull]
+    public SecureString? CryptSalt { get; set; }
+
+    /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
+    [Parameter(ParameterSetName = ExplicitSet)]
+    [ValidateSet("Standard", "Off")]
+    public string CryptNameEncryption { get; set; } = "Standard";
 
     /// <summary>
     /// An rclone remote (the guide's chittyos-data, or name:bucket) whose endpoint, keys and bucket are used for R2;
@@ -200,6 +216,18 @@ public sealed class ConnectChittyCommand : PSCmdlet
 
             WriteVerbose($"R2 settings from the rclone remote '{remote.Name}' in {path}: {remote.Endpoint}, bucket '{settings.Bucket}'" +
                 (remote.SecretWasObscured ? ", its secret revealed from rclone's obscured form." : "."));
+        }
+
+        if (CryptSalt is not null && CryptPassword is null)
+        {
+            throw new ArgumentException("-CryptSalt needs -CryptPassword: the salt is rclone crypt's second password.");
+        }
+
+        if (CryptPassword is not null)
+        {
+            settings.CryptPassword = ChittySecret.FromSecureString(CryptPassword);
+            settings.CryptSalt = CryptSalt is null ? null : ChittySecret.FromSecureString(CryptSalt);
+            settings.CryptNameEncryption = ChittyConnectionSettings.ParseNameEncryption(CryptNameEncryption, "-CryptNameEncryption");
         }
 
         return settings;

@@ -7,6 +7,9 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Tasks;
+using System.Security;
+using ChittyConnect.Configuration;
+using ChittyConnect.Crypt;
 using ChittyConnect.Filters;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
@@ -117,6 +120,24 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
+    /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? CryptPassword { get; set; }
+
+    /// <summary>The rclone crypt salt (password2) that goes with -CryptPassword.</summary>
+    [Parameter]
+    [ValidateNotNull]
+    public SecureString? CryptSalt { get; set; }
+
+    /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
+    [Parameter]
+    [ValidateSet("Standard", "Off")]
+    public string? CryptNameEncryption { get; set; }
+
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -149,11 +170,22 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
         };
 
+        (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? crypt = null;
+        try
+        {
+            crypt = CryptSettings(connection);
+        }
+        catch (ArgumentException ex)
+        {
+            ThrowTerminatingError(ErrorFor(ex, null));
+        }
+
+        var remote = $"r2://{connection.Bucket}/{prefix}" + (crypt is null ? string.Empty : " (rclone crypt)");
         var target = Direction switch
         {
-            SyncDirection.Upload => $"{folder} -> r2://{connection.Bucket}/{prefix}",
-            SyncDirection.Download => $"r2://{connection.Bucket}/{prefix} -> {folder}",
-            _ => $"{folder} <-> r2://{connection.Bucket}/{prefix}",
+            SyncDirection.Upload => $"{folder} -> {remote}",
+            SyncDirection.Download => $"{remote} -> {folder}",
+            _ => $"{folder} <-> {remote}",
         };
         var action = Direction switch
         {
@@ -192,7 +224,9 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             RunAsync(async ct =>
             {
                 using var store = new R2ObjectStore(connection.Settings, storeOptions);
-                var engine = new SyncEngine(store, connection.Api);
+                using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
+                    crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
+                var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -219,6 +253,27 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             _log?.Dispose();
             _log = null;
         }
+    }
+
+    // The parameters win over the connection (Connect-Chitty -CryptPassword, a profile, CHITTY_CRYPT_*).
+    private (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? CryptSettings(ChittyConnection connection)
+    {
+        var settings = connection.Settings;
+        var password = CryptPassword is not null ? ChittySecret.FromSecureString(CryptPassword) : settings.CryptPassword;
+        if (password is null)
+        {
+            if (CryptSalt is not null || CryptNameEncryption is not null)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("-CryptSalt and -CryptNameEncryption need a crypt password: -CryptPassword, Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD."),
+                    "ChittyCryptPasswordMissing", ErrorCategory.InvalidArgument, null));
+            }
+
+            return null;
+        }
+
+        var salt = CryptSalt is not null ? ChittySecret.FromSecureString(CryptSalt) : CryptPassword is not null ? null : settings.CryptSalt;
+        return (password, salt, CryptNameEncryption is null ? settings.CryptNameEncryption : ChittyConnectionSettings.ParseNameEncryption(CryptNameEncryption, "-CryptNameEncryption"));
     }
 
     private FilterRules BuildFilters()

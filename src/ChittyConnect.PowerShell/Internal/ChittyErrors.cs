@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Security;
 using System.Security.Authentication;
 using ChittyConnect.Api;
+using ChittyConnect.Crypt;
 using ChittyConnect.Filters;
 using ChittyConnect.Storage;
 
@@ -98,6 +99,9 @@ internal static class ChittyErrors
                 _ => ("ChittyApiError", ErrorCategory.NotSpecified, null),
             },
         },
+        RcloneCryptException crypt => crypt.Code is RcloneCryptException.BadBlock or RcloneCryptException.BadName
+            ? ("ChittyCryptPasswordWrong", ErrorCategory.AuthenticationError, "Give the rclone crypt remote's password and salt (password2): Connect-Chitty -CryptPassword (Read-Host -AsSecureString) -CryptSalt ..., Sync-ChittyFolder -CryptPassword, or CHITTY_CRYPT_PASSWORD and CHITTY_CRYPT_SALT.")
+            : ("ChittyCryptInvalidContent", ErrorCategory.InvalidData, null),
         ObjectStoreException store => StorageClass(store),
         FilterSyntaxException => ("ChittyFilterSyntax", ErrorCategory.ParserError, null),
         FormatException => ("ChittyInvalidFormat", ErrorCategory.ParserError, null),

@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using ChittyConnect.Crypt;
 
 namespace ChittyConnect.Configuration;
 
@@ -38,6 +39,18 @@ public sealed class ChittyConnectionSettings
 
     /// <summary>R2 secret access key.</summary>
     public ChittySecret? R2SecretAccessKey { get; set; }
+
+    /// <summary>
+    /// The rclone crypt password: when set, Sync-ChittyFolder encrypts names and content as an rclone crypt
+    /// remote with this password would.
+    /// </summary>
+    public ChittySecret? CryptPassword { get; set; }
+
+    /// <summary>rclone crypt's optional second password ("password2", the salt).</summary>
+    public ChittySecret? CryptSalt { get; set; }
+
+    /// <summary>rclone crypt's filename_encryption: standard (encrypted) or off (clear, with .bin).</summary>
+    public RcloneNameEncryption CryptNameEncryption { get; set; } = RcloneNameEncryption.Standard;
 
     /// <summary>Time allowed for one HTTP request (response headers and body).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
@@ -107,7 +120,8 @@ public sealed class ChittyConnectionSettings
 
     /// <summary>
     /// Reads CHITTY_ENDPOINT, CHITTY_API_KEY, CHITTY_ID, CHITTY_SESSION_ID, CHITTY_R2_ENDPOINT,
-    /// CHITTY_R2_BUCKET, CHITTY_R2_ACCESS_KEY_ID and CHITTY_R2_SECRET_ACCESS_KEY. Null when neither an
+    /// CHITTY_R2_BUCKET, CHITTY_R2_ACCESS_KEY_ID, CHITTY_R2_SECRET_ACCESS_KEY and the crypt settings
+    /// CHITTY_CRYPT_PASSWORD, CHITTY_CRYPT_SALT and CHITTY_CRYPT_NAME_ENCRYPTION. Null when neither an
     /// endpoint nor a key is set.
     /// </summary>
     public static ChittyConnectionSettings? FromEnvironment(IDictionary? environment = null)
@@ -148,8 +162,34 @@ public sealed class ChittyConnectionSettings
             settings.R2SecretAccessKey = new ChittySecret(secret);
         }
 
+        ReadCrypt(settings, environment[EnvironmentNames.CryptPassword] as string, environment[EnvironmentNames.CryptSalt] as string, Get(EnvironmentNames.CryptNameEncryption));
         return settings;
     }
+
+    // A password is taken as it is (spaces are part of it); only an empty variable counts as unset.
+    private static void ReadCrypt(ChittyConnectionSettings settings, string? password, string? salt, string? names)
+    {
+        if (!string.IsNullOrEmpty(password))
+        {
+            settings.CryptPassword = new ChittySecret(password!);
+        }
+
+        if (!string.IsNullOrEmpty(salt))
+        {
+            settings.CryptSalt = new ChittySecret(salt!);
+        }
+
+        if (names is not null)
+        {
+            settings.CryptNameEncryption = ParseNameEncryption(names, EnvironmentNames.CryptNameEncryption);
+        }
+    }
+
+    /// <summary>"standard" or "off" (any case), as rclone's filename_encryption; other values are refused.</summary>
+    public static RcloneNameEncryption ParseNameEncryption(string text, string what) =>
+        string.Equals(text, "standard", StringComparison.OrdinalIgnoreCase) ? RcloneNameEncryption.Standard
+        : string.Equals(text, "off", StringComparison.OrdinalIgnoreCase) ? RcloneNameEncryption.Off
+        : throw new ArgumentException($"{what} must be 'standard' or 'off' (rclone's 'obfuscate' is not supported), not '{text}'.");
 
     private static Uri ParseUri(string text, string variable) =>
         Uri.TryCreate(text, UriKind.Absolute, out var uri)
@@ -172,6 +212,15 @@ public static class EnvironmentNames
     public const string R2AccessKeyId = "CHITTY_R2_ACCESS_KEY_ID";
     public const string R2SecretAccessKey = "CHITTY_R2_SECRET_ACCESS_KEY";
 
+    /// <summary>The rclone crypt password (clear text, not rclone's obscured form).</summary>
+    public const string CryptPassword = "CHITTY_CRYPT_PASSWORD";
+
+    /// <summary>The rclone crypt salt ("password2"), clear text.</summary>
+    public const string CryptSalt = "CHITTY_CRYPT_SALT";
+
+    /// <summary>standard or off, as rclone's filename_encryption.</summary>
+    public const string CryptNameEncryption = "CHITTY_CRYPT_NAME_ENCRYPTION";
+
     /// <summary>Overrides where profiles and sync state live (tests, portable installs).</summary>
     public const string ConfigDirectory = "CHITTY_CONFIG_DIR";
 
@@ -179,5 +228,6 @@ public static class EnvironmentNames
     public static IReadOnlyList<string> All { get; } = new[]
     {
         Endpoint, ApiKey, ChittyId, SessionId, R2Endpoint, R2Bucket, R2AccessKeyId, R2SecretAccessKey,
+        CryptPassword, CryptSalt, CryptNameEncryption,
     };
 }

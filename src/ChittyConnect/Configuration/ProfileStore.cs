@@ -69,6 +69,9 @@ public sealed class ProfileStore
             w.WriteString("protection", protector.Name);
             WriteOptional(w, "apiKey", settings.ApiKey is null ? null : protector.Protect(settings.ApiKey.Reveal()));
             WriteOptional(w, "r2SecretAccessKey", settings.R2SecretAccessKey is null ? null : protector.Protect(settings.R2SecretAccessKey.Reveal()));
+            WriteOptional(w, "cryptPassword", settings.CryptPassword is null ? null : protector.Protect(settings.CryptPassword.Reveal()));
+            WriteOptional(w, "cryptSalt", settings.CryptSalt is null ? null : protector.Protect(settings.CryptSalt.Reveal()));
+            WriteOptional(w, "cryptNameEncryption", settings.CryptPassword is null ? null : settings.CryptNameEncryption.ToString().ToLowerInvariant());
             w.WriteEndObject();
         }
 
@@ -127,6 +130,21 @@ public sealed class ProfileStore
             if (root.GetString("r2SecretAccessKey") is { } r2Secret)
             {
                 settings.R2SecretAccessKey = new ChittySecret(protector.Unprotect(r2Secret));
+            }
+
+            if (root.GetString("cryptPassword") is { } cryptPassword)
+            {
+                settings.CryptPassword = new ChittySecret(protector.Unprotect(cryptPassword));
+            }
+
+            if (root.GetString("cryptSalt") is { } cryptSalt)
+            {
+                settings.CryptSalt = new ChittySecret(protector.Unprotect(cryptSalt));
+            }
+
+            if (root.GetString("cryptNameEncryption") is { } names)
+            {
+                settings.CryptNameEncryption = ChittyConnectionSettings.ParseNameEncryption(names, "cryptNameEncryption");
             }
 
             return settings;

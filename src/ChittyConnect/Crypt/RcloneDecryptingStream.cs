@@ -16,10 +16,9 @@ public sealed class RcloneDecryptingStream : Stream
 {
     private readonly Stream _encrypted;
     private readonly bool _leaveOpen;
-    private readonly SecretBox _box;
+    private readonly RcloneBlockOpener _opener;
     private readonly byte[] _sealed = new byte[RcloneCryptFormat.BlockSize];
     private readonly byte[] _plain = new byte[RcloneCryptFormat.BlockDataSize];
-    private byte[]? _nonce;
     private int _plainIndex;
     private int _plainLength;
     private bool _ended;
@@ -29,13 +28,8 @@ public sealed class RcloneDecryptingStream : Stream
     public RcloneDecryptingStream(Stream encrypted, RcloneCryptKey key, bool leaveOpen = false)
     {
         _encrypted = encrypted ?? throw new ArgumentNullException(nameof(encrypted));
-        if (key is null)
-        {
-            throw new ArgumentNullException(nameof(key));
-        }
-
         _leaveOpen = leaveOpen;
-        _box = new SecretBox(key.DataKey);
+        _opener = new RcloneBlockOpener(key);
     }
 
     /// <inheritdoc />
@@ -63,9 +57,9 @@ public sealed class RcloneDecryptingStream : Stream
         Check(buffer, offset, count);
         if (_plainIndex >= _plainLength && !_ended)
         {
-            if (_nonce is null)
+            if (!_opener.HasHeader)
             {
-                AcceptHeader(Fill(_sealed, RcloneCryptFormat.FileHeaderSize));
+                _opener.AcceptHeader(_sealed, Fill(_sealed, RcloneCryptFormat.FileHeaderSize));
             }
 
             OpenBlock(Fill(_sealed, _sealed.Length));
@@ -80,9 +74,9 @@ public sealed class RcloneDecryptingStream : Stream
         Check(buffer, offset, count);
         if (_plainIndex >= _plainLength && !_ended)
         {
-            if (_nonce is null)
+            if (!_opener.HasHeader)
             {
-                AcceptHeader(await FillAsync(_sealed, RcloneCryptFormat.FileHeaderSize, cancellationToken).ConfigureAwait(false));
+                _opener.AcceptHeader(_sealed, await FillAsync(_sealed, RcloneCryptFormat.FileHeaderSize, cancellationToken).ConfigureAwait(false));
             }
 
             OpenBlock(await FillAsync(_sealed, _sealed.Length, cancellationToken).ConfigureAwait(false));
@@ -129,16 +123,6 @@ public sealed class RcloneDecryptingStream : Stream
         }
     }
 
-    private void AcceptHeader(int read)
-    {
-        if (read < RcloneCryptFormat.FileHeaderSize)
-        {
-            throw new RcloneCryptException($"The object has {read} bytes, fewer than rclone crypt's {RcloneCryptFormat.FileHeaderSize}-byte header: it is not encrypted content or it is cut short.", RcloneCryptException.Truncated);
-        }
-
-        _nonce = RcloneCryptFormat.ReadHeader(_sealed);
-    }
-
     private void OpenBlock(int read)
     {
         if (read == 0)
@@ -147,21 +131,8 @@ public sealed class RcloneDecryptingStream : Stream
             return;
         }
 
-        if (read <= RcloneCryptFormat.BlockHeaderSize)
-        {
-            throw new RcloneCryptException("The encrypted content ends in a block without data: it is cut short.", RcloneCryptException.Truncated);
-        }
-
-        if (!_box.Open(_sealed, 0, read, _nonce!, _plain, 0))
-        {
-            throw new RcloneCryptException(
-                $"Block {_position / RcloneCryptFormat.BlockDataSize} failed authentication: the crypt password or salt is wrong, or the content was altered.",
-                RcloneCryptException.BadBlock);
-        }
-
         _plainIndex = 0;
-        _plainLength = read - RcloneCryptFormat.BlockHeaderSize;
-        RcloneCryptFormat.AddToNonce(_nonce!, 1);
+        _plainLength = _opener.Open(_sealed, read, _plain);
     }
 
     private int Take(byte[] buffer, int offset, int count)

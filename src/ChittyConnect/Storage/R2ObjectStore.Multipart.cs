@@ -85,13 +85,14 @@ public sealed partial class R2ObjectStore
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
         AddMetadata(initiate.Metadata, sha256, modified);
         InitiateMultipartUploadResponse created;
+        var sent = DateTimeOffset.UtcNow;
         try
         {
             created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
         {
-            await AbortOrphansAsync(key, keep).ConfigureAwait(false);
+            await AbortOrphansAsync(key, keep, sent).ConfigureAwait(false);
             throw;
         }
 
@@ -101,15 +102,17 @@ public sealed partial class R2ObjectStore
     }
 
     // A CreateMultipartUpload whose answer was lost may have created an upload whose id nobody knows: the
-    // uploads of exactly this key begun within the last hour, but the one being resumed, are aborted.
-    private async Task AbortOrphansAsync(string key, string? keep)
+    // uploads of exactly this key that the store dates from the lost request on, but the one being resumed,
+    // are aborted. The window opens 15 minutes early, the clock difference SigV4 lets a store accept, and no
+    // earlier, so another device's upload of the same key is spared unless it began in that window too.
+    private async Task AbortOrphansAsync(string key, string? keep, DateTimeOffset sent)
     {
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
             var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
             var listing = await _s3.CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
-            var since = DateTimeOffset.UtcNow.AddHours(-1);
+            var since = sent.AddMinutes(-15);
             foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
             {
                 if (upload.Key == key && upload.UploadId != keep && (ToOffset(upload.Initiated) is not { } initiated || initiated >= since))

@@ -21,7 +21,7 @@ namespace ChittyConnect.Storage;
 /// aws-chunked (R2 refuses it), Content-MD5 on every upload. Every write is verified against the MD5 of the
 /// bytes actually sent. No SDK type appears in its public members.
 /// </summary>
-public sealed partial class R2ObjectStore : IDisposable
+public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 {
     /// <summary>Metadata key of the content's SHA-256 (sent as x-amz-meta-sha256).</summary>
     public const string Sha256MetadataKey = "sha256";

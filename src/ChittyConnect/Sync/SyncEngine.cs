@@ -17,11 +17,11 @@ namespace ChittyConnect.Sync;
 /// </summary>
 public sealed class SyncEngine
 {
-    private readonly R2ObjectStore _store;
+    private readonly IObjectStore _store;
     private readonly ChittyApiClient? _api;
 
     /// <summary>Creates an engine over a store and (for the sync report) an API client.</summary>
-    public SyncEngine(R2ObjectStore store, ChittyApiClient? api)
+    public SyncEngine(IObjectStore store, ChittyApiClient? api)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _api = api;
@@ -72,7 +72,9 @@ public sealed class SyncEngine
 
         var run = new SyncRun(_store, options, onResult, progress, cancellationToken);
         var requestsAtStart = _store.Requests.Snapshot();
-        var statePath = SyncState.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix, out var identity);
+        // An encrypted prefix keeps its own state: its ETags are the ciphertext's, its keys not the clear ones.
+        var stateTarget = run.Crypt is { } crypt ? run.Prefix + "\nrclone-crypt:" + crypt.NameEncryption : run.Prefix;
+        var statePath = SyncState.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, stateTarget, out var identity);
         run.Summary.StatePath = statePath;
         var what = $"'{run.Root}' and '{_store.Bucket}/{run.Prefix}'";
         using var syncLock = options.PlanOnly ? null : SyncLock.Acquire(statePath, what, options.LockTimeout, cancellationToken);

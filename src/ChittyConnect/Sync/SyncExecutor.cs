@@ -23,7 +23,7 @@ internal sealed class SyncExecutor
 
     public SyncExecutor(SyncRun run) => _run = run;
 
-    private R2ObjectStore Store => _run.Store;
+    private IObjectStore Store => _run.Store;
 
     private SyncState State => _run.State;
 

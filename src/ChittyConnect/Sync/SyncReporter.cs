@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
+using ChittyConnect.Crypt;
 using ChittyConnect.Diagnostics;
 
 namespace ChittyConnect.Sync;
@@ -42,11 +43,14 @@ internal sealed class SyncReporter
             return;
         }
 
+        // For an encrypted prefix the service learns what R2 itself holds: the encrypted key and the
+        // ciphertext's size, never the clear name or the content's hash.
+        var crypt = _run.Crypt;
         var items = unreported.Select(u => new SyncReportItem
         {
-            R2Key = _run.Prefix + u.RelativePath,
-            Sha256 = u.Entry.Sha256,
-            Size = u.Entry.Size,
+            R2Key = crypt?.ObjectKeyFor(_run.Prefix + u.RelativePath) ?? _run.Prefix + u.RelativePath,
+            Sha256 = crypt is null ? u.Entry.Sha256 : null,
+            Size = crypt is null ? u.Entry.Size : RcloneCryptFormat.EncryptedSize(u.Entry.Size),
             Modified = new System.DateTimeOffset(new System.DateTime(u.Entry.ModifiedTicks, System.DateTimeKind.Utc)),
         }).ToList();
         _run.Progress.Phase(SyncPhase.Reporting);

@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ChittyConnect.Crypt;
 using ChittyConnect.Hashing;
 using ChittyConnect.Storage;
 
@@ -21,7 +22,7 @@ internal sealed class SyncRun
     private readonly object _gate = new();
     private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
 
-    public SyncRun(R2ObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
         Store = store;
         Options = options;
@@ -40,7 +41,10 @@ internal sealed class SyncRun
         };
     }
 
-    public R2ObjectStore Store { get; }
+    public IObjectStore Store { get; }
+
+    /// <summary>The store as an rclone crypt layer, when the prefix is encrypted.</summary>
+    public EncryptedObjectStore? Crypt => Store as EncryptedObjectStore;
 
     public SyncOptions Options { get; }
 
@@ -108,9 +112,11 @@ internal sealed class SyncRun
         Action = action,
         Operation = operation,
         RelativePath = item.RelativePath,
-        R2Key = item.Key,
+        // An encrypted prefix shows its objects' real (encrypted) keys and no content hash, so a result
+        // piped on to the service names nothing the encryption hides.
+        R2Key = Crypt?.ObjectKeyFor(item.Key) ?? item.Key,
         Size = item.Size,
-        Sha256 = item.Hashes?.Sha256,
+        Sha256 = Crypt is null ? item.Hashes?.Sha256 : null,
         LocalPath = item.FullPath,
         Modified = item.Local is not null ? new DateTimeOffset(item.Local.LastWriteUtc, TimeSpan.Zero) : item.Remote?.LastModified,
         Conflict = item.Conflict,

@@ -227,6 +227,45 @@ public sealed class CryptFormatTests
     }
 
     [Theory]
+    [InlineData(0, 1)]
+    [InlineData(65536, 7)]
+    [InlineData((2 * 65536) + 17, 65552)]
+    [InlineData((2 * 65536) + 17, 100_000)]
+    public async Task TheWriteSideDecryptsWhateverTheWriteSizes(int size, int writeSize)
+    {
+        var plain = RandomNumberGenerator.GetBytes(size);
+        var encrypted = ReadAll(new RcloneEncryptingStream(new MemoryStream(plain), s_key), 65536);
+        using var output = new MemoryStream();
+        var writer = new RcloneDecryptingWriteStream(output, s_key);
+
+        for (var offset = 0; offset < encrypted.Length; offset += writeSize)
+        {
+            await writer.WriteAsync(encrypted, offset, Math.Min(writeSize, encrypted.Length - offset));
+        }
+
+        await writer.CompleteAsync(CancellationToken.None);
+        Assert.Equal(plain, output.ToArray());
+        Assert.Equal(size, writer.PlainBytes);
+    }
+
+    [Fact]
+    public async Task TheWriteSideWritesNothingOfABlockThatFailsAndRefusesACut()
+    {
+        var encrypted = ReadAll(new RcloneEncryptingStream(new MemoryStream(new byte[1000]), s_key), 65536);
+        using var output = new MemoryStream();
+        var wrong = new RcloneDecryptingWriteStream(output, RcloneCryptKey.Derive(new ChittySecret("wrong")));
+        await wrong.WriteAsync(encrypted, 0, encrypted.Length);
+
+        var bad = await Assert.ThrowsAsync<RcloneCryptException>(() => wrong.CompleteAsync(CancellationToken.None));
+        Assert.Equal(RcloneCryptException.BadBlock, bad.Code);
+        Assert.Equal(0, output.Length);
+
+        var cut = new RcloneDecryptingWriteStream(new MemoryStream(), s_key);
+        await cut.WriteAsync(encrypted, 0, 40);
+        Assert.Equal(RcloneCryptException.Truncated, (await Assert.ThrowsAsync<RcloneCryptException>(() => cut.CompleteAsync(CancellationToken.None))).Code);
+    }
+
+    [Theory]
     [InlineData("file.txt")]
     [InlineData("a/b/c/deep.txt")]
     [InlineData("Ünïcödé ファイル/名前 with spaces.md")]

@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>
+/// What a sync needs of a bucket: <see cref="R2ObjectStore"/> itself, or a layer over it such as
+/// <see cref="Crypt.EncryptedObjectStore"/> that changes keys and content on the way. The members mean
+/// what they mean on <see cref="R2ObjectStore"/>.
+/// </summary>
+public interface IObjectStore
+{
+    /// <summary>The bucket.</summary>
+    string Bucket { get; }
+
+    /// <summary>The endpoint.</summary>
+    Uri Endpoint { get; }
+
+    /// <summary>Requests made so far, by kind (live counters).</summary>
+    StoreRequestCounts Requests { get; }
+
+    /// <summary>The options in force (multipart threshold, part size, ...).</summary>
+    R2StoreOptions Options { get; }
+
+    /// <summary>Every object under <paramref name="prefix"/>.</summary>
+    Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when its parts still fit.</summary>
+    Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null);
+
+    /// <summary>Downloads <paramref name="key"/> into <paramref name="destination"/>, verified.</summary>
+    Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken);
+
+    /// <summary>The object's headers; null when there is no such object.</summary>
+    Task<RemoteObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Deletes keys; returns the ones the store refused.</summary>
+    Task<IReadOnlyList<DeleteFailure>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
+
+    /// <summary>Aborts a multipart upload; false when it no longer exists.</summary>
+    Task<bool> AbortUploadAsync(string key, string uploadId, CancellationToken cancellationToken);
+}

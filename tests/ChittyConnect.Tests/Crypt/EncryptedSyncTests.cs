@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using ChittyConnect.Configuration;
+using ChittyConnect.Crypt;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using ChittyConnect.Tests.Sync;
+using Xunit;
+
+namespace ChittyConnect.Tests.Crypt;
+
+/// <summary>
+/// Sync-ChittyFolder's engine over an encrypted prefix of s3rver, checked with rclone itself: an rclone crypt
+/// remote over an rclone s3 remote on the same bucket and prefix lists, reads and cryptchecks what the module
+/// wrote, and the module downloads what rclone wrote.
+/// </summary>
+[Collection(S3rverCollection.Name)]
+public sealed class EncryptedSyncTests
+{
+    private const string Password = "a long and secret crypt password";
+    private const string Salt = "and its salt";
+
+    private readonly S3rverProcess _s3rver;
+
+    public EncryptedSyncTests(S3rverProcess s3rver) => _s3rver = s3rver;
+
+    [Fact]
+    public async Task RcloneListsReadsAndChecksAnEncryptedUploadAndTheReportHoldsNoClearName()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var files = ctx.WriteFixtureTree();
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (summary, results) = await SyncAsync(ctx, crypt);
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.All(results, r => Assert.Equal(SyncAction.Uploaded, r.Action));
+        Assert.All(results, r => Assert.Null(r.Sha256));
+        Assert.All(results, r => Assert.Equal(crypt.ObjectKeyFor(ctx.Prefix + r.RelativePath), r.R2Key));
+        var stored = await ctx.RemoteContentAsync();
+        Assert.Equal(files.Count, stored.Count);
+        Assert.All(stored.Keys, key => Assert.Matches("^[0-9a-v/]+$", key));
+        Assert.All(stored, pair => Assert.StartsWith("RCLONE\0\0", System.Text.Encoding.ASCII.GetString(pair.Value, 0, 8)));
+        Assert.All(ctx.Reports.Items, item =>
+        {
+            Assert.Matches("^[0-9a-v/]+$", item.GetProperty("r2_key").GetString()!.Substring(ctx.Prefix.Length));
+            Assert.False(item.TryGetProperty("sha256", out _));
+        });
+        Assert.Equal(stored.Values.Sum(v => (long)v.Length), ctx.Reports.Items.Sum(i => i.GetProperty("size").GetInt64()));
+
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        var listed = rclone.Run("lsf", "-R", "--fast-list", "--files-only", "secret:").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // --fast-list: s3rver's delimiter listings omit folders that hold only folders.
+        var check = rclone.TryRun("cryptcheck", "--fast-list", ctx.Local, "secret:");
+        var copy = Path.Combine(ctx.Root, "rclone-copy");
+        rclone.Run("copy", "--fast-list", "secret:", copy);
+
+        Assert.Equal(files.Keys.OrderBy(k => k, StringComparer.Ordinal), listed.OrderBy(k => k, StringComparer.Ordinal));
+        Assert.True(check.ExitCode == 0, "rclone cryptcheck: " + check.StandardError);
+        foreach (var pair in files)
+        {
+            Assert.Equal(pair.Value, File.ReadAllBytes(Path.Combine(copy, pair.Key)));
+        }
+    }
+
+    [Fact]
+    public async Task ANoOpResyncOfAnEncryptedPrefixReadsNoFileAndSendsOnlyTheListing()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var files = ctx.WriteFixtureTree();
+        using var crypt = Encrypted(ctx, Password, salt: null);
+        await SyncAsync(ctx, crypt);
+
+        var (summary, results) = await SyncAsync(ctx, crypt);
+
+        Assert.Empty(results);
+        Assert.Equal(files.Count, summary.FilesSkipped);
+        Assert.Equal(0, summary.BytesHashed);
+        Assert.Equal(ctx.Wire.Count("LIST"), ctx.Wire.Total);
+        Assert.Equal(1, ctx.Wire.Total);
+    }
+
+    [Fact]
+    public async Task TheModuleDownloadsWhatRcloneWroteAndAChangeGoesBackUp()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var files = ctx.WriteFixtureTree();
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        rclone.Run("copy", ctx.Local, "secret:");
+        var restored = Path.Combine(ctx.Root, "restored");
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (summary, results) = await SyncAsync(ctx, crypt, o => { o.LocalPath = restored; o.Direction = SyncDirection.Download; });
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(files.Count, summary.FilesDownloaded);
+        foreach (var pair in files)
+        {
+            Assert.Equal(pair.Value, File.ReadAllBytes(Path.Combine(restored, pair.Key)));
+        }
+
+        var (again, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = restored; o.Direction = SyncDirection.Download; });
+        Assert.Equal(files.Count, again.FilesSkipped);
+        Assert.Equal(1, ctx.Wire.Total);
+
+        File.WriteAllText(Path.Combine(restored, "readme.txt"), "changed on this device");
+        var (up, upResults) = await SyncAsync(ctx, crypt, o => o.LocalPath = restored);
+        Assert.Equal("readme.txt", Assert.Single(upResults).RelativePath);
+        Assert.Equal(1, up.FilesUploaded);
+        Assert.Equal("changed on this device", rclone.Run("cat", "secret:readme.txt"));
+    }
+
+    [Fact]
+    public async Task AWrongPasswordFailsBeforeAnythingLocalIsWrittenOrDeleted()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.WriteFixtureTree();
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        rclone.Run("copy", ctx.Local, "secret:");
+        var target = Path.Combine(ctx.Root, "target");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "only-here.txt"), "keep me");
+        using var wrong = Encrypted(ctx, "not the password", Salt);
+
+        var error = await Assert.ThrowsAsync<RcloneCryptException>(() =>
+            SyncAsync(ctx, wrong, o => { o.LocalPath = target; o.Direction = SyncDirection.Download; o.Force = true; }));
+
+        Assert.Contains("password or salt is wrong", error.Message);
+        Assert.DoesNotContain("not the password", error.Message);
+        Assert.Equal(new[] { "only-here.txt" }, Directory.GetFileSystemEntries(target).Select(Path.GetFileName));
+        Assert.Equal(0, ctx.Wire.Count("GET"));
+    }
+
+    [Fact]
+    public async Task AWrongPasswordWithClearNamesFailsEachFileAndLeavesNoPartialFile()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.WriteFixtureTree();
+        using var rclone = RcloneOver(ctx, Password, salt: null, names: "off");
+        rclone.Run("copy", ctx.Local, "secret:");
+        var target = Path.Combine(ctx.Root, "target");
+        Directory.CreateDirectory(target);
+        File.WriteAllText(Path.Combine(target, "only-here.txt"), "keep me");
+        using var wrong = Encrypted(ctx, "not the password", salt: null, RcloneNameEncryption.Off);
+
+        var (summary, results) = await SyncAsync(ctx, wrong, o => { o.LocalPath = target; o.Direction = SyncDirection.Download; });
+
+        Assert.False(summary.Success);
+        var failures = results.Where(r => r.Action == SyncAction.Failed).ToList();
+        Assert.NotEmpty(failures);
+        Assert.All(failures, f => Assert.Contains("password or salt is wrong", f.Error));
+        Assert.Equal(1, summary.DeletesWithheld);
+        // An empty file is a header without blocks: nothing to authenticate, and its content (none) is right
+        // under any password, as with rclone. Nothing else was written.
+        Assert.Equal(new[] { "empty.bin", "only-here.txt" }, Directory.GetFiles(target, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order());
+        Assert.Empty(File.ReadAllBytes(Path.Combine(target, "empty.bin")));
+    }
+
+    [Fact]
+    public async Task TwoDevicesSyncBothWaysThroughOneEncryptedPrefix()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.Write("notes.txt", "from device A");
+        var deviceB = Path.Combine(ctx.Root, "device-b");
+        Directory.CreateDirectory(deviceB);
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (first, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+        var (pulled, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        File.WriteAllText(Path.Combine(deviceB, "notes.txt"), "edited on device B");
+        File.WriteAllText(Path.Combine(deviceB, "new on B.txt"), "B's own");
+        var (pushed, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        var (back, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+        var (quiet, quietResults) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
+
+        Assert.Equal((1, 1, 2, 2), (first.FilesUploaded, pulled.FilesDownloaded, pushed.FilesUploaded, back.FilesDownloaded));
+        Assert.Equal("edited on device B", File.ReadAllText(Path.Combine(ctx.Local, "notes.txt")));
+        Assert.Equal("B's own", File.ReadAllText(Path.Combine(ctx.Local, "new on B.txt")));
+        Assert.Empty(quietResults);
+        Assert.Equal(1, ctx.Wire.Total);
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        Assert.Equal("edited on device B", rclone.Run("cat", "secret:notes.txt"));
+        Assert.All((await ctx.RemoteContentAsync()).Keys, key => Assert.Matches("^[0-9a-v]+$", key));
+    }
+
+    private static EncryptedObjectStore Encrypted(SyncTestContext ctx, string password, string? salt, RcloneNameEncryption names = RcloneNameEncryption.Standard) =>
+        new(ctx.Store, ctx.Prefix, RcloneCryptKey.Derive(new ChittySecret(password), salt is null ? null : new ChittySecret(salt)), names, Path.Combine(ctx.Root, "staging"));
+
+    private static RcloneTool RcloneOver(SyncTestContext ctx, string password, string? salt, string names = "standard")
+    {
+        var rclone = new RcloneTool();
+        rclone.AddS3("store", new Uri(ctx.Store.Endpoint.ToString()), S3rverProcess.AccessKey, S3rverProcess.SecretKey);
+        rclone.AddCrypt("secret", $"store:{ctx.Store.Bucket}/{ctx.Prefix.TrimEnd('/')}", password, salt, names);
+        return rclone;
+    }
+
+    private static async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(SyncTestContext ctx, EncryptedObjectStore crypt, Action<SyncOptions>? configure = null)
+    {
+        var results = new ConcurrentQueue<ChittySyncResult>();
+        ctx.Wire.Clear();
+        var summary = await new SyncEngine(crypt, ctx.Api).RunAsync(ctx.Options(configure), results.Enqueue, null, CancellationToken.None);
+        return (summary, results.OrderBy(r => r.RelativePath, StringComparer.Ordinal).ToList());
+    }
+}
