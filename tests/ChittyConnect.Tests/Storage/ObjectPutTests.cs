@@ -167,6 +167,31 @@ public sealed class ObjectPutTests
         Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(content)), contentMd5);
     }
 
+    [Fact]
+    public async Task Uploads_send_their_body_without_waiting_for_a_100_continue()
+    {
+        // Waiting for "100 Continue" costs every PUT and every part one more round trip to the store.
+        var puts = new System.Collections.Concurrent.ConcurrentQueue<(string Query, bool? ExpectContinue)>();
+        using var ctx = new SyncTestContext(_s3rver, o => { o.MultipartThreshold = 8L * 1024 * 1024; o.PartSize = 5L * 1024 * 1024; }, h => new PeekHandler(h, r =>
+        {
+            if (r.Method == HttpMethod.Put)
+            {
+                puts.Enqueue((r.RequestUri!.Query, r.Headers.ExpectContinue));
+            }
+        }));
+        foreach (var (name, size) in new[] { ("small.bin", 200_000), ("large.bin", 11 * 1024 * 1024) })
+        {
+            var content = SyncTestContext.RandomBytes(size, 11);
+            var path = ctx.Write(name, content);
+            await ctx.Store.UploadFileAsync(path, ctx.Prefix + name, SyncTestContext.Sha256(content),
+                Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(content)), DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+        }
+
+        Assert.Contains(puts, p => !p.Query.Contains("partNumber", StringComparison.Ordinal));
+        Assert.Equal(3, puts.Count(p => p.Query.Contains("partNumber", StringComparison.Ordinal)));
+        Assert.All(puts, p => Assert.NotEqual(true, p.ExpectContinue));
+    }
+
     [Theory]
     [InlineData("a/./b.txt")]
     [InlineData("a/../b.txt")]
