@@ -250,7 +250,10 @@ function Start-ChittyStack {
     Starts s3rver and the ChittyConnect emulator on loopback and returns the stack.
 
     .DESCRIPTION
-    s3rver gets a fresh temporary directory with the bucket chitty-files; the emulator gets one API key
+    s3rver gets a fresh temporary directory with the bucket chitty-files and answers multipart uploads
+    as R2 does (build/s3rver-r2.js: R2's ETag form for a completed upload, ListParts, ListMultipartUploads,
+    AbortMultipartUpload), so files above the module's multipart threshold sync, resume and abort on the
+    local stack as against R2. The emulator gets one API key
     bound to a ChittyID and a session, and stores its blobs in that s3rver. Both listen on ports the OS
     picks. Stop the stack with Stop-ChittyStack; stacks still running when PowerShell exits or the module
     is removed are stopped then.
@@ -295,8 +298,9 @@ function Start-ChittyStack {
         [int] $TimeoutSeconds = 60
     )
 
-    $s3rverJs = Join-Path $script:RepoRoot 'node_modules/s3rver/bin/s3rver.js'
-    if (-not (Test-Path -LiteralPath $s3rverJs)) {
+    # s3rver with R2's multipart answers (ETag form, ListParts, ListMultipartUploads, abort): build/s3rver-r2.js.
+    $s3rverJs = Join-Path $PSScriptRoot 's3rver-r2.js'
+    if (-not (Test-Path -LiteralPath (Join-Path $script:RepoRoot 'node_modules/s3rver/bin/s3rver.js'))) {
         throw "s3rver is not installed: run 'npm ci' in $script:RepoRoot."
     }
     $emulatorDll = if ($EmulatorPath) { $EmulatorPath } else { Get-ChittyEmulatorPath -Configuration $Configuration }

@@ -111,6 +111,95 @@ Describe 'Start-ChittyStack' {
     }
 }
 
+Describe 'The stack''s storage answers multipart uploads as R2 does' {
+    BeforeAll {
+        $script:Stack = Start-ChittyStack
+        $script:Base = "$($Stack.S3Uri)$($Stack.Bucket)"
+
+        function Get-Md5Hex([byte[]] $Bytes) {
+            [Convert]::ToHexString([Security.Cryptography.MD5]::HashData($Bytes)).ToLowerInvariant()
+        }
+
+        function New-Upload([string] $Key) {
+            $answer = Invoke-WebRequest -Method Post -Uri "$Base/$Key`?uploads"
+            ([xml]$answer.Content).InitiateMultipartUploadResult.UploadId
+        }
+
+        function Send-Part([string] $Key, [string] $UploadId, [int] $Number, [byte[]] $Bytes) {
+            $answer = Invoke-WebRequest -Method Put -Uri "$Base/$Key`?partNumber=$Number&uploadId=$UploadId" -Body $Bytes
+            $answer.Headers.ETag[0].Trim('"')
+        }
+
+        function Complete-Upload([string] $Key, [string] $UploadId, [string[]] $ETags) {
+            $parts = for ($i = 0; $i -lt $ETags.Count; $i++) {
+                "<Part><PartNumber>$($i + 1)</PartNumber><ETag>`"$($ETags[$i])`"</ETag></Part>"
+            }
+            Invoke-WebRequest -Method Post -Uri "$Base/$Key`?uploadId=$UploadId" -SkipHttpErrorCheck `
+                -Body "<CompleteMultipartUpload>$($parts -join '')</CompleteMultipartUpload>"
+        }
+
+        $script:First = [byte[]]::new(5MB); [Random]::new(7).NextBytes($First)
+        $script:Second = [byte[]]::new(1000); [Random]::new(8).NextBytes($Second)
+    }
+    AfterAll {
+        Stop-ChittyStack -Stack $Stack
+    }
+
+    It 'lists the parts received, refuses a part ETag it does not hold, and completes with R2''s ETag form' {
+        $id = New-Upload 'mp/whole.bin'
+        $etags = @((Send-Part 'mp/whole.bin' $id 1 $First), (Send-Part 'mp/whole.bin' $id 2 $Second))
+        $etags | Should -Be @((Get-Md5Hex $First), (Get-Md5Hex $Second))
+
+        $listed = [xml](Invoke-WebRequest -Uri "$Base/mp/whole.bin?uploadId=$id").Content
+        $listed.ListPartsResult.Part.PartNumber | Should -Be @('1', '2')
+        $listed.ListPartsResult.Part.Size | Should -Be @('5242880', '1000')
+        $listed.ListPartsResult.Part.ETag | Should -Be @($etags | ForEach-Object { "`"$_`"" })
+        ([xml](Invoke-WebRequest -Uri "$Base`?uploads&prefix=mp/").Content).ListMultipartUploadsResult.Upload.UploadId |
+            Should -Be $id
+
+        $refused = Complete-Upload 'mp/whole.bin' $id @($etags[0], (Get-Md5Hex $First))
+        $refused.StatusCode | Should -Be 400
+        $refused.Content | Should -Match '<Code>InvalidPart</Code>'
+
+        $done = Complete-Upload 'mp/whole.bin' $id $etags
+        $done.StatusCode | Should -Be 200
+        $expected = (Get-Md5Hex ([byte[]]([Convert]::FromHexString($etags[0]) + [Convert]::FromHexString($etags[1])))) + '-2'
+        ([xml]$done.Content).CompleteMultipartUploadResult.ETag | Should -Be "`"$expected`""
+        (Invoke-WebRequest -Method Head -Uri "$Base/mp/whole.bin").Headers.ETag[0] | Should -Be "`"$expected`""
+        ([xml](Invoke-WebRequest -Uri "$Base`?prefix=mp/").Content).ListBucketResult.Contents.ETag | Should -Be "`"$expected`""
+        $got = (Invoke-WebRequest -Uri "$Base/mp/whole.bin").RawContentStream.ToArray()
+        (Get-Md5Hex $got) | Should -Be (Get-Md5Hex ([byte[]]($First + $Second)))
+    }
+
+    It 'aborts an upload: its parts are gone and it is no longer listed' {
+        $id = New-Upload 'mp/aborted.bin'
+        $null = Send-Part 'mp/aborted.bin' $id 1 $Second
+        (Invoke-WebRequest -Method Delete -Uri "$Base/mp/aborted.bin?uploadId=$id").StatusCode | Should -Be 204
+        $gone = Invoke-WebRequest -Uri "$Base/mp/aborted.bin?uploadId=$id" -SkipHttpErrorCheck
+        $gone.StatusCode | Should -Be 404
+        $gone.Content | Should -Match '<Code>NoSuchUpload</Code>'
+        ([xml](Invoke-WebRequest -Uri "$Base`?uploads&prefix=mp/aborted").Content).ListMultipartUploadsResult.Upload |
+            Should -BeNullOrEmpty
+    }
+
+    It 'takes a file above the module''s multipart threshold in a sync, and finds it unchanged on the next run' {
+        Connect-ChittyTestStack -Stack $Stack | Out-Null
+        $folder = Join-Path $TestDrive 'large'
+        $null = New-Item -ItemType Directory -Path $folder
+        $bytes = [byte[]]::new(65MB); [Random]::new(9).NextBytes($bytes)
+        [IO.File]::WriteAllBytes((Join-Path $folder 'large.bin'), $bytes)
+
+        $first = Sync-ChittyFolder -Path $folder -Prefix large -NoReport
+        $first.Action | Should -Be 'Uploaded'
+        (Invoke-WebRequest -Method Head -Uri "$Base/large/large.bin").Headers.ETag[0] | Should -Match '^"[0-9a-f]{32}-\d+"$'
+        $summary = Sync-ChittyFolder -Path $folder -Prefix large -NoReport -Summary | Select-Object -Last 1
+        $summary.SourceFiles | Should -Be 1
+        $summary.FilesUploaded | Should -Be 0
+        $summary.BytesHashed | Should -Be 0
+        $summary.Errors | Should -Be 0
+    }
+}
+
 Describe 'A failed start' {
     It 'reports what the emulator wrote to stderr and leaves nothing running' {
         $notADll = Join-Path $TestDrive 'not-an-emulator.dll'
@@ -150,7 +239,7 @@ Describe 'A PowerShell that is killed' {
             }
             $serverPid | Should -Not -BeNullOrEmpty -Because (Get-Content -Raw (Join-Path $TestDrive 'err.txt'))
             # The watchdog's child: s3rver itself.
-            $s3rver = Get-Process -Name node | Where-Object { $_.CommandLine -like '*s3rver.js*' -and $_.Parent.Id -eq [int]$serverPid }
+            $s3rver = Get-Process -Name node | Where-Object { $_.CommandLine -like '*s3rver-r2.js*' -and $_.Parent.Id -eq [int]$serverPid }
             $s3rver | Should -Not -BeNullOrEmpty
             Test-ProcessAlive $serverPid | Should -BeTrue
 
