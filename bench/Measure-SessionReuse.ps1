@@ -1,0 +1,91 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+Times back-to-back no-op Sync-ChittyFolder calls in one session over the WAN proxy, and counts the TCP
+connections each call opens: what a session's reuse of the S3 transport saves per call.
+
+.DESCRIPTION
+Starts s3rver alone (build/ChittyStack.psm1) and bench/wan-proxy.js in front of it with Run-Bench.ps1's
+link (30 ms each way, 100 Mbit/s, one round trip per new connection), imports the built module into this
+PowerShell, connects, syncs -Files x 4 KiB files once (the first sync also warms the session up), then
+times -Rounds no-op re-syncs, each measured by a stopwatch around the call as Run-Bench.ps1's session
+contender does (its W2 scenario). Prints each call's seconds, requests and new connections, then the
+median and range. A few minutes in all; run it after build.ps1 -Task Build.
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File bench/Measure-SessionReuse.ps1 -Rounds 7
+#>
+[CmdletBinding()]
+param(
+    [int] $Files = 2000,
+    [int] $Rounds = 7
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$repo = Split-Path -Parent $PSScriptRoot
+Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
+Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+
+$work = Join-Path $PSScriptRoot "work/session-reuse-$PID"
+$data = Join-Path $work 'data'
+$stack = Start-ChittyStack -S3Only
+$proxy = $null
+try {
+    $psi = [Diagnostics.ProcessStartInfo]::new('node')
+    foreach ($a in @((Join-Path $PSScriptRoot 'wan-proxy.js'), '--upstream', "$($stack.S3Uri.Host):$($stack.S3Uri.Port)",
+            '--delay-ms', '30', '--mbit', '100', '--handshake-rtt', '1', '--max-seconds', '900', '--parent-pid', "$PID", '--listen', 'session')) {
+        $psi.ArgumentList.Add($a)
+    }
+    $psi.RedirectStandardInput = $true
+    $psi.RedirectStandardOutput = $true
+    $proxy = [Diagnostics.Process]::Start($psi)
+    $port = 0
+    while (($line = $proxy.StandardOutput.ReadLine()) -ne 'wan-proxy ready') {
+        if ($null -eq $line) { throw 'The WAN proxy exited before it was ready.' }
+        if ($line -match '^wan-proxy listening session (\d+)$') { $port = [int]$Matches[1] }
+    }
+    $connections = {
+        $proxy.StandardInput.WriteLine('counts')
+        while (-not ($line = $proxy.StandardOutput.ReadLine()).StartsWith('wan-proxy counts ')) { }
+        ($line.Substring(17) | ConvertFrom-Json).session.connections
+    }
+
+    $random = [Random]::new(11)
+    $buffer = [byte[]]::new(4KB)
+    for ($i = 0; $i -lt $Files; $i++) {
+        $folder = Join-Path $data ('d{0:0000}' -f [Math]::Floor($i / 100))
+        $null = [IO.Directory]::CreateDirectory($folder)
+        $random.NextBytes($buffer)
+        [IO.File]::WriteAllBytes((Join-Path $folder ('f{0:000000}.bin' -f $i)), $buffer)
+    }
+
+    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
+    $null = Connect-Chitty -Endpoint 'http://127.0.0.1:9' -ApiKey (ConvertTo-SecureString 'bench-key' -AsPlainText -Force) -ChittyId CT-BENCH `
+        -SessionId bench -R2Endpoint "http://127.0.0.1:$port" -Bucket $stack.Bucket -R2Credential $stack.S3Credential
+    $sync = { @(Sync-ChittyFolder -Path $data -Prefix 'reuse/' -Transfers 8 -NoReport -Summary)[-1] }
+    $first = & $sync
+    Write-Host ("first sync: {0:0.00} s, {1} uploaded" -f $first.Elapsed.TotalSeconds, $first.FilesUploaded)
+
+    $seconds = foreach ($round in 1..$Rounds) {
+        $before = & $connections
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $summary = & $sync
+        $watch.Stop()
+        $opened = (& $connections) - $before
+        Write-Host ("no-op {0}: {1:0.000} s, {2} LIST, {3} uploaded, {4} new connection(s)" -f $round, $watch.Elapsed.TotalSeconds,
+            $summary.Requests.List, $summary.FilesUploaded, $opened)
+        $watch.Elapsed.TotalSeconds
+    }
+    $sorted = @($seconds | Sort-Object)
+    Write-Host ("no-op of {0} files over the WAN proxy, {1} rounds: median {2:0.000} s (range {3:0.000}-{4:0.000})" -f $Files, $Rounds,
+        $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1])
+}
+finally {
+    if ($proxy) {
+        $proxy.StandardInput.Close()
+        if (-not $proxy.WaitForExit(5000)) { $proxy.Kill() }
+    }
+    Stop-ChittyStack -Stack $stack
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}
