@@ -18,9 +18,9 @@ namespace ChittyConnect.PowerShell;
 /// into the one AppDomain, standing in for the binding redirects a module cannot have.</item>
 /// </list>
 /// PowerShell runs <see cref="OnImport"/> before any cmdlet of the module binds, and the cmdlets are the
-/// only code here that reaches the library.
+/// only code here that reaches the library; it runs <see cref="OnRemove"/> on Remove-Module.
 /// </summary>
-public sealed class ModuleInitializer : IModuleAssemblyInitializer
+public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
 {
     /// <summary>The sub-folder of the module's folder that holds its private assemblies.</summary>
     public const string DependencyFolderName = "dependencies";
@@ -41,6 +41,14 @@ public sealed class ModuleInitializer : IModuleAssemblyInitializer
             }
         }
     }
+
+    /// <summary>
+    /// Remove-Module: the S3 transports kept between calls are released (connections closed), here and for
+    /// every runspace of the process, since they are shared; a call running in another runspace keeps its
+    /// transport until it ends, and that runspace's next call builds a new one. The load context and the
+    /// resolvers stay: a loaded assembly cannot be unloaded, and a later import uses them again.
+    /// </summary>
+    public void OnRemove(PSModuleInfo psModuleInfo) => Internal.StoreTransports.Release();
 
     private static void Register()
     {

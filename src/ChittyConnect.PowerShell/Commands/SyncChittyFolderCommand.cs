@@ -223,7 +223,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         {
             RunAsync(async ct =>
             {
-                using var store = new R2ObjectStore(connection.Settings, storeOptions);
+                using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
                 var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);

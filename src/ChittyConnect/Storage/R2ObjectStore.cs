@@ -34,6 +34,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly R2StoreOptions _options;
     private readonly ObjectStoreDialect _dialect;
     private readonly S3Transport _s3;
+    // What disposing the store does to _s3: disposes it (its own) or gives it back to a pool.
+    private readonly IDisposable _s3Release;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
 
@@ -44,10 +46,26 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     }
 
     /// <summary>
+    /// Connects through a transport of <paramref name="transports"/> built for exactly these settings (its
+    /// client and open connections), given back when this store is disposed; counters, transfer slots and
+    /// the bandwidth limit are this store's own as ever.
+    /// </summary>
+    internal R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, S3TransportPool transports)
+        : this(settings, options, ObjectStoreDialect.R2, null, transports ?? throw new ArgumentNullException(nameof(transports)))
+    {
+    }
+
+    /// <summary>
     /// Connects to a store that speaks <paramref name="dialect"/>, its HTTP handler wrapped by
     /// <paramref name="wrapHandler"/> (to watch or disturb the wire).
     /// </summary>
     internal R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler)
+        : this(settings, options, dialect, wrapHandler, null)
+    {
+    }
+
+    private R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect,
+        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler, S3TransportPool? transports)
     {
         if (settings is null)
         {
@@ -64,7 +82,18 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         _options.Validate(_dialect.MinimumPartSize);
         Endpoint = ChittyConnectionSettings.NormalizeEndpoint(settings.R2Endpoint!, "R2 endpoint");
         Bucket = settings.Bucket!;
-        _s3 = new S3Transport(Endpoint, Bucket, settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), _options, wrapHandler);
+        if (transports is null)
+        {
+            _s3 = new S3Transport(Endpoint, Bucket, settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), _options, wrapHandler);
+            _s3Release = _s3;
+        }
+        else
+        {
+            var lease = transports.Rent(Endpoint, Bucket, settings.R2AccessKeyId!, settings.R2SecretAccessKey!.Reveal(), _options);
+            _s3 = lease.Transport;
+            _s3Release = lease;
+        }
+
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
     }
@@ -350,7 +379,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        _s3.Dispose();
+        _s3Release.Dispose();
         _slots.Dispose();
     }
 

@@ -1,9 +1,11 @@
 using System;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Net;
 using System.Net.Http;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.Runtime;
@@ -15,10 +17,12 @@ using ChittyConnect.Diagnostics;
 namespace ChittyConnect.Storage;
 
 /// <summary>
-/// The one AmazonS3Client of a store, set up for R2: path-style addressing, region "auto", checksums only
-/// where the API requires them, the SDK's standard retries and clock-skew correction. Its HttpClient is the
-/// store's own (not the SDK's process-wide cache), with one connection per transfer plus room for the
-/// listing and deletes, and a timeout per idle read or write instead of one for the whole request.
+/// The AmazonS3Client a store speaks through (its own, or one rented from <see cref="S3TransportPool"/> for
+/// one store at a time), set up for R2: path-style addressing, region "auto", checksums only where the API
+/// requires them, the SDK's standard retries and clock-skew correction. Its HttpClient is this transport's
+/// own (not the SDK's process-wide cache), with one connection per transfer plus room for the listing and
+/// deletes, and a timeout per idle read or write instead of one for the whole request. It holds nothing
+/// of a call but the connections: counters, slots, limiter and cancellation are the store's.
 /// Every failure leaves here as an <see cref="ObjectStoreException"/> carrying S3's error code.
 /// No SDK type leaves this assembly's internals.
 /// </summary>
@@ -47,6 +51,29 @@ internal sealed class S3Transport : IDisposable
             HttpClientFactory = new StoreHttpClientFactory(connections, IdleTimeoutOf(options), wrapHandler),
         };
         _client = new StoreS3Client(new BasicAWSCredentials(accessKeyId, secretAccessKey), config);
+    }
+
+    /// <summary>
+    /// Names every input of the constructor but the test-only <c>wrapHandler</c>: endpoint, bucket, access key
+    /// id, secret (hashed, never kept in clear) and each option the client or its HttpClient is built from.
+    /// Two transports with one key are configured alike, so <see cref="S3TransportPool"/> matches on it.
+    /// </summary>
+    public static string ConfigurationKey(Uri endpoint, string bucket, string accessKeyId, string secretAccessKey, R2StoreOptions options)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var field in new[]
+        {
+            endpoint.AbsoluteUri, bucket, accessKeyId, secretAccessKey,
+            options.MaxConcurrentRequests.ToString(CultureInfo.InvariantCulture), options.MaxRetries.ToString(CultureInfo.InvariantCulture),
+            options.BandwidthLimit.ToString(CultureInfo.InvariantCulture), options.IdleTimeout.Ticks.ToString(CultureInfo.InvariantCulture),
+        })
+        {
+            // Length-prefixed, so no two lists of fields run together into one text.
+            text.Append(field.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(field);
+        }
+
+        using var sha = SHA256.Create();
+        return Convert.ToBase64String(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     /// <summary>
@@ -248,7 +275,7 @@ internal sealed class AnswerLostException : Exception
 }
 
 /// <summary>
-/// Hands the SDK the store's own HttpClient: one per client (the SDK's process-wide cache is not used, so
+/// Hands the SDK the transport's own HttpClient: one per client (the SDK's process-wide cache is not used, so
 /// nothing is shared with another copy of the SDK or another connection), pooled connections sized to the
 /// transfers, no redirects, cookies or decompression, and the idle timeout instead of a whole-request one.
 /// </summary>
