@@ -19,10 +19,13 @@ namespace ChittyConnect.Crypt;
 /// encrypted and comes down decrypted, block by block, with nothing written to the destination that has not
 /// authenticated. ETags, and so the sync state's change detection, are those of the ciphertext.
 /// <para>
-/// An upload is encrypted once into a staging file (ciphertext only: no plaintext reaches it), hashed on
-/// the way, and sent from there: every request is signed with the SHA-256 of its body and must carry its
-/// MD5, so the ciphertext is needed before it is sent; staging it costs one encryption where streaming
-/// would cost two. Encryption runs on every core in 2 MiB chunks, in constant memory.
+/// Every request is signed with the SHA-256 of its body and carries its MD5, so ciphertext is made before
+/// it is sent, and once: an upload in parts (ciphertext of at least the multipart threshold) encrypts each
+/// part into memory as it is about to go (<see cref="EncryptedUploadContent"/>: parts in parallel, a few
+/// parts of memory, nothing on disk); a smaller one is encrypted into a staging file (ciphertext only),
+/// hashed on the way, and sent from there, encryption running on every core in 2 MiB chunks in constant
+/// memory. An object in parts carries no sha256 metadata (the plaintext's would tell what it holds);
+/// every block of it is authenticated when it is read.
 /// </para>
 /// </summary>
 public sealed class EncryptedObjectStore : IObjectStore, IDisposable
@@ -135,13 +138,24 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     }
 
     /// <summary>
-    /// Encrypts and uploads a file. An interrupted upload is handed on to be resumed, but its parts hold the
-    /// ciphertext of another nonce, so the store finds none of them fitting and starts afresh (clearing the old).
+    /// Encrypts and uploads a file. An interrupted upload is not resumed: its parts hold the ciphertext of
+    /// another nonce, so a new upload begins (and the old one is aborted as an unwanted upload).
     /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
     {
         var objectKey = ObjectKeyFor(key);
+        var plainSize = new FileInfo(path).Length;
+        if (RcloneCryptFormat.EncryptedSize(plainSize) >= Options.MultipartThreshold && _inner is R2ObjectStore store)
+        {
+            using var content = new EncryptedUploadContent(path, _key, Environment.ProcessorCount + 2);
+            var progressOfPlain = progress is null ? null : new PlainProgress(plainSize, progress);
+            var sent = await store.UploadContentAsync(content, objectKey, sha256: null, modified,
+                progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken).ConfigureAwait(false);
+            _listed[key] = new RemoteObject(objectKey, sent.Size, sent.ETag, DateTimeOffset.UtcNow);
+            return new UploadResult { Key = objectKey, ETag = sent.ETag, Size = sent.Size, Parts = sent.Parts };
+        }
+
         Directory.CreateDirectory(_stagingDirectory);
         var staged = Path.Combine(_stagingDirectory, Guid.NewGuid().ToString("N") + ".rclone-crypt");
         try

@@ -13,22 +13,40 @@ using ChittyConnect.Hashing;
 namespace ChittyConnect.Storage;
 
 // Multipart uploads: equal parts sent in parallel, each hashed once (MD5 for Content-MD5 and the ETag check,
-// SHA-256 to sign it) and streamed once from the file; an upload an earlier run began is resumed from the
-// parts the store already holds.
+// SHA-256 to sign it) and sent once from its content (streamed from the file, or made in memory); an upload
+// an earlier run began is resumed from the parts the store already holds.
 public sealed partial class R2ObjectStore
 {
-    private const int PartReadBuffer = 1024 * 1024;
+    /// <summary>
+    /// Uploads content made part by part (<see cref="Crypt.EncryptedObjectStore"/>'s ciphertext) as a multipart
+    /// upload, whatever its length, each part verified as <see cref="UploadFileAsync"/> verifies them; the
+    /// object gets the sha256 metadata only when <paramref name="sha256"/> is given. When the content's file
+    /// changed meanwhile, the object is removed again and ContentChanged is thrown.
+    /// </summary>
+    internal async Task<UploadResult> UploadContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
+    {
+        if (ObjectKeys.HasDotSegment(key))
+        {
+            throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
+        }
 
-    private async Task<UploadResult> UploadMultipartAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
+        var result = await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false);
+        await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
+        return result;
+    }
+
+    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, CancellationToken cancellationToken)
     {
+        var length = content.Length;
         var partSize = _options.PartSizeFor(length, _dialect.MinimumPartSize);
         var parts = (int)((length + partSize - 1) / partSize);
         var etags = new string?[parts];
         var partMd5s = new string?[parts];
         var uploadId = resumableUpload is null
             ? null
-            : await ResumeAsync(path, key, resumableUpload, length, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
+            : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
             uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
@@ -37,7 +55,8 @@ public sealed partial class R2ObjectStore
 
         try
         {
-            await SendMissingPartsAsync(path, key, uploadId, length, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
+            await SendMissingPartsAsync(content, key, uploadId, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
+            await content.VerifyAsync(sha256, cancellationToken).ConfigureAwait(false);
             var complete = new CompleteMultipartUploadRequest
             {
                 BucketName = Bucket,
@@ -47,11 +66,11 @@ public sealed partial class R2ObjectStore
             };
             var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
             var finalETag = NormalizeETag(response.ETag);
-            var expected = _dialect.CompletedETag(partMd5s!, md5);
+            var expected = MultipartETag(partMd5s!);
             if (finalETag != expected)
             {
                 await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {finalETag} for the completed upload, expected {expected ?? "(unknown)"}.", key, "ETagMismatch");
+                throw new ObjectStoreException($"'{key}': the store answered ETag {finalETag} for the completed upload, expected {expected}.", key, "ETagMismatch");
             }
 
             return new UploadResult { Key = key, ETag = finalETag, Size = length, Parts = parts };
@@ -80,7 +99,7 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
-    private async Task<string> CreateMultipartAsync(string key, string sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
+    private async Task<string> CreateMultipartAsync(string key, string? sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
         AddMetadata(initiate.Metadata, sha256, modified);
@@ -128,11 +147,12 @@ public sealed partial class R2ObjectStore
     }
 
     // Lists the parts the store holds for an earlier run's upload and keeps each one whose size is this
-    // run's part size there and whose ETag is the MD5 of the file's bytes at its place. Returns null (start
+    // run's part size there and whose ETag is the MD5 of the content's bytes at its place. Returns null (start
     // afresh) when the upload no longer exists or nothing of it fits.
-    private async Task<string?> ResumeAsync(string path, string key, string uploadId, long length, long partSize,
+    private async Task<string?> ResumeAsync(UploadContent content, string key, string uploadId, long partSize,
         string?[] etags, string?[] partMd5s, Action<long>? progress, CancellationToken cancellationToken)
     {
+        var length = content.Length;
         var listed = new List<PartDetail>();
         try
         {
@@ -180,7 +200,13 @@ public sealed partial class R2ObjectStore
                 continue;
             }
 
-            var local = ContentHasher.ToHex(HashSegment(path, offset, size, cancellationToken).Md5);
+            if (await content.PartMd5ForResumeAsync(number - 1, partSize, cancellationToken).ConfigureAwait(false) is not { } md5)
+            {
+                // Content that cannot be made again alike (a new nonce) fits none of the old parts.
+                break;
+            }
+
+            var local = ContentHasher.ToHex(md5);
             if (NormalizeETag(part.ETag) == local)
             {
                 etags[number - 1] = local;
@@ -194,7 +220,7 @@ public sealed partial class R2ObjectStore
         return uploadId;
     }
 
-    private async Task SendMissingPartsAsync(string path, string key, string uploadId, long length, long partSize,
+    private async Task SendMissingPartsAsync(UploadContent content, string key, string uploadId, long partSize,
         string?[] etags, string?[] partMd5s, Action<long>? progress, CancellationToken cancellationToken)
     {
         using var partGate = new SemaphoreSlim(_options.MaxConcurrentRequests);
@@ -204,9 +230,7 @@ public sealed partial class R2ObjectStore
             await partGate.WaitAsync(failed.Token).ConfigureAwait(false);
             try
             {
-                var offset = i * partSize;
-                var size = Math.Min(partSize, length - offset);
-                var (etag, partMd5) = await UploadPartAsync(path, key, uploadId, i + 1, offset, size, progress, failed.Token).ConfigureAwait(false);
+                var (etag, partMd5) = await UploadPartAsync(content, key, uploadId, i, partSize, progress, failed.Token).ConfigureAwait(false);
                 etags[i] = etag;
                 partMd5s[i] = partMd5;
             }
@@ -238,15 +262,17 @@ public sealed partial class R2ObjectStore
         }
     }
 
-    private async Task<(string ETag, string Md5)> UploadPartAsync(string path, string key, string uploadId, int number, long offset, long size,
+    private async Task<(string ETag, string Md5)> UploadPartAsync(UploadContent content, string key, string uploadId, int index, long partSize,
         Action<long>? progress, CancellationToken cancellationToken)
     {
+        var number = index + 1;
+        var size = Math.Min(partSize, content.Length - (index * partSize));
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var (md5, sha256) = HashSegment(path, offset, size, cancellationToken);
+            using var part = await content.ReadPartAsync(index, partSize, _limiter, progress, cancellationToken).ConfigureAwait(false);
+            var (md5, sha256, body) = (part.Md5, part.Sha256, part.Body);
             var md5Hex = ContentHasher.ToHex(md5);
-            using var body = new FileSegmentStream(path, offset, size, _limiter, progress, cancellationToken);
             var request = _s3.SignWith(new UploadPartRequest
             {
                 BucketName = Bucket,
@@ -272,39 +298,5 @@ public sealed partial class R2ObjectStore
         {
             _slots.Release();
         }
-    }
-
-    // MD5 and SHA-256 of one window of a file, in one read.
-    private static (byte[] Md5, string Sha256) HashSegment(string path, long offset, long size, CancellationToken cancellationToken)
-    {
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
-        file.Position = offset;
-        var chunk = (int)Math.Min(PartReadBuffer, Math.Max(size, 1));
-        var buffer = ArrayPool<byte>.Shared.Rent(chunk);
-        try
-        {
-            var left = size;
-            while (left > 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var read = file.Read(buffer, 0, (int)Math.Min(chunk, left));
-                if (read == 0)
-                {
-                    throw new ObjectStoreException($"'{path}' became shorter while it was being uploaded; it will be sent again next time.", path, "ContentChanged");
-                }
-
-                md5.AppendData(buffer, 0, read);
-                sha.AppendData(buffer, 0, read);
-                left -= read;
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        return (md5.GetHashAndReset(), ContentHasher.ToHex(sha.GetHashAndReset()));
     }
 }

@@ -186,25 +186,18 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
     {
-        var info = new FileInfo(path);
-        var length = info.Length;
-        var lastWrite = info.LastWriteTimeUtc;
         if (ObjectKeys.HasDotSegment(key))
         {
             // System.Uri folds "." and ".." away, so the request would name (and sign) another key.
             throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
         }
 
+        using var content = new FileUploadContent(path);
+        var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(path, key, length, sha256, md5, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
-            : await PutAsync(path, key, length, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
-        info.Refresh();
-        if (info.Length != length || info.LastWriteTimeUtc != lastWrite)
-        {
-            await DiscardAsync(key).ConfigureAwait(false);
-            throw new ObjectStoreException($"'{path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged");
-        }
-
+            ? await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
+            : await PutAsync(content, key, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+        await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
@@ -400,16 +393,17 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     // One PUT streamed from the file, signed with the SHA-256 the caller hashed and carrying its MD5, so the
     // store refuses content that is not what was hashed; the ETag is checked against that MD5 here as well.
-    private async Task<UploadResult> PutAsync(string path, string key, long length, string sha256, string? md5, DateTimeOffset modified,
+    private async Task<UploadResult> PutAsync(FileUploadContent content, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, CancellationToken cancellationToken)
     {
+        var (path, length) = (content.Path, content.Length);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             byte[] md5Bytes;
             if (md5 is null)
             {
-                var (hashedMd5, hashedSha) = HashSegment(path, 0, length, cancellationToken);
+                var (hashedMd5, hashedSha) = content.Hash(0, length, cancellationToken);
                 if (hashedSha != sha256)
                 {
                     throw new ObjectStoreException($"'{path}' changed after it was hashed; it will be sent again next time.", key, "ContentChanged");
@@ -423,7 +417,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             }
 
             var expected = ContentHasher.ToHex(md5Bytes);
-            using var body = new FileSegmentStream(path, 0, length, _limiter, progress, cancellationToken);
+            using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
             var request = _s3.SignWith(new PutObjectRequest
             {
                 BucketName = Bucket,
@@ -466,6 +460,16 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    // An upload whose file changed while it was sent stored what nobody hashed: the object goes again.
+    private async Task DiscardIfChangedAsync(UploadContent content, string key)
+    {
+        if (content.FileChanged())
+        {
+            await DiscardAsync(key).ConfigureAwait(false);
+            throw new ObjectStoreException($"'{content.Path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged");
+        }
+    }
+
     // Removes an object whose content or metadata is known to be wrong, so the next run sends it again.
     private async Task DiscardAsync(string key)
     {
@@ -480,9 +484,13 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    private static void AddMetadata(MetadataCollection metadata, string sha256, DateTimeOffset modified)
+    private static void AddMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset modified)
     {
-        metadata.Add(Sha256MetadataKey, sha256);
+        if (sha256 is not null)
+        {
+            metadata.Add(Sha256MetadataKey, sha256);
+        }
+
         metadata.Add(MtimeMetadataKey, modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
     }
 

@@ -75,6 +75,9 @@ internal sealed class SyncState
 
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
+    // The file's bytes as last read or written (null when they are not known): Save compares against them.
+    private byte[]? _persisted;
+
     // The pending uploads this run resumes or began (not saved: each run claims its own).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
 
@@ -264,7 +267,8 @@ internal sealed class SyncState
 
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            using var doc = JsonDocument.Parse(bytes);
             var root = doc.RootElement;
             var version = root.GetProperty("version").GetInt32();
             if (version != CurrentVersion)
@@ -313,6 +317,7 @@ internal sealed class SyncState
                 }
             }
 
+            state._persisted = bytes;
             return state;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException)
@@ -322,7 +327,10 @@ internal sealed class SyncState
         }
     }
 
-    /// <summary>Writes the state crash-safely: temp file, flush to disk, atomic rename.</summary>
+    /// <summary>
+    /// Writes the state crash-safely: temp file, flush to disk, atomic rename. A state whose content is
+    /// what the file already holds is not written again, so a run that changed nothing costs no disk write.
+    /// </summary>
     public void Save()
     {
         byte[] bytes;
@@ -334,7 +342,6 @@ internal sealed class SyncState
                 w.WriteStartObject();
                 w.WriteNumber("version", CurrentVersion);
                 w.WriteString("identity", Identity);
-                w.WriteString("written", DateTimeOffset.UtcNow);
                 w.WriteStartObject("files");
                 foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
                 {
@@ -372,6 +379,10 @@ internal sealed class SyncState
             }
 
             bytes = buffer.ToArray();
+            if (_persisted is not null && bytes.AsSpan().SequenceEqual(_persisted))
+            {
+                return;
+            }
         }
 
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -391,6 +402,11 @@ internal sealed class SyncState
             else
             {
                 File.Move(temp, Path);
+            }
+
+            lock (_gate)
+            {
+                _persisted = bytes;
             }
         }
         finally

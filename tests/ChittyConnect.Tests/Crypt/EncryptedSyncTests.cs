@@ -63,6 +63,34 @@ public sealed class EncryptedSyncTests
     }
 
     [Fact]
+    public async Task AFileOverTheMultipartThresholdIsEncryptedPartByPartInMemoryAndRcloneReadsIt()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var content = SyncTestContext.RandomBytes(5 * 1024 * 1024 + 777, 21);
+        ctx.Write("large/film.bin", content);
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (summary, results) = await SyncAsync(ctx, crypt);
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(SyncAction.Uploaded, Assert.Single(results).Action);
+        Assert.Equal(6, ctx.Wire.Count("PART"));
+        // No ciphertext was staged on disk, and the object says nothing of the plaintext.
+        Assert.False(Directory.Exists(Path.Combine(ctx.Root, "staging")));
+        var key = Assert.Single((await ctx.RemoteContentAsync()).Keys);
+        var head = await ctx.Raw.GetObjectMetadataAsync(ctx.Store.Bucket, ctx.Prefix + key);
+        Assert.DoesNotContain(head.Metadata.Keys, k => k.EndsWith("sha256", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(head.Metadata.Keys, k => k.EndsWith("mtime", StringComparison.OrdinalIgnoreCase));
+        Assert.EndsWith("-6\"", head.ETag);
+
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        var copy = Path.Combine(ctx.Root, "rclone-copy");
+        rclone.Run("copy", "--fast-list", "secret:", copy);
+        Assert.Equal(content, File.ReadAllBytes(Path.Combine(copy, "large", "film.bin")));
+        Assert.True(rclone.TryRun("cryptcheck", "--fast-list", ctx.Local, "secret:").ExitCode == 0);
+    }
+
+    [Fact]
     public async Task ANoOpResyncOfAnEncryptedPrefixReadsNoFileAndSendsOnlyTheListing()
     {
         using var ctx = new SyncTestContext(_s3rver);

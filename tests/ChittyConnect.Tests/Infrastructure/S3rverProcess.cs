@@ -86,10 +86,11 @@ public class S3rverProcess : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var script = Path.Combine(RepoRoot(), "node_modules", "s3rver", "bin", "s3rver.js");
+        // s3rver with R2's multipart answers, as the local stack runs it.
+        var script = Path.Combine(RepoRoot(), "build", "s3rver-r2.js");
         if (!File.Exists(script))
         {
-            throw new InvalidOperationException($"{script} is missing: run 'npm ci' in the repository root.");
+            throw new InvalidOperationException($"{script} is missing.");
         }
 
         Directory.CreateDirectory(_directory);

@@ -4,18 +4,14 @@ using ChittyConnect.Storage;
 namespace ChittyConnect.Tests.Infrastructure;
 
 /// <summary>
-/// The object store as the tests run it against s3rver, which differs from R2 in two ways the store is told
-/// of here: it accepts parts below 5 MiB (so multipart uploads stay small in tests), and it answers a
-/// completed multipart upload with the MD5 of the whole content instead of R2's md5-of-part-md5s-N.
+/// The object store as the tests run it against s3rver (started with R2's multipart answers by
+/// build/s3rver-r2.js), which differs from R2 in one way the store is told of here: it accepts parts below
+/// 5 MiB, so multipart uploads stay small in tests.
 /// </summary>
 public static class S3rverStores
 {
     /// <summary>s3rver's dialect, with parts of at least <paramref name="minimumPartSize"/> bytes.</summary>
-    internal static ObjectStoreDialect Dialect(long minimumPartSize) => new()
-    {
-        MinimumPartSize = minimumPartSize,
-        CompletedETag = (_, contentMd5) => contentMd5,
-    };
+    internal static ObjectStoreDialect Dialect(long minimumPartSize) => new() { MinimumPartSize = minimumPartSize };
 
     /// <summary>A store on s3rver (or a proxy in front of it), its HTTP handler wrapped by <paramref name="wrapHandler"/>.</summary>
     public static R2ObjectStore Create(ChittyConnectionSettings settings, R2StoreOptions options, long minimumPartSize = 256 * 1024,

@@ -69,16 +69,19 @@ public sealed class MultipartUploadTests
         using var ctx = new SyncTestContext(_s3rver, null, h => new RecordingHandler(seen, h));
         var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 5, 13);
         var path = ctx.Write("m.bin", content);
-        // What the caller hashed is not what is on disk now (same size): every part's MD5 still comes from the
-        // bytes sent, so the whole-file check at the end catches it and nothing is left behind.
+        // What the caller hashed is not what is on disk now (same size and time, as after a rewrite in place):
+        // every part goes with the MD5 of the bytes sent, and the SHA-256 of all the bytes sent is checked
+        // against the caller's before the upload completes, so it never completes and nothing is left behind.
         var stale = (byte[])content.Clone();
         stale[10] ^= 0xFF;
 
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "m.bin", SyncTestContext.Sha256(stale),
             Convert.ToHexStringLower(MD5.HashData(stale)), DateTimeOffset.UtcNow, null, null, CancellationToken.None));
 
-        Assert.Equal("ETagMismatch", ex.Code);
+        Assert.Equal("ContentChanged", ex.Code);
         Assert.Null(await ctx.Store.HeadAsync(ctx.Prefix + "m.bin", CancellationToken.None));
+        var left = await ctx.Raw.ListMultipartUploadsAsync(new Amazon.S3.Model.ListMultipartUploadsRequest { BucketName = _s3rver.Bucket, Prefix = ctx.Prefix });
+        Assert.Empty(left.MultipartUploads ?? []);
     }
 
     private sealed record Seen(string Method, string Query, string? ContentMd5, string? PayloadSha256, string Authorization);

@@ -57,7 +57,16 @@ public sealed class SyncEngineTests
         Assert.Equal(files.Count, summary.ReportedItems);
         Assert.NotNull(summary.ReportEventId);
 
+        // The re-run writes nothing to disk either: the state file is left as it is (not rewritten and fsynced).
+        var stateFile = Directory.EnumerateFiles(ctx.StateDirectory, "*.json").Single();
+        var stateBytes = File.ReadAllBytes(stateFile);
+        var stateWritten = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(stateFile, stateWritten);
+
         var (again, againResults) = await ctx.SyncAsync();
+
+        Assert.Equal(stateWritten, File.GetLastWriteTimeUtc(stateFile));
+        Assert.Equal(stateBytes, File.ReadAllBytes(stateFile));
 
         Assert.Empty(againResults);
         Assert.Equal(files.Count, again.FilesSkipped);

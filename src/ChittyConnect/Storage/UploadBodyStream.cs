@@ -6,14 +6,15 @@ using System.Threading.Tasks;
 namespace ChittyConnect.Storage;
 
 /// <summary>
-/// One window of a file as a request body: read straight from disk as it is sent (constant memory), in
-/// limiter-sized reads when a bandwidth limit applies, the limiter's waits ending at once when the transfer
-/// is cancelled. Seekable, so the SDK can rewind it for a retry; progress counts each byte once however
-/// many attempts send it. A file that became shorter fails the read instead of sending fewer bytes.
+/// One window of a file (read straight from disk as it is sent, in constant memory) or of bytes already in
+/// memory, as a request body: in limiter-sized reads when a bandwidth limit applies, the limiter's waits
+/// ending at once when the transfer is cancelled. Seekable, so the SDK can rewind it for a retry; progress
+/// counts each byte once however many attempts send it. A file that became shorter fails the read instead
+/// of sending fewer bytes.
 /// </summary>
-internal sealed class FileSegmentStream : Stream
+internal sealed class UploadBodyStream : Stream
 {
-    private readonly FileStream _file;
+    private readonly Stream _source;
     private readonly long _offset;
     private readonly long _length;
     private readonly BandwidthLimiter? _limiter;
@@ -22,15 +23,26 @@ internal sealed class FileSegmentStream : Stream
     private long _position;
     private long _highWater;
 
-    public FileSegmentStream(string path, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
+    public UploadBodyStream(string path, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
+        : this(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan), offset, length, limiter, progress, cancellationToken)
     {
-        _file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
+    }
+
+    /// <summary>The first <paramref name="length"/> bytes of <paramref name="buffer"/>.</summary>
+    public UploadBodyStream(byte[] buffer, int length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
+        : this(new MemoryStream(buffer, 0, length, writable: false), 0, length, limiter, progress, cancellationToken)
+    {
+    }
+
+    private UploadBodyStream(Stream source, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        _source = source;
         _offset = offset;
         _length = length;
         _limiter = limiter;
         _progress = progress;
         _cancellationToken = cancellationToken;
-        _file.Position = offset;
+        _source.Position = offset;
     }
 
     public override bool CanRead => true;
@@ -49,7 +61,7 @@ internal sealed class FileSegmentStream : Stream
             }
 
             _position = value;
-            _file.Position = _offset + value;
+            _source.Position = _offset + value;
         }
     }
 
@@ -66,7 +78,7 @@ internal sealed class FileSegmentStream : Stream
             _limiter.WaitAsync(count, _cancellationToken).GetAwaiter().GetResult();
         }
 
-        return Advance(_file.Read(buffer, offset, count));
+        return Advance(_source.Read(buffer, offset, count));
     }
 
     public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
@@ -84,7 +96,7 @@ internal sealed class FileSegmentStream : Stream
         }
 
         _cancellationToken.ThrowIfCancellationRequested();
-        return Advance(await _file.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+        return Advance(await _source.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
     }
 
     public override long Seek(long offset, SeekOrigin origin)
@@ -110,7 +122,7 @@ internal sealed class FileSegmentStream : Stream
     {
         if (disposing)
         {
-            _file.Dispose();
+            _source.Dispose();
         }
 
         base.Dispose(disposing);
