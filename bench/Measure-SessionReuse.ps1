@@ -1,16 +1,17 @@
 #Requires -Version 7.2
 <#
 .SYNOPSIS
-Times back-to-back no-op Sync-ChittyFolder calls in one session over the WAN proxy, and counts the TCP
-connections each call opens: what a session's reuse of the S3 transport saves per call.
+Times no-op Sync-ChittyFolder calls in one session over the WAN proxy, on the transport the previous call
+left and on a fresh one, and counts the TCP connections each call opens: what reusing the S3 transport
+saves per call.
 
 .DESCRIPTION
 Starts s3rver alone (build/ChittyStack.psm1) and bench/wan-proxy.js in front of it with Run-Bench.ps1's
 link (30 ms each way, 100 Mbit/s, one round trip per new connection), imports the built module into this
 PowerShell, connects, syncs -Files x 4 KiB files once (the first sync also warms the session up), then
-times -Rounds no-op re-syncs, each measured by a stopwatch around the call as Run-Bench.ps1's session
-contender does (its W2 scenario). Prints each call's seconds, requests and new connections, then the
-median and range. A few minutes in all; run it after build.ps1 -Task Build.
+times -Rounds pairs of no-op re-syncs, each measured by a stopwatch around the call as Run-Bench.ps1's
+session contender does (its W2 scenario). Prints each call's seconds, requests and new connections, then
+the median and range of each kind. A few minutes in all; run it after build.ps1 -Task Build.
 
 .EXAMPLE
 dotnet pwsh -NoProfile -File bench/Measure-SessionReuse.ps1 -Rounds 7
@@ -60,26 +61,42 @@ try {
         [IO.File]::WriteAllBytes((Join-Path $folder ('f{0:000000}.bin' -f $i)), $buffer)
     }
 
+    # Each round times one call on the transport the previous call left (reused) and one after Remove-Module
+    # and Import-Module, which release the kept transports (fresh: a new client and connection, as every call
+    # made before the reuse), in turns, so both see the same load on the machine.
+    $connect = {
+        $null = Connect-Chitty -Endpoint 'http://127.0.0.1:9' -ApiKey (ConvertTo-SecureString 'bench-key' -AsPlainText -Force) -ChittyId CT-BENCH `
+            -SessionId bench -R2Endpoint "http://127.0.0.1:$port" -Bucket $stack.Bucket -R2Credential $stack.S3Credential
+    }
     $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
-    $null = Connect-Chitty -Endpoint 'http://127.0.0.1:9' -ApiKey (ConvertTo-SecureString 'bench-key' -AsPlainText -Force) -ChittyId CT-BENCH `
-        -SessionId bench -R2Endpoint "http://127.0.0.1:$port" -Bucket $stack.Bucket -R2Credential $stack.S3Credential
     $sync = { @(Sync-ChittyFolder -Path $data -Prefix 'reuse/' -Transfers 8 -NoReport -Summary)[-1] }
+    & $connect
     $first = & $sync
     Write-Host ("first sync: {0:0.00} s, {1} uploaded" -f $first.Elapsed.TotalSeconds, $first.FilesUploaded)
 
-    $seconds = foreach ($round in 1..$Rounds) {
-        $before = & $connections
-        $watch = [Diagnostics.Stopwatch]::StartNew()
-        $summary = & $sync
-        $watch.Stop()
-        $opened = (& $connections) - $before
-        Write-Host ("no-op {0}: {1:0.000} s, {2} LIST, {3} uploaded, {4} new connection(s)" -f $round, $watch.Elapsed.TotalSeconds,
-            $summary.Requests.List, $summary.FilesUploaded, $opened)
-        $watch.Elapsed.TotalSeconds
+    $seconds = @{ reused = [Collections.Generic.List[double]]::new(); fresh = [Collections.Generic.List[double]]::new() }
+    foreach ($round in 1..$Rounds) {
+        foreach ($mode in @(if ($round % 2) { 'fresh', 'reused' } else { 'reused', 'fresh' })) {
+            if ($mode -eq 'fresh') {
+                Remove-Module ChittyConnect
+                Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+                & $connect
+            }
+            $before = & $connections
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $summary = & $sync
+            $watch.Stop()
+            $opened = (& $connections) - $before
+            Write-Host ("round {0} {1,-6}: {2:0.000} s, {3} LIST, {4} uploaded, {5} new connection(s)" -f $round, $mode, $watch.Elapsed.TotalSeconds,
+                $summary.Requests.List, $summary.FilesUploaded, $opened)
+            $seconds[$mode].Add($watch.Elapsed.TotalSeconds)
+        }
     }
-    $sorted = @($seconds | Sort-Object)
-    Write-Host ("no-op of {0} files over the WAN proxy, {1} rounds: median {2:0.000} s (range {3:0.000}-{4:0.000})" -f $Files, $Rounds,
-        $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1])
+    foreach ($mode in 'fresh', 'reused') {
+        $sorted = @($seconds[$mode] | Sort-Object)
+        Write-Host ("no-op of {0} files over the WAN proxy, {1} transport, {2} rounds: median {3:0.000} s (range {4:0.000}-{5:0.000})" -f $Files, $mode, $Rounds,
+            $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1])
+    }
 }
 finally {
     if ($proxy) {
