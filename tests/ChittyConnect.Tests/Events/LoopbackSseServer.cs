@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using ChittyConnect.Tests.Infrastructure;
 
 namespace ChittyConnect.Tests.Events;
 
@@ -51,24 +52,11 @@ internal sealed class LoopbackSseServer : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => LoopbackAccept.LoopAsync(_listener, _stop.Token, client =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            var index = Interlocked.Increment(ref _count) - 1;
-            _connections.Add(Task.Run(() => ServeAsync(client, index)));
-        }
-    }
+        var index = Interlocked.Increment(ref _count) - 1;
+        _connections.Add(Task.Run(() => ServeAsync(client, index)));
+    });
 
     private async Task ServeAsync(TcpClient client, int index)
     {

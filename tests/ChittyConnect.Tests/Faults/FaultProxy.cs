@@ -138,44 +138,27 @@ public sealed class FaultProxy : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => LoopbackAccept.LoopAsync(_listener, _stop.Token, client =>
     {
-        while (!_stop.IsCancellationRequested)
+        var id = Interlocked.Increment(ref _nextId);
+        var task = Task.Run(async () =>
         {
-            TcpClient client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                await HandleAsync(id, client);
             }
-            catch (Exception) when (_stop.IsCancellationRequested)
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
             {
-                return;
+                // The client went away (its timeout, or a killed process): nothing to relay to.
             }
-            catch (SocketException)
+            finally
             {
-                continue;
+                client.Dispose();
+                _connections.TryRemove(id, out _);
             }
-
-            var id = Interlocked.Increment(ref _nextId);
-            var task = Task.Run(async () =>
-            {
-                try
-                {
-                    await HandleAsync(id, client);
-                }
-                catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-                {
-                    // The client went away (its timeout, or a killed process): nothing to relay to.
-                }
-                finally
-                {
-                    client.Dispose();
-                    _connections.TryRemove(id, out _);
-                }
-            });
-            _connections[id] = task;
-        }
-    }
+        });
+        _connections[id] = task;
+    });
 
     private FaultKind? Draw(ProxyRequest request)
     {

@@ -42,25 +42,12 @@ public sealed class CountingTcpRelay : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => LoopbackAccept.LoopAsync(_listener, _stop.Token, client =>
     {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try
-            {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-
-            Interlocked.Increment(ref _accepted);
-            Interlocked.Increment(ref _open);
-            _ = RelayAsync(client);
-        }
-    }
+        Interlocked.Increment(ref _accepted);
+        Interlocked.Increment(ref _open);
+        _ = RelayAsync(client);
+    });
 
     // Ends only when the client closes (or the relay stops). When the server closes a connection between
     // requests (s3rver, like any Node server, drops a keep-alive connection after 5 idle seconds), the client's
