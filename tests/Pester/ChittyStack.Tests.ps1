@@ -178,8 +178,9 @@ Describe 'The stack''s storage answers multipart uploads as R2 does' {
         $gone = Invoke-WebRequest -Uri "$Base/mp/aborted.bin?uploadId=$id" -SkipHttpErrorCheck
         $gone.StatusCode | Should -Be 404
         $gone.Content | Should -Match '<Code>NoSuchUpload</Code>'
-        ([xml](Invoke-WebRequest -Uri "$Base`?uploads&prefix=mp/aborted").Content).ListMultipartUploadsResult.Upload |
-            Should -BeNullOrEmpty
+        $listed = ([xml](Invoke-WebRequest -Uri "$Base`?uploads&prefix=mp/aborted").Content).DocumentElement
+        $listed.LocalName | Should -Be 'ListMultipartUploadsResult'
+        $listed.SelectNodes('*[local-name()="Upload"]').Count | Should -Be 0
     }
 
     It 'takes a file above the module''s multipart threshold in a sync, and finds it unchanged on the next run' {
