@@ -24,14 +24,10 @@ public sealed partial class R2ObjectStore
     /// changed meanwhile, the object is removed again and ContentChanged is thrown.
     /// </summary>
     internal async Task<UploadResult> UploadContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
     {
-        if (ObjectKeys.HasDotSegment(key))
-        {
-            throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
-        }
-
-        var result = await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false);
+        EnsureSafeKey(key);
+        var result = await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }

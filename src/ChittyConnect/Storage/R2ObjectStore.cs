@@ -186,12 +186,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
     {
-        if (ObjectKeys.HasDotSegment(key))
-        {
-            // System.Uri folds "." and ".." away, so the request would name (and sign) another key.
-            throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
-        }
-
+        EnsureSafeKey(key);
         using var content = new FileUploadContent(path);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
@@ -457,6 +452,15 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         catch (ObjectStoreException ex) when (ex.Code is "BadDigest" or "XAmzContentSHA256Mismatch" or "InvalidDigest")
         {
             throw new ObjectStoreException($"'{key}': the store refused the bytes it received ({ex.Code}): they are not the bytes that were hashed (the file changed while it was sent, or the transfer was corrupted). Nothing was stored; it will be sent again next time.", key, "IntegrityError", ex.StatusCode, ex);
+        }
+    }
+
+    // System.Uri folds "." and ".." away, so a request for such a key would name (and sign) another key.
+    private static void EnsureSafeKey(string key)
+    {
+        if (ObjectKeys.HasDotSegment(key))
+        {
+            throw new ObjectStoreException($"'{key}' has a '.' or '..' segment, which an S3 path-style URL cannot carry; choose a prefix without one.", key, "UnsafeKey");
         }
     }
 

@@ -75,7 +75,7 @@ internal sealed class SyncState
 
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
-    // The file's bytes as last read or written (null when they are not known): Save compares against them.
+    // The SHA-256 of the file's bytes as last read or written (null when not known): Save compares against it.
     private byte[]? _persisted;
 
     // The pending uploads this run resumes or began (not saved: each run claims its own).
@@ -317,7 +317,11 @@ internal sealed class SyncState
                 }
             }
 
-            state._persisted = bytes;
+            using (var sha = SHA256.Create())
+            {
+                state._persisted = sha.ComputeHash(bytes);
+            }
+
             return state;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException)
@@ -328,71 +332,44 @@ internal sealed class SyncState
     }
 
     /// <summary>
-    /// Writes the state crash-safely: temp file, flush to disk, atomic rename. A state whose content is
-    /// what the file already holds is not written again, so a run that changed nothing costs no disk write.
+    /// Writes the state crash-safely: temp file, flush to disk, atomic rename. The JSON goes to the temp file
+    /// as it is made (memory stays a small buffer however many files there are) and is hashed on the way; a
+    /// state whose content is what the file already holds is not flushed or renamed (the temp file goes), so
+    /// a run that changed nothing leaves the file as it was.
     /// </summary>
     public void Save()
     {
-        byte[] bytes;
-        lock (_gate)
-        {
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer))
-            {
-                w.WriteStartObject();
-                w.WriteNumber("version", CurrentVersion);
-                w.WriteString("identity", Identity);
-                w.WriteStartObject("files");
-                foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
-                {
-                    var e = pair.Value;
-                    w.WriteStartObject(pair.Key);
-                    w.WriteNumber("size", e.Size);
-                    w.WriteNumber("mtime", e.ModifiedTicks);
-                    w.WriteString("sha256", e.Sha256);
-                    w.WriteString("md5", e.Md5);
-                    if (e.RemoteETag is not null)
-                    {
-                        w.WriteString("etag", e.RemoteETag);
-                    }
-
-                    w.WriteBoolean("reported", e.Reported);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndObject();
-                w.WriteStartArray("pending");
-                foreach (var p in PendingUploads.Values)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("key", p.Key);
-                    w.WriteString("uploadId", p.UploadId);
-                    if (p.Sha256 is not null)
-                    {
-                        w.WriteString("sha256", p.Sha256);
-                    }
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-
-            bytes = buffer.ToArray();
-            if (_persisted is not null && bytes.AsSpan().SequenceEqual(_persisted))
-            {
-                return;
-            }
-        }
-
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         var temp = Path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            byte[] written;
+            bool unchanged;
+            lock (_gate)
             {
-                stream.Write(bytes, 0, bytes.Length);
-                stream.Flush(flushToDisk: true);
+                using var sha = SHA256.Create();
+                var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them.
+                using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write))
+                {
+                    using (var w = new Utf8JsonWriter(hashing))
+                    {
+                        Write(w);
+                    }
+
+                    hashing.FlushFinalBlock();
+                    written = sha.Hash!;
+                    unchanged = _persisted is not null && written.AsSpan().SequenceEqual(_persisted);
+                    if (!unchanged)
+                    {
+                        file.Flush(flushToDisk: true);
+                    }
+                }
+            }
+
+            if (unchanged)
+            {
+                return;
             }
 
             if (File.Exists(Path))
@@ -406,7 +383,7 @@ internal sealed class SyncState
 
             lock (_gate)
             {
-                _persisted = bytes;
+                _persisted = written;
             }
         }
         finally
@@ -416,6 +393,54 @@ internal sealed class SyncState
                 File.Delete(temp);
             }
         }
+    }
+
+    // The state as JSON, flushed to the writer's stream every 64 KiB. Called under the lock.
+    private void Write(Utf8JsonWriter w)
+    {
+        const int FlushAt = 1 << 16;
+        w.WriteStartObject();
+        w.WriteNumber("version", CurrentVersion);
+        w.WriteString("identity", Identity);
+        w.WriteStartObject("files");
+        foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            var e = pair.Value;
+            w.WriteStartObject(pair.Key);
+            w.WriteNumber("size", e.Size);
+            w.WriteNumber("mtime", e.ModifiedTicks);
+            w.WriteString("sha256", e.Sha256);
+            w.WriteString("md5", e.Md5);
+            if (e.RemoteETag is not null)
+            {
+                w.WriteString("etag", e.RemoteETag);
+            }
+
+            w.WriteBoolean("reported", e.Reported);
+            w.WriteEndObject();
+            if (w.BytesPending > FlushAt)
+            {
+                w.Flush();
+            }
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("pending");
+        foreach (var p in PendingUploads.Values)
+        {
+            w.WriteStartObject();
+            w.WriteString("key", p.Key);
+            w.WriteString("uploadId", p.UploadId);
+            if (p.Sha256 is not null)
+            {
+                w.WriteString("sha256", p.Sha256);
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
     }
 
     private static string NormalizeFolder(string path)
