@@ -345,25 +345,24 @@ internal sealed class SyncState
         {
             byte[] written;
             bool unchanged;
-            lock (_gate)
+            using (var sha = SHA256.Create())
             {
-                using var sha = SHA256.Create();
                 var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
                 // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them.
-                using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write))
+                using var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
+                lock (_gate)
                 {
-                    using (var w = new Utf8JsonWriter(hashing))
-                    {
-                        Write(w);
-                    }
+                    using var w = new Utf8JsonWriter(hashing);
+                    Write(w);
+                }
 
-                    hashing.FlushFinalBlock();
-                    written = sha.Hash!;
-                    unchanged = _persisted is not null && written.AsSpan().SequenceEqual(_persisted);
-                    if (!unchanged)
-                    {
-                        file.Flush(flushToDisk: true);
-                    }
+                hashing.FlushFinalBlock();
+                written = sha.Hash!;
+                unchanged = _persisted is not null && written.AsSpan().SequenceEqual(_persisted);
+                if (!unchanged)
+                {
+                    // Outside the lock: workers recording finished transfers do not wait for the disk.
+                    file.Flush(flushToDisk: true);
                 }
             }
 
