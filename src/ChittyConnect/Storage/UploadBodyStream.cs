@@ -96,7 +96,10 @@ internal sealed class UploadBodyStream : Stream
         }
 
         _cancellationToken.ThrowIfCancellationRequested();
-        return Advance(await _source.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false));
+        // Read in place: the file was just hashed, so its bytes are in the page cache, and the sender asks
+        // for a few KiB at a time; a file stream opened for synchronous use would hand each such read to
+        // the thread pool (tens of thousands of work items for one large file).
+        return Advance(_source.Read(buffer, offset, count));
     }
 
     public override long Seek(long offset, SeekOrigin origin)

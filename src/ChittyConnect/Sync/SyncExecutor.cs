@@ -360,16 +360,29 @@ internal sealed class SyncExecutor
         _run.Emit(r);
     }
 
+    // A checkpoint at most every 5 seconds. Workers that finish while one is being written skip it (the
+    // next checkpoint or the final save records them) instead of queueing up to write the whole state again.
     private void MaybeSaveState()
     {
-        var now = _run.Watch.ElapsedTicks;
-        if (now - Interlocked.Read(ref _lastSaveTicks) < Stopwatch.Frequency * 5)
+        if (!SaveDue() || !Monitor.TryEnter(_saveGate))
         {
             return;
         }
 
-        ForceSaveState();
+        try
+        {
+            if (SaveDue())
+            {
+                ForceSaveState();
+            }
+        }
+        finally
+        {
+            Monitor.Exit(_saveGate);
+        }
     }
+
+    private bool SaveDue() => _run.Watch.ElapsedTicks - Interlocked.Read(ref _lastSaveTicks) >= Stopwatch.Frequency * 5;
 
     // Waits for a save in progress instead of skipping: that save may have serialized the state before the
     // caller's change (a just-started multipart upload), and a crash must not lose the upload id.
