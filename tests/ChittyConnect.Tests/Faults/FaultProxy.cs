@@ -106,12 +106,6 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>Awaited when half of an unfaulted answer's body has reached the client (crash tests kill the client here).</summary>
     public Func<ProxyRequest, Task>? MidBody { get; set; }
 
-    /// <summary>
-    /// s3rver 3.7.1 answers ListParts and AbortMultipartUpload with 405. When set (s3rver's data folder and bucket),
-    /// the proxy answers them as R2 does instead (<see cref="S3rverMultipartShim"/>).
-    /// </summary>
-    public (string DataDirectory, string Bucket)? AbortShim { get; set; }
-
     /// <summary>Every request, in the order they finished.</summary>
     public ConcurrentQueue<ProxyLogEntry> Log { get; } = new();
 
@@ -351,18 +345,6 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task<UpstreamResponse> ForwardAsync(string method, string target, Dictionary<string, string> headers, byte[] body)
     {
-        if (AbortShim is { } shim && S3rverMultipartShim.Answer(shim.DataDirectory, shim.Bucket, method, target) is { } answer)
-        {
-            var headers204 = new List<(string, string)>();
-            if (answer.Body.Length > 0)
-            {
-                headers204.Add(("Content-Type", "application/xml"));
-            }
-
-            var reason = answer.Status switch { 200 => "OK", 204 => "No Content", _ => "Not Found" };
-            return new UpstreamResponse { Status = answer.Status, Reason = reason, Headers = headers204, Body = Encoding.UTF8.GetBytes(answer.Body) };
-        }
-
         var connection = new TcpClient { NoDelay = true };
         try
         {

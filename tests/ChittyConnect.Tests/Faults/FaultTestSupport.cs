@@ -35,7 +35,7 @@ internal sealed class FaultStack : IAsyncDisposable
     public static async Task<FaultStack> StartAsync(S3rverProcess s3rver, int seed)
     {
         var emulator = await EmulatorHost.StartAsync(o => o.RateLimitPerMinute = 100_000);
-        var s3Proxy = new FaultProxy(s3rver.Endpoint, FaultStyle.S3Xml, seed) { AbortShim = (s3rver.DataDirectory, s3rver.Bucket) };
+        var s3Proxy = new FaultProxy(s3rver.Endpoint, FaultStyle.S3Xml, seed);
         var apiProxy = new FaultProxy(emulator.BaseUri, FaultStyle.Json, seed + 1);
         return new FaultStack(s3rver, emulator, s3Proxy, apiProxy);
     }

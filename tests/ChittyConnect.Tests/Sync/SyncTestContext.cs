@@ -125,11 +125,7 @@ public sealed class SyncTestContext : IDisposable
         configure?.Invoke(options);
         // The counter sees what reaches the wire, after any disturbance the test adds.
         Store = S3rverStores.Create(s3rver.Settings(), options, 1024 * 1024,
-            inner =>
-            {
-                var shimmed = new S3rverMultipartShimHandler(s3rver, inner);
-                return new CountingHandler(wrapHandler is null ? shimmed : wrapHandler(shimmed), Wire);
-            });
+            inner => new CountingHandler(wrapHandler is null ? inner : wrapHandler(inner), Wire));
         Api = new ChittyApiClient(s3rver.Settings(), Reports) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
         Engine = new SyncEngine(Store, Api);
         Raw = s3rver.CreateRawClient();
