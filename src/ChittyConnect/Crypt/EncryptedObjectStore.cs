@@ -32,17 +32,17 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 {
     private const int ChunkBlocks = 32;
 
-    private readonly IObjectStore _inner;
+    private readonly R2ObjectStore _inner;
     private readonly RcloneCryptKey _key;
     private readonly RcloneNameCipher _names;
     private readonly string _stagingDirectory;
     private readonly ConcurrentDictionary<string, RemoteObject> _listed = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Layers encryption over <paramref name="inner"/> for keys under <paramref name="prefix"/>; uploads are
-    /// staged in <paramref name="stagingDirectory"/>.
+    /// Layers encryption over <paramref name="inner"/> for keys under <paramref name="prefix"/>; uploads below
+    /// the multipart threshold are staged in <paramref name="stagingDirectory"/>.
     /// </summary>
-    public EncryptedObjectStore(IObjectStore inner, string prefix, RcloneCryptKey key, RcloneNameEncryption names, string stagingDirectory)
+    public EncryptedObjectStore(R2ObjectStore inner, string prefix, RcloneCryptKey key, RcloneNameEncryption names, string stagingDirectory)
     {
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         _key = key ?? throw new ArgumentNullException(nameof(key));
@@ -146,11 +146,11 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     {
         var objectKey = ObjectKeyFor(key);
         var plainSize = new FileInfo(path).Length;
-        if (RcloneCryptFormat.EncryptedSize(plainSize) >= Options.MultipartThreshold && _inner is R2ObjectStore store)
+        if (RcloneCryptFormat.EncryptedSize(plainSize) >= Options.MultipartThreshold)
         {
             using var content = new EncryptedUploadContent(path, _key, Environment.ProcessorCount + 2);
             var progressOfPlain = progress is null ? null : new PlainProgress(plainSize, progress);
-            var sent = await store.UploadContentAsync(content, objectKey, sha256: null, modified,
+            var sent = await _inner.UploadContentAsync(content, objectKey, sha256: null, modified,
                 progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, sent.Size, sent.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = sent.ETag, Size = sent.Size, Parts = sent.Parts };

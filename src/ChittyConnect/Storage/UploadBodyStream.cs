@@ -98,7 +98,7 @@ internal sealed class UploadBodyStream : Stream
         _cancellationToken.ThrowIfCancellationRequested();
         // Read in place: the file was just hashed, so its bytes are in the page cache, and the sender asks
         // for a few KiB at a time; a file stream opened for synchronous use would hand each such read to
-        // the thread pool (tens of thousands of work items for one large file).
+        // the thread pool as a work item of its own.
         return Advance(_source.Read(buffer, offset, count));
     }
 
