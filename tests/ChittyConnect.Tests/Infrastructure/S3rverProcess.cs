@@ -88,9 +88,9 @@ public class S3rverProcess : IAsyncLifetime
     {
         // s3rver with R2's multipart answers, as the local stack runs it.
         var script = Path.Combine(RepoRoot(), "build", "s3rver-r2.js");
-        if (!File.Exists(script))
+        if (!File.Exists(Path.Combine(RepoRoot(), "node_modules", "s3rver", "bin", "s3rver.js")))
         {
-            throw new InvalidOperationException($"{script} is missing.");
+            throw new InvalidOperationException("s3rver is not installed: run 'npm ci' in the repository root.");
         }
 
         Directory.CreateDirectory(_directory);
