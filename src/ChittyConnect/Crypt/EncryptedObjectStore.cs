@@ -197,14 +197,9 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     {
         var objectKey = ObjectKeyFor(key);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         var writer = new RcloneDecryptingWriteStream(destination, _key)
         {
-            OnPlaintext = (buffer, offset, count) =>
-            {
-                sha.AppendData(buffer, offset, count);
-                md5.AppendData(buffer, offset, count);
-            },
+            OnPlaintext = (buffer, offset, count) => sha.AppendData(buffer, offset, count),
         };
         var scaled = progress is not null && _listed.TryGetValue(key, out var listed) && TryDecryptedSize(listed.Size, out var plainSize)
             ? new PlainProgress(plainSize, progress).Add
@@ -216,7 +211,8 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
             Info = PlainInfo(key, inner.Info),
             Size = writer.PlainBytes,
             Sha256 = ContentHasher.ToHex(sha.GetHashAndReset()),
-            Md5 = ContentHasher.ToHex(md5.GetHashAndReset()),
+            // The plaintext's MD5 matches no object here (they hold ciphertext): not computed.
+            Md5 = string.Empty,
             VerifiedBy = inner.VerifiedBy + "+poly1305",
         };
     }

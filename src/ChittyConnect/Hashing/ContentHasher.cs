@@ -22,7 +22,7 @@ public readonly struct ContentHashes
     /// <summary>Lower-case hex SHA-256.</summary>
     public string Sha256 { get; }
 
-    /// <summary>Lower-case hex MD5 (what S3 and R2 put in a single-part ETag).</summary>
+    /// <summary>Lower-case hex MD5 (what S3 and R2 put in a single-part ETag); empty when it was not asked for.</summary>
     public string Md5 { get; }
 
     /// <summary>Bytes hashed.</summary>
@@ -72,8 +72,12 @@ public static class ContentHasher
     [ThreadStatic]
     private static IncrementalHash? t_md5;
 
-    /// <summary>Reads a whole file once and returns its SHA-256 and MD5.</summary>
-    public static async Task<ContentHashes> HashFileAsync(string path, CancellationToken cancellationToken, Action<long>? bytesRead = null)
+    /// <summary>
+    /// Reads a whole file once and returns its SHA-256 and MD5; without <paramref name="withMd5"/>, the SHA-256
+    /// alone and an empty MD5 (content whose objects are not it, such as an encrypted prefix's, has no use for
+    /// the MD5, and MD5 costs twice SHA-256's CPU where the CPU has SHA extensions).
+    /// </summary>
+    public static async Task<ContentHashes> HashFileAsync(string path, CancellationToken cancellationToken, Action<long>? bytesRead = null, bool withMd5 = true)
     {
         cancellationToken.ThrowIfCancellationRequested();
         // An asynchronous FileStream costs a thread-pool hop per read (on Unix every async file read is a
@@ -83,17 +87,17 @@ public static class ContentHasher
         {
             if (stream.Length <= SmallFileLimit)
             {
-                return HashSmall(stream, (int)stream.Length, bytesRead);
+                return HashSmall(stream, (int)stream.Length, bytesRead, withMd5);
             }
         }
 
         using var large = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (large.Length >= TwoCoreLimit && Environment.ProcessorCount > 1)
+        if (withMd5 && large.Length >= TwoCoreLimit && Environment.ProcessorCount > 1)
         {
             return await HashOnTwoCoresAsync(large, cancellationToken, bytesRead).ConfigureAwait(false);
         }
 
-        return await HashStreamAsync(large, cancellationToken, bytesRead).ConfigureAwait(false);
+        return await HashStreamAsync(large, cancellationToken, bytesRead, withMd5).ConfigureAwait(false);
     }
 
     /// <summary>Files from this size on are hashed on two cores: SHA-256 as they are read, MD5 beside it.</summary>
@@ -182,10 +186,10 @@ public static class ContentHasher
     }
 
     // Reads to the end (the file may have grown since its length was read: the caller compares lengths).
-    private static ContentHashes HashSmall(Stream stream, int length, Action<long>? bytesRead)
+    private static ContentHashes HashSmall(Stream stream, int length, Action<long>? bytesRead, bool withMd5)
     {
         var sha = t_sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var md5 = t_md5 ??= IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var md5 = withMd5 ? t_md5 ??= IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         // One byte more than the length, so the end shows in the first read.
         var buffer = ArrayPool<byte>.Shared.Rent(length + 1);
         long total = 0;
@@ -196,12 +200,12 @@ public static class ContentHasher
             while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
             {
                 sha.AppendData(buffer, 0, read);
-                md5.AppendData(buffer, 0, read);
+                md5?.AppendData(buffer, 0, read);
                 total += read;
                 bytesRead?.Invoke(read);
             }
 
-            var result = new ContentHashes(ToHex(sha.GetHashAndReset()), ToHex(md5.GetHashAndReset()), total);
+            var result = new ContentHashes(ToHex(sha.GetHashAndReset()), md5 is null ? string.Empty : ToHex(md5.GetHashAndReset()), total);
             done = true;
             return result;
         }
@@ -214,16 +218,16 @@ public static class ContentHasher
                 t_sha256 = null;
                 t_md5 = null;
                 sha.Dispose();
-                md5.Dispose();
+                md5?.Dispose();
             }
         }
     }
 
-    /// <summary>Reads a stream to its end once and returns its SHA-256 and MD5.</summary>
-    public static async Task<ContentHashes> HashStreamAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead = null)
+    /// <summary>Reads a stream to its end once and returns its SHA-256 and MD5 (or an empty MD5 without <paramref name="withMd5"/>).</summary>
+    public static async Task<ContentHashes> HashStreamAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead = null, bool withMd5 = true)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var md5 = withMd5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         long total = 0;
         try
@@ -232,7 +236,7 @@ public static class ContentHasher
             while ((read = await stream.ReadAsync(buffer, 0, BufferSize, cancellationToken).ConfigureAwait(false)) > 0)
             {
                 sha.AppendData(buffer, 0, read);
-                md5.AppendData(buffer, 0, read);
+                md5?.AppendData(buffer, 0, read);
                 total += read;
                 bytesRead?.Invoke(read);
             }
@@ -242,7 +246,7 @@ public static class ContentHasher
             ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        return new ContentHashes(ToHex(sha.GetHashAndReset()), ToHex(md5.GetHashAndReset()), total);
+        return new ContentHashes(ToHex(sha.GetHashAndReset()), md5 is null ? string.Empty : ToHex(md5.GetHashAndReset()), total);
     }
 
     private static char GetHexChar(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);

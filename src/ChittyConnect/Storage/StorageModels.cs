@@ -81,7 +81,7 @@ public sealed class DownloadResult
     /// <summary>SHA-256 of the bytes received.</summary>
     public string Sha256 { get; set; } = string.Empty;
 
-    /// <summary>MD5 of the bytes received.</summary>
+    /// <summary>MD5 of the bytes received; empty from an encrypted store (its objects hold ciphertext, which this never matches).</summary>
     public string Md5 { get; set; } = string.Empty;
 
     /// <summary>Bytes received.</summary>

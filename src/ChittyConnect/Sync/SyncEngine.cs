@@ -78,7 +78,7 @@ public sealed class SyncEngine
         run.Summary.StatePath = statePath;
         var what = $"'{run.Root}' and '{_store.Bucket}/{run.Prefix}'";
         using var syncLock = options.PlanOnly ? null : SyncLock.Acquire(statePath, what, options.LockTimeout, cancellationToken);
-        run.State = SyncState.Load(statePath, identity, out var warning);
+        run.State = SyncState.Load(statePath, identity, out var warning, md5Optional: run.Crypt is not null);
         if (warning is not null)
         {
             run.Summary.StateWarning = warning;

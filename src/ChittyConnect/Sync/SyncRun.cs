@@ -137,13 +137,17 @@ internal sealed class SyncRun
         _ => SyncOperation.DeleteRemote,
     };
 
-    /// <summary>Hashes a file and ties the hashes to the size and time it had before and after the read.</summary>
+    /// <summary>
+    /// Hashes a file and ties the hashes to the size and time it had before and after the read. Under an
+    /// encrypted prefix the SHA-256 alone: the objects there hold ciphertext, which the plaintext's MD5 never
+    /// matches, and skipping it roughly halves the hashing's CPU.
+    /// </summary>
     public async Task<SyncStateEntry> HashAsync(LocalFile file)
     {
         var before = new FileInfo(file.FullPath);
         var size = before.Length;
         var ticks = before.LastWriteTimeUtc.Ticks;
-        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token).ConfigureAwait(false);
+        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null).ConfigureAwait(false);
         var after = new FileInfo(file.FullPath);
         if (after.Length != size || after.LastWriteTimeUtc.Ticks != ticks || hashes.Length != size)
         {

@@ -255,8 +255,12 @@ internal sealed class SyncState
 
     public static string DefaultDirectory() => System.IO.Path.Combine(ConfigDirectory.Root, "sync-state");
 
-    /// <summary>Loads the state; <paramref name="warning"/> says why it was discarded, when it was.</summary>
-    public static SyncState Load(string path, string identity, out string? warning)
+    /// <summary>
+    /// Loads the state; <paramref name="warning"/> says why it was discarded, when it was. Every entry has a
+    /// SHA-256 and an MD5, except that an encrypted prefix's (<paramref name="md5Optional"/>) may have no MD5:
+    /// its objects hold ciphertext, so the plaintext's MD5 matches nothing and is not computed.
+    /// </summary>
+    public static SyncState Load(string path, string identity, out string? warning, bool md5Optional = false)
     {
         warning = null;
         var state = new SyncState(path, identity);
@@ -295,7 +299,7 @@ internal sealed class SyncState
                     RemoteETag = v.TryGetProperty("etag", out var etag) ? etag.GetString() : null,
                     Reported = v.TryGetProperty("reported", out var reported) && reported.GetBoolean(),
                 };
-                if (entry.Sha256.Length != 64 || entry.Md5.Length != 32 || entry.Size < 0)
+                if (entry.Sha256.Length != 64 || (entry.Md5.Length != 32 && !(md5Optional && entry.Md5.Length == 0)) || entry.Size < 0)
                 {
                     throw new FormatException($"bad entry '{file.Name}'");
                 }

@@ -96,7 +96,18 @@ public sealed class EncryptedSyncTests
         using var ctx = new SyncTestContext(_s3rver);
         var files = ctx.WriteFixtureTree();
         using var crypt = Encrypted(ctx, Password, salt: null);
-        await SyncAsync(ctx, crypt);
+        var (first, _) = await SyncAsync(ctx, crypt);
+        // The state keeps each file's SHA-256 and no MD5: the plaintext's matches no object here.
+        using (var state = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(first.StatePath)))
+        {
+            var entries = state.RootElement.GetProperty("files").EnumerateObject().ToList();
+            Assert.Equal(files.Count, entries.Count);
+            Assert.All(entries, e =>
+            {
+                Assert.Equal(64, e.Value.GetProperty("sha256").GetString()!.Length);
+                Assert.Equal(string.Empty, e.Value.GetProperty("md5").GetString());
+            });
+        }
 
         var (summary, results) = await SyncAsync(ctx, crypt);
 

@@ -298,6 +298,26 @@ public sealed class SyncEngineTests
     }
 
     [Fact]
+    public async Task A_state_entry_without_an_md5_is_not_trusted_for_a_clear_prefix()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.WriteFixtureTree();
+        var (first, _) = await ctx.SyncAsync();
+        // Only an encrypted prefix's state may leave the MD5 out; here it is what the ETag check needs.
+        var text = File.ReadAllText(first.StatePath);
+        var md5 = System.Text.RegularExpressions.Regex.Match(text, "\"md5\":\"[0-9a-f]{32}\"");
+        Assert.True(md5.Success, text);
+        File.WriteAllText(first.StatePath, text.Remove(md5.Index, md5.Length).Insert(md5.Index, "\"md5\":\"\""));
+
+        var (summary, results) = await ctx.SyncAsync();
+
+        Assert.Contains("bad entry", summary.StateWarning);
+        Assert.Empty(results);
+        Assert.Equal(6, summary.FilesHashed);
+        Assert.Equal(0, summary.Requests.Put + summary.Requests.Multipart);
+    }
+
+    [Fact]
     public async Task Rehash_reads_every_file_but_sends_nothing_unchanged()
     {
         using var ctx = new SyncTestContext(_s3rver);
