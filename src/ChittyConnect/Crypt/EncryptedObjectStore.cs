@@ -139,7 +139,9 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 
     /// <summary>
     /// Encrypts and uploads a file. An interrupted upload is not resumed: its parts hold the ciphertext of
-    /// another nonce, so a new upload begins (and the old one is aborted as an unwanted upload).
+    /// another nonce, so a new upload begins (and the old one is aborted as an unwanted upload). Keeping the
+    /// nonce to resume is not safe: a part of a file changed in between would be encrypted with the keystream
+    /// of a part already stored, and the two ciphertexts together would give away the XOR of the plaintexts.
     /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
