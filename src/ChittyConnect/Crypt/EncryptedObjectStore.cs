@@ -206,7 +206,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         var scaled = progress is not null && _listed.TryGetValue(key, out var listed) && TryDecryptedSize(listed.Size, out var plainSize)
             ? new PlainProgress(plainSize, progress).Add
             : progress;
-        var inner = await _inner.DownloadAsync(objectKey, writer, scaled, cancellationToken).ConfigureAwait(false);
+        var inner = await _inner.DownloadAsync(objectKey, writer, scaled, contentHashes: false, cancellationToken).ConfigureAwait(false);
         await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         return new DownloadResult
         {

@@ -29,27 +29,39 @@ internal sealed class RcloneBlockOpener
     /// <summary>Accepts the first <paramref name="length"/> bytes of <paramref name="header"/> as the header.</summary>
     public void AcceptHeader(byte[] header, int length)
     {
+        _nonce = ReadHeader(header, length);
+    }
+
+    /// <summary>The nonce of a header of <paramref name="length"/> bytes; throws when it is cut short or not rclone crypt's.</summary>
+    public static byte[] ReadHeader(byte[] header, int length)
+    {
         if (length < RcloneCryptFormat.FileHeaderSize)
         {
             throw new RcloneCryptException($"The object has {length} bytes, fewer than rclone crypt's {RcloneCryptFormat.FileHeaderSize}-byte header: it is not encrypted content or it is cut short.", RcloneCryptException.Truncated);
         }
 
-        _nonce = RcloneCryptFormat.ReadHeader(header);
+        return RcloneCryptFormat.ReadHeader(header);
     }
+
+    /// <summary>The error for a sealed block that holds no data (the content is cut short).</summary>
+    public static RcloneCryptException EmptyBlock() =>
+        new("The encrypted content ends in a block without data: it is cut short.", RcloneCryptException.Truncated);
+
+    /// <summary>The error for block <paramref name="index"/> (0-based) that did not authenticate.</summary>
+    public static RcloneCryptException BadBlock(long index) =>
+        new($"Block {index} failed authentication: the crypt password or salt is wrong, or the content was altered.", RcloneCryptException.BadBlock);
 
     /// <summary>Opens the next block (<paramref name="count"/> sealed bytes) into <paramref name="plain"/>; returns its plaintext length.</summary>
     public int Open(byte[] sealedBlock, int count, byte[] plain)
     {
         if (count <= RcloneCryptFormat.BlockHeaderSize)
         {
-            throw new RcloneCryptException("The encrypted content ends in a block without data: it is cut short.", RcloneCryptException.Truncated);
+            throw EmptyBlock();
         }
 
         if (!_box.Open(sealedBlock, 0, count, _nonce!, plain, 0))
         {
-            throw new RcloneCryptException(
-                $"Block {_block} failed authentication: the crypt password or salt is wrong, or the content was altered.",
-                RcloneCryptException.BadBlock);
+            throw BadBlock(_block);
         }
 
         _block++;

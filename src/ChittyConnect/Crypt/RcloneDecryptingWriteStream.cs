@@ -7,31 +7,41 @@ namespace ChittyConnect.Crypt;
 
 /// <summary>
 /// The write side of <see cref="RcloneDecryptingStream"/>: takes rclone crypt content as it arrives (a
-/// download writing into it) and writes the plaintext of each block to the destination once the block has
-/// authenticated, one block of memory whatever the size. <see cref="CompleteAsync"/> opens the last, shorter
-/// block; until it returns without error the destination holds only authenticated plaintext, and maybe
-/// not all of it.
+/// download writing into it) and writes the plaintext of each block to the destination, in order, once the
+/// block has authenticated. Blocks are opened a batch at a time (up to 2 MiB) on the thread pool, the blocks
+/// of a batch on every core, while the next batch arrives: the cipher (about 1.3 s of one core per 256 MiB)
+/// does not run in turn with the network. Memory is two batches whatever the size, and a batch only grows to
+/// 2 MiB when the content is that long. <see cref="CompleteAsync"/>
+/// opens the rest; until it returns without error the destination holds only authenticated plaintext, and
+/// maybe not all of it (when a block fails, the blocks before it are written and none after).
 /// </summary>
 public sealed class RcloneDecryptingWriteStream : Stream
 {
+    private const int BatchBlocks = 32;
+
     private readonly Stream _destination;
-    private readonly RcloneBlockOpener _opener;
-    private readonly byte[] _sealed = new byte[RcloneCryptFormat.BlockSize];
-    private readonly byte[] _plain = new byte[RcloneCryptFormat.BlockDataSize];
-    private int _filled;
+    private readonly RcloneCryptKey _key;
+    private readonly byte[] _header = new byte[RcloneCryptFormat.FileHeaderSize];
+    private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+    private int _headerFilled;
+    private byte[]? _nonce;
+    private Batch _filling = new();
+    private Batch _opened = new();
+    private Task? _opening;
+    private long _nextBlock;
     private bool _completed;
 
     /// <summary>Decrypts into <paramref name="destination"/> (left open) under <paramref name="key"/>.</summary>
     public RcloneDecryptingWriteStream(Stream destination, RcloneCryptKey key)
     {
         _destination = destination ?? throw new ArgumentNullException(nameof(destination));
-        _opener = new RcloneBlockOpener(key);
+        _key = key ?? throw new ArgumentNullException(nameof(key));
     }
 
     /// <summary>Plaintext bytes written to the destination so far.</summary>
     public long PlainBytes { get; private set; }
 
-    /// <summary>Called with each authenticated plaintext chunk before it is written (to hash it).</summary>
+    /// <summary>Called with each authenticated plaintext chunk, in order, before it is written (to hash it).</summary>
     public Action<byte[], int, int>? OnPlaintext { get; set; }
 
     /// <inheritdoc />
@@ -72,27 +82,40 @@ public sealed class RcloneDecryptingWriteStream : Stream
 
         while (count > 0)
         {
-            var room = (_opener.HasHeader ? _sealed.Length : RcloneCryptFormat.FileHeaderSize) - _filled;
-            var n = Math.Min(room, count);
-            Buffer.BlockCopy(buffer, offset, _sealed, _filled, n);
-            _filled += n;
-            offset += n;
-            count -= n;
-            if (!_opener.HasHeader && _filled == RcloneCryptFormat.FileHeaderSize)
+            if (_nonce is null)
             {
-                _opener.AcceptHeader(_sealed, _filled);
-                _filled = 0;
+                var h = Math.Min(count, _header.Length - _headerFilled);
+                Buffer.BlockCopy(buffer, offset, _header, _headerFilled, h);
+                (_headerFilled, offset, count) = (_headerFilled + h, offset + h, count - h);
+                if (_headerFilled == _header.Length)
+                {
+                    _nonce = RcloneBlockOpener.ReadHeader(_header, _headerFilled);
+                }
+
+                continue;
             }
-            else if (_filled == _sealed.Length)
+
+            if (_filling.Filled == _filling.Sealed.Length)
             {
-                // Last or not, a full block opens the same way: at once, so memory stays one block.
-                await OpenAsync(cancellationToken).ConfigureAwait(false);
+                // Full, and more is coming: a batch grows to its size first (a small object keeps small buffers).
+                if (_filling.Sealed.Length < BatchBlocks * RcloneCryptFormat.BlockSize)
+                {
+                    _filling.Grow();
+                }
+                else
+                {
+                    await OpenFilledAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
+
+            var n = Math.Min(count, _filling.Sealed.Length - _filling.Filled);
+            Buffer.BlockCopy(buffer, offset, _filling.Sealed, _filling.Filled, n);
+            (_filling.Filled, offset, count) = (_filling.Filled + n, offset + n, count - n);
         }
     }
 
     /// <summary>
-    /// Opens the last block and flushes the destination; throws <see cref="RcloneCryptException"/> when the
+    /// Opens the last blocks and flushes the destination; throws <see cref="RcloneCryptException"/> when the
     /// content is cut short or does not authenticate.
     /// </summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
@@ -102,16 +125,13 @@ public sealed class RcloneDecryptingWriteStream : Stream
             return;
         }
 
-        if (!_opener.HasHeader)
+        _nonce ??= RcloneBlockOpener.ReadHeader(_header, _headerFilled);
+        if (_filling.Filled > 0)
         {
-            _opener.AcceptHeader(_sealed, _filled);
+            await OpenFilledAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (_filled > 0)
-        {
-            await OpenAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        await WriteOpenedAsync(cancellationToken).ConfigureAwait(false);
         _completed = true;
         await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -130,12 +150,94 @@ public sealed class RcloneDecryptingWriteStream : Stream
     /// <inheritdoc />
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    private async Task OpenAsync(CancellationToken cancellationToken)
+    // Writes the batch being opened, then starts opening the one just filled; the emptied batch fills next.
+    private async Task OpenFilledAsync(CancellationToken cancellationToken)
     {
-        var length = _opener.Open(_sealed, _filled, _plain);
-        OnPlaintext?.Invoke(_plain, 0, length);
-        await _destination.WriteAsync(_plain, 0, length, cancellationToken).ConfigureAwait(false);
-        PlainBytes += length;
-        _filled = 0;
+        await WriteOpenedAsync(cancellationToken).ConfigureAwait(false);
+        (_filling, _opened) = (_opened, _filling);
+        var batch = _opened;
+        batch.FirstBlock = _nextBlock;
+        _nextBlock += (batch.Filled + RcloneCryptFormat.BlockSize - 1) / RcloneCryptFormat.BlockSize;
+        var nonce = _nonce!;
+        _opening = Task.Run(() => Open(batch, nonce), cancellationToken);
+        _filling.Filled = 0;
+    }
+
+    private async Task WriteOpenedAsync(CancellationToken cancellationToken)
+    {
+        if (_opening is null)
+        {
+            return;
+        }
+
+        var opening = _opening;
+        _opening = null;
+        await opening.ConfigureAwait(false);
+        var batch = _opened;
+        if (batch.PlainLength > 0)
+        {
+            OnPlaintext?.Invoke(batch.Plain, 0, batch.PlainLength);
+            await _destination.WriteAsync(batch.Plain, 0, batch.PlainLength, cancellationToken).ConfigureAwait(false);
+            PlainBytes += batch.PlainLength;
+        }
+
+        if (batch.Failure is not null)
+        {
+            throw batch.Failure;
+        }
+    }
+
+    // Opens every block of the batch, each on its own under the nonce stepped by its index. Afterwards the
+    // batch's plaintext is that of the blocks before the first that failed, and Failure names that block.
+    private void Open(Batch batch, byte[] nonce)
+    {
+        var blocks = (batch.Filled + RcloneCryptFormat.BlockSize - 1) / RcloneCryptFormat.BlockSize;
+        if (batch.Plain.Length < blocks * RcloneCryptFormat.BlockDataSize)
+        {
+            batch.Plain = new byte[blocks * RcloneCryptFormat.BlockDataSize];
+        }
+
+        var good = new bool[blocks];
+        Parallel.For(0, blocks, _parallel, () => new SecretBox(_key.DataKey), (i, _, box) =>
+        {
+            var start = i * RcloneCryptFormat.BlockSize;
+            var count = Math.Min(RcloneCryptFormat.BlockSize, batch.Filled - start);
+            if (count > RcloneCryptFormat.BlockHeaderSize)
+            {
+                var blockNonce = (byte[])nonce.Clone();
+                RcloneCryptFormat.AddToNonce(blockNonce, (ulong)(batch.FirstBlock + i));
+                good[i] = box.Open(batch.Sealed, start, count, blockNonce, batch.Plain, i * RcloneCryptFormat.BlockDataSize);
+            }
+
+            return box;
+        }, _ => { });
+
+        var first = Array.IndexOf(good, false);
+        var kept = first < 0 ? blocks : first;
+        batch.PlainLength = kept == 0 ? 0 : ((kept - 1) * RcloneCryptFormat.BlockDataSize) + PlainOf(batch, kept - 1);
+        batch.Failure = first < 0 ? null
+            : PlainOf(batch, first) <= 0 ? RcloneBlockOpener.EmptyBlock()
+            : RcloneBlockOpener.BadBlock(batch.FirstBlock + first);
+    }
+
+    private static int PlainOf(Batch batch, int block) =>
+        Math.Min(RcloneCryptFormat.BlockSize, batch.Filled - (block * RcloneCryptFormat.BlockSize)) - RcloneCryptFormat.BlockHeaderSize;
+
+    private sealed class Batch
+    {
+        public byte[] Sealed = new byte[RcloneCryptFormat.BlockSize];
+        public byte[] Plain = Array.Empty<byte>();
+        public int Filled;
+        public long FirstBlock;
+        public int PlainLength;
+        public RcloneCryptException? Failure;
+
+        // Doubles the sealed buffer, up to BatchBlocks blocks, keeping what it holds.
+        public void Grow()
+        {
+            var grown = new byte[Math.Min(Sealed.Length * 2, BatchBlocks * RcloneCryptFormat.BlockSize)];
+            Buffer.BlockCopy(Sealed, 0, grown, 0, Filled);
+            Sealed = grown;
+        }
     }
 }

@@ -200,7 +200,16 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// Downloads <paramref name="key"/> into <paramref name="destination"/> and verifies it: against the ETag
     /// when it is an MD5, against the sha256 metadata when there is one, and against the length always.
     /// </summary>
-    public async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken)
+    public Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken) =>
+        DownloadAsync(key, destination, progress, contentHashes: true, cancellationToken);
+
+    /// <summary>
+    /// As the public overload; without <paramref name="contentHashes"/> the result's SHA-256 and MD5 are those
+    /// the checks needed and otherwise empty (a caller that keeps the hashes of something else, such as the
+    /// plaintext of ciphertext, saves hashing what it receives: an object in parts without sha256 metadata is
+    /// then not hashed at all).
+    /// </summary>
+    internal async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, bool contentHashes, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -210,8 +219,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             using var response = await _s3.CallAsync("GET", key, Requests.AddGet,
                 () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            var singlePart = !info.ETag.Contains("-");
+            using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            using var md5 = contentHashes || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
             var buffer = new byte[81920];
             long total = 0;
             using (var body = response.ResponseStream)
@@ -241,8 +251,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                         break;
                     }
 
-                    sha.AppendData(buffer, 0, read);
-                    md5.AppendData(buffer, 0, read);
+                    sha?.AppendData(buffer, 0, read);
+                    md5?.AppendData(buffer, 0, read);
                     await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
                     total += read;
                     progress?.Invoke(read);
@@ -253,8 +263,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             {
                 Info = info,
                 Size = total,
-                Sha256 = ContentHasher.ToHex(sha.GetHashAndReset()),
-                Md5 = ContentHasher.ToHex(md5.GetHashAndReset()),
+                Sha256 = sha is null ? string.Empty : ContentHasher.ToHex(sha.GetHashAndReset()),
+                Md5 = md5 is null ? string.Empty : ContentHasher.ToHex(md5.GetHashAndReset()),
             };
             if (total != info.Size)
             {
@@ -266,7 +276,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 throw new ObjectStoreException($"'{key}': the content's SHA-256 {result.Sha256} is not the {info.Sha256} its metadata records.", key, "Sha256Mismatch");
             }
 
-            if (!info.ETag.Contains("-"))
+            if (singlePart)
             {
                 if (info.ETag != result.Md5)
                 {

@@ -231,6 +231,9 @@ public sealed class CryptFormatTests
     [InlineData(65536, 7)]
     [InlineData((2 * 65536) + 17, 65552)]
     [InlineData((2 * 65536) + 17, 100_000)]
+    [InlineData((81 * 65536) + 17, 7)]
+    [InlineData((81 * 65536) + 17, 1_000_000)]
+    [InlineData(64 * 65536, 65552)]
     public async Task TheWriteSideDecryptsWhateverTheWriteSizes(int size, int writeSize)
     {
         var plain = RandomNumberGenerator.GetBytes(size);
@@ -263,6 +266,35 @@ public sealed class CryptFormatTests
         var cut = new RcloneDecryptingWriteStream(new MemoryStream(), s_key);
         await cut.WriteAsync(encrypted, 0, 40);
         Assert.Equal(RcloneCryptException.Truncated, (await Assert.ThrowsAsync<RcloneCryptException>(() => cut.CompleteAsync(CancellationToken.None))).Code);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(40)]
+    [InlineData(70)]
+    public async Task AnAlteredBlockStopsTheWriteSideAfterExactlyTheBlocksBeforeIt(int altered)
+    {
+        // 81 blocks: the writer opens them in batches on several threads; what it writes must still stop at the altered one.
+        var plain = RandomNumberGenerator.GetBytes((81 * 65536) + 17);
+        var encrypted = ReadAll(new RcloneEncryptingStream(new MemoryStream(plain), s_key), 65536);
+        encrypted[RcloneCryptFormat.FileHeaderSize + (altered * RcloneCryptFormat.BlockSize) + 100] ^= 1;
+        using var output = new MemoryStream();
+        var writer = new RcloneDecryptingWriteStream(output, s_key);
+
+        var failed = await Assert.ThrowsAsync<RcloneCryptException>(async () =>
+        {
+            for (var offset = 0; offset < encrypted.Length; offset += 300_000)
+            {
+                await writer.WriteAsync(encrypted, offset, Math.Min(300_000, encrypted.Length - offset));
+            }
+
+            await writer.CompleteAsync(CancellationToken.None);
+        });
+
+        Assert.Equal(RcloneCryptException.BadBlock, failed.Code);
+        Assert.Contains($"Block {altered} failed", failed.Message);
+        Assert.Equal(plain.AsSpan(0, altered * 65536).ToArray(), output.ToArray());
+        Assert.Equal(altered * 65536L, writer.PlainBytes);
     }
 
     [Theory]
