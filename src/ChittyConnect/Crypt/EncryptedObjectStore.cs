@@ -22,15 +22,17 @@ namespace ChittyConnect.Crypt;
 /// Every request is signed with the SHA-256 of its body and carries its MD5, so ciphertext is made before
 /// it is sent, and once: an upload in parts (ciphertext of at least the multipart threshold) encrypts each
 /// part into memory as it is about to go (<see cref="EncryptedUploadContent"/>: parts in parallel, a few
-/// parts of memory, nothing on disk); a smaller one is encrypted into a staging file (ciphertext only),
-/// hashed on the way, and sent from there, encryption running on every core in 2 MiB chunks in constant
-/// memory. An object in parts carries no sha256 metadata (the plaintext's would tell what it holds);
-/// every block of it is authenticated when it is read.
+/// parts of memory, nothing on disk), and so does a small one (up to a part of ciphertext, one PUT); one
+/// in between is encrypted into a staging file (ciphertext only), hashed on the way, and sent from there,
+/// encryption running on every core in 2 MiB chunks in constant memory. An object made in memory carries
+/// no sha256 metadata (the plaintext's would tell what it holds); every block of it is authenticated when
+/// it is read.
 /// </para>
 /// </summary>
 public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 {
     private const int ChunkBlocks = 32;
+
 
     private readonly R2ObjectStore _inner;
     private readonly RcloneCryptKey _key;
@@ -148,7 +150,10 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     {
         var objectKey = ObjectKeyFor(key);
         var plainSize = new FileInfo(path).Length;
-        if (RcloneCryptFormat.EncryptedSize(plainSize) >= Options.MultipartThreshold)
+        var cipherSize = RcloneCryptFormat.EncryptedSize(plainSize);
+        // Ciphertext of up to a part goes as one PUT from memory, so an upload holds no more than a part of an
+        // upload in parts does; only what lies between a part and the multipart threshold is staged on disk.
+        if (cipherSize >= Options.MultipartThreshold || cipherSize <= Options.PartSize)
         {
             using var content = new EncryptedUploadContent(path, _key, Environment.ProcessorCount + 2);
             var progressOfPlain = progress is null ? null : new PlainProgress(plainSize, progress);

@@ -18,16 +18,19 @@ namespace ChittyConnect.Storage;
 public sealed partial class R2ObjectStore
 {
     /// <summary>
-    /// Uploads content made part by part (<see cref="Crypt.EncryptedObjectStore"/>'s ciphertext) as a multipart
-    /// upload, whatever its length, each part verified as <see cref="UploadFileAsync"/> verifies them; the
-    /// object gets the sha256 metadata only when <paramref name="sha256"/> is given. When the content's file
-    /// changed meanwhile, the object is removed again and ContentChanged is thrown.
+    /// Uploads content made part by part (<see cref="Crypt.EncryptedObjectStore"/>'s ciphertext): below the
+    /// multipart threshold as one PUT, from the threshold on as a multipart upload, each request verified as
+    /// <see cref="UploadFileAsync"/> verifies them; the object gets the sha256 metadata only when
+    /// <paramref name="sha256"/> is given. When the content's file changed meanwhile, the object is removed
+    /// again and ContentChanged is thrown.
     /// </summary>
     internal async Task<UploadResult> UploadContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
     {
         EnsureSafeKey(key);
-        var result = await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
+        var result = content.Length < _options.MultipartThreshold
+            ? await PutContentAsync(content, key, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
+            : await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }

@@ -421,35 +421,58 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 md5Bytes = FromHex(md5);
             }
 
-            var expected = ContentHasher.ToHex(md5Bytes);
             using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
-            var request = _s3.SignWith(new PutObjectRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                InputStream = body,
-                AutoCloseStream = false,
-                AutoResetStreamPosition = false,
-                ContentType = "application/octet-stream",
-                UseChunkEncoding = false,
-                MD5Digest = Convert.ToBase64String(md5Bytes),
-            }, sha256);
-            AddMetadata(request.Metadata, sha256, modified);
-            request.Headers.ContentLength = length;
-            var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var etag = NormalizeETag(response.ETag);
-            if (etag != expected)
-            {
-                await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {expected} of the file as hashed (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
-            }
-
-            return new UploadResult { Key = key, ETag = etag, Size = length };
+            return await SendPutAsync(key, body, length, md5Bytes, sha256, sha256, modified, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _slots.Release();
         }
+    }
+
+    // One PUT of made content (all of it as one part: its bytes are made and hashed before they go), verified
+    // as a file's PUT is; the object gets the sha256 metadata only when sha256 is given.
+    private async Task<UploadResult> PutContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
+        Action<long>? progress, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using var part = await content.ReadPartAsync(0, Math.Max(1, content.Length), _limiter, progress, cancellationToken).ConfigureAwait(false);
+            return await SendPutAsync(key, part.Body, content.Length, part.Md5, part.Sha256, sha256, modified, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    private async Task<UploadResult> SendPutAsync(string key, Stream body, long length, byte[] md5, string signedSha256, string? metadataSha256,
+        DateTimeOffset modified, CancellationToken cancellationToken)
+    {
+        var expected = ContentHasher.ToHex(md5);
+        var request = _s3.SignWith(new PutObjectRequest
+        {
+            BucketName = Bucket,
+            Key = key,
+            InputStream = body,
+            AutoCloseStream = false,
+            AutoResetStreamPosition = false,
+            ContentType = "application/octet-stream",
+            UseChunkEncoding = false,
+            MD5Digest = Convert.ToBase64String(md5),
+        }, signedSha256);
+        AddMetadata(request.Metadata, metadataSha256, modified);
+        request.Headers.ContentLength = length;
+        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var etag = NormalizeETag(response.ETag);
+        if (etag != expected)
+        {
+            await DiscardAsync(key).ConfigureAwait(false);
+            throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {expected} of the content as hashed (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
+        }
+
+        return new UploadResult { Key = key, ETag = etag, Size = length };
     }
 
     // An upload call: the store's own integrity refusals become one clear error.

@@ -100,6 +100,32 @@ public sealed class EncryptedSyncTests
     }
 
     [Fact]
+    public async Task OnlyAFileBetweenAPartAndTheMultipartThresholdIsStagedAndItsStagingFileGoes()
+    {
+        // The tests' parts are 1 MiB and the threshold 2 MiB: 1.5 MiB is staged, 100 KiB is sent from memory.
+        using var ctx = new SyncTestContext(_s3rver);
+        var staged = SyncTestContext.RandomBytes((3 * 512 * 1024) + 5, 31);
+        var small = SyncTestContext.RandomBytes(100 * 1024, 32);
+        ctx.Write("mid.bin", staged);
+        ctx.Write("small.bin", small);
+        using var crypt = Encrypted(ctx, Password, Salt);
+
+        var (summary, results) = await SyncAsync(ctx, crypt);
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(2, ctx.Wire.Count("PUT"));
+        Assert.Equal(0, ctx.Wire.Count("PART"));
+        Assert.True(Directory.Exists(Path.Combine(ctx.Root, "staging")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(ctx.Root, "staging")));
+        using var rclone = RcloneOver(ctx, Password, Salt);
+        var copy = Path.Combine(ctx.Root, "rclone-copy");
+        rclone.Run("copy", "--fast-list", "secret:", copy);
+        Assert.Equal(staged, File.ReadAllBytes(Path.Combine(copy, "mid.bin")));
+        Assert.Equal(small, File.ReadAllBytes(Path.Combine(copy, "small.bin")));
+        Assert.True(rclone.TryRun("cryptcheck", "--fast-list", ctx.Local, "secret:").ExitCode == 0);
+    }
+
+    [Fact]
     public async Task ANoOpResyncOfAnEncryptedPrefixReadsNoFileAndSendsOnlyTheListing()
     {
         using var ctx = new SyncTestContext(_s3rver);
