@@ -4,10 +4,11 @@
 Times the upload of one large file with and without rclone crypt encryption, in one PowerShell session.
 
 .DESCRIPTION
-Starts a private s3rver (build/ChittyStack.psm1), writes one file of -SizeMiB of random bytes, and syncs it
--Rounds times each way to fresh prefixes with fresh state (so every run hashes and uploads the whole file),
+Starts a private s3rver (build/ChittyStack.psm1), writes one file of -SizeMiB of random bytes (or, with
+-Files, that many files of -FileSizeKiB each), and syncs the folder -Rounds times each way to fresh prefixes with fresh state (so every run hashes and uploads the whole file),
 the two kinds taking turns so they share the machine's load alike. Prints each run's Sync-ChittyFolder time
-(the summary's Elapsed) and the median ratio encrypted / plain. With -Download, each uploaded prefix is also
+(the summary's Elapsed), the bytes the session allocated and its gen2 collections during the run, and the
+median ratio encrypted / plain. With -Download, each uploaded prefix is also
 synced down into an empty folder with fresh state (every block authenticated and decrypted, the file hashed
 as it is written), timed the same way and compared byte for byte with the original. Build the module first
 (build.ps1 -Task Build).
@@ -17,10 +18,15 @@ dotnet pwsh -NoProfile -File bench/Measure-CryptUpload.ps1 -SizeMiB 256 -Rounds 
 
 .EXAMPLE
 dotnet pwsh -NoProfile -File bench/Measure-CryptUpload.ps1 -SizeMiB 256 -Rounds 5 -Download
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File bench/Measure-CryptUpload.ps1 -Files 2000 -FileSizeKiB 8 -Rounds 5
 #>
-[CmdletBinding()]
+[CmdletBinding(DefaultParameterSetName = 'OneFile')]
 param(
-    [ValidateRange(1, 4096)] [int] $SizeMiB = 256,
+    [Parameter(ParameterSetName = 'OneFile')] [ValidateRange(1, 4096)] [int] $SizeMiB = 256,
+    [Parameter(ParameterSetName = 'ManyFiles', Mandatory)] [ValidateRange(1, 100000)] [int] $Files,
+    [Parameter(ParameterSetName = 'ManyFiles')] [ValidateRange(1, 65536)] [int] $FileSizeKiB = 8,
     [ValidateRange(1, 20)] [int] $Rounds = 3,
     [switch] $Download
 )
@@ -35,30 +41,47 @@ $null = New-Item -ItemType Directory $folder
 $stack = Start-ChittyStack -S3Only
 $savedConfig = $env:CHITTY_CONFIG_DIR
 try {
-    $file = [IO.File]::Create((Join-Path $folder 'large.bin'))
-    try {
-        $random = [Random]::new(42)
-        $buffer = [byte[]]::new(1MB)
-        for ($i = 0; $i -lt $SizeMiB; $i++) { $random.NextBytes($buffer); $file.Write($buffer, 0, $buffer.Length) }
+    $random = [Random]::new(42)
+    if ($PSCmdlet.ParameterSetName -eq 'OneFile') {
+        $Files = 1
+        $file = [IO.File]::Create((Join-Path $folder 'large.bin'))
+        try {
+            $buffer = [byte[]]::new(1MB)
+            for ($i = 0; $i -lt $SizeMiB; $i++) { $random.NextBytes($buffer); $file.Write($buffer, 0, $buffer.Length) }
+        }
+        finally { $file.Dispose() }
+        $what = "$SizeMiB MiB"
     }
-    finally { $file.Dispose() }
+    else {
+        $buffer = [byte[]]::new($FileSizeKiB * 1KB)
+        for ($i = 0; $i -lt $Files; $i++) { $random.NextBytes($buffer); [IO.File]::WriteAllBytes((Join-Path $folder "file$i.bin"), $buffer) }
+        $what = "$Files files of $FileSizeKiB KiB"
+    }
 
     Connect-Chitty -Endpoint http://127.0.0.1:9/ -ApiKey (ConvertTo-SecureString 'bench' -AsPlainText -Force) -ChittyId bench `
         -SessionId bench -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
     $password = ConvertTo-SecureString 'a benchmark crypt password' -AsPlainText -Force
     $times = @{}
     foreach ($name in 'Plain', 'Encrypted', 'Plain download', 'Encrypted download') { $times[$name] = [Collections.Generic.List[double]]::new() }
-    $original = Get-FileHash -LiteralPath (Join-Path $folder 'large.bin') -Algorithm SHA256
+    $originals = Get-ChildItem -LiteralPath $folder -File | Get-FileHash -Algorithm SHA256 | ForEach-Object { '{0} {1}' -f (Split-Path $_.Path -Leaf), $_.Hash }
+    $measured = {
+        param($kind, $round, $sync)
+        $gen2 = [GC]::CollectionCount(2)
+        $allocated = [GC]::GetTotalAllocatedBytes($false)
+        $summary = Sync-ChittyFolder @sync | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }
+        $times[$kind].Add($summary.Elapsed.TotalSeconds)
+        '{0,-18} round {1}: {2,6:N2} s  allocated {3,6:N0} MB  gen2 {4}' -f $kind, $round, $summary.Elapsed.TotalSeconds,
+            (([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB), ([GC]::CollectionCount(2) - $gen2) | Out-Host
+        $summary
+    }
     for ($round = 1; $round -le $Rounds; $round++) {
         foreach ($kind in 'Plain', 'Encrypted') {
             # Fresh state and prefix: every run hashes, (encrypts) and uploads the whole file.
             $env:CHITTY_CONFIG_DIR = Join-Path $work "config-$kind-$round"
             $sync = @{ Path = $folder; Prefix = "bench/$kind-$round"; NoReport = $true; Summary = $true }
             if ($kind -eq 'Encrypted') { $sync.CryptPassword = $password }
-            $summary = Sync-ChittyFolder @sync | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }
-            if ($summary.FilesUploaded -ne 1) { throw "Round $round ${kind}: the file was not uploaded ($($summary.Errors) errors)." }
-            $times[$kind].Add($summary.Elapsed.TotalSeconds)
-            '{0,-18} round {1}: {2,6:N2} s' -f $kind, $round, $summary.Elapsed.TotalSeconds
+            $summary = & $measured $kind $round $sync
+            if ($summary.FilesUploaded -ne $Files) { throw "Round $round ${kind}: $($summary.FilesUploaded) of $Files file(s) uploaded ($($summary.Errors) errors)." }
             if (-not $Download) { continue }
 
             $env:CHITTY_CONFIG_DIR = Join-Path $work "config-$kind-$round-down"
@@ -66,25 +89,23 @@ try {
             $null = New-Item -ItemType Directory $restored
             $sync.Path = $restored
             $sync.Direction = 'Download'
-            $summary = Sync-ChittyFolder @sync | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }
-            $copy = Join-Path $restored 'large.bin'
-            if ($summary.FilesDownloaded -ne 1 -or (Get-FileHash -LiteralPath $copy -Algorithm SHA256).Hash -ne $original.Hash) {
-                throw "Round $round ${kind}: the download is not the file ($($summary.Errors) errors)."
+            $summary = & $measured "$kind download" $round $sync
+            $copies = Get-ChildItem -LiteralPath $restored -File | Get-FileHash -Algorithm SHA256 | ForEach-Object { '{0} {1}' -f (Split-Path $_.Path -Leaf), $_.Hash }
+            if ($summary.FilesDownloaded -ne $Files -or (Compare-Object @($originals) @($copies))) {
+                throw "Round $round ${kind}: the download is not the folder ($($summary.Errors) errors)."
             }
             Remove-Item -LiteralPath $restored -Recurse -Force
-            $times["$kind download"].Add($summary.Elapsed.TotalSeconds)
-            '{0,-18} round {1}: {2,6:N2} s' -f "$kind download", $round, $summary.Elapsed.TotalSeconds
         }
     }
 
     $median = { param($values) $sorted = $values | Sort-Object; $sorted[[int][math]::Floor(($sorted.Count - 1) / 2)] }
     $plain = & $median $times.Plain
     $encrypted = & $median $times.Encrypted
-    '{0} MiB, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $SizeMiB, $Rounds, $plain, $encrypted, ($encrypted / $plain)
+    '{0}, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $what, $Rounds, $plain, $encrypted, ($encrypted / $plain)
     if ($Download) {
         $plain = & $median $times['Plain download']
         $encrypted = & $median $times['Encrypted download']
-        '{0} MiB download, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $SizeMiB, $Rounds, $plain, $encrypted, ($encrypted / $plain)
+        '{0} download, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $what, $Rounds, $plain, $encrypted, ($encrypted / $plain)
     }
 }
 finally {

@@ -25,6 +25,7 @@ public sealed class RcloneDecryptingWriteStream : Stream
     private readonly ParallelOptions _parallel = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
     private int _headerFilled;
     private byte[]? _nonce;
+    private SecretBox? _box;
     private Batch _filling = new();
     private Batch _opened = new();
     private Task? _opening;
@@ -198,7 +199,7 @@ public sealed class RcloneDecryptingWriteStream : Stream
         }
 
         var good = new bool[blocks];
-        Parallel.For(0, blocks, _parallel, () => new SecretBox(_key.DataKey), (i, _, box) =>
+        SecretBox OpenBlock(int i, SecretBox box)
         {
             var start = i * RcloneCryptFormat.BlockSize;
             var count = Math.Min(RcloneCryptFormat.BlockSize, batch.Filled - start);
@@ -210,7 +211,17 @@ public sealed class RcloneDecryptingWriteStream : Stream
             }
 
             return box;
-        }, _ => { });
+        }
+
+        if (blocks == 1)
+        {
+            // A small object (or the last block): one block needs no workers. Batches open one at a time.
+            OpenBlock(0, _box ??= new SecretBox(_key.DataKey));
+        }
+        else
+        {
+            Parallel.For(0, blocks, _parallel, () => new SecretBox(_key.DataKey), (i, _, box) => OpenBlock(i, box), _ => { });
+        }
 
         var first = Array.IndexOf(good, false);
         var kept = first < 0 ? blocks : first;
@@ -225,17 +236,17 @@ public sealed class RcloneDecryptingWriteStream : Stream
 
     private sealed class Batch
     {
-        public byte[] Sealed = new byte[RcloneCryptFormat.BlockSize];
+        public byte[] Sealed = Array.Empty<byte>();
         public byte[] Plain = Array.Empty<byte>();
         public int Filled;
         public long FirstBlock;
         public int PlainLength;
         public RcloneCryptException? Failure;
 
-        // Doubles the sealed buffer, up to BatchBlocks blocks, keeping what it holds.
+        // Makes the sealed buffer a block, or doubles it up to BatchBlocks blocks, keeping what it holds.
         public void Grow()
         {
-            var grown = new byte[Math.Min(Sealed.Length * 2, BatchBlocks * RcloneCryptFormat.BlockSize)];
+            var grown = new byte[Math.Max(RcloneCryptFormat.BlockSize, Math.Min(Sealed.Length * 2, BatchBlocks * RcloneCryptFormat.BlockSize))];
             Buffer.BlockCopy(Sealed, 0, grown, 0, Filled);
             Sealed = grown;
         }
