@@ -247,7 +247,7 @@ internal sealed class SyncPlanner
         {
             item.RemoteChange = SideChange.Created;
         }
-        else if (item.Remote.ETag == baseline.RemoteETag || (!item.Remote.IsMultipartETag && item.Remote.ETag == baseline.Md5))
+        else if (item.Remote.ETag == baseline.RemoteETag || (!item.Remote.IsMultipartETag && baseline.Md5.Length > 0 && item.Remote.ETag == baseline.Md5))
         {
             item.RemoteChange = SideChange.Unchanged;
         }
@@ -325,7 +325,8 @@ internal sealed class SyncPlanner
 
     private async Task<bool> SameContentAsync(RemoteObject remote, SyncStateEntry hashes)
     {
-        if (remote.ETag == hashes.Md5 || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag))
+        // An encrypted prefix keeps no MD5 (its objects hold ciphertext): only the remembered ETag can match there.
+        if ((hashes.Md5.Length > 0 && remote.ETag == hashes.Md5) || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag))
         {
             return true;
         }
