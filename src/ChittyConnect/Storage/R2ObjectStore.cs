@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -222,41 +223,49 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             var singlePart = !info.ETag.Contains("-");
             using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             using var md5 = contentHashes || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-            var buffer = new byte[81920];
+            // Pooled: a sync of many small objects would otherwise allocate this for each of them.
+            var buffer = ArrayPool<byte>.Shared.Rent(81920);
             long total = 0;
-            using (var body = response.ResponseStream)
+            try
             {
-                while (true)
+                using (var body = response.ResponseStream)
                 {
-                    var want = buffer.Length;
-                    if (_limiter is not null)
+                    while (true)
                     {
-                        want = BandwidthLimiter.MaxChunk;
-                        await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
-                    }
+                        var want = buffer.Length;
+                        if (_limiter is not null)
+                        {
+                            want = BandwidthLimiter.MaxChunk;
+                            await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
+                        }
 
-                    int read;
-                    try
-                    {
-                        read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
-                    {
-                        var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
-                        throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
-                    }
+                        int read;
+                        try
+                        {
+                            read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
+                        {
+                            var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
+                            throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
+                        }
 
-                    if (read == 0)
-                    {
-                        break;
-                    }
+                        if (read == 0)
+                        {
+                            break;
+                        }
 
-                    sha?.AppendData(buffer, 0, read);
-                    md5?.AppendData(buffer, 0, read);
-                    await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
-                    total += read;
-                    progress?.Invoke(read);
+                        sha?.AppendData(buffer, 0, read);
+                        md5?.AppendData(buffer, 0, read);
+                        await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+                        total += read;
+                        progress?.Invoke(read);
+                    }
                 }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
             var result = new DownloadResult
