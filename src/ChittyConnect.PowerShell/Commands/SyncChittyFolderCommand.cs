@@ -1,4 +1,5 @@
 using System;
+using System.Runtime;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -252,7 +253,23 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             CompleteProgress();
             _log?.Dispose();
             _log = null;
+            if (summary is not null && summary.SourceFiles >= CompactAfterFiles)
+            {
+                GiveBackHeap();
+            }
         }
+    }
+
+    // A run over this many files leaves the session a heap sized for them, which it would keep while idle
+    // and the next large run would grow further (a 100,000-file no-op: 396 MB idle after the first, a 508 MB
+    // peak by the third). One compacting collection after such a run returns it; it costs a fraction of a
+    // second beside a run of that size.
+    private const int CompactAfterFiles = 20_000;
+
+    private static void GiveBackHeap()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     // The parameters win over the connection (Connect-Chitty -CryptPassword, a profile, CHITTY_CRYPT_*).
