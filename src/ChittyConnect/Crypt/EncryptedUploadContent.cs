@@ -10,8 +10,8 @@ using ChittyConnect.Storage;
 namespace ChittyConnect.Crypt;
 
 /// <summary>
-/// A file's rclone crypt ciphertext as multipart content, made a part at a time when the part is about to be
-/// sent: encrypted into memory (parts in parallel on the thread pool, so on every core), hashed, and sent
+/// A file's rclone crypt ciphertext as upload content (the parts of a multipart upload, or the whole of a
+/// small file as the one part of a PUT), made a part at a time when the part is about to be sent: encrypted into memory (parts in parallel on the thread pool, so on every core), hashed, and sent
 /// from there, so no ciphertext reaches the disk and each byte is encrypted once. At most
 /// <c>partsInMemory</c> parts are held at once, whatever the number of transfers. Every part comes from
 /// the one nonce drawn for this upload; a later run draws another, so an interrupted upload starts afresh.
