@@ -261,9 +261,9 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     }
 
     // A run over this many files leaves the session a heap sized for them, which it would keep while idle
-    // and the next large run would grow further (a 100,000-file no-op: 396 MB idle after the first, a 508 MB
-    // peak by the third). One compacting collection after such a run returns it; it costs a fraction of a
-    // second beside a run of that size.
+    // and from which the next large run would grow further. One compacting collection after such a run
+    // gives back what it can; it costs a fraction of a second beside a run of that size
+    // (bench/Measure-SessionMemory.ps1 has the figures in bench/analysis.md).
     private const int CompactAfterFiles = 20_000;
 
     private static void GiveBackHeap()
