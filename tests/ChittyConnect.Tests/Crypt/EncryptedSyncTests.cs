@@ -123,6 +123,21 @@ public sealed class EncryptedSyncTests
         Assert.Equal(staged, File.ReadAllBytes(Path.Combine(copy, "mid.bin")));
         Assert.Equal(small, File.ReadAllBytes(Path.Combine(copy, "small.bin")));
         Assert.True(rclone.TryRun("cryptcheck", "--fast-list", ctx.Local, "secret:").ExitCode == 0);
+
+        // The staged object carries its ciphertext's SHA-256, the one made in memory none; the module reads both back.
+        var withSha256 = 0;
+        foreach (var key in (await ctx.RemoteContentAsync()).Keys)
+        {
+            var head = await ctx.Raw.GetObjectMetadataAsync(ctx.Store.Bucket, ctx.Prefix + key);
+            withSha256 += head.Metadata.Keys.Count(k => k.EndsWith("sha256", StringComparison.OrdinalIgnoreCase));
+        }
+
+        Assert.Equal(1, withSha256);
+        var restored = Path.Combine(ctx.Root, "restored");
+        var (down, downResults) = await SyncAsync(ctx, crypt, o => { o.LocalPath = restored; o.Direction = SyncDirection.Download; });
+        Assert.True(down.Success, string.Join("; ", downResults.Select(r => r.Error)));
+        Assert.Equal(staged, File.ReadAllBytes(Path.Combine(restored, "mid.bin")));
+        Assert.Equal(small, File.ReadAllBytes(Path.Combine(restored, "small.bin")));
     }
 
     [Fact]
