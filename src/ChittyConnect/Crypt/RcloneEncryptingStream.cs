@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.IO;
 using System.Security.Cryptography;
 using System.Threading;
@@ -21,8 +22,10 @@ public sealed class RcloneEncryptingStream : Stream
     private readonly byte[] _nonce;
     private readonly byte[] _blockNonce = new byte[RcloneCryptFormat.NonceSize];
     private readonly byte[] _header = new byte[RcloneCryptFormat.FileHeaderSize];
-    private readonly byte[] _plainBlock = new byte[RcloneCryptFormat.BlockDataSize];
-    private readonly byte[] _sealed = new byte[RcloneCryptFormat.BlockSize];
+    // Pooled (a sync of many small files makes a stream for each) and returned on Dispose, after which the
+    // stream refuses to read.
+    private byte[]? _plainBlock = ArrayPool<byte>.Shared.Rent(RcloneCryptFormat.BlockDataSize);
+    private byte[]? _sealed = ArrayPool<byte>.Shared.Rent(RcloneCryptFormat.BlockSize);
     private long _position;
     private long _sealedIndex = -1;
     private int _sealedLength;
@@ -93,6 +96,11 @@ public sealed class RcloneEncryptingStream : Stream
             throw new ArgumentOutOfRangeException(nameof(count));
         }
 
+        if (_sealed is null)
+        {
+            throw new ObjectDisposedException(nameof(RcloneEncryptingStream));
+        }
+
         if (count == 0)
         {
             return 0;
@@ -120,7 +128,7 @@ public sealed class RcloneEncryptingStream : Stream
         }
 
         var copied = Math.Min(count, _sealedLength - within);
-        Buffer.BlockCopy(_sealed, within, buffer, offset, copied);
+        Buffer.BlockCopy(_sealed!, within, buffer, offset, copied);
         _position += copied;
         return copied;
     }
@@ -170,9 +178,19 @@ public sealed class RcloneEncryptingStream : Stream
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing && !_leaveOpen)
+        if (disposing)
         {
-            _plain.Dispose();
+            if (!_leaveOpen)
+            {
+                _plain.Dispose();
+            }
+
+            if (_sealed is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_sealed);
+                ArrayPool<byte>.Shared.Return(_plainBlock!);
+                (_sealed, _plainBlock) = (null, null);
+            }
         }
 
         base.Dispose(disposing);
@@ -193,9 +211,11 @@ public sealed class RcloneEncryptingStream : Stream
             throw new NotSupportedException("The plaintext stream cannot seek: its encryption is read in order.");
         }
 
+        // A rented array may be longer than a block: read exactly a block's worth.
+        var plainBlock = _plainBlock!;
         var filled = 0;
         int read;
-        while (filled < _plainBlock.Length && (read = _plain.Read(_plainBlock, filled, _plainBlock.Length - filled)) > 0)
+        while (filled < RcloneCryptFormat.BlockDataSize && (read = _plain.Read(plainBlock, filled, RcloneCryptFormat.BlockDataSize - filled)) > 0)
         {
             filled += read;
         }
@@ -210,7 +230,7 @@ public sealed class RcloneEncryptingStream : Stream
 
         Buffer.BlockCopy(_nonce, 0, _blockNonce, 0, _nonce.Length);
         RcloneCryptFormat.AddToNonce(_blockNonce, (ulong)index);
-        _box.Seal(_plainBlock, 0, filled, _blockNonce, _sealed, 0);
+        _box.Seal(plainBlock, 0, filled, _blockNonce, _sealed!, 0);
         _sealedLength = filled + RcloneCryptFormat.BlockHeaderSize;
     }
 }

@@ -114,6 +114,19 @@ public sealed class CryptFormatTests
     }
 
     [Fact]
+    public void ADisposedEncryptingStreamRefusesToRead()
+    {
+        // Its block buffers went back to the shared pool: reading them now would read another user's bytes.
+        var stream = new RcloneEncryptingStream(new MemoryStream(new byte[100_000]), s_key);
+        var buffer = new byte[70_000];
+        Assert.True(stream.Read(buffer, 0, buffer.Length) > 0);
+
+        stream.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => stream.Read(buffer, 0, buffer.Length));
+    }
+
+    [Fact]
     public void AnUnseekableSourceEncryptsTheSame()
     {
         var plain = RandomNumberGenerator.GetBytes((2 * 65536) + 100);
