@@ -302,7 +302,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
                 var slot = (int)(chunk % slots);
                 var from = chunk == 0 ? 0 : RcloneCryptFormat.FileHeaderSize + (chunk * chunkCipher);
                 var to = Math.Min(RcloneCryptFormat.FileHeaderSize + ((chunk + 1) * chunkCipher), cipherLength);
-                return ReadRange(readers[slot], from, (int)(to - from), buffers[slot]);
+                return readers[slot].ReadAt(from, buffers[slot], (int)(to - from));
             }, cancellationToken);
 
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -356,19 +356,6 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
                 reader?.Dispose();
             }
         }
-    }
-
-    private static int ReadRange(Stream source, long from, int count, byte[] buffer)
-    {
-        source.Position = from;
-        var filled = 0;
-        int n;
-        while (filled < count && (n = source.Read(buffer, filled, count - filled)) > 0)
-        {
-            filled += n;
-        }
-
-        return filled;
     }
 
     // Progress in plaintext bytes from counts of ciphertext bytes, never past the plaintext's length.

@@ -26,7 +26,7 @@ internal sealed class EncryptedUploadContent : UploadContent
     {
         _key = key;
         _memory = new SemaphoreSlim(Math.Max(1, partsInMemory));
-        Length = RcloneCryptFormat.EncryptedSize(new FileInfo(path).Length);
+        Length = RcloneCryptFormat.EncryptedSize(FileLength);
     }
 
     public override long Length { get; }
@@ -63,15 +63,8 @@ internal sealed class EncryptedUploadContent : UploadContent
         using (var file = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan))
         using (var encrypting = new RcloneEncryptingStream(file, _key, _nonce))
         {
-            encrypting.Position = offset;
-            var filled = 0;
-            int read;
-            while (filled < size && (read = encrypting.Read(buffer, filled, size - filled)) > 0)
-            {
-                filled += read;
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
+            var filled = encrypting.ReadAt(offset, buffer, size);
+            cancellationToken.ThrowIfCancellationRequested();
             if (filled != size)
             {
                 throw new ObjectStoreException($"'{Path}' became shorter while it was being encrypted; it will be sent again next time.", Path, "ContentChanged");

@@ -9,8 +9,8 @@ namespace ChittyConnect.Crypt;
 /// The write side of <see cref="RcloneDecryptingStream"/>: takes rclone crypt content as it arrives (a
 /// download writing into it) and writes the plaintext of each block to the destination, in order, once the
 /// block has authenticated. Blocks are opened a batch at a time (up to 2 MiB) on the thread pool, the blocks
-/// of a batch on every core, while the next batch arrives: the cipher (about 1.3 s of one core per 256 MiB)
-/// does not run in turn with the network. Memory is two batches whatever the size, and a batch only grows to
+/// of a batch on every core, while the next batch arrives: the cipher, the costliest step of a download, does
+/// not run in turn with the network. Memory is two batches whatever the size, and a batch only grows to
 /// 2 MiB when the content is that long. <see cref="CompleteAsync"/>
 /// opens the rest; until it returns without error the destination holds only authenticated plaintext, and
 /// maybe not all of it (when a block fails, the blocks before it are written and none after).

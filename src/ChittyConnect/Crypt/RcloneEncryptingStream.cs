@@ -133,6 +133,23 @@ public sealed class RcloneEncryptingStream : Stream
         return copied;
     }
 
+    /// <summary>
+    /// Reads <paramref name="count"/> bytes of the encrypted content from <paramref name="position"/> into
+    /// <paramref name="buffer"/>; fewer only where the content ends. Returns the bytes read.
+    /// </summary>
+    public int ReadAt(long position, byte[] buffer, int count)
+    {
+        Position = position;
+        var filled = 0;
+        int read;
+        while (filled < count && (read = Read(buffer, filled, count - filled)) > 0)
+        {
+            filled += read;
+        }
+
+        return filled;
+    }
+
     /// <inheritdoc />
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {

@@ -82,9 +82,9 @@ internal sealed class SecretBox
 
     /// <summary>
     /// BouncyCastle's XSalsa20, its keystream XORed a word at a time. The engine's own ProcessBytes runs its
-    /// loop once per byte, which made it most of an encrypted upload's CPU (1.5 s of 2.5 s for 256 MiB);
-    /// its protected GenerateKeyStream and AdvanceCounter give the same keystream 64 bytes at a time, and
-    /// only the XOR of it is done here (SecretBoxTests compare every length against ProcessBytes).
+    /// loop once per byte, which costs more than the Salsa20 core itself; its protected GenerateKeyStream and
+    /// AdvanceCounter give the same keystream 64 bytes at a time, and only the XOR of it is done here
+    /// (SecretBoxTests compare every length against ProcessBytes).
     /// </summary>
     private sealed class XSalsa20Keystream : XSalsa20Engine
     {

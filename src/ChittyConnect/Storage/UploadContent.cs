@@ -18,14 +18,16 @@ internal abstract class UploadContent : IDisposable
     /// <summary>The local file the content comes from (for messages and the change check).</summary>
     public string Path { get; }
 
-    private readonly long _fileLength;
+    /// <summary>The local file's size when this began (what the parts are made from).</summary>
+    protected long FileLength { get; }
+
     private readonly DateTime _fileWritten;
 
     protected UploadContent(string path)
     {
         Path = path;
         var info = new FileInfo(path);
-        _fileLength = info.Length;
+        FileLength = info.Length;
         _fileWritten = info.LastWriteTimeUtc;
     }
 
@@ -57,7 +59,7 @@ internal abstract class UploadContent : IDisposable
     public bool FileChanged()
     {
         var info = new FileInfo(Path);
-        return !info.Exists || info.Length != _fileLength || info.LastWriteTimeUtc != _fileWritten;
+        return !info.Exists || info.Length != FileLength || info.LastWriteTimeUtc != _fileWritten;
     }
 
     public virtual void Dispose()
@@ -108,7 +110,7 @@ internal sealed class FileUploadContent : UploadContent
     private TaskCompletionSource<(byte[] Md5, string Sha256)>[]? _parts;
     private Task<string>? _whole;
 
-    public FileUploadContent(string path) : base(path) => Length = new FileInfo(path).Length;
+    public FileUploadContent(string path) : base(path) => Length = FileLength;
 
     public override long Length { get; }
 

@@ -140,7 +140,7 @@ internal sealed class SyncRun
     /// <summary>
     /// Hashes a file and ties the hashes to the size and time it had before and after the read. Under an
     /// encrypted prefix the SHA-256 alone: the objects there hold ciphertext, which the plaintext's MD5 never
-    /// matches, and skipping it roughly halves the hashing's CPU.
+    /// matches, and MD5 is the costlier of the two hashes.
     /// </summary>
     public async Task<SyncStateEntry> HashAsync(LocalFile file)
     {
