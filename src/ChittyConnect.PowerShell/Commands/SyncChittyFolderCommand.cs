@@ -25,7 +25,7 @@ namespace ChittyConnect.PowerShell.Commands;
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ChittySyncResult))]
 [OutputType(typeof(ChittySyncSummary))]
-public sealed class SyncChittyFolderCommand : ChittyCmdletBase
+public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
 {
     private const string Activity = "Sync-ChittyFolder";
     private readonly Dictionary<int, string> _openChildren = new();
@@ -228,6 +228,12 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
                 var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
+                if (Watch && !options.PlanOnly)
+                {
+                    await WatchAsync(engine, options, connection, target, ct).ConfigureAwait(false);
+                    return;
+                }
+
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -238,7 +244,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch { "SyncLocked" => ErrorCategory.ResourceBusy, "SyncInvalidOptions" => ErrorCategory.InvalidArgument, _ => ErrorCategory.InvalidOperation }, folder));
+            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch { "SyncLocked" or "SyncWatchRunning" => ErrorCategory.ResourceBusy, "SyncInvalidOptions" => ErrorCategory.InvalidArgument, _ => ErrorCategory.InvalidOperation }, folder));
         }
         catch (ObjectStoreException ex)
         {
