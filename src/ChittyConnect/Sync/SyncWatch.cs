@@ -202,6 +202,19 @@ public sealed class SyncWatch
         }
     }
 
+    // The files a run makes and removes itself (the case probe, a download before it is renamed into place)
+    // are no change: noticing them would start a run after every run.
+    private void OnLocalEvent(string? relativePath)
+    {
+        var name = Path.GetFileName(relativePath ?? string.Empty);
+        if (name.StartsWith(SyncInventory.CaseProbePrefix, StringComparison.Ordinal) || name.EndsWith(LocalScanner.PartialSuffix, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        NotifyLocalChange();
+    }
+
     private FileSystemWatcher? StartWatcher(string root)
     {
         if (!Directory.Exists(root))
@@ -216,11 +229,11 @@ public sealed class SyncWatch
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
             InternalBufferSize = 64 * 1024,
         };
-        FileSystemEventHandler changed = (_, _) => NotifyLocalChange();
+        FileSystemEventHandler changed = (_, e) => OnLocalEvent(e.Name);
         watcher.Changed += changed;
         watcher.Created += changed;
         watcher.Deleted += changed;
-        watcher.Renamed += (_, _) => NotifyLocalChange();
+        watcher.Renamed += (_, e) => OnLocalEvent(e.Name);
         // An overflow loses events: a run compares the whole folder, so one run makes up for all of them.
         watcher.Error += (_, _) => NotifyLocalChange();
         watcher.EnableRaisingEvents = true;

@@ -1,0 +1,182 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+# Sync-ChittyFolder -Watch against the local stack, as a user leaves it running: in a thread job, changed on
+# both sides (locally by hand, remotely by rclone), through an outage of the store, stopped by Stop-Job and
+# by SIGTERM. Each wait has a deadline and then asserts what a user would see; none retries a failed check.
+
+BeforeAll {
+    . $PSScriptRoot/_Common.ps1
+    $script:rclone = Get-Command rclone -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    if (-not $rclone) { throw 'rclone is not installed (apt-get install -y rclone; .ci/run does it): the remote changes are made with it.' }
+    $script:stack = Start-ChittyStack
+    $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-watch-" + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path $work | Out-Null
+    $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
+    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
+    $script:connection = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
+        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential
+
+    # rclone sees the bucket through its own S3 client: what it lists is what another tool sees.
+    $script:rcloneEnv = @{
+        RCLONE_CONFIG_STACK_TYPE              = 's3'
+        RCLONE_CONFIG_STACK_PROVIDER          = 'Other'
+        RCLONE_CONFIG_STACK_ENDPOINT          = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
+        RCLONE_CONFIG_STACK_ACCESS_KEY_ID     = $stack.S3AccessKey
+        RCLONE_CONFIG_STACK_SECRET_ACCESS_KEY = $stack.S3SecretKey
+        RCLONE_CONFIG_STACK_FORCE_PATH_STYLE  = 'true'
+    }
+    function Invoke-Rclone {
+        $saved = @{}
+        foreach ($name in $rcloneEnv.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $rcloneEnv[$name]) }
+        $savedCa = $env:AWS_CA_BUNDLE
+        $env:AWS_CA_BUNDLE = $null
+        try {
+            $out = $args[0] | & $rclone.Source -q @($args[1..($args.Count - 1)]) 2>&1
+            if ($LASTEXITCODE -ne 0) { throw "rclone $($args[1..($args.Count - 1)] -join ' ') failed: $out" }
+            $out
+        }
+        finally {
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+            $env:AWS_CA_BUNDLE = $savedCa
+        }
+    }
+    function Get-Remote([string] $Prefix) { @(Invoke-Rclone $null lsf -R --files-only "stack:$($stack.Bucket)/$Prefix" | Sort-Object) }
+    function Get-RemoteText([string] $Key) { (Invoke-Rclone $null cat "stack:$($stack.Bucket)/$Key") -join "`n" }
+    function Set-RemoteText([string] $Key, [string] $Text) { $null = Invoke-Rclone $Text rcat "stack:$($stack.Bucket)/$Key" }
+    function Remove-Remote([string] $Key) { $null = Invoke-Rclone $null deletefile "stack:$($stack.Bucket)/$Key" }
+    function Get-Local([string] $Folder) { @(Get-ChildItem -LiteralPath $Folder -Recurse -File | ForEach-Object { [IO.Path]::GetRelativePath($Folder, $_.FullName).Replace('\', '/') } | Sort-Object) }
+
+    function Start-Watch([string] $Folder, [string] $Prefix, [int] $PollInterval) {
+        $job = Start-ThreadJob -ScriptBlock {
+            param($Manifest, $Connection, $Folder, $Prefix, $PollInterval)
+            Import-Module $Manifest
+            Sync-ChittyFolder $Folder -Prefix $Prefix -Direction Both -Watch -PollInterval $PollInterval -Connection $Connection
+        } -ArgumentList $ManifestPath, $connection, $Folder, $Prefix, $PollInterval
+        $job | Add-Member -NotePropertyName Results -NotePropertyValue ([Collections.Generic.List[object]]::new())
+        $job
+    }
+
+    # Collects the watch's results until $Condition holds; fails at the deadline or when the watch ended.
+    function Wait-Watch($Job, [scriptblock] $Condition, [int] $Seconds = 20) {
+        $deadline = [datetime]::UtcNow.AddSeconds($Seconds)
+        while ($true) {
+            foreach ($r in @(Receive-Job $Job)) { $Job.Results.Add($r) }
+            if (& $Condition) { return }
+            if ($Job.State -notin 'NotStarted', 'Running') { throw "The watch ended ($($Job.State)): $($Job.ChildJobs[0].Error)" }
+            if ([datetime]::UtcNow -gt $deadline) { throw "Not seen within $Seconds s: $Condition" }
+            Start-Sleep -Milliseconds 200
+        }
+    }
+}
+
+AfterAll {
+    Get-Job | Remove-Job -Force -ErrorAction SilentlyContinue
+    if ($script:restarted) { Stop-Process -Id $script:restarted.Id -Force -ErrorAction SilentlyContinue }
+    Disconnect-Chitty
+    $env:CHITTY_CONFIG_DIR = $script:savedConfigDir
+    if ($script:stack) { Stop-ChittyStack -Stack $script:stack }
+    if ($script:work) { Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue }
+}
+
+Describe 'Sync-ChittyFolder -Watch, polling every 2 s' {
+    BeforeAll {
+        $script:folder = Join-Path $work 'watched'
+        New-Item -ItemType Directory -Path $folder | Out-Null
+        Set-Content -LiteralPath (Join-Path $folder 'a.txt') -Value 'first'
+        Set-Content -LiteralPath (Join-Path $folder 'c.txt') -Value 'to be renamed'
+        $script:prefix = 'watch/'
+        $script:watch = Start-Watch $folder $prefix 2
+    }
+
+    It 'syncs the folder first, then sends a new local file as it appears' {
+        Wait-Watch $watch { (Get-Remote $prefix) -contains 'c.txt' }
+        Set-Content -LiteralPath (Join-Path $folder 'b.txt') -Value 'new'
+        Wait-Watch $watch { $watch.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'b.txt' } }
+        Get-Remote $prefix | Should -Be @('a.txt', 'b.txt', 'c.txt')
+        Get-RemoteText "${prefix}b.txt" | Should -Be 'new'
+    }
+
+    It 'refuses a second watch of the same folder with a clear error' {
+        { Sync-ChittyFolder $folder -Prefix 'elsewhere/' -Watch -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySyncWatchRunning,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand' -ExpectedMessage '*already being watched*'
+    }
+
+    It 'sends a local edit, delete and rename (as a delete and a new file)' {
+        $mark = $watch.Results.Count
+        Set-Content -LiteralPath (Join-Path $folder 'a.txt') -Value 'edited'
+        Remove-Item -LiteralPath (Join-Path $folder 'b.txt')
+        Move-Item -LiteralPath (Join-Path $folder 'c.txt') -Destination (Join-Path $folder 'd.txt')
+        Wait-Watch $watch { ((Get-Remote $prefix) -join ',') -eq 'a.txt,d.txt' -and (Get-RemoteText "${prefix}a.txt") -eq 'edited' }
+        $recent = $watch.Results | Select-Object -Skip $mark
+        ($recent | Where-Object RelativePath -eq 'c.txt').Action | Should -Be 'DeletedRemote'
+        ($recent | Where-Object RelativePath -eq 'd.txt').Action | Should -Be 'Uploaded'
+    }
+
+    It 'brings a remote edit, new file and delete made by rclone into the folder' {
+        Set-RemoteText "${prefix}a.txt" 'edited remotely'
+        Set-RemoteText "${prefix}sub/e.txt" 'from rclone'
+        Remove-Remote "${prefix}d.txt"
+        Wait-Watch $watch { ((Get-Local $folder) -join ',') -eq 'a.txt,sub/e.txt' -and (Get-Content -Raw (Join-Path $folder 'a.txt')) -eq 'edited remotely' }
+        Get-Content -Raw (Join-Path $folder 'sub/e.txt') | Should -Be 'from rclone'
+    }
+
+    It 'keeps a change made while the store is down and sends it once the store is back' {
+        $port = $stack.S3Uri.Port
+        Stop-Process -Id $stack.S3Process.Id -Force
+        $null = $stack.S3Process.WaitForExit(5000)
+        Set-Content -LiteralPath (Join-Path $folder 'during-outage.txt') -Value 'kept'
+        Wait-Watch $watch { $watch.ChildJobs[0].Warning | Where-Object Message -like 'Run failed*' } -Seconds 30
+        # The same s3rver, on the same port and data, as after a restart of the store.
+        $s3rverArgs = @((Join-Path $RepoRoot 'build/s3rver-r2.js'), '--address', '127.0.0.1', '--port', $port, '--silent',
+            '--directory', (Join-Path $stack.TempRoot 's3'), '--configure-bucket', $stack.Bucket)
+        $env:NODE_OPTIONS = '--openssl-legacy-provider'
+        try { $script:restarted = Start-Process -FilePath node -ArgumentList $s3rverArgs -PassThru -RedirectStandardOutput (Join-Path $work 's3rver.out') }
+        finally { $env:NODE_OPTIONS = $null }
+        Wait-Watch $watch { $watch.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'during-outage.txt' } } -Seconds 60
+        Get-RemoteText "${prefix}during-outage.txt" | Should -Be 'kept'
+    }
+
+    It 'ends within a few seconds of Stop-Job, with the state saved' {
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $watch | Stop-Job
+        $timer.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $watch.State | Should -Be 'Stopped'
+        # Saved state: a one-off sync afterwards finds nothing to do, and the folder can be watched again.
+        Sync-ChittyFolder $folder -Prefix $prefix -Direction Both | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Sync-ChittyFolder -Watch, events and no polls' {
+    BeforeAll {
+        $script:folder2 = Join-Path $work 'device-b'
+        New-Item -ItemType Directory -Path $folder2 | Out-Null
+        Set-Content -LiteralPath (Join-Path $folder2 'shared.txt') -Value 'base'
+        $script:prefix2 = "files/$($stack.SessionId)/"
+        # An hour between polls: whatever arrives within seconds came by an event or a local change.
+        $script:watch2 = Start-Watch $folder2 $prefix2 3600
+        Wait-Watch $watch2 { $watch2.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'shared.txt' } }
+    }
+
+    AfterAll { $watch2 | Stop-Job }
+
+    It 'pulls what another device syncs up, on its context.files.synced event' {
+        $deviceA = Join-Path $work 'device-a'
+        New-Item -ItemType Directory -Path $deviceA | Out-Null
+        Set-Content -LiteralPath (Join-Path $deviceA 'from-a.txt') -Value 'sent by A'
+        $null = Sync-ChittyFolder $deviceA -Prefix "$prefix2" -NoDelete
+        Wait-Watch $watch2 { Test-Path (Join-Path $folder2 'from-a.txt') } -Seconds 15
+        Get-Content -Raw (Join-Path $folder2 'from-a.txt') | Should -BeLike 'sent by A*'
+    }
+
+    It 'keeps both versions of a file edited on both sides' {
+        # The remote edit makes no event (rclone does not report) and no poll comes: the local edit's run
+        # finds both changed.
+        Set-RemoteText "${prefix2}shared.txt" 'remote side'
+        Set-Content -LiteralPath (Join-Path $folder2 'shared.txt') -Value 'local side'
+        Wait-Watch $watch2 { $watch2.Results | Where-Object Action -eq 'Conflict' }
+        $conflict = $watch2.Results | Where-Object Action -eq 'Conflict'
+        $conflict.RelativePath | Should -Be 'shared.txt'
+        Get-Content -Raw (Join-Path $folder2 'shared.txt') | Should -Be 'remote side'
+        Get-Content -Raw $conflict.ConflictPath | Should -BeLike 'local side*'
+        Wait-Watch $watch2 { (Get-Remote $prefix2) -contains [IO.Path]::GetFileName($conflict.ConflictPath) }
+    }
+}
