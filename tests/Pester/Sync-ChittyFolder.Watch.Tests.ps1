@@ -189,3 +189,57 @@ Describe 'Sync-ChittyFolder -Watch, events and no polls' {
         Wait-Watch $watch2 { (Get-Remote $prefix2) -contains [IO.Path]::GetFileName($conflict.ConflictPath) }
     }
 }
+
+Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWindows {
+    BeforeAll {
+        $script:folder3 = Join-Path $work 'service'
+        New-Item -ItemType Directory -Path $folder3 | Out-Null
+        Set-Content -LiteralPath (Join-Path $folder3 'kept.txt') -Value 'by the service'
+        # 'Import-Module ChittyConnect' as on an installed machine: the repository under that name on PSModulePath.
+        $modules = Join-Path $work 'modules'
+        New-Item -ItemType Directory -Path $modules | Out-Null
+        New-Item -ItemType SymbolicLink -Path (Join-Path $modules 'ChittyConnect') -Target $RepoRoot | Out-Null
+        $environment = @{
+            PSModulePath                = $modules
+            CHITTY_ENDPOINT             = $stack.EmulatorUri.AbsoluteUri
+            CHITTY_API_KEY              = $stack.ApiKey
+            CHITTY_ID                   = $stack.ChittyId
+            CHITTY_SESSION_ID           = $stack.SessionId
+            CHITTY_R2_ENDPOINT          = $stack.S3Uri.AbsoluteUri
+            CHITTY_R2_BUCKET            = $stack.Bucket
+            CHITTY_R2_ACCESS_KEY_ID     = $stack.S3AccessKey
+            CHITTY_R2_SECRET_ACCESS_KEY = $stack.S3SecretKey
+            CHITTY_CONFIG_DIR           = $env:CHITTY_CONFIG_DIR
+        }
+        $start = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
+        if ([IO.Path]::GetFileNameWithoutExtension($start.FileName) -eq 'dotnet') { $start.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll')) }
+        foreach ($a in '-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'examples/watch/Start-ChittyWatch.ps1'),
+            '-Path', $folder3, '-Direction', 'Upload', '-PollInterval', '3600') { $start.ArgumentList.Add($a) }
+        foreach ($name in $environment.Keys) { $start.Environment[$name] = $environment[$name] }
+        $start.RedirectStandardOutput = $true
+        $start.RedirectStandardError = $true
+        $script:service = [Diagnostics.Process]::Start($start)
+        $script:serviceOut = $service.StandardOutput.ReadToEndAsync()
+        $script:serviceErr = $service.StandardError.ReadToEndAsync()
+    }
+
+    AfterAll { if (-not $service.HasExited) { $service.Kill($true) } }
+
+    It 'syncs, then ends within a few seconds of SIGTERM with its state saved' {
+        # The example syncs the session's prefix.
+        $deadline = [datetime]::UtcNow.AddSeconds(60)
+        while (-not ((Get-Remote "files/$($stack.SessionId)/") -contains 'kept.txt')) {
+            if ($service.HasExited) { throw "The service ended: $($serviceErr.Result)" }
+            if ([datetime]::UtcNow -gt $deadline) { throw 'kept.txt was not sent within 60 s.' }
+            Start-Sleep -Milliseconds 250
+        }
+
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        & kill -TERM $service.Id
+        $service.WaitForExit(10000) | Should -BeTrue
+        $timer.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $serviceOut.Result | Should -Match 'Uploaded kept.txt'
+        # The state was saved and both locks released: a one-off sync at once finds nothing to do.
+        Sync-ChittyFolder $folder3 -Direction Upload -NoDelete | Should -BeNullOrEmpty
+    }
+}
