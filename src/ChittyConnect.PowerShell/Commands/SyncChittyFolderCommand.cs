@@ -122,6 +122,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     public string? StateDirectory { get; set; }
 
     /// <summary>
+    /// Seconds an outage of the store (connection refused or reset, timeouts, 5xx, throttling) is waited out
+    /// within the run, failed requests retried with backoff, before its files fail; 0 waits for nothing.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int RetryTimeoutSec { get; set; } = (int)R2StoreOptions.DefaultRetryTimeout.TotalSeconds;
+
+    /// <summary>
     /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
     /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
     /// </summary>
@@ -219,7 +227,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
-        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
+        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3), RetryTimeout = TimeSpan.FromSeconds(RetryTimeoutSec) };
         try
         {
             RunAsync(async ct =>

@@ -230,9 +230,11 @@ internal sealed class S3Transport : IDisposable
             {
                 return await base.InvokeAsync<T>(executionContext).ConfigureAwait(false);
             }
-            catch (Exception ex) when (context.OriginalRequest is InitiateMultipartUploadRequest && ex is not AmazonServiceException && !context.CancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (context.OriginalRequest is InitiateMultipartUploadRequest && ex is not AmazonServiceException && !context.CancellationToken.IsCancellationRequested
+                && !IsConnectionRefused(ex))
             {
                 // The request may have reached the store and created an upload: a retry would create a second.
+                // A refused connection sent nothing, so it is retried as any other request.
                 throw new AnswerLostException("the answer to CreateMultipartUpload was lost (" + ex.Message + "); it is not sent again blindly.", ex);
             }
             catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.OK && context.OriginalRequest is CompleteMultipartUploadRequest
@@ -242,6 +244,19 @@ internal sealed class S3Transport : IDisposable
                 // often it is sent; only S3's transient codes are worth another attempt.
                 throw new FinalAnswerException(ex.ErrorCode, ex.Message, (int)ex.StatusCode);
             }
+        }
+
+        private static bool IsConnectionRefused(Exception? ex)
+        {
+            for (; ex is not null; ex = ex.InnerException)
+            {
+                if (ex is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         private static readonly string[] TransientCompletionCodes = { "InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout", "Throttling" };
