@@ -29,10 +29,26 @@ internal sealed class StoreOutage
 
     public StoreOutage(TimeSpan timeout) => _timeout = timeout;
 
-    /// <summary>Whether <paramref name="failure"/> says the store is unreachable or failing for now, rather than refusing the request.</summary>
+    /// <summary>
+    /// Whether <paramref name="failure"/> says the store is unreachable or failing for now, rather than refusing the
+    /// request; a certificate that is not trusted fails every attempt alike, so it is no outage.
+    /// </summary>
     public static bool IsOutage(ObjectStoreException failure) =>
-        failure.Code is "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError"
-        || failure.StatusCode is 429 or >= 500;
+        (failure.Code is "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" || failure.StatusCode is 429 or >= 500)
+        && !IsTlsFailure(failure);
+
+    private static bool IsTlsFailure(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Runs <paramref name="call"/>, again after each outage failure while the outage is shorter than the timeout.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)

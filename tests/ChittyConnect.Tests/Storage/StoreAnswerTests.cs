@@ -169,6 +169,7 @@ public sealed class StoreAnswerTests
         {
             o.IdleTimeout = TimeSpan.FromSeconds(1);
             o.MaxRetries = 1;
+            o.RetryTimeout = TimeSpan.Zero;
         }, inner => new Disturb(inner, async (r, next, ct) =>
         {
             await Task.Delay(TimeSpan.FromSeconds(30), ct);
