@@ -97,15 +97,19 @@ function Get-CleanHomeEnvironment {
 
 function Install-ChittyPackage {
     <#
-    Packs the built module (build/New-ChittyPackage.ps1) into -Work/packages and installs it with
-    Install-PSResource into the clean home -Work/home, as README's Install section says; returns that home.
+    Packs the built module (build/New-ChittyPackage.ps1) and installs it with Install-PSResource into the
+    clean home -Work/home, as README's Install section says; returns that home and the package. The package
+    of one build is made once, under out/test-packages, for every file that installs it.
     #>
     param([Parameter(Mandatory)] [string] $Work)
-    $packages = Join-Path $Work 'packages'
+    $build = (Get-Item -LiteralPath (Join-Path $RepoRoot 'bin/ChittyConnect.PowerShell.dll')).LastWriteTimeUtc.Ticks
+    $packages = Join-Path $RepoRoot "out/test-packages/$build"
     $userHome = Join-Path $Work 'home'
     $null = New-Item -ItemType Directory -Path $userHome -Force
-    $pack = Invoke-ChittyPwsh -Command "& '$RepoRoot/build/New-ChittyPackage.ps1' -RepoRoot '$RepoRoot' -OutputPath '$packages'"
-    if ($pack.ExitCode -ne 0) { throw "Packaging failed: $($pack.Output -join "`n")" }
+    if (-not (Get-ChildItem -LiteralPath $packages -Filter *.nupkg -ErrorAction SilentlyContinue)) {
+        $pack = Invoke-ChittyPwsh -Command "& '$RepoRoot/build/New-ChittyPackage.ps1' -RepoRoot '$RepoRoot' -OutputPath '$packages'"
+        if ($pack.ExitCode -ne 0) { throw "Packaging failed: $($pack.Output -join "`n")" }
+    }
     $install = Invoke-ChittyPwsh -Environment (Get-CleanHomeEnvironment -UserHome $userHome) -WorkingDirectory $userHome -Command @"
 `$ErrorActionPreference = 'Stop'
 Register-PSResourceRepository -Name ChittyConnectLocal -Uri '$packages' -Trusted
