@@ -15,8 +15,10 @@ namespace ChittyConnect.Storage;
 /// The outage is the store's, not the request's: it begins at the first such failure since the last answer and
 /// ends at the next answer, so every request in flight waits out the same outage, and once it has lasted the
 /// timeout each of them, and each later one, fails at its next failure instead of waiting again: a store that
-/// stays down costs a run one timeout, not one per file. Only requests that are safe to send again come here
-/// (S3's PUT, part, GET, HEAD, LIST and DELETE are; a CreateMultipartUpload whose answer was lost is not retried,
+/// stays down costs a run one timeout, not one per file. Every S3 call of a store comes here, and each is safe to
+/// send again as the SDK's own retries already do: reads, PUTs, parts and deletes are idempotent; a completion
+/// whose answer was lost may be refused the second time (NoSuchUpload), its file failing while the next run finds
+/// the object in place; a CreateMultipartUpload whose answer was lost never comes back as an outage (AnswerLost,
 /// see <see cref="S3Transport"/>). Thread-safe.
 /// </summary>
 internal sealed class StoreOutage
@@ -73,7 +75,7 @@ internal sealed class StoreOutage
                     delay = remaining;
                 }
 
-                ChittyLog.Verbose($"{ex.Message} The store is retried in {delay.TotalSeconds:0.0} s (it has been failing for {_timeout - remaining:mm\\:ss} of at most {_timeout:mm\\:ss}).");
+                ChittyLog.Verbose($"{ex.Message}; the store has been failing for {(_timeout - remaining).TotalSeconds:0.0} s of the {_timeout.TotalSeconds:0} s waited out, tried again in {delay.TotalSeconds:0.0} s.");
                 await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
         }
