@@ -190,6 +190,12 @@ Describe 'The other examples, run as their comments say with the installed modul
         ($run.Output -join "`n") | Should -Match 'resource://connect/'
     }
 
+    It 'examples/SyncQuickstart.ps1 from the CHITTY_* variables (as build.ps1 -Task Demo runs it)' {
+        $run = Invoke-ChittyPwsh -Environment (Get-ExampleEnvironment) -WorkingDirectory $Elsewhere -Command "./examples/SyncQuickstart.ps1; exit `$LASTEXITCODE"
+        $run.ExitCode | Should -Be 0 -Because ($run.Output -join "`n")
+        ($run.Output -join "`n") | Should -Match '"type":"summary"'
+    }
+
     It 'examples/Sync-TwoDevices.ps1 from the CHITTY_* variables' {
         $run = Invoke-ChittyPwsh -Environment (Get-ExampleEnvironment) -WorkingDirectory $Elsewhere -Command @"
 `$result = ./examples/Sync-TwoDevices.ps1 -WorkFolder '$(Join-Path $Work 'two-devices')' 6>`$null
