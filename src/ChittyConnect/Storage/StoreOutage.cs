@@ -37,20 +37,7 @@ internal sealed class StoreOutage
     /// </summary>
     public static bool IsOutage(ObjectStoreException failure) =>
         (failure.Code is "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" || failure.StatusCode is 429 or >= 500)
-        && !IsTlsFailure(failure);
-
-    private static bool IsTlsFailure(Exception? ex)
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            if (ex is System.Security.Authentication.AuthenticationException)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+        && ExceptionChain.Find<System.Security.Authentication.AuthenticationException>(failure) is null;
 
     /// <summary>Runs <paramref name="call"/>, again after each outage failure while the outage is shorter than the timeout.</summary>
     public async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
