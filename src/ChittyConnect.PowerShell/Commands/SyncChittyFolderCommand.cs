@@ -437,6 +437,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);
+                w.WriteNumber("filesCompared", s.FilesCompared);
+                w.WriteNumber("bytesCompared", s.BytesCompared);
                 w.WriteStartObject("requests");
                 w.WriteNumber("list", s.Requests.List);
                 w.WriteNumber("put", s.Requests.Put);

@@ -49,8 +49,14 @@ public sealed class RemoteObjectInfo
     /// <summary>The x-amz-meta-sha256 the uploader stored, when there is one.</summary>
     public string? Sha256 { get; set; }
 
-    /// <summary>The x-amz-meta-mtime the uploader stored (the file's last-write time), when there is one.</summary>
+    /// <summary>The x-amz-meta-mtime the uploader stored (the file's last-write time), when there is one that is a time.</summary>
     public DateTimeOffset? FileModified { get; set; }
+
+    /// <summary>
+    /// The content's MD5 (lower-case hex) when the object tells it: its ETag when that is a single PUT's,
+    /// else the md5chksum metadata rclone (and the module) write on uploads in parts; null otherwise.
+    /// </summary>
+    public string? ContentMd5 { get; set; }
 
     /// <summary>When the store last wrote it.</summary>
     public DateTimeOffset? LastModified { get; set; }
@@ -87,8 +93,28 @@ public sealed class DownloadResult
     /// <summary>Bytes received.</summary>
     public long Size { get; set; }
 
-    /// <summary>How the content was checked: "md5" (ETag), "sha256" (metadata) or "size" (nothing else available).</summary>
+    /// <summary>How the content was checked: "md5" (ETag), "md5chksum" or "sha256" (metadata), or "size" (nothing else available).</summary>
     public string VerifiedBy { get; set; } = string.Empty;
+}
+
+/// <summary>Whether an object holds some content, what settled it and what it cost to find out.</summary>
+public sealed class ContentComparison
+{
+    /// <summary>True when the object holds exactly that content.</summary>
+    public bool Same { get; set; }
+
+    /// <summary>
+    /// What settled it: "md5" (a single PUT's ETag), "sha256" or "md5chksum" (the object's metadata, one
+    /// HEAD), "content" (no usable hash: the object was read and compared), "head" (the object was gone or
+    /// another size by then).
+    /// </summary>
+    public string By { get; set; } = string.Empty;
+
+    /// <summary>Bytes of the object read to compare them (only when it had no usable hash).</summary>
+    public long RemoteBytesRead { get; set; }
+
+    /// <summary>Bytes of the local content read to hash or compare it here.</summary>
+    public long LocalBytesRead { get; set; }
 }
 
 /// <summary>A key a batch delete could not remove.</summary>
