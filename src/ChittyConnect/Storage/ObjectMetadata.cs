@@ -48,31 +48,56 @@ public static class ObjectMetadata
     /// <summary>
     /// Reads a time as rclone writes it (decimal seconds), as integer seconds, or as the module's earlier
     /// integer milliseconds (told apart by magnitude). False for anything else and for a time outside what
-    /// <see cref="DateTimeOffset"/> holds.
+    /// <see cref="DateTimeOffset"/> holds. As rclone reads it, the fraction counts forward from the whole
+    /// seconds, also before 1970 ("-2.5" is 1.5 s before the epoch).
     /// </summary>
     public static bool TryParseMtime(string? value, out DateTimeOffset time)
     {
         time = default;
-        if (string.IsNullOrWhiteSpace(value)
-            || !decimal.TryParse(value!.Trim(), NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number))
+        var text = value?.Trim() ?? string.Empty;
+        var dot = text.IndexOf('.');
+        var whole = dot < 0 ? text : text.Substring(0, dot);
+        var fraction = dot < 0 ? "0" : text.Substring(dot + 1);
+        if (!decimal.TryParse(whole, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds)
+            || fraction.Length == 0 || !IsDigits(fraction))
         {
             return false;
         }
 
-        var seconds = value.IndexOf('.') < 0 && Math.Abs(number) >= MillisecondsFrom ? number / 1000m : number;
+        if (dot < 0 && Math.Abs(seconds) >= MillisecondsFrom)
+        {
+            seconds /= 1000m;
+        }
+        else
+        {
+            seconds += decimal.Parse("0." + (fraction.Length > 9 ? fraction.Substring(0, 9) : fraction), CultureInfo.InvariantCulture);
+        }
+
         if (seconds < s_minSeconds || seconds > s_maxSeconds)
         {
             return false;
         }
 
-        var ticks = decimal.Round(seconds * TimeSpan.TicksPerSecond, MidpointRounding.AwayFromZero);
-        var utcTicks = ticks + s_epoch.UtcTicks;
+        var utcTicks = decimal.Round(seconds * TimeSpan.TicksPerSecond, MidpointRounding.AwayFromZero) + s_epoch.UtcTicks;
         if (utcTicks < DateTimeOffset.MinValue.UtcTicks || utcTicks > DateTimeOffset.MaxValue.UtcTicks)
         {
             return false;
         }
 
         time = new DateTimeOffset((long)utcTicks, TimeSpan.Zero);
+        return true;
+    }
+
+    private static bool IsDigits(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c < '0' || c > '9')
+            {
+                return false;
+            }
+        }
+
         return true;
     }
 
