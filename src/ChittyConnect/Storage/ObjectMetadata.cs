@@ -26,7 +26,8 @@ public static class ObjectMetadata
     private const decimal MillisecondsFrom = 100_000_000_000m;
 
     private static readonly DateTimeOffset s_epoch = new(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
-    private static readonly decimal s_minSeconds = DateTimeOffset.MinValue.ToUnixTimeSeconds();
+    // The earliest time every file system the module runs on can give a file (Windows' FILETIME starts here).
+    private static readonly decimal s_minSeconds = new DateTimeOffset(1601, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeSeconds();
     private static readonly decimal s_maxSeconds = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
 
     /// <summary>rclone's form of a time: whole seconds since the epoch, a dot and nine digits of nanoseconds.</summary>
@@ -47,8 +48,8 @@ public static class ObjectMetadata
 
     /// <summary>
     /// Reads a time as rclone writes it (decimal seconds), as integer seconds, or as the module's earlier
-    /// integer milliseconds (told apart by magnitude). False for anything else and for a time outside what
-    /// <see cref="DateTimeOffset"/> holds. As rclone reads it, the fraction counts forward from the whole
+    /// integer milliseconds (told apart by magnitude). False for anything else and for a time no file can
+    /// have (before 1601, after 9999). As rclone reads it, the fraction counts forward from the whole
     /// seconds, also before 1970 ("-2.5" is 1.5 s before the epoch).
     /// </summary>
     public static bool TryParseMtime(string? value, out DateTimeOffset time)
