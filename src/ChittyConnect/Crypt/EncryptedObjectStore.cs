@@ -251,7 +251,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
             : new RemoteObject(ObjectKeyFor(remote.Key), RcloneCryptFormat.EncryptedSize(remote.Size), remote.ETag, remote.LastModified);
         if (RcloneCryptFormat.EncryptedSize(new FileInfo(path).Length) != cipher.Size)
         {
-            return new ContentComparison { By = "size" };
+            return new ContentComparison { By = ComparedBy.Size };
         }
 
         var header = await _inner.ReadRangeAsync(cipher.Key, 0, RcloneCryptFormat.FileHeaderSize, cancellationToken).ConfigureAwait(false);
@@ -265,7 +265,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         catch (RcloneCryptException ex)
         {
             ChittyLog.Verbose($"'{remote.Key}' is not rclone crypt content ({ex.Message}); it differs from the local file.");
-            return new ContentComparison { By = "header", RemoteBytesRead = header.Length };
+            return new ContentComparison { By = ComparedBy.NotEncrypted, RemoteBytesRead = header.Length };
         }
 
         var result = await _inner.CompareAsync(cipher,

@@ -42,7 +42,7 @@ public sealed partial class R2ObjectStore
         {
             var md5 = known?.Md5 ?? (await HashExpectedAsync(openExpected, result, cancellationToken).ConfigureAwait(false)).Md5;
             result.Same = md5 == remote.ETag;
-            result.By = "md5";
+            result.By = ComparedBy.ETag;
             return result;
         }
 
@@ -50,7 +50,7 @@ public sealed partial class R2ObjectStore
         if (info is null || info.Size != remote.Size)
         {
             // Gone or replaced since the listing: the plan's version of it is not this content.
-            result.By = "head";
+            result.By = ComparedBy.Changed;
             return result;
         }
 
@@ -58,11 +58,11 @@ public sealed partial class R2ObjectStore
         {
             var hashes = known ?? await HashExpectedAsync(openExpected, result, cancellationToken).ConfigureAwait(false);
             result.Same = info.Sha256 is not null ? info.Sha256 == hashes.Sha256 : info.ContentMd5 == hashes.Md5;
-            result.By = info.Sha256 is not null ? "sha256" : "md5chksum";
+            result.By = info.Sha256 is not null ? ComparedBy.Sha256 : ComparedBy.Md5Checksum;
             return result;
         }
 
-        result.By = "content";
+        result.By = ComparedBy.Content;
         result.Same = await SameBytesAsync(remote, openExpected, result, cancellationToken).ConfigureAwait(false);
         return result;
     }

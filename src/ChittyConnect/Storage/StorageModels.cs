@@ -97,18 +97,39 @@ public sealed class DownloadResult
     public string VerifiedBy { get; set; } = string.Empty;
 }
 
+/// <summary>What settled whether an object holds some content.</summary>
+public enum ComparedBy
+{
+    /// <summary>The sizes differ (an encrypted object's ciphertext size against the file's).</summary>
+    Size,
+
+    /// <summary>A single PUT's ETag, the content's MD5.</summary>
+    ETag,
+
+    /// <summary>The object's sha256 metadata (one HEAD).</summary>
+    Sha256,
+
+    /// <summary>rclone's md5chksum metadata (one HEAD).</summary>
+    Md5Checksum,
+
+    /// <summary>No usable hash: the object was read and compared with the content.</summary>
+    Content,
+
+    /// <summary>The object was gone or another size when looked at again (one HEAD).</summary>
+    Changed,
+
+    /// <summary>An encrypted object without rclone crypt's header.</summary>
+    NotEncrypted,
+}
+
 /// <summary>Whether an object holds some content, what settled it and what it cost to find out.</summary>
 public sealed class ContentComparison
 {
     /// <summary>True when the object holds exactly that content.</summary>
     public bool Same { get; set; }
 
-    /// <summary>
-    /// What settled it: "md5" (a single PUT's ETag), "sha256" or "md5chksum" (the object's metadata, one
-    /// HEAD), "content" (no usable hash: the object was read and compared), "head" (the object was gone or
-    /// another size by then).
-    /// </summary>
-    public string By { get; set; } = string.Empty;
+    /// <summary>What settled it.</summary>
+    public ComparedBy By { get; set; }
 
     /// <summary>Bytes of the object read to compare them (only when it had no usable hash).</summary>
     public long RemoteBytesRead { get; set; }

@@ -341,7 +341,7 @@ internal sealed class SyncPlanner
         {
             _run.Count(s =>
             {
-                s.FilesCompared += compared.By == "content" ? 1 : 0;
+                s.FilesCompared += compared.By == ComparedBy.Content ? 1 : 0;
                 s.BytesCompared += compared.RemoteBytesRead;
                 s.BytesHashed += compared.LocalBytesRead;
             });
