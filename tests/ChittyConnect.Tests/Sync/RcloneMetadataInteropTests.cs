@@ -83,6 +83,13 @@ public sealed class RcloneMetadataInteropTests
             o.LocalPath = source;
             o.StateDirectory = Path.Combine(ctx.Root, "state-of-the-rclone-device");
         });
+        var uploadWire = (ctx.Wire.Count("PUT"), ctx.Wire.Count("HEAD"), ctx.Wire.Count("GET"), ctx.Wire.Count("PART"));
+        var (again, againResults) = await ctx.SyncAsync(o =>
+        {
+            o.Direction = SyncDirection.Download;
+            o.LocalPath = source;
+            o.StateDirectory = Path.Combine(ctx.Root, "state-of-another-device");
+        });
 
         Assert.True(download.Success, string.Join("; ", downloaded.Select(r => r.Error)));
         Assert.Equal(2, download.FilesDownloaded);
@@ -93,7 +100,12 @@ public sealed class RcloneMetadataInteropTests
         Assert.True(upload.Success);
         Assert.Empty(uploaded);
         Assert.Equal((0, 2, 0), (upload.FilesUploaded, upload.FilesSkipped, upload.FilesCompared));
-        Assert.Equal((0, 1, 0, 0), (ctx.Wire.Count("PUT"), ctx.Wire.Count("HEAD"), ctx.Wire.Count("GET"), ctx.Wire.Count("PART")));
+        Assert.Equal((0, 1, 0, 0), uploadWire);
+        // A download into a folder that already holds them writes nothing either.
+        Assert.True(again.Success);
+        Assert.Empty(againResults);
+        Assert.Equal((0, 2), (again.FilesDownloaded, again.FilesSkipped));
+        Assert.Equal(0, ctx.Wire.Count("GET"));
     }
 
     [Fact]
@@ -115,6 +127,28 @@ public sealed class RcloneMetadataInteropTests
         Assert.InRange(File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "words.txt")), started, DateTime.UtcNow.AddMinutes(5));
         Assert.InRange(File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "huge.txt")), started, DateTime.UtcNow.AddMinutes(5));
         Assert.Equal(new DateTime(2024, 3, 1, 10, 0, 0, DateTimeKind.Utc), File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "rclone.txt")));
+    }
+
+    [Fact]
+    public async Task A_download_whose_content_is_not_the_md5chksum_fails_and_writes_nothing()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var source = Path.Combine(ctx.Root, "source.bin");
+        File.WriteAllBytes(source, SyncTestContext.RandomBytes(150_000, 5));
+        using (var cli = new AwsCliTool(ctx.Store.Endpoint))
+        {
+            // In parts (from 100 KB), with the MD5 of other content.
+            cli.Run("s3", "cp", "--only-show-errors", "--metadata", "md5chksum=" + Convert.ToBase64String(MD5.HashData("other"u8.ToArray())),
+                source, $"s3://{ctx.Store.Bucket}/{ctx.Prefix}wrong.bin");
+        }
+
+        var (summary, results) = await ctx.SyncAsync(o => o.Direction = SyncDirection.Download);
+
+        Assert.False(summary.Success);
+        var failed = Assert.Single(results);
+        Assert.Equal(SyncAction.Failed, failed.Action);
+        Assert.Contains("md5chksum", failed.Error);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(ctx.Local));
     }
 
     internal static RcloneTool Rclone(SyncTestContext ctx)
