@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ChittyConnect.Configuration;
+using ChittyConnect.Diagnostics;
 using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Sync;
@@ -35,7 +36,10 @@ internal sealed class SyncStateEntry
     /// </summary>
     public string? RemoteETag { get; set; }
 
-    /// <summary>True once the service confirmed a sync report naming this content.</summary>
+    /// <summary>
+    /// True when no sync report is owed for this content: the service confirmed one naming it, or this
+    /// machine found it on both sides without moving it.
+    /// </summary>
     public bool Reported { get; set; }
 }
 
@@ -51,13 +55,16 @@ internal sealed class PendingUpload
 }
 
 /// <summary>
-/// The per-(folder, endpoint, bucket, prefix) cache of file hashes. It is only ever a cache: when it is
-/// missing, corrupt, of a future version or for another target, everything is rehashed. Writes go to a
-/// temporary file that is flushed to disk and renamed over the old one, so a crash leaves either state.
+/// The per-(folder, endpoint, bucket, prefix) state of one machine: the cache of file hashes, the two-way
+/// baseline and what the sync owns. It is only ever a cache: when it is missing, corrupt, of a future version,
+/// for another target or written on another machine, the run is a first run (everything is rehashed and
+/// nothing deleted on its strength). Writes go to an owner-only temporary file that is flushed to disk and
+/// renamed over the old one, so a crash leaves either state.
 /// </summary>
 internal sealed class SyncState
 {
-    public const int CurrentVersion = 1;
+    /// <summary>2 records the machine that wrote the state; 1 (before) is read as this machine's.</summary>
+    public const int CurrentVersion = 2;
 
     private readonly object _gate = new();
 
@@ -111,12 +118,19 @@ internal sealed class SyncState
         return e is not null && e.Size == file.Size && e.ModifiedTicks == file.LastWriteUtc.Ticks ? e : null;
     }
 
-    /// <summary>Records that both sides hold the content <paramref name="hashes"/> describes, the remote one as <paramref name="remoteETag"/>.</summary>
-    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag)
+    /// <summary>
+    /// Records that both sides hold the content <paramref name="hashes"/> describes, the remote one as
+    /// <paramref name="remoteETag"/>: <paramref name="transferred"/> by this run (a report is due), or found
+    /// on both sides already (none is: the service heard of it from whoever put it there).
+    /// </summary>
+    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag, bool transferred)
     {
         lock (_gate)
         {
             Files.TryGetValue(relativePath, out var old);
+            // A report covers content: the same content at the same key keeps what it had (a report a
+            // failed run still owes stays owed), other content is reported when this run moved it.
+            var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
             Files[relativePath] = new SyncStateEntry
             {
                 Size = hashes.Size,
@@ -124,8 +138,7 @@ internal sealed class SyncState
                 Sha256 = hashes.Sha256,
                 Md5 = hashes.Md5,
                 RemoteETag = remoteETag,
-                // A report covers content: the same content at the same key needs no new report.
-                Reported = old is not null && old.Reported && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag,
+                Reported = sameContent ? old!.Reported : !transferred,
             };
         }
     }
@@ -139,14 +152,14 @@ internal sealed class SyncState
         }
     }
 
-    /// <summary>Forgets every path with no file under <paramref name="root"/>: after an upload the state describes only files that still exist locally.</summary>
-    public void ForgetMissing(string root)
+    /// <summary>Forgets every path with no file under <paramref name="root"/> that <paramref name="listedRemotely"/> does not know either.</summary>
+    public void ForgetMissing(string root, Func<string, bool> listedRemotely)
     {
         lock (_gate)
         {
             foreach (var rel in Files.Keys.ToList())
             {
-                if (!File.Exists(System.IO.Path.Combine(root, rel)))
+                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)))
                 {
                     Files.Remove(rel);
                 }
@@ -253,7 +266,83 @@ internal sealed class SyncState
         return System.IO.Path.Combine(directory, hash + ".json");
     }
 
-    public static string DefaultDirectory() => System.IO.Path.Combine(ConfigDirectory.Root, "sync-state");
+    /// <summary>
+    /// The machine's local sync-state folder (<see cref="ConfigDirectory.LocalRoot"/>/sync-state). The first
+    /// call of a process moves the states earlier versions kept in the roaming configuration folder there.
+    /// </summary>
+    public static string DefaultDirectory()
+    {
+        var directory = System.IO.Path.Combine(ConfigDirectory.LocalRoot, "sync-state");
+        lock (s_migrated)
+        {
+            if (s_migrated.Add(directory))
+            {
+                MoveStates(System.IO.Path.Combine(ConfigDirectory.Root, "sync-state"), directory);
+            }
+        }
+
+        return directory;
+    }
+
+    private static readonly HashSet<string> s_migrated = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Moves the state files of <paramref name="from"/> into <paramref name="to"/>, keeping any that is there
+    /// already; the lock files and an emptied <paramref name="from"/> go. Returns how many moved. A state
+    /// another process is using stays for a later run to move.
+    /// </summary>
+    public static int MoveStates(string from, string to)
+    {
+        var fromFull = System.IO.Path.GetFullPath(from).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        if (!Directory.Exists(fromFull) || string.Equals(fromFull, System.IO.Path.GetFullPath(to).TrimEnd(System.IO.Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        var moved = 0;
+        try
+        {
+            ConfigDirectory.EnsurePrivateDirectory(to);
+            foreach (var state in Directory.EnumerateFiles(fromFull, "*.json").ToList())
+            {
+                var target = System.IO.Path.Combine(to, System.IO.Path.GetFileName(state));
+                try
+                {
+                    // Under the state's lock, so a sync of an older version running now does not lose it.
+                    using (var held = new FileStream(state + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+                    {
+                        if (!File.Exists(target))
+                        {
+                            File.Move(state, target);
+                            moved++;
+                        }
+                    }
+
+                    File.Delete(state + ".lock");
+                }
+                catch (IOException ex)
+                {
+                    ChittyLog.Verbose($"The sync state '{state}' was not moved to '{to}' this time: {ex.Message}");
+                }
+            }
+
+            if (!Directory.EnumerateFileSystemEntries(fromFull).Any())
+            {
+                Directory.Delete(fromFull);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ChittyLog.Warning($"The sync states in '{fromFull}' could not be moved to '{to}': {ex.Message}");
+        }
+
+        if (moved > 0)
+        {
+            ChittyLog.Verbose($"Moved {moved} sync state(s) from '{fromFull}' to this machine's own folder '{to}'.");
+        }
+
+        return moved;
+    }
 
     /// <summary>
     /// Loads the state; <paramref name="warning"/> says why it was discarded, when it was. Every entry has a
@@ -275,7 +364,7 @@ internal sealed class SyncState
             using var doc = JsonDocument.Parse(bytes);
             var root = doc.RootElement;
             var version = root.GetProperty("version").GetInt32();
-            if (version != CurrentVersion)
+            if (version is < 1 or > CurrentVersion)
             {
                 warning = $"The sync state '{path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
                 return state;
@@ -284,6 +373,15 @@ internal sealed class SyncState
             if (root.GetProperty("identity").GetString() != identity)
             {
                 warning = $"The sync state '{path}' belongs to another folder or prefix; every file is hashed again.";
+                return state;
+            }
+
+            // A roaming profile or a synced folder can bring another machine's state here: its files are not
+            // this machine's, so what it lacks here is not a delete. (A state from before machine ids was
+            // written in this user's own folder, and is taken as this machine's.)
+            if (version >= 2 && root.GetProperty("machine").GetString() != MachineId.Current)
+            {
+                warning = $"The sync state '{path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
                 return state;
             }
 
@@ -351,7 +449,8 @@ internal sealed class SyncState
             bool unchanged;
             using (var sha = SHA256.Create())
             {
-                var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                // Paths and hashes of the user's files: owner-only, as profiles are.
+                var file = ConfigDirectory.CreatePrivateFile(temp, 1 << 16);
                 // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them.
                 using var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
                 lock (_gate)
@@ -405,6 +504,7 @@ internal sealed class SyncState
         w.WriteStartObject();
         w.WriteNumber("version", CurrentVersion);
         w.WriteString("identity", Identity);
+        w.WriteString("machine", MachineId.Current);
         w.WriteStartObject("files");
         foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
