@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
@@ -115,6 +116,11 @@ public sealed class SyncEngine
             // does not redo it.
             if (!options.PlanOnly)
             {
+                if (completed)
+                {
+                    run.State.FinishMoving();
+                }
+
                 try
                 {
                     run.State.Save();
@@ -166,6 +172,20 @@ public sealed class SyncEngine
         {
             executor.EmitPlan(plan);
             return;
+        }
+
+        if (plan.Transfers.Count > 0)
+        {
+            // Saved before anything moves: a kill between a transfer and its record must not lose the report.
+            run.State.BeginMoving(plan.Transfers.Select(t => t.RelativePath).Concat(plan.Transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!)));
+            try
+            {
+                run.State.Save();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not save the sync state before the transfers: {ex.Message}");
+            }
         }
 
         await executor.ExecuteAsync(plan).ConfigureAwait(false);

@@ -88,6 +88,11 @@ internal sealed class SyncState
     // The pending uploads this run resumes or began (not saved: each run claims its own).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
 
+    // Paths a run set out to move, saved before its transfers start and cleared when a run completes. A run
+    // killed after the store (or the folder) took a file and before the state recorded it leaves that file on
+    // both sides, unrecorded and unreported: the next run finds it identical, and must still report it.
+    private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
+
     public object Gate => _gate;
 
     /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
@@ -131,6 +136,7 @@ internal sealed class SyncState
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
             var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
+            transferred |= _moving.Contains(relativePath);
             Files[relativePath] = new SyncStateEntry
             {
                 Size = hashes.Size,
@@ -140,6 +146,24 @@ internal sealed class SyncState
                 RemoteETag = remoteETag,
                 Reported = sameContent ? old!.Reported : !transferred,
             };
+        }
+    }
+
+    /// <summary>Records the paths this run is about to move (save the state next, before moving them).</summary>
+    public void BeginMoving(IEnumerable<string> relativePaths)
+    {
+        lock (_gate)
+        {
+            _moving.UnionWith(relativePaths);
+        }
+    }
+
+    /// <summary>The run completed: whatever it moved is recorded, so no path is owed a report for being moved unrecorded.</summary>
+    public void FinishMoving()
+    {
+        lock (_gate)
+        {
+            _moving.Clear();
         }
     }
 
@@ -405,6 +429,14 @@ internal sealed class SyncState
                 state.Files[file.Name] = entry;
             }
 
+            if (root.TryGetProperty("moving", out var moving))
+            {
+                foreach (var m in moving.EnumerateArray())
+                {
+                    state._moving.Add(m.GetString()!);
+                }
+            }
+
             if (root.TryGetProperty("pending", out var pending))
             {
                 foreach (var p in pending.EnumerateArray())
@@ -543,6 +575,17 @@ internal sealed class SyncState
         }
 
         w.WriteEndArray();
+        if (_moving.Count > 0)
+        {
+            w.WriteStartArray("moving");
+            foreach (var m in _moving.OrderBy(m => m, StringComparer.Ordinal))
+            {
+                w.WriteStringValue(m);
+            }
+
+            w.WriteEndArray();
+        }
+
         w.WriteEndObject();
     }
 
