@@ -138,3 +138,40 @@ Describe 'A sync never deletes what it does not own' {
             Should -Throw -ErrorId 'ChittySyncSourceMissing,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
     }
 }
+
+Describe 'The sync state is the machine''s own' {
+    It 'moves an earlier version''s state from the roaming config folder to the local one, once, and uses it' {
+        $home_ = Join-Path $work 'home'
+        $folder = Join-Path $work 'moving/chittyos-data'
+        New-Files $folder @('a.txt', 'b.txt')
+        $connect = @"
+Import-Module ./ChittyConnect.psd1
+`$cred = [pscredential]::new('$($stack.S3Credential.UserName)', (ConvertTo-SecureString '$($stack.S3Credential.GetNetworkCredential().Password)' -AsPlainText -Force))
+Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString '$($stack.ApiKey)' -AsPlainText -Force) -ChittyId '$($stack.ChittyId)' -SessionId '$session' -R2Endpoint '$($stack.S3Uri)' -Bucket '$($stack.Bucket)' -R2Credential `$cred | Out-Null
+`$s = Sync-ChittyFolder '$folder' -NoReport -Summary | Select-Object -Last 1
+"{0}|{1}|{2}" -f `$s.BytesHashed, `$s.FilesUploaded, `$s.StatePath
+"@
+        $roaming = Join-Path $home_ '.config/chittyconnect'
+        # An earlier version: the state in the roaming config folder, version 1, no machine.
+        $old = Invoke-ChittyPwsh -Environment @{ CHITTY_CONFIG_DIR = $roaming } -Command $connect
+        $old.ExitCode | Should -Be 0
+        $oldPath = ($old.Output[-1] -split '\|')[2]
+        $oldPath | Should -BeLike "$roaming/sync-state/*.json"
+        $state = Get-Content -Raw -LiteralPath $oldPath | ConvertFrom-Json -AsHashtable
+        $state.version = 1
+        $state.Remove('machine')
+        $state | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $oldPath
+
+        $environment = @{ CHITTY_CONFIG_DIR = $null; CHITTY_STATE_DIR = $null; HOME = $home_; XDG_CONFIG_HOME = $null; XDG_STATE_HOME = $null }
+        $new = Invoke-ChittyPwsh -Environment $environment -Command $connect
+        $new.ExitCode | Should -Be 0 -Because ($new.Output -join "`n")
+        $hashed, $uploaded, $newPath = $new.Output[-1] -split '\|'
+        $newPath | Should -Be (Join-Path $home_ ".local/state/chittyconnect/sync-state/$(Split-Path -Leaf $oldPath)")
+        # The moved state was the baseline: nothing read or sent again.
+        $hashed | Should -Be 0
+        $uploaded | Should -Be 0
+        Test-Path -LiteralPath (Join-Path $roaming 'sync-state') | Should -BeFalse
+        (Get-Content -Raw -LiteralPath $newPath | ConvertFrom-Json).machine | Should -Match '^[0-9a-f]{32}$'
+        if (-not $IsWindows) { (Get-Item -LiteralPath $newPath).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite') }
+    }
+}
