@@ -139,6 +139,21 @@ Describe 'A sync never deletes what it does not own' {
     }
 }
 
+Describe '-Force over an empty folder' {
+    It 'lists every deletion under -WhatIf and says in words that it deletes everything the sync put there' {
+        $folder = Join-Path $work 'emptied/chittyos-data'
+        New-Files $folder @('a.txt', 'b.txt')
+        $prefix = "files/$session-emptied/"
+        Sync-ChittyFolder $folder -Prefix $prefix -NoReport | Out-Null
+        Get-ChildItem -LiteralPath $folder -File | Remove-Item
+
+        $plan = Sync-ChittyFolder $folder -Prefix $prefix -Force -WhatIf -WarningVariable said 3>$null
+        $plan.Action | Should -Be @('PlannedDelete', 'PlannedDelete')
+        "$said" | Should -BeLike "*has no files: with -Force this run deletes every file it synced under *$prefix' (2 file(s))."
+        Get-RemoteKeys $prefix | Should -HaveCount 2
+    }
+}
+
 Describe 'The sync state is the machine''s own' {
     It 'moves an earlier version''s state from the roaming config folder to the local one, once, and uses it' {
         $home_ = Join-Path $work 'home'

@@ -529,9 +529,10 @@ internal sealed class SyncPlanner
         }
         else if (sourceEmpty)
         {
+            // Said in words, so that -WhatIf -Force shows what the listed deletions add up to.
             ChittyLog.Warning(Options.Direction == SyncDirection.Upload
-                ? $"The folder '{_run.Root}' has no files: with -Force this run deletes all {deletes.Count} file(s) it may delete from '{_run.Store.Bucket}/{_run.Prefix}'."
-                : $"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects: with -Force this run deletes all {deletes.Count} file(s) it may delete from '{_run.Root}'.");
+                ? $"The folder '{_run.Root}' has no files: with -Force this run deletes {(Options.Mirror ? "everything" : "every file it synced")} under '{_run.Store.Bucket}/{_run.Prefix}' ({deletes.Count} file(s))."
+                : $"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects: with -Force this run deletes {(Options.Mirror ? "every file" : "every file it downloaded")} in '{_run.Root}' ({deletes.Count} file(s)).");
         }
         else
         {
