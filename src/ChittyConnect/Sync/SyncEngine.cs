@@ -13,8 +13,8 @@ namespace ChittyConnect.Sync;
 /// Mirrors a local folder to a key prefix (or back), by content. Local hashes are cached in a state file
 /// keyed by size and last-write time, so a re-sync of unchanged files makes one listing and reads nothing.
 /// A run takes an inventory of both sides (<see cref="SyncInventory"/>), plans (<see cref="SyncPlanner"/>),
-/// carries the plan out (<see cref="SyncExecutor"/>: deletes last and only after every transfer
-/// succeeded) and, after an upload, sends the sync report (<see cref="SyncReporter"/>).
+/// carries the plan out (<see cref="SyncExecutor"/>: deletes last, only of what the sync owns and only after
+/// every transfer succeeded) and sends the sync report of what it moved (<see cref="SyncReporter"/>).
 /// </summary>
 public sealed class SyncEngine
 {

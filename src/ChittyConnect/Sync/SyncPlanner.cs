@@ -551,7 +551,8 @@ internal sealed class SyncPlanner
         }
     }
 
-    // Two-way: -MaxDelete holds per side, so a mass deletion on one side cannot ride on everyday ones on the other.
+    // Two-way: -MaxDelete and -MaxDeletePercent hold per side, so a mass deletion on one side cannot ride on
+    // everyday ones on the other.
     private void GuardTwoWayDeletes(SyncPlan plan, int scanErrors, int baselineFiles)
     {
         if (Options.NoDelete || plan.Deletes.Count == 0)
@@ -566,14 +567,10 @@ internal sealed class SyncPlanner
             return;
         }
 
-        foreach (var (step, where) in new[] { (SyncStep.DeleteRemote, $"'{_run.Store.Bucket}/{_run.Prefix}'"), (SyncStep.DeleteLocal, $"'{_run.Root}'") })
-        {
-            RefuseMassDeletion(plan.Deletes.Count(d => d.Step == step), baselineFiles, where);
-        }
-
-        foreach (var (step, side) in new[] { (SyncStep.DeleteRemote, "remote"), (SyncStep.DeleteLocal, "local") })
+        foreach (var (step, side, where) in new[] { (SyncStep.DeleteRemote, "remote", $"'{_run.Store.Bucket}/{_run.Prefix}'"), (SyncStep.DeleteLocal, "local", $"'{_run.Root}'") })
         {
             var deletes = plan.Deletes.Where(d => d.Step == step).ToList();
+            RefuseMassDeletion(deletes.Count, baselineFiles, where);
             if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
             {
                 Withhold(plan, deletes, SyncWithholdReason.MaxDelete, $"{deletes.Count} {side} deletions exceed -MaxDelete {Options.MaxDelete}");
