@@ -63,7 +63,7 @@ internal sealed class PendingUpload
 /// </summary>
 internal sealed class SyncState
 {
-    /// <summary>2 records the machine that wrote the state; 1 (before) is read as this machine's.</summary>
+    /// <summary>2 records the machine that wrote the state; 1 (before) is read as a cache of hashes only.</summary>
     public const int CurrentVersion = 2;
 
     private readonly object _gate = new();
@@ -79,6 +79,11 @@ internal sealed class SyncState
     public string Identity { get; }
 
     public Dictionary<string, SyncStateEntry> Files { get; } = new(StringComparer.Ordinal);
+
+    // The entries of a state from before machine ids (version 1), which cannot say whose they are: a cache of
+    // hashes (a file with the same stat is not read again), never a baseline or what the sync owns. A run
+    // re-records each path it finds in agreement, so after it the state is this machine's.
+    private readonly Dictionary<string, SyncStateEntry> _inherited = new(StringComparer.Ordinal);
 
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
@@ -120,6 +125,14 @@ internal sealed class SyncState
     public SyncStateEntry? CachedHashes(LocalFile file)
     {
         var e = EntryFor(file.RelativePath);
+        if (e is null)
+        {
+            lock (_gate)
+            {
+                _inherited.TryGetValue(file.RelativePath, out e);
+            }
+        }
+
         return e is not null && e.Size == file.Size && e.ModifiedTicks == file.LastWriteUtc.Ticks ? e : null;
     }
 
@@ -132,7 +145,11 @@ internal sealed class SyncState
     {
         lock (_gate)
         {
-            Files.TryGetValue(relativePath, out var old);
+            if (!Files.TryGetValue(relativePath, out var old))
+            {
+                _inherited.TryGetValue(relativePath, out old);
+            }
+
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
             var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
@@ -401,8 +418,7 @@ internal sealed class SyncState
             }
 
             // A roaming profile or a synced folder can bring another machine's state here: its files are not
-            // this machine's, so what it lacks here is not a delete. (A state from before machine ids was
-            // written in this user's own folder, and is taken as this machine's.)
+            // this machine's, so what it lacks here is not a delete.
             if (version >= 2 && root.GetProperty("machine").GetString() != MachineId.Current)
             {
                 warning = $"The sync state '{path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
@@ -426,7 +442,7 @@ internal sealed class SyncState
                     throw new FormatException($"bad entry '{file.Name}'");
                 }
 
-                state.Files[file.Name] = entry;
+                (version >= 2 ? state.Files : state._inherited)[file.Name] = entry;
             }
 
             if (root.TryGetProperty("moving", out var moving))

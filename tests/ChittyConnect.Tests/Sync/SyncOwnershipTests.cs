@@ -235,6 +235,35 @@ public sealed class SyncOwnershipTests
     }
 
     [Fact]
+    public async Task A_state_from_before_machine_ids_is_a_cache_of_hashes_and_never_a_reason_to_delete()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.Write("a.txt", "a");
+        ctx.Write("b.txt", "b");
+        ctx.Write("c.txt", "c");
+        var (first, _) = await ctx.SyncAsync();
+        var state = JsonNode.Parse(File.ReadAllText(first.StatePath))!.AsObject();
+        state["version"] = 1;
+        state.Remove("machine");
+        File.WriteAllText(first.StatePath, state.ToJsonString());
+        File.Delete(Path.Combine(ctx.Local, "a.txt"));
+
+        var (summary, results) = await ctx.SyncAsync();
+
+        // Whose state it was cannot be told (a roaming folder may have brought it): a.txt is left, not deleted;
+        // the others are not read again.
+        Assert.Empty(results);
+        Assert.Equal(1, summary.NotOwned);
+        Assert.Equal(0, summary.FilesHashed);
+        Assert.Equal(3, (await ctx.RemoteContentAsync()).Count);
+        // Re-recorded by this machine: from now on its deletes propagate.
+        File.Delete(Path.Combine(ctx.Local, "b.txt"));
+        var (next, nextResults) = await ctx.SyncAsync();
+        Assert.Equal(new[] { ("b.txt", SyncAction.Deleted) }, nextResults.Select(r => (r.RelativePath, r.Action)));
+        Assert.Equal(1, next.NotOwned);
+    }
+
+    [Fact]
     public void State_files_are_owner_only_and_earlier_states_move_once_to_the_local_folder()
     {
         var root = Directory.CreateTempSubdirectory("chitty-state-").FullName;
