@@ -264,14 +264,27 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
+            var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
             {
                 "SyncLocked" => ErrorCategory.ResourceBusy,
                 "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
                 "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
                 "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
                 _ => ErrorCategory.InvalidOperation,
-            }, folder));
+            }, folder);
+            var recommended = ex.ErrorId switch
+            {
+                "SyncPathNotFolder" => "Give the path of the folder to sync, not of a file in it.",
+                "SyncSourceMissing" => "Check the path for a typo, or mount the drive it is on, and run the sync again.",
+                "SyncTooManyDeletes" => "See what would be deleted with -WhatIf -Force; if it is meant, run again with -Force.",
+                _ => null,
+            };
+            if (recommended is not null)
+            {
+                record.ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = recommended };
+            }
+
+            ThrowTerminatingError(record);
         }
         catch (ObjectStoreException ex)
         {

@@ -116,11 +116,6 @@ public sealed class SyncEngine
             // does not redo it.
             if (!options.PlanOnly)
             {
-                if (completed)
-                {
-                    run.State.FinishMoving();
-                }
-
                 try
                 {
                     run.State.Save();

@@ -93,9 +93,10 @@ internal sealed class SyncState
     // The pending uploads this run resumes or began (not saved: each run claims its own).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
 
-    // Paths a run set out to move, saved before its transfers start and cleared when a run completes. A run
-    // killed after the store (or the folder) took a file and before the state recorded it leaves that file on
-    // both sides, unrecorded and unreported: the next run finds it identical, and must still report it.
+    // Paths a run set out to move and has not recorded yet, saved before its transfers start. A transfer whose
+    // answer was lost, or a run killed after the store (or the folder) took a file and before the state
+    // recorded it, leaves that file on both sides, unrecorded and unreported: the next run finds it identical,
+    // and must still report it. A path leaves the set once recorded, or forgotten.
     private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
 
     public object Gate => _gate;
@@ -153,7 +154,7 @@ internal sealed class SyncState
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
             var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
-            transferred |= _moving.Contains(relativePath);
+            transferred |= _moving.Remove(relativePath);
             Files[relativePath] = new SyncStateEntry
             {
                 Size = hashes.Size,
@@ -175,21 +176,13 @@ internal sealed class SyncState
         }
     }
 
-    /// <summary>The run completed: whatever it moved is recorded, so no path is owed a report for being moved unrecorded.</summary>
-    public void FinishMoving()
-    {
-        lock (_gate)
-        {
-            _moving.Clear();
-        }
-    }
-
     /// <summary>Forgets <paramref name="relativePath"/> (it is on neither side any more).</summary>
     public void Forget(string relativePath)
     {
         lock (_gate)
         {
             Files.Remove(relativePath);
+            _moving.Remove(relativePath);
         }
     }
 
@@ -198,11 +191,12 @@ internal sealed class SyncState
     {
         lock (_gate)
         {
-            foreach (var rel in Files.Keys.ToList())
+            foreach (var rel in Files.Keys.Concat(_moving).ToList())
             {
                 if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)))
                 {
                     Files.Remove(rel);
+                    _moving.Remove(rel);
                 }
             }
         }
