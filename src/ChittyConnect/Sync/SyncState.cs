@@ -55,10 +55,11 @@ internal sealed class PendingUpload
 }
 
 /// <summary>
-/// The per-(folder, endpoint, bucket, prefix) state of one machine: the cache of file hashes, the two-way
-/// baseline and what the sync owns. It is only ever a cache: when it is missing, corrupt, of a future version,
-/// for another target or written on another machine, the run is a first run (everything is rehashed and
-/// nothing deleted on its strength). Writes go to an owner-only temporary file that is flushed to disk and
+/// The per-(folder, endpoint, bucket, prefix) state of one machine: a cache of file hashes for a mirror, what
+/// the sync owns (and may delete), and for two-way sync the baseline that decides whether a path missing on one
+/// side was deleted there. When it is missing, corrupt, of a future version, for another target or written on
+/// another machine, everything is rehashed and the run is a first run (nothing is deleted on its strength).
+/// Writes go to an owner-only temporary file that is flushed to disk and
 /// renamed over the old one, so a crash leaves either state.
 /// </summary>
 internal sealed class SyncState
@@ -99,8 +100,6 @@ internal sealed class SyncState
     // and must still report it. A path leaves the set once recorded, or forgotten.
     private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
 
-    public object Gate => _gate;
-
     /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
     public SyncStateEntry? EntryFor(string relativePath)
     {
@@ -118,9 +117,6 @@ internal sealed class SyncState
             return Files.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
         }
     }
-
-    /// <summary>The remote ETag last seen or uploaded for <paramref name="relativePath"/>, or null.</summary>
-    public string? RemoteETagOf(string relativePath) => EntryFor(relativePath)?.RemoteETag;
 
     /// <summary>The remembered hashes of <paramref name="file"/> when its size and last-write time are still those they were computed for.</summary>
     public SyncStateEntry? CachedHashes(LocalFile file)

@@ -286,7 +286,7 @@ public sealed class SyncOwnershipTests
             Assert.False(Directory.Exists(roaming));
             var moved = SyncState.Load(Path.Combine(local, "0123.json"), "identity", out var warning);
             Assert.Null(warning);
-            Assert.Equal("\"etag\"", moved.RemoteETagOf("a.txt"));
+            Assert.Equal("\"etag\"", moved.EntryFor("a.txt")!.RemoteETag);
         }
         finally
         {
