@@ -11,8 +11,8 @@
         so the script runs from wherever it is copied;
       - connects from a saved profile (-Profile) or the CHITTY_* environment variables, never from a key in
         the script;
-      - syncs into -Prefix when given (a folder of its own under the session: files/<session>/<folder>),
-        else into Sync-ChittyFolder's default; -NoDelete copies without deleting what the folder lacks;
+      - syncs into -Prefix when given, else into Sync-ChittyFolder's default (a prefix of the folder's own,
+        files/<session>/sync/<folder name>); -NoDelete copies without deleting what the folder lacks;
       - reads the guide's ~/.rcloneignore as is;
       - logs every run to -LogFile, also one that fails before its sync starts: a plain JSON line per run
         step, and from Sync-ChittyFolder one JSON line per file and a summary line;
@@ -50,8 +50,7 @@ param(
     [Alias('Folder')]
     [string] $Path,
 
-    # Where under the bucket (default: Sync-ChittyFolder's own). Give each folder a prefix of its own, such as
-    # files/<session>/<folder>, when several folders or devices share a session.
+    # Where under the bucket (default: Sync-ChittyFolder's own, files/<session>/sync/<folder name>).
     [string] $Prefix,
 
     # A profile saved with Connect-Chitty -Save -Name <profile>; without it the CHITTY_* environment variables are used.

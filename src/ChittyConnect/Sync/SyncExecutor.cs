@@ -166,7 +166,7 @@ internal sealed class SyncExecutor
             },
             Token, uploadId).ConfigureAwait(false);
         State.RemovePending(uploadId);
-        State.Remember(relativePath, hashes, result.ETag);
+        State.Remember(relativePath, hashes, result.ETag, transferred: true);
         _run.Count(s =>
         {
             s.FilesUploaded++;
@@ -272,7 +272,8 @@ internal sealed class SyncExecutor
             var written = new FileInfo(item.FullPath);
             var hashes = new SyncStateEntry { Size = written.Length, ModifiedTicks = written.LastWriteTimeUtc.Ticks, Sha256 = result.Sha256, Md5 = result.Md5 };
             item.Hashes = hashes;
-            State.Remember(item.RelativePath, hashes, result.Info.ETag);
+            State.Remember(item.RelativePath, hashes, result.Info.ETag, transferred: true);
+            _run.MarkInAgreement(item.RelativePath);
             _run.Count(s =>
             {
                 s.FilesDownloaded++;
@@ -280,7 +281,7 @@ internal sealed class SyncExecutor
             });
             if (result.VerifiedBy == "size")
             {
-                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 metadata: only its length could be checked.");
+                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 or md5chksum metadata: only its length could be checked.");
             }
 
             return modified;
