@@ -41,6 +41,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <summary>The session whose prefix (files/&lt;session&gt;/) is synced; default: the connection's.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>The key prefix, instead of files/&lt;session&gt;/.</summary>
@@ -84,10 +85,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateRange(1, 64)]
     public int Transfers { get; set; } = SyncOptions.DefaultTransfers;
 
-    /// <summary>Bytes per second across all transfers; 0 is unlimited.</summary>
+    /// <summary>Bytes per second across all transfers, as rclone's --bwlimit takes it (1M, 512K, 10MiB, plain bytes); 0 or off is unlimited.</summary>
     [Parameter]
+    [Internal.ByteSizeTransformation]
     [ValidateRange(0, long.MaxValue)]
     public long BandwidthLimit { get; set; }
+
+    /// <summary>Seconds to wait for another sync of the same folder and prefix to finish (default 0: fail at once with ChittySyncLocked).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int LockTimeoutSec { get; set; }
 
     /// <summary>Most deletions one run may make; when more are due, none is made. -1 for no limit.</summary>
     [Parameter]
@@ -142,6 +149,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (BandwidthLimit > 0)
+        {
+            WriteVerbose($"Bandwidth limit: {ByteSize.Format(BandwidthLimit)}/s across all transfers.");
+        }
+
         var connection = ResolveConnection();
         if (!connection.HasR2)
         {
@@ -168,6 +180,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Force = Force,
             NoReport = NoReport,
             Source = Source,
+            LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
         };
 
@@ -518,13 +531,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    private static string Bytes(long n) => n switch
-    {
-        >= 1L << 30 => $"{n / (double)(1L << 30):0.0} GiB",
-        >= 1L << 20 => $"{n / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{n / (double)(1L << 10):0.0} KiB",
-        _ => $"{n} B",
-    };
+    private static string Bytes(long n) => ByteSize.Format(n);
 
     // Posts each snapshot to the pipeline thread; the engine already throttles them.
     private sealed class Progress : IProgress<SyncProgress>
