@@ -20,7 +20,7 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// Mirrors a folder to the session's R2 prefix (or the prefix to a folder) by content, then sends the
 /// sync report. Writes one ChittyConnect.Sync.ChittySyncResult per file acted on; the summary goes to the
-/// information stream (tag ChittySyncSummary) and, with -Summary, to the output as the last object.
+/// information stream (tag ChittySyncSummary), and with -Summary it is the only output object instead.
 /// </summary>
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ChittySyncResult))]
@@ -119,7 +119,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string? LogFile { get; set; }
 
-    /// <summary>Also write the summary object to the output, after the results.</summary>
+    /// <summary>
+    /// Write the run's ChittySyncSummary to the output instead of the file results (which then reach only
+    /// -LogFile, -Verbose and, for failures, the error stream), so the output holds one type.
+    /// </summary>
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
@@ -232,6 +235,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
+        SyncEngine? engine = null;
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
         try
         {
@@ -240,7 +244,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
-                var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
+                engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -263,9 +267,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         finally
         {
-            CompleteProgress();
+            // The log first: on a stop (Ctrl+C), writing the progress records throws.
+            if (summary is null && engine?.LastSummary is { } partial)
+            {
+                // Stopped or failed mid-run: the log still ends with what the run did.
+                WriteLog(partial, completed: false);
+            }
+
             _log?.Dispose();
             _log = null;
+            CompleteProgress();
             if (summary is not null && summary.SourceFiles >= CompactAfterFiles)
             {
                 GiveBackHeap();
@@ -355,10 +366,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 ShouldProcess(
                     result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal ? result.LocalPath : result.R2Key,
                     result.Conflict == SyncConflict.None ? result.Operation.ToString() : $"{result.Operation} ({result.Conflict})");
-                WriteObject(result);
+                WriteResult(result);
                 break;
             case SyncAction.Failed:
-                WriteObject(result);
+                WriteResult(result);
                 WriteError(FileError(result));
                 break;
             default:
@@ -367,8 +378,17 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                     WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
                 }
 
-                WriteObject(result);
+                WriteResult(result);
                 break;
+        }
+    }
+
+    // With -Summary the output is the summary alone: one type, which Format-Table and Export-Csv take whole.
+    private void WriteResult(ChittySyncResult result)
+    {
+        if (!Summary)
+        {
+            WriteObject(result);
         }
     }
 
@@ -405,7 +425,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         return ErrorFor(ex, target, id);
     }
 
-    private void WriteLog(object entry)
+    private void WriteLog(object entry, bool completed = true)
     {
         if (_log is null)
         {
@@ -434,6 +454,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             else if (entry is ChittySyncSummary s)
             {
                 w.WriteString("type", "summary");
+                w.WriteBoolean("completed", completed);
                 w.WriteString("direction", s.Direction.ToString());
                 w.WriteString("localPath", s.LocalPath);
                 w.WriteString("bucket", s.Bucket);
