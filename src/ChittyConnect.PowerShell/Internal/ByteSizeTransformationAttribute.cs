@@ -21,6 +21,8 @@ internal sealed class ByteSizeTransformationAttribute : ArgumentTransformationAt
             {
                 int or long or short or byte or uint or ushort or sbyte => Convert.ToInt64(value, CultureInfo.InvariantCulture),
                 double or float or decimal => ByteSize.Parse(Convert.ToDecimal(value, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)),
+                // A whole number as text is bytes as it is, so a negative one reaches ValidateRange like a number.
+                string text when long.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite, CultureInfo.InvariantCulture, out var bytes) => bytes,
                 string text => ByteSize.Parse(text),
                 _ => inputData,
             };
