@@ -180,3 +180,19 @@ Describe 'Sync-ChittyFolder -BandwidthLimit' {
         $err.Exception.Message | Should -BeLike '*BandwidthLimit*'
     }
 }
+
+Describe 'What the table and list views show' {
+    It 'Test-ChittyConnection''s table shows the whole Detail (the fix to try), wrapped at 120 columns' {
+        $fix = 'Make this computer trust the authority that issued the certificate, or check that the endpoint is the one you meant; the end of this sentence must show: END-OF-DETAIL'
+        $row = [ChittyConnect.PowerShell.Commands.ChittyConnectionTest]@{ Check = 'Endpoint'; Target = 'https://api.example'; Status = 'Failed'; Detail = $fix }
+        $text = $row | Format-Table | Out-String -Width 120
+        $text | Should -BeLike '*END-OF-DETAIL*'
+        ($text -split "`n" | Measure-Object -Property Length -Maximum).Maximum | Should -BeLessOrEqual 120
+    }
+
+    It 'the sync summary prints its throughput in binary units' {
+        $summary = [ChittyConnect.Sync.ChittySyncSummary]::new()
+        $summary.BytesPerSecond = 27458965
+        ($summary | Format-List | Out-String) | Should -Match 'Throughput\s*:\s*26\.2 MiB/s'
+    }
+}
