@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
+using System.Net.Sockets;
 using Amazon.S3;
 using Amazon.S3.Model;
 using ChittyConnect.Sync;
@@ -137,8 +138,26 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         Assert.Equal((0, 0, 0, 0, 3), (agreed.FilesUploaded, agreed.FilesDownloaded, agreed.FilesDeleted, agreed.Conflicts, agreed.FilesSkipped));
     }
 
+    [Fact]
+    public void A_write_or_delete_whose_path_runs_through_a_link_is_refused_even_when_the_scan_did_not_see_it()
+    {
+        // A link made after the scan (the executor checks again just before it writes or deletes).
+        Directory.CreateSymbolicLink(Path.Combine(Folder, "sub"), Outside);
+        var through = Assert.Throws<IOException>(() => LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "sub", "new", "x.txt")));
+        Assert.Contains("is a link", through.Message, StringComparison.Ordinal);
+        File.CreateSymbolicLink(Path.Combine(Folder, "link.txt"), Path.Combine(Outside, "x.txt"));
+        Assert.Throws<IOException>(() => LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "link.txt")));
+
+        // Real folders, paths yet to be made, and a root that is itself a link (the user named it) are fine.
+        LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "a.txt"));
+        LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "real", "deeper", "y.txt"));
+        var linkedRoot = Path.Combine(_root, "linked-root");
+        Directory.CreateSymbolicLink(linkedRoot, Folder);
+        LocalScanner.EnsureNoLink(linkedRoot, Path.Combine(linkedRoot, "a.txt"));
+    }
+
     [UnixFact]
-    public async Task A_named_pipe_is_skipped_with_one_warning_and_the_run_finishes()
+    public async Task A_named_pipe_and_a_socket_are_skipped_with_one_warning_each_and_the_run_finishes()
     {
         var pipe = Path.Combine(Folder, "pipe");
         using (var mkfifo = Process.Start("mkfifo", new[] { pipe }))
@@ -147,6 +166,8 @@ public sealed class LinkAndSpecialFileTests : IDisposable
             Assert.Equal(0, mkfifo.ExitCode);
         }
 
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(Folder, "socket")));
         await PutAsync("pipe", "a remote file of that name");
 
         // The runner's timeout fails the test should the pipe be opened (a read waits for a writer forever).
@@ -154,6 +175,7 @@ public sealed class LinkAndSpecialFileTests : IDisposable
 
         Assert.Empty(result.Errors);
         Assert.Single(result.Warnings, w => w.Contains("'pipe' is a named pipe", StringComparison.Ordinal));
+        Assert.Single(result.Warnings, w => w.Contains("'socket' is a socket", StringComparison.Ordinal));
         Assert.Equal(new Dictionary<string, string> { ["a.txt"] = "alpha", ["pipe"] = "a remote file of that name" }, await RemoteAsync());
         Assert.Equal(1, SummaryOf(result).FilesUploaded);
     }
