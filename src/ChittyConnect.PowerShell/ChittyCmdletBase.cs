@@ -78,16 +78,8 @@ public abstract class ChittyCmdletBase : PSCmdlet
                 "ChittySessionRequired", ErrorCategory.InvalidArgument, null));
         }
 
-        resolved = resolved!.Trim();
-        if (Api.SessionIds.Problem(resolved) is { } problem)
-        {
-            // Only the connection's can get here (a parameter is validated as it binds): a profile's or CHITTY_SESSION_ID.
-            ThrowTerminatingError(new ErrorRecord(
-                new ArgumentException($"The connection's session '{resolved}' is not a session id: {problem}. Pass -SessionId, or connect with Connect-Chitty -SessionId <id> (or set CHITTY_SESSION_ID)."),
-                "ChittyInvalidSessionId", ErrorCategory.InvalidArgument, resolved));
-        }
-
-        return resolved;
+        // Both are checked already: a parameter as it binds, the connection's when it was made (settings' Validate).
+        return resolved!.Trim();
     }
 
     /// <summary>

@@ -196,3 +196,22 @@ Describe 'What the table and list views show' {
         ($summary | Format-List | Out-String) | Should -Match 'Throughput\s*:\s*26\.2 MiB/s'
     }
 }
+
+Describe 'A session id from the environment' {
+    It 'is checked when the connection is made from CHITTY_SESSION_ID, naming the variable' {
+        $saved = @{}
+        foreach ($name in 'CHITTY_ENDPOINT', 'CHITTY_API_KEY', 'CHITTY_ID', 'CHITTY_SESSION_ID') { $saved[$name] = [Environment]::GetEnvironmentVariable($name) }
+        Disconnect-Chitty -ErrorAction SilentlyContinue
+        try {
+            $env:CHITTY_ENDPOINT = 'http://127.0.0.1:9/'; $env:CHITTY_API_KEY = 'k-123'; $env:CHITTY_ID = 'me'; $env:CHITTY_SESSION_ID = 'r2:files/x'
+            $err = $null
+            try { Connect-Chitty -FromEnvironment } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -BeLike 'ChittyInvalidArgument*'
+            $err.Exception.Message | Should -BeLike "*'r2:files/x'*CHITTY_SESSION_ID*rclone remote:path*"
+        }
+        finally {
+            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+            Disconnect-Chitty -ErrorAction SilentlyContinue
+        }
+    }
+}

@@ -112,6 +112,11 @@ public sealed class ChittyConnectionSettings
             throw new ArgumentException($"A ChittyID (the identity the API key belongs to) is required: give -ChittyId, or set {EnvironmentNames.ChittyId}.");
         }
 
+        if (!string.IsNullOrWhiteSpace(SessionId) && Api.SessionIds.Problem(SessionId!.Trim()) is { } problem)
+        {
+            throw new ArgumentException($"The session '{SessionId}' (from -SessionId, the profile or {EnvironmentNames.SessionId}) is not a session id: {problem}.");
+        }
+
         if (R2Endpoint is not null)
         {
             R2Endpoint = NormalizeEndpoint(R2Endpoint, "R2 endpoint");
