@@ -239,7 +239,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
         try
         {
-            RunAsync(async ct =>
+            RunAndPump(async ct =>
             {
                 using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
@@ -471,6 +471,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);
+                w.WriteNumber("filesCompared", s.FilesCompared);
+                w.WriteNumber("bytesCompared", s.BytesCompared);
                 w.WriteStartObject("requests");
                 w.WriteNumber("list", s.Requests.List);
                 w.WriteNumber("put", s.Requests.Put);

@@ -49,18 +49,23 @@ public static class ContentHasher
         return new string(chars);
     }
 
+    /// <summary>The bytes of a hex string (either case).</summary>
+    public static byte[] FromHex(string hex)
+    {
+        var bytes = new byte[hex.Length / 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = byte.Parse(hex.Substring(i * 2, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return bytes;
+    }
+
     /// <summary>SHA-256 of a byte range, lower-case hex.</summary>
     public static string Sha256(ArraySegment<byte> bytes)
     {
         using var sha = SHA256.Create();
         return ToHex(sha.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
-    }
-
-    /// <summary>MD5 of a byte range, lower-case hex.</summary>
-    public static string Md5(ArraySegment<byte> bytes)
-    {
-        using var md5 = MD5.Create();
-        return ToHex(md5.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
     }
 
     /// <summary>Files up to this size are read synchronously, in one read, with the calling thread's hashers.</summary>

@@ -30,12 +30,12 @@ public sealed partial class R2ObjectStore
         EnsureSafeKey(key);
         var result = content.Length < _options.MultipartThreshold
             ? await PutContentAsync(content, key, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
-            : await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
+            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
-    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
+    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, CancellationToken cancellationToken)
     {
         var length = content.Length;
@@ -48,7 +48,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
-            uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
+            uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
 
@@ -98,10 +98,10 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
-    private async Task<string> CreateMultipartAsync(string key, string? sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
+    private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
-        AddMetadata(initiate.Metadata, sha256, modified);
+        AddMetadata(initiate.Metadata, sha256, md5, modified);
         InitiateMultipartUploadResponse created;
         var sent = DateTimeOffset.UtcNow;
         try

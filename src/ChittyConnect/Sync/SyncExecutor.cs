@@ -283,7 +283,7 @@ internal sealed class SyncExecutor
             });
             if (result.VerifiedBy == "size")
             {
-                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 metadata: only its length could be checked.");
+                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 or md5chksum metadata: only its length could be checked.");
             }
 
             return modified;

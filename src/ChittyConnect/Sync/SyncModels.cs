@@ -331,6 +331,15 @@ public sealed class ChittySyncSummary
     /// <summary>Files whose content was read to hash them.</summary>
     public int FilesHashed { get; set; }
 
+    /// <summary>
+    /// Objects with no usable hash (no single-PUT ETag, sha256 or md5chksum metadata: another tool's upload
+    /// in parts) whose content was read to compare it with the local file of the same size.
+    /// </summary>
+    public int FilesCompared { get; set; }
+
+    /// <summary>Bytes of objects read to compare content: those objects, and the 32-byte headers of encrypted ones.</summary>
+    public long BytesCompared { get; set; }
+
     /// <summary>Storage requests made, by kind.</summary>
     public StoreRequestCounts Requests { get; set; } = new();
 
@@ -358,7 +367,8 @@ public sealed class ChittySyncSummary
     /// <inheritdoc />
     public override string ToString() => PlanOnly
         ? $"Plan: {PlannedUploads} to upload, {PlannedDownloads} to download, {PlannedDeletes} to delete, " + (Direction == SyncDirection.Both ? $"{PlannedConflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical"
-        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, " + (Direction == SyncDirection.Both ? $"{Conflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s";
+        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, " + (Direction == SyncDirection.Both ? $"{Conflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s"
+            + (FilesCompared > 0 ? $" ({FilesCompared} objects without a usable hash compared by content: {BytesCompared} bytes read)" : string.Empty);
 }
 
 /// <summary>Where a sync is.</summary>

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Hashing;
 using ChittyConnect.Storage;
 
 namespace ChittyConnect.Sync;
@@ -298,9 +299,12 @@ internal sealed class SyncPlanner
 
                 if (path.RemoteUnsettled)
                 {
-                    // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
+                    // A multipart ETag is not the MD5 of the content: the uploader's sha256 (the module's) or
+                    // md5chksum (rclone's) metadata decides.
                     var info = await _run.Store.HeadAsync(item.Remote!.Key, _run.Token).ConfigureAwait(false);
-                    item.RemoteChange = info?.Sha256 is not null && info.Sha256 == item.Baseline!.Sha256 ? SideChange.Unchanged : SideChange.Changed;
+                    var baseline = item.Baseline!;
+                    var same = info?.Sha256 is not null ? info.Sha256 == baseline.Sha256 : info?.ContentMd5 is not null && info.ContentMd5 == baseline.Md5;
+                    item.RemoteChange = same ? SideChange.Unchanged : SideChange.Changed;
                 }
 
                 if (item.LocalChange == SideChange.Unchanged && item.RemoteChange == SideChange.Unchanged)
@@ -310,7 +314,7 @@ internal sealed class SyncPlanner
                 else if (NeedsContentCompare(path))
                 {
                     item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
-                    item.SameContent = await SameContentAsync(item.Remote!, item.Hashes).ConfigureAwait(false);
+                    item.SameContent = await SameContentAsync(item.Remote!, item.Local!.FullPath, item.Hashes).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -330,22 +334,27 @@ internal sealed class SyncPlanner
         }).ConfigureAwait(false);
     }
 
-    private async Task<bool> SameContentAsync(RemoteObject remote, SyncStateEntry hashes)
+    // The ETag this content was last seen with settles it for free; else the store decides from the object's
+    // hashes, or (an object with none) from its content, and what that read is counted in the summary.
+    private async Task<bool> SameContentAsync(RemoteObject remote, string path, SyncStateEntry hashes)
     {
-        // An encrypted prefix keeps no MD5 (its objects hold ciphertext): only the remembered ETag can match there.
-        if ((hashes.Md5.Length > 0 && remote.ETag == hashes.Md5) || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag))
+        if (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag)
         {
             return true;
         }
 
-        if (!remote.IsMultipartETag)
+        var compared = await _run.Store.CompareAsync(remote, path, new ContentHashes(hashes.Sha256, hashes.Md5, hashes.Size), _run.Token).ConfigureAwait(false);
+        if (compared.RemoteBytesRead > 0 || compared.LocalBytesRead > 0)
         {
-            return false;
+            _run.Count(s =>
+            {
+                s.FilesCompared += compared.By == ComparedBy.Content ? 1 : 0;
+                s.BytesCompared += compared.RemoteBytesRead;
+                s.BytesHashed += compared.LocalBytesRead;
+            });
         }
 
-        // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
-        var info = await _run.Store.HeadAsync(remote.Key, _run.Token).ConfigureAwait(false);
-        return info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
+        return compared.Same;
     }
 
     // The decision table. Both sides holding the same content needs nothing whatever led there.

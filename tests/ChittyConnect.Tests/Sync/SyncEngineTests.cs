@@ -39,11 +39,13 @@ public sealed class SyncEngineTests
             Assert.Equal(SyncTestContext.Sha256(pair.Value), SyncTestContext.Sha256(remote[pair.Key]));
         }
 
-        // Metadata: the SHA-256 and the file's mtime.
+        // Metadata: the SHA-256, rclone's md5chksum (an upload in parts) and the file's mtime in rclone's form.
         var head = await ctx.Raw.GetObjectMetadataAsync(ctx.Store.Bucket, ctx.Prefix + "big/video.bin");
         Assert.Equal(SyncTestContext.Sha256(files["big/video.bin"]), head.Metadata["sha256"]);
-        var mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "big", "video.bin"))).ToUnixTimeMilliseconds();
-        Assert.Equal(mtime.ToString(), head.Metadata["mtime"]);
+        Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(files["big/video.bin"])), head.Metadata["md5chksum"]);
+        var written = File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "big", "video.bin"));
+        var ticks = (written - DateTime.UnixEpoch).Ticks;
+        Assert.Equal($"{ticks / TimeSpan.TicksPerSecond}.{ticks % TimeSpan.TicksPerSecond * 100:D9}", head.Metadata["mtime"]);
 
         // The report named every file.
         var reported = ctx.Reports.Items.Select(i => i.GetProperty("r2_key").GetString()).OrderBy(k => k, StringComparer.Ordinal);
