@@ -54,10 +54,11 @@ Describe 'Sync-ChittyFolder' {
     It 'uploads the selected files, reports them, and composes with Where-Object' {
         $uploaded = Sync-ChittyFolder $folder -ExcludeFrom $ignore -LogFile (Join-Path $work 'sync.log') |
             Where-Object Action -eq Uploaded
+        # The folder's own prefix: files/<session>/sync/<folder name>/.
         $uploaded.R2Key | Sort-Object | Should -Be @(
-            "files/$($stack.SessionId)/empty.txt",
-            "files/$($stack.SessionId)/notes.md",
-            "files/$($stack.SessionId)/reports/2026 Q1/summary é.txt")
+            "files/$($stack.SessionId)/sync/chittyos-data/empty.txt",
+            "files/$($stack.SessionId)/sync/chittyos-data/notes.md",
+            "files/$($stack.SessionId)/sync/chittyos-data/reports/2026 Q1/summary é.txt")
         $uploaded | ForEach-Object { $_.Sha256 | Should -Match '^[0-9a-f]{64}$' }
 
         $events = @(Get-Emulator '_emulator/sync-events')
@@ -106,7 +107,7 @@ Describe 'Sync-ChittyFolder' {
 
     It 'downloads the prefix into a new folder' {
         $target = Join-Path $work 'restored'
-        $out = Sync-ChittyFolder $target -Direction Download
+        $out = Sync-ChittyFolder $target -Prefix "files/$($stack.SessionId)/sync/chittyos-data" -Direction Download
         ($out | Where-Object Action -eq Downloaded).Count | Should -Be 2
         Get-Content -LiteralPath (Join-Path $target 'reports/2026 Q1/summary é.txt') -Raw | Should -Be 'quarterly'
     }
@@ -119,7 +120,10 @@ Describe 'Sync-ChittyFolder' {
     It 'withholds deletions beyond -MaxDelete and says so as an error record' {
         Get-ChildItem -LiteralPath $folder -File -Recurse | Remove-Item
         New-Fixture 'only.txt' 'only'
-        Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        # Every file the sync had is gone: beyond -MaxDeletePercent the run stops, and says so.
+        { Sync-ChittyFolder $folder -ExcludeFrom $ignore -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySyncTooManyDeletes,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
+        Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDeletePercent 100 -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.FullyQualifiedErrorId | Should -Contain 'ChittySyncDeletesWithheld,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
     }
 

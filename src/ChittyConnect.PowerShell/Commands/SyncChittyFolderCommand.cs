@@ -38,13 +38,13 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
-    /// <summary>The session whose prefix (files/&lt;session&gt;/) is synced; default: the connection's.</summary>
+    /// <summary>The session whose prefix (files/&lt;session&gt;/sync/&lt;folder name&gt;/) is synced; default: the connection's.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
     [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
-    /// <summary>The key prefix, instead of files/&lt;session&gt;/.</summary>
+    /// <summary>The key prefix, instead of files/&lt;session&gt;/sync/&lt;folder name&gt;/.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Prefix { get; set; }
@@ -101,7 +101,22 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateRange(-1, int.MaxValue)]
     public int MaxDelete { get; set; } = SyncOptions.DefaultMaxDelete;
 
-    /// <summary>Allow the sync when the source folder is missing or has no files (it then deletes everything on the destination).</summary>
+    /// <summary>
+    /// Most deletions one run may make on a side, as a percentage of the files it had at its last sync; more
+    /// stops the run before anything changes (as rclone bisync's --max-delete). 100 for no limit.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int MaxDeletePercent { get; set; } = SyncOptions.DefaultMaxDeletePercent;
+
+    /// <summary>
+    /// One-way: make the destination an exact copy, deleting also what this sync did not put there. Without
+    /// it only files this sync put there (or found in agreement), still unchanged, are deleted.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Mirror { get; set; }
+
+    /// <summary>Allow the deletions when the source has no files, or more than -MaxDeletePercent of them are due.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -126,7 +141,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
-    /// <summary>The folder of the state files (default: sync-state under the config directory, CHITTY_CONFIG_DIR).</summary>
+    /// <summary>The folder of the state files (default: sync-state in this machine's local data folder; CHITTY_STATE_DIR).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? StateDirectory { get; set; }
@@ -169,7 +184,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        var prefix = Prefix is not null ? SyncEngine.NormalizePrefix(Prefix) : SyncEngine.DefaultPrefix(ResolveSessionId(SessionId, connection));
+        string prefix = string.Empty;
+        try
+        {
+            prefix = Prefix is not null ? SyncEngine.NormalizePrefix(Prefix) : SyncEngine.DefaultPrefix(ResolveSessionId(SessionId, connection), folder);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ErrorCategory.InvalidArgument, folder));
+        }
+
         var options = new SyncOptions
         {
             LocalPath = folder,
@@ -180,6 +204,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Filters = BuildFilters(),
             Transfers = Transfers,
             MaxDelete = MaxDelete,
+            MaxDeletePercent = MaxDeletePercent,
+            Mirror = Mirror,
             Force = Force,
             NoReport = NoReport,
             Source = Source,
@@ -206,8 +232,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         };
         var action = Direction switch
         {
-            SyncDirection.Upload => "Upload new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
-            SyncDirection.Download => "Download new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
+            SyncDirection.Upload => "Upload new and changed files" + Deletes(),
+            SyncDirection.Download => "Download new and changed files" + Deletes(),
             _ => "Copy changes both ways" + (NoDelete ? string.Empty : ", delete what was deleted on the other side") + ", keep both versions of conflicting changes",
         };
         if (!ShouldProcess($"Performing the operation \"{action}\" on target \"{target}\".", $"{action} for {target}?", "Sync-ChittyFolder", out var reason))
@@ -255,7 +281,27 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch { "SyncLocked" => ErrorCategory.ResourceBusy, "SyncInvalidOptions" => ErrorCategory.InvalidArgument, _ => ErrorCategory.InvalidOperation }, folder));
+            var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
+            {
+                "SyncLocked" => ErrorCategory.ResourceBusy,
+                "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
+                "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
+                "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
+                _ => ErrorCategory.InvalidOperation,
+            }, folder);
+            var recommended = ex.ErrorId switch
+            {
+                "SyncPathNotFolder" => "Give the path of the folder to sync, not of a file in it.",
+                "SyncSourceMissing" => "Check the path for a typo, or mount the drive it is on, and run the sync again.",
+                "SyncTooManyDeletes" => "See what would be deleted with -WhatIf -Force; if it is meant, run again with -Force.",
+                _ => null,
+            };
+            if (recommended is not null)
+            {
+                record.ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = recommended };
+            }
+
+            ThrowTerminatingError(record);
         }
         catch (ObjectStoreException ex)
         {
@@ -283,6 +329,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             }
         }
     }
+
+    private string Deletes() => NoDelete ? string.Empty
+        : Mirror ? ", delete every other file on the destination"
+        : ", delete the files it synced that the source no longer has";
 
     // A run over this many files leaves the session a heap sized for them, which it would keep while idle
     // and from which the next large run would grow further. One compacting collection after such a run
@@ -468,6 +518,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("conflicts", s.Conflicts);
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("deletesWithheld", s.DeletesWithheld);
+                w.WriteNumber("notOwned", s.NotOwned);
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);

@@ -229,6 +229,9 @@ public static class EnvironmentNames
     /// <summary>Overrides where profiles and sync state live (tests, portable installs).</summary>
     public const string ConfigDirectory = "CHITTY_CONFIG_DIR";
 
+    /// <summary>Overrides where this machine's own data lives: the sync state (wins over CHITTY_CONFIG_DIR for it).</summary>
+    public const string StateDirectory = "CHITTY_STATE_DIR";
+
     /// <summary>All of them, for documentation and tests.</summary>
     public static IReadOnlyList<string> All { get; } = new[]
     {

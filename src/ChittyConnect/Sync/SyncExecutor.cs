@@ -166,7 +166,7 @@ internal sealed class SyncExecutor
             },
             Token, uploadId).ConfigureAwait(false);
         State.RemovePending(uploadId);
-        State.Remember(relativePath, hashes, result.ETag);
+        State.Remember(relativePath, hashes, result.ETag, transferred: true);
         _run.Count(s =>
         {
             s.FilesUploaded++;
@@ -275,7 +275,8 @@ internal sealed class SyncExecutor
             var written = new FileInfo(item.FullPath);
             var hashes = new SyncStateEntry { Size = written.Length, ModifiedTicks = written.LastWriteTimeUtc.Ticks, Sha256 = result.Sha256, Md5 = result.Md5 };
             item.Hashes = hashes;
-            State.Remember(item.RelativePath, hashes, result.Info.ETag);
+            State.Remember(item.RelativePath, hashes, result.Info.ETag, transferred: true);
+            _run.MarkInAgreement(item.RelativePath);
             _run.Count(s =>
             {
                 s.FilesDownloaded++;

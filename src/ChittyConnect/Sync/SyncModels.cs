@@ -158,6 +158,9 @@ public sealed class SyncOptions
     /// <summary>Default of <see cref="MaxDelete"/>: a mass deletion beyond it needs an explicit larger value.</summary>
     public const int DefaultMaxDelete = 100;
 
+    /// <summary>Default of <see cref="MaxDeletePercent"/>: rclone bisync's --max-delete.</summary>
+    public const int DefaultMaxDeletePercent = 50;
+
     /// <summary>Default of <see cref="Transfers"/>.</summary>
     public const int DefaultTransfers = 4;
 
@@ -188,7 +191,20 @@ public sealed class SyncOptions
     /// <summary>Most deletions one run may make (per side, two-way); when more are planned none is made. -1: no limit.</summary>
     public int MaxDelete { get; set; } = DefaultMaxDelete;
 
-    /// <summary>Allow deleting when the source is missing or has no files (two-way: when either side is empty though files were synced before).</summary>
+    /// <summary>
+    /// Most deletions one run may make on a side, as a percentage of the files that side had at its last sync
+    /// (the state's entries); more stops the run before anything changes unless <see cref="Force"/>. 100: no limit.
+    /// </summary>
+    public int MaxDeletePercent { get; set; } = DefaultMaxDeletePercent;
+
+    /// <summary>
+    /// One-way: the destination becomes an exact copy, deleting also what this sync did not put there (or that
+    /// changed since). Without it a sync deletes only the files it owns: those its state recorded on both sides
+    /// at its last run, still as they were then.
+    /// </summary>
+    public bool Mirror { get; set; }
+
+    /// <summary>Allow deleting when a side has no files, or more than <see cref="MaxDeletePercent"/> of them (two-way: when either side is empty though files were synced before).</summary>
     public bool Force { get; set; }
 
     /// <summary>Do not send the sync report.</summary>
@@ -200,7 +216,7 @@ public sealed class SyncOptions
     /// <summary>Only plan: return the planned actions, change nothing (no transfer, delete, report or state).</summary>
     public bool PlanOnly { get; set; }
 
-    /// <summary>Where the state files live; default &lt;config dir&gt;/sync-state.</summary>
+    /// <summary>Where the state files live; default: sync-state in the machine's local data folder (<see cref="Configuration.ConfigDirectory.LocalRoot"/>).</summary>
     public string? StateDirectory { get; set; }
 
     /// <summary>How long to wait for another sync of the same folder and prefix to finish; zero fails at once.</summary>
@@ -314,6 +330,12 @@ public sealed class ChittySyncSummary
     /// <summary>Why the deletions were withheld, as a value scripts can test.</summary>
     public SyncWithholdReason DeletesWithheldBecause { get; set; }
 
+    /// <summary>
+    /// One-way: files on the destination the source does not have that this sync did not put there (or that
+    /// changed since it did): left in place. -Mirror deletes them.
+    /// </summary>
+    public int NotOwned { get; set; }
+
     /// <summary>Two-way: files whose two versions were both kept.</summary>
     public int Conflicts { get; set; }
 
@@ -415,6 +437,9 @@ public sealed class SyncException : Exception
     public SyncException(string message, string errorId, Exception? inner = null)
         : base(message, inner) => ErrorId = errorId;
 
-    /// <summary>A stable id: SyncSourceMissing, SyncLocked, SyncInvalidOptions (a bad option or prefix).</summary>
+    /// <summary>
+    /// A stable id: SyncSourceMissing, SyncPathNotFolder, SyncSideEmpty, SyncTooManyDeletes, SyncLocked,
+    /// SyncInvalidOptions (a bad option or prefix).
+    /// </summary>
     public string ErrorId { get; }
 }
