@@ -62,9 +62,10 @@ Get-ChildItem -LiteralPath $folder -Recurse -File | ForEach-Object { $_.FullName
 
 Write-Step "Sync it to $prefix (rclone sync --checksum --exclude-from, then the sync report)"
 $log = Join-Path $WorkFolder 'sync.log'
-$results = Sync-ChittyFolder -Path $folder -ExcludeFrom $ignore -LogFile $log -Summary
-$results | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncResult] } | Format-Table Action, RelativePath, Size, R2Key
-$summary = $results | Select-Object -Last 1
+# The results are the output; the summary goes to the information stream (-Summary would output it instead).
+$results = Sync-ChittyFolder -Path $folder -ExcludeFrom $ignore -LogFile $log -InformationVariable info
+$results | Format-Table Action, RelativePath, Size, R2Key
+$summary = ($info | Where-Object Tags -Contains 'ChittySyncSummary').MessageData
 $summary | Format-List FilesUploaded, BytesUploaded, FilesSkipped, ReportedItems, ReportEventId, Elapsed
 
 Write-Step 'What ChittyConnect recorded (the emulator''s sync_events row; the guide sent an empty list)'

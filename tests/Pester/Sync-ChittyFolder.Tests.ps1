@@ -82,15 +82,27 @@ Describe 'Sync-ChittyFolder' {
         @(Get-Emulator '_emulator/sync-events').Count | Should -Be 1
     }
 
-    It 'mirrors a change and a deletion, and -Summary ends the output with the summary' {
+    It 'mirrors a change and a deletion, and -Summary makes the summary the only output, which Export-Csv writes as one row' {
         Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited'
         Remove-Item -LiteralPath (Join-Path $folder 'empty.txt')
-        $out = Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary
-        $summary = $out[-1]
-        $summary.GetType().Name | Should -Be 'ChittySyncSummary'
-        $summary.FilesUploaded | Should -Be 1
-        $summary.FilesDeleted | Should -Be 1
-        ($out | Select-Object -SkipLast 1 | Where-Object Action -eq Deleted).RelativePath | Should -Be 'empty.txt'
+        $out = @(Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary -Verbose 4>&1)
+        $summary = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $summary.Count | Should -Be 1
+        $summary[0].GetType().Name | Should -Be 'ChittySyncSummary'
+        $summary[0].FilesUploaded | Should -Be 1
+        $summary[0].FilesDeleted | Should -Be 1
+        $out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Deleted empty.txt*' } | Should -Not -BeNullOrEmpty
+        $csv = Join-Path $work 'runs.csv'
+        $summary | Export-Csv -LiteralPath $csv
+        @(Import-Csv -LiteralPath $csv).Count | Should -Be 1
+        (Import-Csv -LiteralPath $csv).FilesDeleted | Should -Be '1'
+    }
+
+    It 'without -Summary writes file results only, and the summary to the information stream' {
+        Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited again'
+        $out = @(Sync-ChittyFolder $folder -ExcludeFrom $ignore -InformationVariable info 6>$null)
+        @($out | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique) | Should -Be @('ChittySyncResult')
+        ($info | Where-Object Tags -Contains 'ChittySyncSummary').MessageData.FilesUploaded | Should -Be 1
     }
 
     It 'downloads the prefix into a new folder' {

@@ -20,7 +20,7 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// Mirrors a folder to the session's R2 prefix (or the prefix to a folder) by content, then sends the
 /// sync report. Writes one ChittyConnect.Sync.ChittySyncResult per file acted on; the summary goes to the
-/// information stream (tag ChittySyncSummary) and, with -Summary, to the output as the last object.
+/// information stream (tag ChittySyncSummary), and with -Summary it is the only output object instead.
 /// </summary>
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ChittySyncResult))]
@@ -41,6 +41,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <summary>The session whose prefix (files/&lt;session&gt;/sync/&lt;folder name&gt;/) is synced; default: the connection's.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>The key prefix, instead of files/&lt;session&gt;/sync/&lt;folder name&gt;/.</summary>
@@ -84,10 +85,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateRange(1, 64)]
     public int Transfers { get; set; } = SyncOptions.DefaultTransfers;
 
-    /// <summary>Bytes per second across all transfers; 0 is unlimited.</summary>
+    /// <summary>Bytes per second across all transfers, as rclone's --bwlimit takes it (1M, 512K, 10MiB, plain bytes); 0 or off is unlimited.</summary>
     [Parameter]
+    [Internal.ByteSizeTransformation]
     [ValidateRange(0, long.MaxValue)]
     public long BandwidthLimit { get; set; }
+
+    /// <summary>Seconds to wait for another sync of the same folder and prefix to finish (default 0: fail at once with ChittySyncLocked).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int LockTimeoutSec { get; set; }
 
     /// <summary>Most deletions one run may make; when more are due, none is made. -1 for no limit.</summary>
     [Parameter]
@@ -127,7 +134,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string? LogFile { get; set; }
 
-    /// <summary>Also write the summary object to the output, after the results.</summary>
+    /// <summary>
+    /// Write the run's ChittySyncSummary to the output instead of the file results (which then reach only
+    /// -LogFile, -Verbose and, for failures, the error stream), so the output holds one type.
+    /// </summary>
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
@@ -165,6 +175,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (BandwidthLimit > 0)
+        {
+            WriteVerbose($"Bandwidth limit: {ByteSize.Format(BandwidthLimit)}/s across all transfers.");
+        }
+
         var connection = ResolveConnection();
         if (!connection.HasR2)
         {
@@ -202,6 +217,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Force = Force,
             NoReport = NoReport,
             Source = Source,
+            LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
         };
 
@@ -253,6 +269,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
+        SyncEngine? engine = null;
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3), RetryTimeout = TimeSpan.FromSeconds(RetryTimeoutSec) };
         try
         {
@@ -261,7 +278,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
-                var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
+                engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -304,9 +321,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         finally
         {
-            CompleteProgress();
+            // The log first: on a stop (Ctrl+C), writing the progress records throws.
+            if (summary is null && engine?.LastSummary is { } partial)
+            {
+                // Stopped or failed mid-run: the log still ends with what the run did.
+                WriteLog(partial, completed: false);
+            }
+
             _log?.Dispose();
             _log = null;
+            CompleteProgress();
             if (summary is not null && summary.SourceFiles >= CompactAfterFiles)
             {
                 GiveBackHeap();
@@ -400,10 +424,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 ShouldProcess(
                     result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal ? result.LocalPath : result.R2Key,
                     result.Conflict == SyncConflict.None ? result.Operation.ToString() : $"{result.Operation} ({result.Conflict})");
-                WriteObject(result);
+                WriteResult(result);
                 break;
             case SyncAction.Failed:
-                WriteObject(result);
+                WriteResult(result);
                 WriteError(FileError(result));
                 break;
             default:
@@ -412,8 +436,17 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                     WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
                 }
 
-                WriteObject(result);
+                WriteResult(result);
                 break;
+        }
+    }
+
+    // With -Summary the output is the summary alone: one type, which Format-Table and Export-Csv take whole.
+    private void WriteResult(ChittySyncResult result)
+    {
+        if (!Summary)
+        {
+            WriteObject(result);
         }
     }
 
@@ -450,7 +483,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         return ErrorFor(ex, target, id);
     }
 
-    private void WriteLog(object entry)
+    private void WriteLog(object entry, bool completed = true)
     {
         if (_log is null)
         {
@@ -479,6 +512,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             else if (entry is ChittySyncSummary s)
             {
                 w.WriteString("type", "summary");
+                w.WriteBoolean("completed", completed);
                 w.WriteString("direction", s.Direction.ToString());
                 w.WriteString("localPath", s.LocalPath);
                 w.WriteString("bucket", s.Bucket);
@@ -579,13 +613,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    private static string Bytes(long n) => n switch
-    {
-        >= 1L << 30 => $"{n / (double)(1L << 30):0.0} GiB",
-        >= 1L << 20 => $"{n / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{n / (double)(1L << 10):0.0} KiB",
-        _ => $"{n} B",
-    };
+    private static string Bytes(long n) => ByteSize.Format(n);
 
     // Posts each snapshot to the pipeline thread; the engine already throttles them.
     private sealed class Progress : IProgress<SyncProgress>

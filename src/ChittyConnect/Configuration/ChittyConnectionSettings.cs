@@ -104,12 +104,17 @@ public sealed class ChittyConnectionSettings
         Endpoint = NormalizeEndpoint(Endpoint);
         if (ApiKey is null)
         {
-            throw new ArgumentException("An API key is required.");
+            throw new ArgumentException($"An API key is required: give -ApiKey, or set {EnvironmentNames.ApiKey}.");
         }
 
         if (string.IsNullOrWhiteSpace(ChittyId))
         {
-            throw new ArgumentException("A ChittyID is required.");
+            throw new ArgumentException($"A ChittyID (the identity the API key belongs to) is required: give -ChittyId, or set {EnvironmentNames.ChittyId}.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(SessionId) && Api.SessionIds.Problem(SessionId!.Trim()) is { } problem)
+        {
+            throw new ArgumentException($"The session '{SessionId}' (from -SessionId, the profile or {EnvironmentNames.SessionId}) is not a session id: {problem}.");
         }
 
         if (R2Endpoint is not null)

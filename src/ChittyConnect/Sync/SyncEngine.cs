@@ -131,15 +131,22 @@ public sealed class SyncEngine
             }
 
             run.Progress.Finish();
+            var summary = run.Summary;
+            summary.Elapsed = run.Watch.Elapsed;
+            summary.Requests = _store.Requests.Since(requestsAtStart);
+            var moved = summary.BytesUploaded + summary.BytesDownloaded;
+            summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
+            LastSummary = summary;
         }
 
-        var summary = run.Summary;
-        summary.Elapsed = run.Watch.Elapsed;
-        summary.Requests = _store.Requests.Since(requestsAtStart);
-        var moved = summary.BytesUploaded + summary.BytesDownloaded;
-        summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
-        return summary;
+        return run.Summary;
     }
+
+    /// <summary>
+    /// The summary of the last run that got past its start, also when it was cancelled or failed (what it
+    /// did until then), so a stopped run can still be logged.
+    /// </summary>
+    public ChittySyncSummary? LastSummary { get; private set; }
 
     private async Task ExecuteAsync(SyncRun run)
     {

@@ -184,6 +184,7 @@ internal sealed class SyncExecutor
         var conflictPath = item.ConflictPath!;
         var conflictFull = LocalScanner.ResolveInside(_run.Root, conflictPath, out var problem)
             ?? throw new IOException($"The conflict copy '{conflictPath}' cannot be written: {problem}.");
+        LocalScanner.EnsureNoLink(_run.Root, conflictFull);
         // Hashed before the move (which keeps size and time), so the hashes stay tied to what is uploaded.
         item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
         EnsureUnchangedLocally(item);
@@ -229,6 +230,8 @@ internal sealed class SyncExecutor
     // Downloads the object to the plan's local path (through a temporary file renamed over it) and records it.
     private async Task<DateTimeOffset> ReceiveAsync(SyncPlanItem item, SyncTransferProgress? large)
     {
+        // Checked before any folder is made: a link on the way would put them, and the file, outside the folder.
+        LocalScanner.EnsureNoLink(_run.Root, item.FullPath);
         var directory = Path.GetDirectoryName(item.FullPath)!;
         Directory.CreateDirectory(directory);
         if (Directory.Exists(item.FullPath))
@@ -339,6 +342,7 @@ internal sealed class SyncExecutor
             try
             {
                 EnsureUnchangedLocally(item);
+                LocalScanner.EnsureNoLink(_run.Root, item.FullPath);
                 File.Delete(item.FullPath);
                 Deleted(item, watch.Elapsed);
             }

@@ -274,7 +274,13 @@ public sealed class ChittySyncResult
     /// <summary>The file's last-write time.</summary>
     public DateTimeOffset? Modified { get; set; }
 
-    /// <summary>r2://&lt;key&gt;, what Set-ChittyActiveFile takes.</summary>
+    /// <summary>The bucket the object is in (<see cref="Uri"/> leaves it out, as the service's URIs do).</summary>
+    public string Bucket { get; set; } = string.Empty;
+
+    /// <summary>
+    /// r2://&lt;key&gt;: the service's URI for the object (what sync reports record and Set-ChittyActiveFile
+    /// takes), which names no bucket because the service has one; <see cref="Bucket"/> says which.
+    /// </summary>
     public string Uri => "r2://" + R2Key;
 
     /// <summary>The failure itself.</summary>

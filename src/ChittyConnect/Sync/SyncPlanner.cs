@@ -30,7 +30,8 @@ internal sealed class SyncPlanner
     {
         _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
         var twoWay = Options.Direction == SyncDirection.Both;
-        var entries = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath)).ToList();
+        // An entry at or under a skipped link or special file is unknown locally, not deleted: kept, not decided on.
+        var entries = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
         var baseline = twoWay ? entries : null;
         if (twoWay)
         {
@@ -120,6 +121,12 @@ internal sealed class SyncPlanner
         var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
         foreach (var pair in inventory.Remote.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
+            if (inventory.IsSkippedLocally(pair.Key))
+            {
+                // The scan warned of the link or special file once; what lies there is unknown locally.
+                continue;
+            }
+
             var full = Path.Combine(_run.Root, pair.Key);
             if (writesLocally)
             {

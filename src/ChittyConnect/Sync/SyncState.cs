@@ -634,7 +634,7 @@ internal sealed class SyncLock : IDisposable
             }
             catch (IOException ex)
             {
-                throw new SyncException($"Another sync of {what} is running (lock file '{path}'). Wait for it to finish, or pass a lock timeout to wait.", "SyncLocked", ex);
+                throw new SyncException($"Another sync of {what} is running (lock file '{path}'). Wait for it to finish and run the sync again, or give -LockTimeoutSec <seconds> to wait for it.", "SyncLocked", ex);
             }
         }
     }
