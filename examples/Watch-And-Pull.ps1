@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+#Requires -Modules ChittyConnect
 <#
 .SYNOPSIS
     A second device that pulls the session's files down whenever another device syncs them up.
@@ -36,7 +37,7 @@ param(
     # The session to follow (default: the connection's).
     [string] $SessionId,
 
-    # The prefix to pull (default: Sync-ChittyFolder's, files/<session>).
+    # The prefix to pull (default: Sync-ChittyFolder's, files/<session>/sync/<folder name of -Path>).
     [string] $Prefix,
 
     # Pull once before watching, to catch up with what was synced while this device was off.
@@ -51,9 +52,6 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-if (-not (Get-Command Watch-ChittyEvents -ErrorAction SilentlyContinue)) {
-    Import-Module (Join-Path $PSScriptRoot '..' | Join-Path -ChildPath 'ChittyConnect.psd1')
-}
 
 $null = New-Item -ItemType Directory -Path $Path -Force
 $common = @{}

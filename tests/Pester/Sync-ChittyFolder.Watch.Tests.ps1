@@ -49,7 +49,8 @@ BeforeAll {
         $job = Start-ThreadJob -ScriptBlock {
             param($Manifest, $Connection, $Folder, $Prefix, $PollInterval)
             Import-Module $Manifest
-            Sync-ChittyFolder $Folder -Prefix $Prefix -Direction Both -Watch -PollInterval $PollInterval -Connection $Connection
+            # Store retries within a run end after 2 s: the outage test sees the run fail and the watch back off.
+            Sync-ChittyFolder $Folder -Prefix $Prefix -Direction Both -Watch -PollInterval $PollInterval -RetryTimeoutSec 2 -Connection $Connection
         } -ArgumentList $ManifestPath, $connection, $Folder, $Prefix, $PollInterval
         $job | Add-Member -NotePropertyName Results -NotePropertyValue ([Collections.Generic.List[object]]::new())
         $job | Add-Member -NotePropertyName Warnings -NotePropertyValue ([Collections.Generic.List[string]]::new())
@@ -226,9 +227,10 @@ Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWin
     AfterAll { if (-not $service.HasExited) { $service.Kill($true) } }
 
     It 'syncs, then ends within a few seconds of SIGTERM with its state saved' {
-        # The example syncs the session's prefix.
+        # The example syncs the folder's default prefix.
+        $servicePrefix = "files/$($stack.SessionId)/sync/service/"
         $deadline = [datetime]::UtcNow.AddSeconds(60)
-        while (-not ((Get-Remote "files/$($stack.SessionId)/") -contains 'kept.txt')) {
+        while (-not ((Get-Remote $servicePrefix) -contains 'kept.txt')) {
             if ($service.HasExited) { throw "The service ended: $($serviceErr.Result)" }
             if ([datetime]::UtcNow -gt $deadline) { throw 'kept.txt was not sent within 60 s.' }
             Start-Sleep -Milliseconds 250

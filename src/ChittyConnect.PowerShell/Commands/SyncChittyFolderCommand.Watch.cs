@@ -26,8 +26,12 @@ public sealed partial class SyncChittyFolderCommand
     private async Task WatchAsync(SyncEngine engine, SyncOptions options, ChittyConnection connection, string target, CancellationToken stopToken)
     {
         var watch = new SyncWatch(engine, new SyncWatchOptions { PollInterval = TimeSpan.FromSeconds(PollInterval) });
-        // A one-off sync of the same target that holds the lock is waited for, not failed on.
-        options.LockTimeout = TimeSpan.FromSeconds(Math.Max(30, PollInterval));
+        // A one-off sync of the same target that holds the lock is waited for, not failed on (unless
+        // -LockTimeoutSec says how long).
+        if (options.LockTimeout == TimeSpan.Zero)
+        {
+            options.LockTimeout = TimeSpan.FromSeconds(Math.Max(30, PollInterval));
+        }
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(stopToken);
         using var ended = new ManualResetEventSlim(false);
         // SIGTERM (systemd's stop, docker stop) ends the process through ProcessExit: end the watch and give the

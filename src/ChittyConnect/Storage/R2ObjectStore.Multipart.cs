@@ -30,12 +30,12 @@ public sealed partial class R2ObjectStore
         EnsureSafeKey(key);
         var result = content.Length < _options.MultipartThreshold
             ? await PutContentAsync(content, key, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
-            : await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
+            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
-    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
+    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, CancellationToken cancellationToken)
     {
         var length = content.Length;
@@ -48,7 +48,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
-            uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
+            uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
 
@@ -98,15 +98,15 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
-    private async Task<string> CreateMultipartAsync(string key, string? sha256, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
+    private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
-        AddMetadata(initiate.Metadata, sha256, modified);
+        AddMetadata(initiate.Metadata, sha256, md5, modified);
         InitiateMultipartUploadResponse created;
         var sent = DateTimeOffset.UtcNow;
         try
         {
-            created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+            created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
         {
@@ -129,7 +129,7 @@ public sealed partial class R2ObjectStore
         try
         {
             var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
-            var listing = await _s3.CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
+            var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
             var since = sent.AddMinutes(-15);
             foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
             {
@@ -159,7 +159,7 @@ public sealed partial class R2ObjectStore
             var markers = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
-                var page = await _s3.CallAsync("MULTIPART-LIST-PARTS", key, Requests.AddMultipart, () => S3.ListPartsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var page = await CallAsync("MULTIPART-LIST-PARTS", key, Requests.AddMultipart, () => S3.ListPartsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
                 listed.AddRange(page.Parts ?? new List<PartDetail>());
                 if (page.IsTruncated != true)
                 {
@@ -284,7 +284,7 @@ public sealed partial class R2ObjectStore
                 MD5Digest = Convert.ToBase64String(md5),
             }, sha256);
             var verb = "PART " + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
             var etag = NormalizeETag(response.ETag);
             if (etag != md5Hex)
             {

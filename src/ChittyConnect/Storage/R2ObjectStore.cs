@@ -25,10 +25,10 @@ namespace ChittyConnect.Storage;
 public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 {
     /// <summary>Metadata key of the content's SHA-256 (sent as x-amz-meta-sha256).</summary>
-    public const string Sha256MetadataKey = "sha256";
+    public const string Sha256MetadataKey = ObjectMetadata.Sha256Key;
 
-    /// <summary>Metadata key of the file's last-write time in ms since the epoch (x-amz-meta-mtime).</summary>
-    public const string MtimeMetadataKey = "mtime";
+    /// <summary>Metadata key of the file's last-write time, in rclone's form (x-amz-meta-mtime; see <see cref="ObjectMetadata"/>).</summary>
+    public const string MtimeMetadataKey = ObjectMetadata.MtimeKey;
 
     private const int DeleteBatch = 1000;
 
@@ -39,6 +39,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly IDisposable _s3Release;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
+    private readonly StoreOutage _outage;
 
     /// <summary>Connects to the R2 endpoint and bucket of <paramref name="settings"/>.</summary>
     public R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options = null)
@@ -97,6 +98,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
+        _outage = new StoreOutage(_options.RetryTimeout);
     }
 
     /// <summary>The bucket.</summary>
@@ -120,7 +122,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public async Task ProbeAsync(CancellationToken cancellationToken)
     {
         var request = new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 };
-        await _s3.CallAsync("LIST", Bucket, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await CallAsync("LIST", Bucket, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -138,7 +140,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url };
         while (true)
         {
-            var page = await _s3.CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
                 result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
@@ -191,7 +193,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         using var content = new FileUploadContent(path);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
+            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
             : await PutAsync(content, key, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
@@ -217,12 +219,12 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             // The answer's headers are retried like any request; once its body flows into the destination a
             // failure ends the download (the caller writes to a temporary file and starts over).
-            using var response = await _s3.CallAsync("GET", key, Requests.AddGet,
+            using var response = await CallAsync("GET", key, Requests.AddGet,
                 () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             var singlePart = !info.ETag.Contains("-");
             using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            using var md5 = contentHashes || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+            using var md5 = contentHashes || info.ContentMd5 is not null || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
             // Pooled: a sync of many small objects would otherwise allocate this for each of them.
             var buffer = ArrayPool<byte>.Shared.Rent(81920);
             long total = 0;
@@ -294,6 +296,15 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
                 result.VerifiedBy = info.Sha256 is null ? "md5" : "md5+sha256";
             }
+            else if (info.ContentMd5 is not null)
+            {
+                if (info.ContentMd5 != result.Md5)
+                {
+                    throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not the {info.ContentMd5} its md5chksum metadata records.", key, "Md5Mismatch");
+                }
+
+                result.VerifiedBy = info.Sha256 is null ? "md5chksum" : "md5chksum+sha256";
+            }
             else
             {
                 result.VerifiedBy = info.Sha256 is null ? "size" : "sha256";
@@ -312,7 +323,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            var response = await _s3.CallAsync("HEAD", key, Requests.AddHead,
+            var response = await CallAsync("HEAD", key, Requests.AddHead,
                 () => S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
         }
@@ -343,7 +354,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             var target = batch.Count == 1 ? batch[0] : batch.Count.ToString(CultureInfo.InvariantCulture) + " keys";
             try
             {
-                var response = await _s3.CallAsync("DELETE", target, Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var response = await CallAsync("DELETE", target, Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
                 failures.AddRange((response.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
             }
             catch (ObjectStoreException ex) when (ex.InnerException is DeleteObjectsException partial)
@@ -356,7 +367,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             try
             {
-                await _s3.CallAsync("DELETE", key, Requests.AddDelete,
+                await CallAsync("DELETE", key, Requests.AddDelete,
                     () => S3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectStoreException ex) when (ex.StatusCode != 0)
@@ -373,7 +384,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            await _s3.CallAsync("ABORT", key, Requests.AddMultipart,
+            await CallAsync("ABORT", key, Requests.AddMultipart,
                 () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -399,7 +410,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         foreach (var hex in partMd5Hex)
         {
-            md5.AppendData(FromHex(hex));
+            md5.AppendData(ContentHasher.FromHex(hex));
         }
 
         return ContentHasher.ToHex(md5.GetHashAndReset()) + "-" + partMd5Hex.Count.ToString(CultureInfo.InvariantCulture);
@@ -427,7 +438,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             }
             else
             {
-                md5Bytes = FromHex(md5);
+                md5Bytes = ContentHasher.FromHex(md5);
             }
 
             using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
@@ -471,9 +482,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             UseChunkEncoding = false,
             MD5Digest = Convert.ToBase64String(md5),
         }, signedSha256);
-        AddMetadata(request.Metadata, metadataSha256, modified);
+        AddMetadata(request.Metadata, metadataSha256, md5: null, modified);
         request.Headers.ContentLength = length;
-        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
         var etag = NormalizeETag(response.ETag);
         if (etag != expected)
         {
@@ -484,17 +495,29 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         return new UploadResult { Key = key, ETag = etag, Size = length };
     }
 
+    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them.
+    // A call that sends a body rewinds it first, so that a retry sends it whole again.
+    private Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken) =>
+        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken), cancellationToken);
+
     // An upload call: the store's own integrity refusals become one clear error.
     private async Task<T> CallUploadAsync<T>(string verb, string key, Action count, Func<Task<T>> call, CancellationToken cancellationToken)
     {
         try
         {
-            return await _s3.CallAsync(verb, key, count, call, cancellationToken).ConfigureAwait(false);
+            return await CallAsync(verb, key, count, call, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code is "BadDigest" or "XAmzContentSHA256Mismatch" or "InvalidDigest")
         {
             throw new ObjectStoreException($"'{key}': the store refused the bytes it received ({ex.Code}): they are not the bytes that were hashed (the file changed while it was sent, or the transfer was corrupted). Nothing was stored; it will be sent again next time.", key, "IntegrityError", ex.StatusCode, ex);
         }
+    }
+
+    // The request with its body at the start again (a retry after a failed attempt that sent part of it).
+    private static T Rewound<T>(T request, Stream body)
+    {
+        body.Position = 0;
+        return request;
     }
 
     // System.Uri folds "." and ".." away, so a request for such a key would name (and sign) another key.
@@ -530,14 +553,21 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    private static void AddMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset modified)
+    // The time in rclone's form; the content's MD5 as rclone's md5chksum only where the ETag is not that MD5
+    // (an upload in parts), as rclone writes it.
+    private static void AddMetadata(MetadataCollection metadata, string? sha256, string? md5, DateTimeOffset modified)
     {
         if (sha256 is not null)
         {
             metadata.Add(Sha256MetadataKey, sha256);
         }
 
-        metadata.Add(MtimeMetadataKey, modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (md5 is not null)
+        {
+            metadata.Add(ObjectMetadata.Md5ChecksumKey, ObjectMetadata.FormatMd5Checksum(md5));
+        }
+
+        metadata.Add(MtimeMetadataKey, ObjectMetadata.FormatMtime(modified));
     }
 
     private static RemoteObjectInfo ToInfo(string key, long contentLength, string etag, MetadataCollection metadata, DateTime? lastModified)
@@ -555,25 +585,23 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             info.Sha256 = sha.Trim().ToLowerInvariant();
         }
 
-        if (long.TryParse(metadata[MtimeMetadataKey], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
+        var mtime = metadata[MtimeMetadataKey];
+        if (ObjectMetadata.TryParseMtime(mtime, out var modified))
         {
-            info.FileModified = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            info.FileModified = modified;
         }
+        else if (!string.IsNullOrWhiteSpace(mtime))
+        {
+            // Another tool's value, or a damaged one: the object is still usable, dated by the store.
+            ChittyLog.Warning($"'{key}': its mtime metadata '{mtime}' is not a time; the store's date is used instead.");
+        }
+
+        var md5chksum = metadata[ObjectMetadata.Md5ChecksumKey];
+        info.ContentMd5 = info.ETag.IndexOf('-') < 0 && info.ETag.Length == 32 ? info.ETag : ObjectMetadata.ParseMd5Checksum(md5chksum);
 
         return info;
     }
 
     private static DateTimeOffset? ToOffset(DateTime? value) =>
         value is { } v ? new DateTimeOffset(v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v.ToUniversalTime()) : null;
-
-    private static byte[] FromHex(string hex)
-    {
-        var bytes = new byte[hex.Length / 2];
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] = byte.Parse(hex.Substring(i * 2, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        }
-
-        return bytes;
-    }
 }
