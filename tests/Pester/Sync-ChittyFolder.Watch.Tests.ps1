@@ -86,6 +86,8 @@ Describe 'Sync-ChittyFolder -Watch, polling every 2 s' {
         New-Item -ItemType Directory -Path $folder | Out-Null
         Set-Content -LiteralPath (Join-Path $folder 'a.txt') -Value 'first'
         Set-Content -LiteralPath (Join-Path $folder 'c.txt') -Value 'to be renamed'
+        # Enough files that the deletes below stay under -MaxDeletePercent (50).
+        foreach ($n in 1..4) { Set-Content -LiteralPath (Join-Path $folder "keep$n.txt") -Value "keep $n" }
         $script:prefix = 'watch/'
         $script:watch = Start-Watch $folder $prefix 2
     }
@@ -94,7 +96,7 @@ Describe 'Sync-ChittyFolder -Watch, polling every 2 s' {
         Wait-Watch $watch { (Get-Remote $prefix) -contains 'c.txt' }
         Set-Content -LiteralPath (Join-Path $folder 'b.txt') -Value 'new'
         Wait-Watch $watch { $watch.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'b.txt' } }
-        Get-Remote $prefix | Should -Be @('a.txt', 'b.txt', 'c.txt')
+        Get-Remote $prefix | Should -Be @('a.txt', 'b.txt', 'c.txt', 'keep1.txt', 'keep2.txt', 'keep3.txt', 'keep4.txt')
         Get-RemoteText "${prefix}b.txt" | Should -Be 'new'
     }
 
@@ -114,7 +116,7 @@ Describe 'Sync-ChittyFolder -Watch, polling every 2 s' {
         ($recent | Where-Object RelativePath -eq 'b.txt').Action | Should -Be 'DeletedRemote'
         ($recent | Where-Object RelativePath -eq 'c.txt').Action | Should -Be 'DeletedRemote'
         ($recent | Where-Object RelativePath -eq 'd.txt').Action | Should -Be 'Uploaded'
-        Get-Remote $prefix | Should -Be @('a.txt', 'd.txt')
+        Get-Remote $prefix | Should -Be @('a.txt', 'd.txt', 'keep1.txt', 'keep2.txt', 'keep3.txt', 'keep4.txt')
         Get-RemoteText "${prefix}a.txt" | Should -Be 'edited'
     }
 
@@ -122,7 +124,7 @@ Describe 'Sync-ChittyFolder -Watch, polling every 2 s' {
         Set-RemoteText "${prefix}a.txt" 'edited remotely'
         Set-RemoteText "${prefix}sub/e.txt" 'from rclone'
         Remove-Remote "${prefix}d.txt"
-        Wait-Watch $watch { ((Get-Local $folder) -join ',') -eq 'a.txt,sub/e.txt' -and (Get-Content -Raw (Join-Path $folder 'a.txt')).Trim() -eq 'edited remotely' }
+        Wait-Watch $watch { ((Get-Local $folder) -join ',') -eq 'a.txt,keep1.txt,keep2.txt,keep3.txt,keep4.txt,sub/e.txt' -and (Get-Content -Raw (Join-Path $folder 'a.txt')).Trim() -eq 'edited remotely' }
         (Get-Content -Raw (Join-Path $folder 'sub/e.txt')).Trim() | Should -Be 'from rclone'
     }
 

@@ -173,11 +173,13 @@ public sealed class SyncWatch
     }
 
     // What a later run may not meet again: an unreachable or failing store, a folder that is not there for the
-    // moment (an unmounted drive), another sync holding the lock. Bad options and bad credentials are not
-    // passing, but they fail the first run, which ends the watch.
+    // moment (an unmounted drive), another sync holding the lock. A guard that stops a run (too many deletes,
+    // a side found empty) holds the same way: nothing is changed, the warning repeats with each try, and the
+    // watch goes on until the user resolves it (or the folder comes back). Bad options and bad credentials
+    // are not passing, but they fail the first run, which ends the watch.
     private static bool IsPassing(Exception ex) => ex switch
     {
-        SyncException s => s.ErrorId is "SyncLocked" or "SyncSourceMissing",
+        SyncException s => s.ErrorId is "SyncLocked" or "SyncSourceMissing" or "SyncTooManyDeletes" or "SyncSideEmpty",
         ObjectStoreException => true,
         IOException or UnauthorizedAccessException => true,
         System.Net.Http.HttpRequestException => true,
