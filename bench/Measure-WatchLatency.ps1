@@ -60,7 +60,7 @@ try {
     function Wait-For([scriptblock] $Condition, [double] $Seconds = 60) {
         $t = [Diagnostics.Stopwatch]::StartNew()
         while (-not (& $Condition)) {
-            if ($t.Elapsed.TotalSeconds -gt $Seconds) { throw "Not seen within $Seconds s: $Condition" }
+            if ($t.Elapsed.TotalSeconds -gt $Seconds) { throw "Not seen within $Seconds s: $Condition $($jobs | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
             Start-Sleep -Milliseconds 20
         }
         $t.Elapsed.TotalSeconds
@@ -148,6 +148,10 @@ try {
 
     # RSS over many change cycles.
     $memFolder = Join-Path $work 'memory'
+    # Other files beside the one edited: an edit that lands mid-upload fails that upload, and with no other
+    # object the prefix would look wiped to the two-way guard (SyncSideEmpty).
+    New-Item -ItemType Directory -Path $memFolder | Out-Null
+    foreach ($n in 1..3) { [IO.File]::WriteAllText((Join-Path $memFolder "other$n.txt"), "other $n") }
     $jobs += Start-Watch $memFolder 'memory/' 3600
     Start-Sleep -Seconds 3
     $rss = @{}
