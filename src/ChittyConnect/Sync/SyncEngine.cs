@@ -136,8 +136,9 @@ public sealed class SyncEngine
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
 
-        var plan = await new SyncPlanner(run).PlanAsync(inventory).ConfigureAwait(false);
-        var executor = new SyncExecutor(run);
+        var planner = new SyncPlanner(run);
+        var plan = await planner.PlanAsync(inventory).ConfigureAwait(false);
+        var executor = new SyncExecutor(run, planner);
         if (options.PlanOnly)
         {
             executor.EmitPlan(plan);

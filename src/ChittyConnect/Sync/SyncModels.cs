@@ -314,6 +314,12 @@ public sealed class ChittySyncSummary
     /// <summary>Two-way plan: conflicts the run would keep both versions of.</summary>
     public int PlannedConflicts { get; set; }
 
+    /// <summary>
+    /// Uploads the store refused because another writer changed the object after the listing (a conditional
+    /// write); each such path was decided again from the object as it is now, and neither version was lost.
+    /// </summary>
+    public int RemoteChangedDuringRun { get; set; }
+
     public TimeSpan Elapsed { get; set; }
 
     /// <summary>Bytes transferred per second of elapsed time.</summary>
