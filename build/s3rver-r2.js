@@ -83,8 +83,10 @@ async function checkConditions(store, bucket, key) {
 
 // One write of a key at a time: a conditional write's check and its commit see no other write between them.
 const keyQueues = new Map();
+const heldWrite = new AsyncLocalStorage();
+const writeId = (bucket, key) => `${bucket}\n${key}`;
 async function oneWriteAtATime(bucket, key, write) {
-  const id = `${bucket}\n${key}`;
+  const id = writeId(bucket, key);
   const before = keyQueues.get(id) || Promise.resolve();
   let release;
   const done = new Promise(resolve => (release = resolve));
@@ -92,7 +94,7 @@ async function oneWriteAtATime(bucket, key, write) {
   keyQueues.set(id, queued);
   await before;
   try {
-    return await write();
+    return await heldWrite.run(id, write);
   } finally {
     release();
     if (keyQueues.get(id) === queued) keyQueues.delete(id);
@@ -110,6 +112,8 @@ function drain(content) {
 
 const putObject = FilesystemStore.prototype.putObject;
 FilesystemStore.prototype.putObject = function (object) {
+  // A multipart completion writes its object through here, already holding the key and its condition checked.
+  if (heldWrite.getStore() === writeId(object.bucket, object.key)) return putObject.call(this, object);
   return oneWriteAtATime(object.bucket, object.key, async () => {
     try {
       await checkConditions(this, object.bucket, object.key);

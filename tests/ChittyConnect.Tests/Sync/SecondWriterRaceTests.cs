@@ -1,0 +1,192 @@
+using System.Text;
+using Amazon.S3.Model;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+
+namespace ChittyConnect.Tests.Sync;
+
+/// <summary>
+/// Another device writes a key between this run's listing and its upload of that key: the conditional write is
+/// refused, neither version is lost, and the path is decided again by the two-way table (or, one-way, the source wins
+/// over the version as it is now).
+/// </summary>
+[Collection(S3rverCollection.Name)]
+public sealed class SecondWriterRaceTests
+{
+    private readonly S3rverProcess _s3rver;
+
+    public SecondWriterRaceTests(S3rverProcess s3rver) => _s3rver = s3rver;
+
+    private static void Both(SyncOptions o) => o.Direction = SyncDirection.Both;
+
+    private static DateTime Later => DateTime.UtcNow.AddMinutes(1);
+
+    [Fact]
+    public async Task An_edit_written_remotely_after_the_listing_is_kept_and_the_local_edit_becomes_a_conflict_copy()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/notes.txt", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("notes.txt", "v1");
+        await ctx.SyncAsync(Both);
+        File.SetLastWriteTimeUtc(ctx.Write("notes.txt", "v2 written here"), Later);
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "notes.txt", "v2 written on the other device");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(1, summary.RemoteChangedDuringRun);
+        var conflict = Assert.Single(results);
+        Assert.Equal((SyncAction.Conflict, SyncOperation.KeepBoth, SyncConflict.BothChanged), (conflict.Action, conflict.Operation, conflict.Conflict));
+        AssertBothVersionsKept(ctx, await ctx.RemoteContentAsync(), "notes.txt", conflict.ConflictPath!, "v2 written on the other device", "v2 written here");
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
+    public async Task A_multipart_upload_completed_over_a_version_written_meanwhile_is_refused_and_both_versions_kept()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.Query.Contains("partNumber=2", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("big.bin", SyncTestContext.RandomBytes(3 * 1024 * 1024, 41));
+        await ctx.SyncAsync(Both);
+        var mine = SyncTestContext.RandomBytes(3 * 1024 * 1024, 42);
+        File.SetLastWriteTimeUtc(ctx.Write("big.bin", mine), Later);
+        // The other device's version lands while this run's parts are on their way.
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "big.bin", "the other device's version");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(1, summary.RemoteChangedDuringRun);
+        var conflict = Assert.Single(results);
+        Assert.Equal((SyncAction.Conflict, SyncConflict.BothChanged), (conflict.Action, conflict.Conflict));
+        var remote = await ctx.RemoteContentAsync();
+        Assert.Equal("the other device's version", Encoding.UTF8.GetString(remote["big.bin"]));
+        Assert.Equal(mine, remote[conflict.ConflictPath!]);
+        Assert.Equal(mine, File.ReadAllBytes(Path.Combine(ctx.Local, conflict.ConflictPath!)));
+        Assert.Equal("the other device's version", File.ReadAllText(Path.Combine(ctx.Local, "big.bin")));
+        // The refused upload was aborted, not left to cost storage.
+        var uploads = await ctx.Raw.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = ctx.Store.Bucket, Prefix = ctx.Prefix });
+        Assert.Empty(uploads.MultipartUploads ?? new List<MultipartUpload>());
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
+    public async Task A_new_key_created_remotely_after_the_listing_is_not_overwritten()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/new.txt", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("old.txt", "synced before");
+        await ctx.SyncAsync(Both);
+        ctx.Write("new.txt", "new here");
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "new.txt", "new there, at the same moment");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        var conflict = Assert.Single(results);
+        Assert.Equal((SyncAction.Conflict, SyncConflict.FirstRunDiffers), (conflict.Action, conflict.Conflict));
+        AssertBothVersionsKept(ctx, await ctx.RemoteContentAsync(), "new.txt", conflict.ConflictPath!, "new there, at the same moment", "new here");
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
+    public async Task The_same_content_written_remotely_after_the_listing_is_recorded_as_agreed_without_a_second_upload()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/same.txt", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("same.txt", "identical on both devices");
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "same.txt", "identical on both devices");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Empty(results);
+        Assert.Equal((0, 1, 1), (summary.FilesUploaded, summary.FilesSkipped, summary.RemoteChangedDuringRun));
+        Assert.Equal(1, ctx.Wire.Count("PUT"));
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
+    public async Task A_one_way_upload_replaces_only_the_version_it_decided_on_and_decides_again_over_a_newer_one()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/doc.txt", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("doc.txt", "the source's version");
+        await ctx.PutRawAsync(ctx.Prefix + "doc.txt", "listed: another ETag");
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "doc.txt", "written after the listing");
+
+        var (summary, results) = await ctx.SyncAsync();
+
+        // The first PUT named the listed ETag and was refused; the second named the newer one. The source wins.
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(2, ctx.Wire.Count("PUT"));
+        Assert.Equal(2, race.Conditions.Count);
+        Assert.All(race.Conditions, c => Assert.StartsWith("If-Match: \"", c));
+        Assert.NotEqual(race.Conditions[0], race.Conditions[1]);
+        Assert.Equal(1, summary.RemoteChangedDuringRun);
+        Assert.Equal(SyncAction.Uploaded, Assert.Single(results).Action);
+        Assert.Equal("the source's version", Encoding.UTF8.GetString((await ctx.RemoteContentAsync())["doc.txt"]));
+    }
+
+    private static void AssertBothVersionsKept(SyncTestContext ctx, Dictionary<string, byte[]> remote, string name, string conflictPath, string theirs, string mine)
+    {
+        Assert.Matches(@"\.conflict-local-\d{8}T\d{6}Z\.", conflictPath);
+        Assert.Equal(theirs, Encoding.UTF8.GetString(remote[name]));
+        Assert.Equal(mine, Encoding.UTF8.GetString(remote[conflictPath]));
+        Assert.Equal(theirs, File.ReadAllText(Path.Combine(ctx.Local, name)));
+        Assert.Equal(mine, File.ReadAllText(Path.Combine(ctx.Local, conflictPath)));
+    }
+
+    private static async Task AssertNothingLeftToDoAsync(SyncTestContext ctx)
+    {
+        var (again, results) = await ctx.SyncAsync(Both);
+        Assert.Empty(results);
+        Assert.True(again.Success);
+        Assert.Equal(0, again.FilesUploaded + again.FilesDownloaded);
+    }
+
+    /// <summary>
+    /// Writes the key as another device would, once, just before the first request <c>when</c> picks is sent (after
+    /// this run listed the prefix); records the conditional headers of every such request.
+    /// </summary>
+    private sealed class SecondWriter(Func<HttpRequestMessage, bool> when)
+    {
+        private readonly Func<HttpRequestMessage, bool> _when = when;
+        private int _fired;
+
+        public Func<Task>? Write { get; set; }
+
+        public bool Fired => _fired == 1;
+
+        public List<string> Conditions { get; } = new();
+
+        public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Hook(inner, this);
+
+        private sealed class Hook(HttpMessageHandler inner, SecondWriter race) : DelegatingHandler(inner)
+        {
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                if (race.Write is not null && race._when(request))
+                {
+                    lock (race.Conditions)
+                    {
+                        race.Conditions.AddRange(request.Headers.Where(h => h.Key is "If-Match" or "If-None-Match").Select(h => h.Key + ": " + string.Join(",", h.Value)));
+                    }
+
+                    if (Interlocked.Exchange(ref race._fired, 1) == 0)
+                    {
+                        await race.Write();
+                    }
+                }
+
+                return await base.SendAsync(request, cancellationToken);
+            }
+        }
+    }
+}
