@@ -122,6 +122,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     public string? StateDirectory { get; set; }
 
     /// <summary>
+    /// -Direction Download or Both: moves the local files a download would replace or delete into this folder,
+    /// at their relative paths (as rclone's --backup-dir), instead of losing them. Outside the synced folder.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BackupDirectory { get; set; }
+
+    /// <summary>
     /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
     /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
     /// </summary>
@@ -169,6 +177,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             NoReport = NoReport,
             Source = Source,
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
+            BackupDirectory = BackupDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory),
         };
 
         (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? crypt = null;

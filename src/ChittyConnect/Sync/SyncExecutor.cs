@@ -291,6 +291,7 @@ internal sealed class SyncExecutor
             var modified = result.Info.FileModified ?? result.Info.LastModified ?? DateTimeOffset.UtcNow;
             File.SetLastWriteTimeUtc(temp, modified.UtcDateTime);
             EnsureUnchangedLocally(item);
+            item.BackupPath = BackUp(item);
             if (File.Exists(item.FullPath))
             {
                 File.Replace(temp, item.FullPath, null);
@@ -369,7 +370,12 @@ internal sealed class SyncExecutor
             try
             {
                 EnsureUnchangedLocally(item);
-                File.Delete(item.FullPath);
+                item.BackupPath = BackUp(item);
+                if (item.BackupPath is null)
+                {
+                    File.Delete(item.FullPath);
+                }
+
                 Deleted(item, watch.Elapsed);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -377,6 +383,32 @@ internal sealed class SyncExecutor
                 _run.Fail(item, SyncFailureReason.DeleteFailed, ex, watch.Elapsed);
             }
         }
+    }
+
+    // -BackupDirectory: the local file at the item's path moves there, to the same relative path (a name taken
+    // there gets ".backup-2", "-3", ... before its extension), instead of being replaced or deleted. Returns
+    // where it went; null without a backup folder or a file to keep. A move that fails fails the path, and the
+    // file stays where it was.
+    private string? BackUp(SyncPlanItem item)
+    {
+        var folder = _run.Options.BackupDirectory;
+        if (folder is null || !File.Exists(item.FullPath))
+        {
+            return null;
+        }
+
+        var wanted = Path.Combine(folder, item.RelativePath.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(wanted)!);
+        var (stem, extension) = (Path.Combine(Path.GetDirectoryName(wanted)!, Path.GetFileNameWithoutExtension(wanted)), Path.GetExtension(wanted));
+        var target = wanted;
+        for (var n = 2; File.Exists(target) || Directory.Exists(target); n++)
+        {
+            target = stem + ".backup-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture) + extension;
+        }
+
+        File.Move(item.FullPath, target);
+        _run.Count(s => s.FilesBackedUp++);
+        return target;
     }
 
     private void Deleted(SyncPlanItem item, TimeSpan elapsed)

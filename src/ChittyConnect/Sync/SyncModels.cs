@@ -203,6 +203,13 @@ public sealed class SyncOptions
     /// <summary>Where the state files live; default &lt;config dir&gt;/sync-state.</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// Download and two-way: the folder the local files a download would replace or a delete would remove are
+    /// moved to instead, at their relative paths (as rclone's --backup-dir); a name already taken there gets
+    /// ".backup-2" (3, ...) before its extension. Outside the synced folder. Null: they are replaced or deleted.
+    /// </summary>
+    public string? BackupDirectory { get; set; }
+
     /// <summary>How long to wait for another sync of the same folder and prefix to finish; zero fails at once.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.Zero;
 
@@ -255,6 +262,9 @@ public sealed class ChittySyncResult
     /// <summary>The local file.</summary>
     public string LocalPath { get; set; } = string.Empty;
 
+    /// <summary>Where the local version this download replaced or this delete removed was moved (-BackupDirectory).</summary>
+    public string? BackupPath { get; set; }
+
     /// <summary>The file's last-write time.</summary>
     public DateTimeOffset? Modified { get; set; }
 
@@ -291,6 +301,9 @@ public sealed class ChittySyncSummary
 
     /// <summary>Files already identical on both sides.</summary>
     public int FilesSkipped { get; set; }
+
+    /// <summary>Local files moved to -BackupDirectory instead of being replaced or deleted.</summary>
+    public int FilesBackedUp { get; set; }
     public long BytesSkipped { get; set; }
 
     public int PlannedUploads { get; set; }
