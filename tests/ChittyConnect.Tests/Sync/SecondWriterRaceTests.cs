@@ -134,6 +134,61 @@ public sealed class SecondWriterRaceTests
         Assert.Equal("the source's version", Encoding.UTF8.GetString((await ctx.RemoteContentAsync())["doc.txt"]));
     }
 
+    [Fact]
+    public async Task A_local_edit_meets_a_remote_delete_made_after_the_listing_and_goes_back_as_a_new_key()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/kept.txt", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("kept.txt", "v1");
+        await ctx.SyncAsync(Both);
+        File.SetLastWriteTimeUtc(ctx.Write("kept.txt", "v2, edited here"), Later);
+        race.Write = () => ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "kept.txt");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        // If-Match on a key deleted meanwhile fails; decided again, the edit wins over the delete.
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(new[] { "If-Match", "If-None-Match: *" }, race.Conditions.Select(c => c.StartsWith("If-Match", StringComparison.Ordinal) ? "If-Match" : c));
+        var result = Assert.Single(results);
+        Assert.Equal((SyncAction.Conflict, SyncConflict.ChangedLocallyDeletedRemotely), (result.Action, result.Conflict));
+        Assert.Equal("v2, edited here", Encoding.UTF8.GetString((await ctx.RemoteContentAsync())["kept.txt"]));
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
+    public async Task An_upload_whose_answer_was_lost_and_whose_retry_finds_its_own_version_ends_agreed()
+    {
+        var lost = 0;
+        using var ctx = new SyncTestContext(_s3rver, null, inner => new LoseFirstAnswer(inner, r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/report.txt", StringComparison.Ordinal), () => Interlocked.Exchange(ref lost, 1) == 0));
+        ctx.Write("report.txt", "written once");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        // The store took the first PUT; its retry names no object and finds this run's own: the same content.
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(2, ctx.Wire.Count("PUT"));
+        Assert.Equal((1, 0), (summary.RemoteChangedDuringRun, summary.Conflicts));
+        Assert.Equal(new[] { "report.txt" }, (await ctx.RemoteContentAsync()).Keys);
+        Assert.Equal(new[] { "report.txt" }, Directory.GetFiles(ctx.Local).Select(Path.GetFileName));
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    // Lets the picked request reach the store, then loses its answer as a connection reset would.
+    private sealed class LoseFirstAnswer(HttpMessageHandler inner, Func<HttpRequestMessage, bool> when, Func<bool> now) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (when(request) && now())
+            {
+                response.Dispose();
+                throw new HttpRequestException("The answer was lost (test).", new IOException("Connection reset by peer"));
+            }
+
+            return response;
+        }
+    }
+
     private static void AssertBothVersionsKept(SyncTestContext ctx, Dictionary<string, byte[]> remote, string name, string conflictPath, string theirs, string mine)
     {
         Assert.Matches(@"\.conflict-local-\d{8}T\d{6}Z\.", conflictPath);
