@@ -360,7 +360,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             default:
                 if (VerboseEnabled)
                 {
-                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
+                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)"
+                        + (result.BackupPath is null ? string.Empty : $"; the local version was moved to '{result.BackupPath}'"));
                 }
 
                 WriteObject(result);
@@ -425,6 +426,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
                 if (r.Conflict != SyncConflict.None) { w.WriteString("conflict", r.Conflict.ToString()); }
                 if (r.ConflictPath is not null) { w.WriteString("conflictPath", r.ConflictPath); }
+                if (r.BackupPath is not null) { w.WriteString("backupPath", r.BackupPath); }
                 if (r.Error is not null) { w.WriteString("error", r.Error); }
             }
             else if (entry is ChittySyncSummary s)
@@ -443,6 +445,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("conflicts", s.Conflicts);
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("deletesWithheld", s.DeletesWithheld);
+                if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
+                if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);

@@ -270,7 +270,7 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha, edited here");
         File.SetLastWriteTimeUtc(Path.Combine(Folder, "a.txt"), DateTime.UtcNow.AddDays(-1));
 
-        var (output, shell) = Invoke("Set-Location $root; Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -BackupDirectory ./kept");
+        var (output, shell) = Invoke("Set-Location $root; Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -BackupDirectory ./kept -LogFile ./sync.log");
         using (shell)
         {
             Assert.Empty(shell.Streams.Error);
@@ -279,6 +279,10 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
             Assert.Equal("alpha, edited here", File.ReadAllText(Path.Combine(_root, "kept", "a.txt")));
             Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
         }
+
+        var log = File.ReadAllLines(Path.Combine(_root, "sync.log")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(Path.Combine(_root, "kept", "a.txt"), log[0].GetProperty("backupPath").GetString());
+        Assert.Equal(1, log[^1].GetProperty("filesBackedUp").GetInt32());
 
         var (_, inside) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -BackupDirectory (Join-Path $folder kept)");
         using (inside)
