@@ -520,8 +520,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     private static ObjectStoreException RemoteChanged(string key, WriteCondition condition, ObjectStoreException ex)
     {
-        var expected = condition.ETag is null ? "no object" : "the object with ETag " + condition.ETag;
-        return new ObjectStoreException($"'{key}' was written by someone else since it was listed: the store holds other than {expected} there now ({ex.StatusCode} {ex.Code}), so this upload did not replace it.", key, ObjectStoreException.RemoteChanged, ex.StatusCode, ex);
+        var now = condition.ETag is null ? "an object exists there now" : $"the object there is no longer the one with ETag {condition.ETag}";
+        return new ObjectStoreException($"'{key}' was written by someone else since it was listed ({ex.StatusCode} {ex.Code}): {now}, and this upload did not replace it.", key, ObjectStoreException.RemoteChanged, ex.StatusCode, ex);
     }
 
     private static string Quoted(string etag) => "\"" + etag + "\"";

@@ -175,6 +175,7 @@ internal sealed class SyncExecutor
         var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
         var uploadId = hashes.Size >= Store.Options.MultipartThreshold ? State.ClaimResumable(key, hashes.Sha256) : null;
         UploadResult result;
+        string? started = null;
         try
         {
             result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
@@ -182,16 +183,17 @@ internal sealed class SyncExecutor
                 id =>
                 {
                     State.AddPending(key, id, hashes.Sha256, uploadId);
-                    uploadId = id;
+                    uploadId = started = id;
                     // A crash from here on leaves parts behind: the next run must know to resume or abort them.
                     ForceSaveState();
                 },
                 Token, uploadId, condition).ConfigureAwait(false);
         }
-        catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && uploadId is not null)
+        catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && started is not null)
         {
-            // The store aborted the upload (it cannot complete over the other version): nothing to resume.
-            State.RemovePending(uploadId);
+            // The store aborted the upload this call began (it cannot complete over the other version):
+            // nothing to resume.
+            State.RemovePending(started);
             throw;
         }
 
