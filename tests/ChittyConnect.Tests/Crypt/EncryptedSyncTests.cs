@@ -16,8 +16,8 @@ namespace ChittyConnect.Tests.Crypt;
 [Collection(S3rverCollection.Name)]
 public sealed class EncryptedSyncTests
 {
-    private const string Password = "a long and secret crypt password";
-    private const string Salt = "and its salt";
+    internal const string Password = "a long and secret crypt password";
+    internal const string Salt = "and its salt";
 
     private readonly S3rverProcess _s3rver;
 
@@ -271,10 +271,10 @@ public sealed class EncryptedSyncTests
         Assert.All((await ctx.RemoteContentAsync()).Keys, key => Assert.Matches("^[0-9a-v]+$", key));
     }
 
-    private static EncryptedObjectStore Encrypted(SyncTestContext ctx, string password, string? salt, RcloneNameEncryption names = RcloneNameEncryption.Standard) =>
+    internal static EncryptedObjectStore Encrypted(SyncTestContext ctx, string password, string? salt, RcloneNameEncryption names = RcloneNameEncryption.Standard) =>
         new(ctx.Store, ctx.Prefix, RcloneCryptKey.Derive(new ChittySecret(password), salt is null ? null : new ChittySecret(salt)), names, Path.Combine(ctx.Root, "staging"));
 
-    private static RcloneTool RcloneOver(SyncTestContext ctx, string password, string? salt, string names = "standard")
+    internal static RcloneTool RcloneOver(SyncTestContext ctx, string password, string? salt, string names = "standard")
     {
         var rclone = new RcloneTool();
         rclone.AddS3("store", new Uri(ctx.Store.Endpoint.ToString()), S3rverProcess.AccessKey, S3rverProcess.SecretKey);
@@ -282,7 +282,7 @@ public sealed class EncryptedSyncTests
         return rclone;
     }
 
-    private static async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(SyncTestContext ctx, EncryptedObjectStore crypt, Action<SyncOptions>? configure = null)
+    internal static async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(SyncTestContext ctx, EncryptedObjectStore crypt, Action<SyncOptions>? configure = null)
     {
         var results = new ConcurrentQueue<ChittySyncResult>();
         ctx.Wire.Clear();

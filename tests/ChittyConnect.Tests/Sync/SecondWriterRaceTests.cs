@@ -1,6 +1,7 @@
 using System.Text;
 using Amazon.S3.Model;
 using ChittyConnect.Sync;
+using ChittyConnect.Tests.Crypt;
 using ChittyConnect.Tests.Infrastructure;
 using Xunit;
 
@@ -187,6 +188,33 @@ public sealed class SecondWriterRaceTests
 
             return response;
         }
+    }
+
+    [Fact]
+    public async Task On_an_encrypted_prefix_an_edit_rclone_writes_after_the_listing_is_kept_beside_the_local_one()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Put);
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        using var crypt = EncryptedSyncTests.Encrypted(ctx, EncryptedSyncTests.Password, EncryptedSyncTests.Salt);
+        using var rclone = EncryptedSyncTests.RcloneOver(ctx, EncryptedSyncTests.Password, EncryptedSyncTests.Salt);
+        ctx.Write("notes.txt", "v1");
+        await EncryptedSyncTests.SyncAsync(ctx, crypt, Both);
+        File.SetLastWriteTimeUtc(ctx.Write("notes.txt", "v2 written here"), Later);
+        var theirs = Path.Combine(ctx.Root, "theirs.txt");
+        File.WriteAllText(theirs, "v2 that rclone wrote from another device");
+        race.Write = () => Task.FromResult(rclone.Run("copyto", theirs, "secret:notes.txt"));
+
+        var (summary, results) = await EncryptedSyncTests.SyncAsync(ctx, crypt, Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        var conflict = Assert.Single(results);
+        Assert.Equal((SyncAction.Conflict, SyncConflict.BothChanged), (conflict.Action, conflict.Conflict));
+        // rclone, the outside reader, finds both versions under the names the module gave them.
+        Assert.Equal("v2 that rclone wrote from another device", rclone.Run("cat", "secret:notes.txt"));
+        Assert.Equal("v2 written here", rclone.Run("cat", "secret:" + conflict.ConflictPath));
+        Assert.Equal("v2 that rclone wrote from another device", File.ReadAllText(Path.Combine(ctx.Local, "notes.txt")));
+        Assert.Equal("v2 written here", File.ReadAllText(Path.Combine(ctx.Local, conflict.ConflictPath!)));
     }
 
     private static void AssertBothVersionsKept(SyncTestContext ctx, Dictionary<string, byte[]> remote, string name, string conflictPath, string theirs, string mine)
