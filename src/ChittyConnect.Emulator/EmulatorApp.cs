@@ -181,6 +181,7 @@ public sealed class EmulatorApp : IAsyncDisposable
 
         var app = builder.Build();
         app.Use((context, next) => Middleware.RecordAsync(context, next, state));
+        app.Use(Middleware.ApiCorsAsync);
         app.Use((context, next) => Middleware.FaultAsync(context, next, state));
         app.UseRouting();
         app.Use((context, next) => Middleware.AuthenticateAsync(context, next, state));

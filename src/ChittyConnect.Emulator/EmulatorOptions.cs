@@ -145,8 +145,8 @@ public sealed class EmulatorOptions
     /// <summary>True when the process form runs: SIGTERM and Ctrl+C stop the host.</summary>
     public bool HandleConsoleSignals { get; set; }
 
-    /// <summary>Per-key request budget per minute reported in the X-RateLimit-* headers (not enforced).</summary>
-    public int RateLimitPerMinute { get; set; } = 1000;
+    /// <summary>Per-key request budget per minute reported in the X-RateLimit-* headers (not enforced); the service reports 200.</summary>
+    public int RateLimitPerMinute { get; set; } = 200;
 
     /// <summary>The keys in effect: <see cref="Keys"/>, or the demo key when there are none.</summary>
     public IReadOnlyList<EmulatorApiKey> EffectiveKeys => Keys.Count > 0 ? Keys.ToList() : new[] { DemoKey };

@@ -26,7 +26,7 @@ public abstract class ChittyCmdletBase : PSCmdlet
     [ValidateNotNull]
     public ChittyConnection? Connection { get; set; }
 
-    /// <summary>Whether verbose lines are shown, as found when <see cref="RunAsync"/> started.</summary>
+    /// <summary>Whether verbose lines are shown, as found when <see cref="RunAndPump"/> started.</summary>
     protected bool VerboseEnabled => _verbose;
 
     /// <summary>Cancelled by Ctrl+C (StopProcessing).</summary>
@@ -86,7 +86,7 @@ public abstract class ChittyCmdletBase : PSCmdlet
     /// progress, ShouldProcess questions) on this, the pipeline thread, until it ends. Ctrl+C cancels it.
     /// Exceptions it throws are rethrown here; a cancellation after Ctrl+C ends the pipeline as stopped.
     /// </summary>
-    protected void RunAsync(Func<CancellationToken, Task> work)
+    protected void RunAndPump(Func<CancellationToken, Task> work)
     {
         var pump = new Pump();
         _pump = pump;
@@ -126,14 +126,14 @@ public abstract class ChittyCmdletBase : PSCmdlet
     }
 
     /// <summary>
-    /// <see cref="RunAsync"/>, with a failure reported as an error record for <paramref name="target"/>:
+    /// <see cref="RunAndPump"/>, with a failure reported as an error record for <paramref name="target"/>:
     /// terminating when nothing else can proceed, else written and the pipeline goes on.
     /// </summary>
     protected bool TryRun(Func<CancellationToken, Task> work, object? target, bool terminating = false, string? errorId = null)
     {
         try
         {
-            RunAsync(work);
+            RunAndPump(work);
             return true;
         }
         catch (Exception ex) when (ChittyErrors.IsReportable(ex))

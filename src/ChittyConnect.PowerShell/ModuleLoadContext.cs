@@ -26,24 +26,34 @@ namespace ChittyConnect.PowerShell;
 /// in a second assembly built for .NET: the module stays one netstandard2.0 build that Windows PowerShell
 /// also loads, the runtime's own System.Runtime.Loader answers the reference on PowerShell 7, and
 /// <see cref="ModuleInitializer"/> touches this type only there.
+/// <para>
+/// The hook on the default context is process-wide, so it answers a request only when it is the cmdlet assembly's
+/// to answer: a name the cmdlet assembly references, at a version no newer than the copy the dependency folder holds.
+/// Another module's request for a newer System.Text.Json (or any other name) is left to that module's own resolver.
+/// The other way, jborean93's (PSOpenAD: a small loader assembly in the default context creates the context, loads
+/// the cmdlet assembly into it and hands it to <c>Import-Module -Assembly</c> from a .psm1), needs no hook at all,
+/// but it costs a second assembly and a script root module, a separate path for Windows PowerShell, and a
+/// reflection work-around for re-imports (PowerShell/PowerShell#20710); with the hook this narrow, one
+/// netstandard2.0 assembly named in the manifest keeps serving both editions.
+/// </para>
 /// </summary>
 internal sealed class ModuleLoadContext : AssemblyLoadContext
 {
     private static ModuleLoadContext? s_instance;
 
     private readonly string _folder;
-    private readonly HashSet<string> _cmdletReferences;
+    private readonly Dictionary<string, Version?> _cmdletReferences;
     private readonly Dictionary<string, string> _platformAssemblies;
 
     private ModuleLoadContext(string folder, Assembly cmdletAssembly)
     {
         _folder = folder;
-        _cmdletReferences = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        _cmdletReferences = new Dictionary<string, Version?>(StringComparer.OrdinalIgnoreCase);
         foreach (var reference in cmdletAssembly.GetReferencedAssemblies())
         {
             if (reference.Name is not null && File.Exists(PathOf(reference.Name)))
             {
-                _cmdletReferences.Add(reference.Name);
+                _cmdletReferences[reference.Name] = AssemblyName.GetAssemblyName(PathOf(reference.Name)).Version;
             }
         }
 
@@ -80,13 +90,16 @@ internal sealed class ModuleLoadContext : AssemblyLoadContext
 
     /// <summary>
     /// Answers the default context only for the cmdlet assembly's own references that the dependency
-    /// folder holds. Any other failed resolution in the session (another module's, AWS.Tools') is not
-    /// this module's to answer and is never handed one of its assemblies.
+    /// folder holds, and only at a version that folder's copy satisfies. Any other failed resolution in the
+    /// session (another module's, AWS.Tools', a newer System.Text.Json) is not this module's to answer and
+    /// is never handed one of its assemblies.
     /// </summary>
     private static Assembly? ResolveFromDefault(AssemblyLoadContext context, AssemblyName assemblyName)
     {
         var instance = Volatile.Read(ref s_instance);
-        if (instance is null || assemblyName.Name is null || !instance._cmdletReferences.Contains(assemblyName.Name))
+        if (instance is null || assemblyName.Name is null
+            || !instance._cmdletReferences.TryGetValue(assemblyName.Name, out var carried)
+            || (assemblyName.Version is { } asked && (carried is null || carried < asked)))
         {
             return null;
         }

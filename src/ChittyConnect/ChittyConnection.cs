@@ -61,7 +61,7 @@ public sealed class ChittyConnection : IDisposable
     /// <summary>True when endpoint, bucket and both R2 credentials are set.</summary>
     public bool HasR2 => Settings.HasR2;
 
-    /// <summary>The time out of each API request.</summary>
+    /// <summary>The deadline of each API call, its retries included.</summary>
     public TimeSpan RequestTimeout => Settings.RequestTimeout;
 
     /// <summary>When the connection was made.</summary>

@@ -104,6 +104,24 @@ $type = [ChittyConnect.Sync.ChittySyncResult]
         $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
         $result.Output | Should -Be @('bin/dependencies/ChittyConnect.dll', 'ModuleLoadContext', 'True')
     }
+
+    It 'leaves a request for a System.Text.Json newer than its own to whoever else resolves it' {
+        # The default context asks every resolver for a version the platform lacks: the module carries
+        # System.Text.Json, but a request for a version it does not have is not its to answer.
+        $result = Invoke-ChittyPwsh -Command @'
+$ErrorActionPreference = 'Stop'
+Import-Module ./ChittyConnect.psd1
+try {
+    $answer = [Runtime.Loader.AssemblyLoadContext]::Default.LoadFromAssemblyName([Reflection.AssemblyName]::new('System.Text.Json, Version=99.0.0.0'))
+    "answered with $($answer.GetName().Version) from $($answer.Location)"
+}
+catch {
+    'not answered'
+}
+'@
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $result.Output | Should -Be 'not answered'
+    }
 }
 
 Describe 'Beside another version of the AWS SDK (as AWS.Tools.S3 loads it)' {

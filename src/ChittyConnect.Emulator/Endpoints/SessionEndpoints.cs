@@ -8,6 +8,9 @@ namespace ChittyConnect.Emulator.Endpoints;
 /// <summary><c>/api/v1/sessions</c>: the Durable Object session store, with its <c>{success,error:{code}}</c> shape.</summary>
 internal static class SessionEndpoints
 {
+    /// <summary>The service version whose behaviour the emulator reproduces (shared/chittyconnect-api.md).</summary>
+    public const string ServiceVersion = "2.2.0";
+
     private static readonly TimeSpan s_sessionLifetime = TimeSpan.FromHours(24);
 
     public static void Map(WebApplication app)
@@ -15,8 +18,9 @@ internal static class SessionEndpoints
         // The one /api route that needs no key (Middleware.AuthenticateAsync lets it through).
         app.MapGet(Middleware.StatusPath, (HttpContext c, EmulatorState s) => Js.WriteJsonAsync(c, 200, new JsonObject
         {
-            ["status"] = "operational",
+            ["status"] = "ok",
             ["service"] = "chittyconnect",
+            ["version"] = ServiceVersion,
             ["timestamp"] = Js.Iso(s.Time.GetUtcNow()),
         }));
         app.MapPost("/api/v1/sessions", (HttpContext c, EmulatorState s) => CreateAsync(c, s));

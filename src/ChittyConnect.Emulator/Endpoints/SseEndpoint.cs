@@ -13,10 +13,11 @@ internal static class SseEndpoint
     public static void Map(WebApplication app)
     {
         app.MapGet("/sse", (HttpContext c, EmulatorState s, IHostApplicationLifetime l) => StreamAsync(c, s, l));
-        app.MapGet("/sse/health", (HttpContext c) =>
+        app.MapGet("/sse/health", (HttpContext c, EmulatorState s) =>
         {
             AddCorsHeaders(c);
-            return Js.WriteJsonAsync(c, 200, new JsonObject { ["status"] = "available" });
+            // Stamped in epoch milliseconds, as the stream's own events are.
+            return Js.WriteJsonAsync(c, 200, new JsonObject { ["status"] = "available", ["timestamp"] = s.Time.GetUtcNow().ToUnixTimeMilliseconds() });
         });
     }
 

@@ -119,13 +119,12 @@ internal sealed class EmulatorState : IDisposable
         }
     }
 
-    /// <summary>Counts a request against the key's per-minute window; returns (remaining, reset epoch seconds).</summary>
+    /// <summary>Counts a request against the key's per-minute window; returns (remaining, reset in epoch milliseconds, as the service gives it).</summary>
     public (int Remaining, long Reset) CountRequest(string key)
     {
-        var now = Time.GetUtcNow().ToUnixTimeSeconds();
-        var window = now / 60;
+        var window = Time.GetUtcNow().ToUnixTimeMilliseconds() / 60_000;
         var entry = _rate.AddOrUpdate(key, _ => (window, 1), (_, old) => old.Window == window ? (window, old.Count + 1) : (window, 1));
-        return (Math.Max(0, Options.RateLimitPerMinute - entry.Count), (window + 1) * 60);
+        return (Math.Max(0, Options.RateLimitPerMinute - entry.Count), (window + 1) * 60_000);
     }
 
     public void Dispose()

@@ -49,6 +49,24 @@ internal static class Middleware
         }
     }
 
+    /// <summary>
+    /// The CORS headers the service's API router adds to every <c>/api</c> answer, errors and 404s included: it allows
+    /// credentials, exposes three headers and, since its allowed origins are a list, says the answer depends on the Origin.
+    /// </summary>
+    public static Task ApiCorsAsync(HttpContext context, RequestDelegate next)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        if (path == "/api" || path.StartsWith("/api/", StringComparison.Ordinal))
+        {
+            var headers = context.Response.Headers;
+            headers.AccessControlAllowCredentials = "true";
+            headers.AccessControlExposeHeaders = "Content-Length,X-Request-ID,Mcp-Session-Id";
+            headers.Vary = "Origin";
+        }
+
+        return next(context);
+    }
+
     /// <summary>Answers with an armed fault instead of the real endpoint.</summary>
     public static async Task FaultAsync(HttpContext context, RequestDelegate next, EmulatorState state)
     {

@@ -91,7 +91,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? RcloneConfig { get; set; }
 
-    /// <summary>Seconds each API request may take.</summary>
+    /// <summary>The deadline of each API call in seconds, retries included.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 30;

@@ -231,7 +231,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
         try
         {
-            RunAsync(async ct =>
+            RunAndPump(async ct =>
             {
                 using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),

@@ -51,9 +51,6 @@ internal static class ChittyErrors
         return record;
     }
 
-    /// <summary>True when a TLS handshake (a server's certificate, above all) failed somewhere under <paramref name="exception"/>.</summary>
-    public static bool IsUntrustedCertificate(Exception exception) => FindTlsFailure(exception) is not null;
-
     private static AuthenticationException? FindTlsFailure(Exception exception)
     {
         for (Exception? current = exception; current is not null; current = current.InnerException)

@@ -5,7 +5,11 @@ using ChittyConnect.Configuration;
 
 namespace ChittyConnect.PowerShell.Internal;
 
-/// <summary>The current connection of each runspace (so two runspaces in one process never share one).</summary>
+/// <summary>
+/// The current connection of each runspace, so that two runspaces in one process never share one. A connection
+/// lives as long as its runspace: when the runspace closes (the end of a ForEach-Object -Parallel, a disposed
+/// PowerShell instance) its connection is removed and disposed, so short-lived runspaces leave nothing behind.
+/// </summary>
 internal static class ConnectionRegistry
 {
     private static readonly ConcurrentDictionary<Guid, ChittyConnection> s_current = new();
@@ -16,15 +20,36 @@ internal static class ConnectionRegistry
 
     public static void SetCurrent(ChittyConnection connection)
     {
-        if (s_current.TryGetValue(Key, out var previous) && !ReferenceEquals(previous, connection))
+        var runspace = Runspace.DefaultRunspace;
+        var key = runspace?.InstanceId ?? Guid.Empty;
+        if (s_current.TryGetValue(key, out var previous))
         {
-            previous.Dispose();
+            if (!ReferenceEquals(previous, connection))
+            {
+                previous.Dispose();
+            }
+        }
+        else if (runspace is not null)
+        {
+            // Once per runspace: Remove unsubscribes.
+            runspace.StateChanged += OnRunspaceStateChanged;
         }
 
-        s_current[Key] = connection;
+        s_current[key] = connection;
     }
 
-    public static ChittyConnection? Remove() => s_current.TryRemove(Key, out var connection) ? connection : null;
+    public static ChittyConnection? Remove()
+    {
+        if (Runspace.DefaultRunspace is { } runspace)
+        {
+            runspace.StateChanged -= OnRunspaceStateChanged;
+        }
+
+        return s_current.TryRemove(Key, out var connection) ? connection : null;
+    }
+
+    /// <summary>Whether the runspace <paramref name="runspaceId"/> still has a current connection here.</summary>
+    public static bool Holds(Guid runspaceId) => s_current.ContainsKey(runspaceId);
 
     /// <summary>The current connection, else one made from CHITTY_* environment variables (which then becomes current).</summary>
     public static ChittyConnection? CurrentOrEnvironment(out bool fromEnvironment)
@@ -46,5 +71,19 @@ internal static class ConnectionRegistry
         SetCurrent(connection);
         fromEnvironment = true;
         return connection;
+    }
+
+    private static void OnRunspaceStateChanged(object? sender, RunspaceStateEventArgs e)
+    {
+        if (sender is not Runspace runspace || e.RunspaceStateInfo.State is not (RunspaceState.Closed or RunspaceState.Broken))
+        {
+            return;
+        }
+
+        runspace.StateChanged -= OnRunspaceStateChanged;
+        if (s_current.TryRemove(runspace.InstanceId, out var connection))
+        {
+            connection.Dispose();
+        }
     }
 }

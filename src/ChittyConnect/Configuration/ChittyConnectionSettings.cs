@@ -52,7 +52,7 @@ public sealed class ChittyConnectionSettings
     /// <summary>rclone crypt's filename_encryption: standard (encrypted) or off (clear, with .bin).</summary>
     public RcloneNameEncryption CryptNameEncryption { get; set; } = RcloneNameEncryption.Standard;
 
-    /// <summary>Time allowed for one HTTP request (response headers and body).</summary>
+    /// <summary>The deadline of one API call, its retries included (response headers and body).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How many times a retryable request is tried again.</summary>

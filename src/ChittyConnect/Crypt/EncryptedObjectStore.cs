@@ -41,8 +41,9 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     private readonly ConcurrentDictionary<string, RemoteObject> _listed = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Layers encryption over <paramref name="inner"/> for keys under <paramref name="prefix"/>; uploads below
-    /// the multipart threshold are staged in <paramref name="stagingDirectory"/>.
+    /// Layers encryption over <paramref name="inner"/> for keys under <paramref name="prefix"/>; uploads larger than
+    /// a part and below the multipart threshold are staged in <paramref name="stagingDirectory"/> (smaller and larger
+    /// ones go from memory).
     /// </summary>
     public EncryptedObjectStore(R2ObjectStore inner, string prefix, RcloneCryptKey key, RcloneNameEncryption names, string stagingDirectory)
     {

@@ -56,13 +56,6 @@ public static class ContentHasher
         return ToHex(sha.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
     }
 
-    /// <summary>MD5 of a byte range, lower-case hex.</summary>
-    public static string Md5(ArraySegment<byte> bytes)
-    {
-        using var md5 = MD5.Create();
-        return ToHex(md5.ComputeHash(bytes.Array!, bytes.Offset, bytes.Count));
-    }
-
     /// <summary>Files up to this size are read synchronously, in one read, with the calling thread's hashers.</summary>
     public const int SmallFileLimit = 256 * 1024;
 

@@ -43,11 +43,14 @@ public sealed class RetryPolicy
     /// <summary>The longest server-requested delay obeyed; <see langword="null"/> obeys any.</summary>
     public TimeSpan? MaxServerDelay { get; set; }
 
-    /// <summary>The API client's policy: <paramref name="retries"/> retries after the first try, equal jitter, Retry-After obeyed up to 30 s.</summary>
-    public static RetryPolicy ForApi(int retries) => new()
+    /// <summary>
+    /// The API client's policy: <paramref name="retries"/> retries after the first try, the first after
+    /// <paramref name="baseDelay"/> (250 ms by default), equal jitter, Retry-After obeyed up to 30 s.
+    /// </summary>
+    public static RetryPolicy ForApi(int retries, TimeSpan? baseDelay = null) => new()
     {
         MaxAttempts = Math.Max(0, retries) + 1,
-        BaseDelay = TimeSpan.FromMilliseconds(250),
+        BaseDelay = baseDelay ?? TimeSpan.FromMilliseconds(250),
         MaxDelay = TimeSpan.FromSeconds(10),
         Jitter = 0.5,
         MaxServerDelay = TimeSpan.FromSeconds(30),

@@ -168,15 +168,8 @@ internal sealed class S3Transport : IDisposable
         _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static Exception Innermost(Exception ex)
-    {
-        while (ex.InnerException is not null && ex is not IdleTimeoutException)
-        {
-            ex = ex.InnerException;
-        }
-
-        return ex;
-    }
+    // An idle timeout's own message says what happened; deeper lies only the cancellation it caused.
+    private static Exception Innermost(Exception ex) => ExceptionChain.Innermost(ex, e => e is IdleTimeoutException);
 
     private static T? Find<T>(Exception? ex) where T : Exception
     {

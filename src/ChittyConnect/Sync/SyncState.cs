@@ -51,9 +51,11 @@ internal sealed class PendingUpload
 }
 
 /// <summary>
-/// The per-(folder, endpoint, bucket, prefix) cache of file hashes. It is only ever a cache: when it is
-/// missing, corrupt, of a future version or for another target, everything is rehashed. Writes go to a
-/// temporary file that is flushed to disk and renamed over the old one, so a crash leaves either state.
+/// The per-(folder, endpoint, bucket, prefix) record of what was synced: a cache of file hashes for a mirror,
+/// and for two-way sync the baseline that decides whether a path missing on one side was deleted there. When it
+/// is missing, corrupt, of a future version or for another target, everything is rehashed and a two-way run is
+/// a first run (no baseline, so nothing is deleted). Writes go to a temporary file that is flushed to disk and
+/// renamed over the old one, so a crash leaves either state.
 /// </summary>
 internal sealed class SyncState
 {
@@ -81,8 +83,6 @@ internal sealed class SyncState
     // The pending uploads this run resumes or began (not saved: each run claims its own).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
 
-    public object Gate => _gate;
-
     /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
     public SyncStateEntry? EntryFor(string relativePath)
     {
@@ -100,9 +100,6 @@ internal sealed class SyncState
             return Files.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
         }
     }
-
-    /// <summary>The remote ETag last seen or uploaded for <paramref name="relativePath"/>, or null.</summary>
-    public string? RemoteETagOf(string relativePath) => EntryFor(relativePath)?.RemoteETag;
 
     /// <summary>The remembered hashes of <paramref name="file"/> when its size and last-write time are still those they were computed for.</summary>
     public SyncStateEntry? CachedHashes(LocalFile file)

@@ -3,6 +3,7 @@ using System.Net.Http;
 using ChittyConnect.Api;
 using ChittyConnect.Configuration;
 using Xunit;
+using ChittyConnect.Retry;
 
 namespace ChittyConnect.Tests.Api;
 
@@ -20,7 +21,7 @@ public sealed class ApiClientTests
             RequestTimeout = TimeSpan.FromSeconds(5),
         };
         configure?.Invoke(settings);
-        return new ChittyApiClient(settings, handler) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        return new ChittyApiClient(settings, handler, RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(1)));
     }
 
     [Fact]

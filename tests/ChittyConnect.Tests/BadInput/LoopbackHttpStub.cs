@@ -15,12 +15,20 @@ internal sealed record StubRequest(string Method, string Target, IReadOnlyDictio
 }
 
 /// <summary>What a <see cref="LoopbackHttpStub"/> answers.</summary>
-internal sealed record StubResponse(int Status, string Body = "", string ContentType = "application/json", IReadOnlyDictionary<string, string>? Headers = null);
+internal sealed record StubResponse(int Status, string Body = "", string ContentType = "application/json", IReadOnlyDictionary<string, string>? Headers = null)
+{
+    /// <summary>Closes the connection once the whole request, body included, was read: a server that fails mid-way.</summary>
+    public static readonly StubResponse Drop = new(0);
+
+    /// <summary>Keeps the connection open without a byte of answer until the stub is disposed: a server that hangs.</summary>
+    public static readonly StubResponse Never = new(-1);
+}
 
 /// <summary>
 /// A raw-socket HTTP/1.1 server on 127.0.0.1 (optionally TLS with a self-signed certificate) that records every
 /// request with its headers and answers what the test scripts: for answers no real server gives (a redirect to
-/// another port, an upload URL naming another host, a certificate nobody trusts).
+/// another port, an upload URL naming another host, a certificate nobody trusts), and for servers that fail
+/// after the body arrived or never answer at all.
 /// </summary>
 internal sealed class LoopbackHttpStub : IAsyncDisposable
 {
@@ -115,6 +123,17 @@ internal sealed class LoopbackHttpStub : IAsyncDisposable
 
                 Requests.Enqueue(request);
                 var response = _handler(request);
+                if (ReferenceEquals(response, StubResponse.Drop))
+                {
+                    return;
+                }
+
+                if (ReferenceEquals(response, StubResponse.Never))
+                {
+                    await Task.Delay(Timeout.Infinite, _stop.Token).ContinueWith(_ => { });
+                    return;
+                }
+
                 var body = Encoding.UTF8.GetBytes(response.Body);
                 var head = new StringBuilder($"HTTP/1.1 {response.Status} {ReasonOf(response.Status)}\r\n");
                 head.Append($"Content-Type: {response.ContentType}\r\nContent-Length: {body.Length}\r\nConnection: close\r\n");

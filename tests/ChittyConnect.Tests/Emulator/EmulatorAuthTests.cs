@@ -46,12 +46,13 @@ public sealed class EmulatorAuthTests
         using var first = await client.GetAsync("api/registry/whoami");
         using var second = await client.GetAsync("api/registry/whoami");
 
-        Assert.Equal("1000", first.Headers.GetValues("X-RateLimit-Limit").Single());
+        Assert.Equal("200", first.Headers.GetValues("X-RateLimit-Limit").Single());
         var remainingFirst = int.Parse(first.Headers.GetValues("X-RateLimit-Remaining").Single());
         var remainingSecond = int.Parse(second.Headers.GetValues("X-RateLimit-Remaining").Single());
         Assert.Equal(remainingFirst - 1, remainingSecond);
-        var reset = long.Parse(first.Headers.GetValues("X-RateLimit-Reset").Single());
-        Assert.True(reset > DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeSeconds());
+        // Epoch milliseconds, as the service gives it: within the next minute, not 1970 + a few weeks.
+        var reset = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(first.Headers.GetValues("X-RateLimit-Reset").Single()));
+        Assert.InRange(reset, DateTimeOffset.UtcNow.AddSeconds(-1), DateTimeOffset.UtcNow.AddMinutes(1).AddSeconds(1));
     }
 
     [Theory]

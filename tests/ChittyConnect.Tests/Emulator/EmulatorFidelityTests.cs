@@ -43,7 +43,9 @@ public sealed class EmulatorFidelityTests
         }
 
         Assert.Equal(200, (int)health.StatusCode);
-        Assert.Equal("""{"status":"available"}""", await health.Content.ReadAsStringAsync());
+        var body = JsonNode.Parse(await health.Content.ReadAsStringAsync())!;
+        Assert.Equal("available", (string?)body["status"]);
+        Assert.InRange(DateTimeOffset.FromUnixTimeMilliseconds(body["timestamp"]!.GetValue<long>()), DateTimeOffset.UtcNow.AddMinutes(-1), DateTimeOffset.UtcNow.AddMinutes(1));
     }
 
     [Fact]
@@ -57,9 +59,28 @@ public sealed class EmulatorFidelityTests
         using var postStatus = await anonymous.PostAsync("api/v1/status", new StringContent("{}"));
 
         Assert.Equal(200, (int)status.StatusCode);
-        Assert.NotNull(JsonNode.Parse(await status.Content.ReadAsStringAsync())!["status"]);
+        var body = JsonNode.Parse(await status.Content.ReadAsStringAsync())!;
+        Assert.Equal(("ok", "chittyconnect", "2.2.0"), ((string?)body["status"], (string?)body["service"], (string?)body["version"]));
+        Assert.True(DateTimeOffset.TryParse((string?)body["timestamp"], out _));
         Assert.Equal(401, (int)sessions.StatusCode);
         Assert.Equal(401, (int)postStatus.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false, "api/registry/whoami")]
+    [InlineData(true, "api/registry/whoami")]
+    [InlineData(true, "api/no/such/route")]
+    [InlineData(false, "api/v1/status")]
+    public async Task Api_answers_carry_the_routers_cors_headers_whatever_their_status(bool withKey, string path)
+    {
+        await using var host = await EmulatorHost.StartAsync();
+        using var client = withKey ? host.CreateClient() : host.CreateClient(apiKey: null);
+
+        using var response = await client.GetAsync(path);
+
+        Assert.Equal("true", Assert.Single(response.Headers.GetValues("Access-Control-Allow-Credentials")));
+        Assert.Equal("Content-Length,X-Request-ID,Mcp-Session-Id", Assert.Single(response.Headers.GetValues("Access-Control-Expose-Headers")));
+        Assert.Equal("Origin", Assert.Single(response.Headers.Vary));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using ChittyConnect.Api;
+using ChittyConnect.Retry;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
@@ -87,7 +88,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(3);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
         using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
-        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 6, ReportBatchSize = 50 };
 
@@ -166,7 +167,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         var storeOptions = SmallParts(TimeSpan.FromSeconds(1.5));
         storeOptions.MaxRetries = 2;
         using var store = S3rverStores.Create(settings, storeOptions);
-        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 3 };
         var errorsPerRun = new List<int>();
@@ -201,7 +202,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(2.5);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1));
         using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1)));
-        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(20) };
+        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
         var engine = new SyncEngine(store, api);
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 8, ReportBatchSize = 8 };
         var errorsPerRun = new List<int>();

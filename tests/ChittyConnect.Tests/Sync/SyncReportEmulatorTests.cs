@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ChittyConnect.Api;
 using ChittyConnect.Configuration;
+using ChittyConnect.Retry;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
@@ -25,7 +26,7 @@ public sealed class SyncReportEmulatorTests
         settings.Endpoint = emulator.BaseUri;
         settings.ApiKey = new ChittySecret(EmulatorHost.ApiKey);
         settings.ChittyId = EmulatorHost.ChittyId;
-        using var api = new ChittyApiClient(settings) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(1)));
         var engine = new SyncEngine(ctx.Store, api);
         var files = ctx.WriteFixtureTree();
 

@@ -126,7 +126,7 @@ public sealed class SyncTestContext : IDisposable
         // The counter sees what reaches the wire, after any disturbance the test adds.
         Store = S3rverStores.Create(s3rver.Settings(), options, 1024 * 1024,
             inner => new CountingHandler(wrapHandler is null ? inner : wrapHandler(inner), Wire));
-        Api = new ChittyApiClient(s3rver.Settings(), Reports) { RetryBaseDelay = TimeSpan.FromMilliseconds(1) };
+        Api = new ChittyApiClient(s3rver.Settings(), Reports, ChittyConnect.Retry.RetryPolicy.ForApi(s3rver.Settings().MaxRetries, TimeSpan.FromMilliseconds(1)));
         Engine = new SyncEngine(Store, Api);
         Raw = s3rver.CreateRawClient();
     }
