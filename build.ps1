@@ -50,6 +50,9 @@ $DemoScripts = @('examples/Quickstart.ps1', 'examples/SyncQuickstart.ps1')
 $env:CHITTY_BUILD_CONFIGURATION = $Configuration
 $env:DOTNET_NOLOGO = '1'
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
+# Colour is for a terminal: a redirected run (`> demo.txt`, a CI log) gets plain text, from this PowerShell
+# and from the ones it starts (the demo's scripts), which honour NO_COLOR.
+if ([Console]::IsOutputRedirected -and -not $env:NO_COLOR) { $env:NO_COLOR = '1' }
 if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
 
 function Write-Step([string] $Message) {

@@ -7,7 +7,8 @@
 .DESCRIPTION
     Builds a small sample folder (nested folders, a name with spaces and accents, an empty file, files the
     guide's ~/.rcloneignore excludes), then:
-      1. syncs it to files/<session> on R2 (here: the local s3rver) and reports every file to ChittyConnect;
+      1. syncs it to files/<session>/sync/chittyos-data on R2 (here: the local s3rver), the folder's default
+         prefix, and reports every file to ChittyConnect;
       2. shows the report the service recorded;
       3. changes one file, deletes another and re-syncs: one upload, one delete, the rest untouched;
       4. re-syncs again: nothing to do, one listing, no file read;
@@ -33,11 +34,10 @@ function Write-Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor C
 $connection = Connect-Chitty -FromEnvironment
 if (-not $connection.HasR2) { throw 'The CHITTY_R2_* variables are not set: run this through build.ps1 -Task Demo.' }
 New-ChittySession -SessionId $connection.SessionId -Metadata @{ purpose = 'sync demo' } | Out-Null
-# The default prefix is the guide's files/<session>. The API's own uploads (Send-ChittyFile, the quickstart)
-# live under files/<session>/<yyyy>/<mm>/<dd>/ inside it, and a mirror deletes what the folder lacks: so
-# this demo mirrors into a folder of its own under the session.
-$prefix = "files/$($connection.SessionId)/chittyos-data"
-$PSDefaultParameterValues['Sync-ChittyFolder:Prefix'] = $prefix
+# No -Prefix: a folder syncs with a prefix of its own, files/<session>/sync/<folder name>/, apart from the
+# API's own uploads (Send-ChittyFile, the quickstart: files/<session>/<yyyy>/<mm>/<dd>/); and a sync deletes
+# only the files it put there itself.
+$prefix = "files/$($connection.SessionId)/sync/chittyos-data/"
 
 Write-Step "A sample folder: $WorkFolder"
 $folder = Join-Path $WorkFolder 'chittyos-data'
@@ -62,9 +62,10 @@ Get-ChildItem -LiteralPath $folder -Recurse -File | ForEach-Object { $_.FullName
 
 Write-Step "Sync it to $prefix (rclone sync --checksum --exclude-from, then the sync report)"
 $log = Join-Path $WorkFolder 'sync.log'
-$results = Sync-ChittyFolder -Path $folder -ExcludeFrom $ignore -LogFile $log -Summary
-$results | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncResult] } | Format-Table Action, RelativePath, Size, R2Key
-$summary = $results | Select-Object -Last 1
+# The results are the output; the summary goes to the information stream (-Summary would output it instead).
+$results = Sync-ChittyFolder -Path $folder -ExcludeFrom $ignore -LogFile $log -InformationVariable info
+$results | Format-Table Action, RelativePath, Size, R2Key
+$summary = ($info | Where-Object Tags -Contains 'ChittySyncSummary').MessageData
 $summary | Format-List FilesUploaded, BytesUploaded, FilesSkipped, ReportedItems, ReportEventId, Elapsed
 
 Write-Step 'What ChittyConnect recorded (the emulator''s sync_events row; the guide sent an empty list)'

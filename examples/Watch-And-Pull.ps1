@@ -36,7 +36,7 @@ param(
     # The session to follow (default: the connection's).
     [string] $SessionId,
 
-    # The prefix to pull (default: Sync-ChittyFolder's, files/<session>).
+    # The prefix to pull (default: Sync-ChittyFolder's, files/<session>/sync/<folder name of -Path>).
     [string] $Prefix,
 
     # Pull once before watching, to catch up with what was synced while this device was off.

@@ -59,7 +59,7 @@ public abstract class ChittyCmdletBase : PSCmdlet
         }
 
         ThrowTerminatingError(new ErrorRecord(
-            new InvalidOperationException("Not connected to ChittyConnect. Run Connect-Chitty -Endpoint <uri> -ApiKey <key> -ChittyId <id> (or Connect-Chitty -Name <profile>), pass -Connection, or set CHITTY_ENDPOINT and CHITTY_API_KEY."),
+            new InvalidOperationException("Not connected to ChittyConnect. Run Connect-Chitty -ApiKey <key> -ChittyId <id> (-Save keeps it as the profile 'default', which a bare Connect-Chitty loads; Connect-Chitty -Name <profile> loads another), pass -Connection, or set CHITTY_API_KEY and CHITTY_ID (and CHITTY_ENDPOINT for a service other than https://api.chitty.cc)."),
             "ChittyNotConnected", ErrorCategory.ConnectionError, null)
         {
             ErrorDetails = new ErrorDetails(string.Empty) { RecommendedAction = "Connect-Chitty -Endpoint https://api.chitty.cc -ApiKey (Read-Host -AsSecureString) -ChittyId <id>" },
@@ -78,6 +78,7 @@ public abstract class ChittyCmdletBase : PSCmdlet
                 "ChittySessionRequired", ErrorCategory.InvalidArgument, null));
         }
 
+        // Both are checked already: a parameter as it binds, the connection's when it was made (settings' Validate).
         return resolved!.Trim();
     }
 

@@ -69,3 +69,14 @@ Describe 'An endpoint with a query string' {
         (Get-ChittyConnection).Endpoint | Should -Be $before.Endpoint
     }
 }
+
+Describe 'Send-ChittyFile given a named pipe' {
+    It 'refuses it as not a regular file, without opening it' -Skip:$IsWindows {
+        $pipe = Join-Path $Work 'pipe'
+        & mkfifo $pipe
+        $err = $null
+        try { Send-ChittyFile -LiteralPath $pipe } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'ChittyInvalidArgument*'
+        $err.Exception.Message | Should -BeLike '*is a named pipe, not a regular file*'
+    }
+}

@@ -41,9 +41,8 @@ Describe 'Start-ChittyStack -Https' {
 `$ErrorActionPreference = 'Stop'
 Import-Module ./ChittyConnect.psd1
 Connect-Chitty | Out-Null
-Sync-ChittyFolder -Path '$folder' -Summary | ForEach-Object {
-    if (`$_ -is [ChittyConnect.Sync.ChittySyncSummary]) { "report=`$(`$_.ReportEventId)" } else { "`$(`$_.Action) `$(`$_.RelativePath)" }
-}
+Sync-ChittyFolder -Path '$folder' -InformationVariable info 6>`$null | ForEach-Object { "`$(`$_.Action) `$(`$_.RelativePath)" }
+"report=`$((`$info | Where-Object Tags -Contains ChittySyncSummary).MessageData.ReportEventId)"
 "@
         $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
         $result.Output | Where-Object { $_ -like 'Uploaded *' } | Sort-Object | Should -Be @('Uploaded a.txt', 'Uploaded sub/b.txt')

@@ -54,10 +54,11 @@ Describe 'Sync-ChittyFolder' {
     It 'uploads the selected files, reports them, and composes with Where-Object' {
         $uploaded = Sync-ChittyFolder $folder -ExcludeFrom $ignore -LogFile (Join-Path $work 'sync.log') |
             Where-Object Action -eq Uploaded
+        # The folder's own prefix: files/<session>/sync/<folder name>/.
         $uploaded.R2Key | Sort-Object | Should -Be @(
-            "files/$($stack.SessionId)/empty.txt",
-            "files/$($stack.SessionId)/notes.md",
-            "files/$($stack.SessionId)/reports/2026 Q1/summary é.txt")
+            "files/$($stack.SessionId)/sync/chittyos-data/empty.txt",
+            "files/$($stack.SessionId)/sync/chittyos-data/notes.md",
+            "files/$($stack.SessionId)/sync/chittyos-data/reports/2026 Q1/summary é.txt")
         $uploaded | ForEach-Object { $_.Sha256 | Should -Match '^[0-9a-f]{64}$' }
 
         $events = @(Get-Emulator '_emulator/sync-events')
@@ -81,20 +82,32 @@ Describe 'Sync-ChittyFolder' {
         @(Get-Emulator '_emulator/sync-events').Count | Should -Be 1
     }
 
-    It 'mirrors a change and a deletion, and -Summary ends the output with the summary' {
+    It 'mirrors a change and a deletion, and -Summary makes the summary the only output, which Export-Csv writes as one row' {
         Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited'
         Remove-Item -LiteralPath (Join-Path $folder 'empty.txt')
-        $out = Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary
-        $summary = $out[-1]
-        $summary.GetType().Name | Should -Be 'ChittySyncSummary'
-        $summary.FilesUploaded | Should -Be 1
-        $summary.FilesDeleted | Should -Be 1
-        ($out | Select-Object -SkipLast 1 | Where-Object Action -eq Deleted).RelativePath | Should -Be 'empty.txt'
+        $out = @(Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary -Verbose 4>&1)
+        $summary = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $summary.Count | Should -Be 1
+        $summary[0].GetType().Name | Should -Be 'ChittySyncSummary'
+        $summary[0].FilesUploaded | Should -Be 1
+        $summary[0].FilesDeleted | Should -Be 1
+        $out | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Deleted empty.txt*' } | Should -Not -BeNullOrEmpty
+        $csv = Join-Path $work 'runs.csv'
+        $summary | Export-Csv -LiteralPath $csv
+        @(Import-Csv -LiteralPath $csv).Count | Should -Be 1
+        (Import-Csv -LiteralPath $csv).FilesDeleted | Should -Be '1'
+    }
+
+    It 'without -Summary writes file results only, and the summary to the information stream' {
+        Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited again'
+        $out = @(Sync-ChittyFolder $folder -ExcludeFrom $ignore -InformationVariable info 6>$null)
+        @($out | ForEach-Object { $_.GetType().Name } | Sort-Object -Unique) | Should -Be @('ChittySyncResult')
+        ($info | Where-Object Tags -Contains 'ChittySyncSummary').MessageData.FilesUploaded | Should -Be 1
     }
 
     It 'downloads the prefix into a new folder' {
         $target = Join-Path $work 'restored'
-        $out = Sync-ChittyFolder $target -Direction Download
+        $out = Sync-ChittyFolder $target -Prefix "files/$($stack.SessionId)/sync/chittyos-data" -Direction Download
         ($out | Where-Object Action -eq Downloaded).Count | Should -Be 2
         Get-Content -LiteralPath (Join-Path $target 'reports/2026 Q1/summary é.txt') -Raw | Should -Be 'quarterly'
     }
@@ -107,7 +120,10 @@ Describe 'Sync-ChittyFolder' {
     It 'withholds deletions beyond -MaxDelete and says so as an error record' {
         Get-ChildItem -LiteralPath $folder -File -Recurse | Remove-Item
         New-Fixture 'only.txt' 'only'
-        Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
+        # Every file the sync had is gone: beyond -MaxDeletePercent the run stops, and says so.
+        { Sync-ChittyFolder $folder -ExcludeFrom $ignore -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySyncTooManyDeletes,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
+        Sync-ChittyFolder $folder -ExcludeFrom $ignore -MaxDeletePercent 100 -MaxDelete 1 -ErrorVariable errs -ErrorAction SilentlyContinue | Out-Null
         $errs.FullyQualifiedErrorId | Should -Contain 'ChittySyncDeletesWithheld,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand'
     }
 

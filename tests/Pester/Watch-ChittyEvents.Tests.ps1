@@ -189,8 +189,9 @@ Describe 'Watch-ChittyEvents' {
     }
 
     It 'drives examples/Watch-And-Pull.ps1: a second device pulls what the first one syncs' {
-        $source = Join-Path $Work 'device-a'
-        $target = Join-Path $Work 'device-b'
+        # The same folder name on both devices: the same default prefix, files/<session>/sync/shared/.
+        $source = Join-Path $Work 'device-a/shared'
+        $target = Join-Path $Work 'device-b/shared'
         $null = New-TestFile 'notes/today.md' $source
         $null = New-TestFile 'report.txt' $source
         $example = Join-Path $RepoRoot 'examples/Watch-And-Pull.ps1'

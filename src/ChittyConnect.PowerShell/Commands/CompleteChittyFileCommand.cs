@@ -35,6 +35,7 @@ public sealed class CompleteChittyFileCommand : ChittyCmdletBase
     /// <summary>The session (default: the file's, else the connection's).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>A task the commit belongs to.</summary>

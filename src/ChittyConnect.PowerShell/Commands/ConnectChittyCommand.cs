@@ -10,8 +10,9 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// <para type="synopsis">Connects to ChittyConnect and makes the connection current.</para>
 /// </summary>
-// Environment is the default set, so a bare "Connect-Chitty" reads CHITTY_* (scheduled tasks), and
-// "Connect-Chitty -Name work" resolves to the Profile set instead of prompting for an API key.
+// Environment is the default set, so a bare "Connect-Chitty" reads CHITTY_* (scheduled tasks), else the
+// profile a bare "-Save" wrote; "Connect-Chitty -Name work" resolves to the Profile set instead of
+// prompting for an API key.
 [Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = EnvironmentSet)]
 [OutputType(typeof(ChittyConnection))]
 public sealed class ConnectChittyCommand : PSCmdlet
@@ -40,6 +41,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ProfileSet)]
     [Parameter(ParameterSetName = EnvironmentSet)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>The R2 (S3-compatible) endpoint for Sync-ChittyFolder.</summary>
@@ -111,7 +113,10 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ExplicitSet)]
     public SwitchParameter Force { get; set; }
 
-    /// <summary>Reads the CHITTY_* environment variables (also what Connect-Chitty without parameters does).</summary>
+    /// <summary>
+    /// Reads the CHITTY_* environment variables only. Without parameters, Connect-Chitty reads them too, and
+    /// when neither CHITTY_ENDPOINT nor CHITTY_API_KEY is set it loads the saved profile 'default'.
+    /// </summary>
     [Parameter(ParameterSetName = EnvironmentSet)]
     public SwitchParameter FromEnvironment { get; set; }
 
@@ -124,8 +129,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
             settings = ParameterSetName switch
             {
                 ProfileSet => new ProfileStore().Load(Name!),
-                EnvironmentSet => ChittyConnectionSettings.FromEnvironment()
-                    ?? throw new ArgumentException($"Neither {EnvironmentNames.Endpoint} nor {EnvironmentNames.ApiKey} is set."),
+                EnvironmentSet => ChittyConnectionSettings.FromEnvironment() ?? DefaultProfile(),
                 _ => FromParameters(),
             };
             if (SessionId is not null)
@@ -148,7 +152,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
         var connection = new ChittyConnection(settings);
         if (Save)
         {
-            var name = Name ?? "default";
+            var name = Name ?? DefaultProfileName;
             try
             {
                 var path = new ProfileStore().Save(name, settings, Force);
@@ -170,6 +174,31 @@ public sealed class ConnectChittyCommand : PSCmdlet
         WriteObject(connection);
     }
 
+    // What "Connect-Chitty -ApiKey ... -ChittyId ... -Save" (no -Name) saved, for a bare Connect-Chitty.
+    private ChittyConnectionSettings DefaultProfile()
+    {
+        var needed = $"{EnvironmentNames.ApiKey} and {EnvironmentNames.ChittyId} are not set";
+        if (FromEnvironment)
+        {
+            throw new ArgumentException($"{needed} ({EnvironmentNames.Endpoint} too, for a service other than {ChittyConnectionSettings.ProductionEndpoint}).");
+        }
+
+        try
+        {
+            var settings = new ProfileStore().Load(DefaultProfileName);
+            WriteVerbose($"{needed}: connecting with the saved profile '{DefaultProfileName}'.");
+            return settings;
+        }
+        catch (System.IO.FileNotFoundException)
+        {
+            throw new ArgumentException($"Nothing to connect with: {needed}, and no profile '{DefaultProfileName}' is saved. " +
+                $"Connect once with Connect-Chitty -ApiKey (Read-Host -AsSecureString) -ChittyId <id> -Save (it saves the profile '{DefaultProfileName}'), " +
+                $"or set {EnvironmentNames.ApiKey} and {EnvironmentNames.ChittyId} ({EnvironmentNames.Endpoint} too, for a service other than {ChittyConnectionSettings.ProductionEndpoint}).");
+        }
+    }
+
+    private const string DefaultProfileName = "default";
+
     private ChittyConnectionSettings FromParameters()
     {
         if (R2Endpoint is not null && AccountId is not null)
@@ -186,7 +215,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
             R2Endpoint = R2Endpoint ?? (AccountId is null ? null : ChittyConnectionSettings.R2EndpointForAccount(AccountId)),
             Bucket = Bucket,
             RequestTimeout = TimeSpan.FromSeconds(TimeoutSec),
-            Name = Save ? Name ?? "default" : null,
+            Name = Save ? Name ?? DefaultProfileName : null,
         };
         if (R2Credential is not null)
         {

@@ -44,6 +44,7 @@ public sealed class GetChittyResourceUriCommand : ChittyCmdletBase
     /// <summary>The session (default: the connection's).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <inheritdoc />

@@ -12,6 +12,7 @@ public sealed class GetChittySessionCommand : ChittyCmdletBase
     /// <summary>Session ids to get; wildcards filter the list. None: all sessions.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId(AllowWildcards = true)]
     [Alias("Id")]
     [SupportsWildcards]
     public string[]? SessionId { get; set; }

@@ -13,6 +13,7 @@ public sealed class NewChittySessionCommand : ChittyCmdletBase
     /// <summary>The session id, e.g. my-desktop-session.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     [Alias("Id")]
     public string SessionId { get; set; } = string.Empty;
 

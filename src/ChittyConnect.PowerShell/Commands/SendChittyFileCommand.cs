@@ -36,6 +36,7 @@ public sealed class SendChittyFileCommand : ChittyCmdletBase
     /// <summary>The session (default: the connection's).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>Auto (direct under 5 MB, else presigned), Direct or Presigned.</summary>

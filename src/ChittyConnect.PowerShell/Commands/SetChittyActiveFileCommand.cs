@@ -61,6 +61,7 @@ public sealed class SetChittyActiveFileCommand : ChittyCmdletBase
     /// <summary>The session (default: the files' own, else the connection's).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <inheritdoc />

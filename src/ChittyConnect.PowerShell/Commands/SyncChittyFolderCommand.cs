@@ -20,7 +20,7 @@ namespace ChittyConnect.PowerShell.Commands;
 /// <summary>
 /// Mirrors a folder to the session's R2 prefix (or the prefix to a folder) by content, then sends the
 /// sync report. Writes one ChittyConnect.Sync.ChittySyncResult per file acted on; the summary goes to the
-/// information stream (tag ChittySyncSummary) and, with -Summary, to the output as the last object.
+/// information stream (tag ChittySyncSummary), and with -Summary it is the only output object instead.
 /// </summary>
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ChittySyncResult))]
@@ -38,12 +38,13 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = string.Empty;
 
-    /// <summary>The session whose prefix (files/&lt;session&gt;/) is synced; default: the connection's.</summary>
+    /// <summary>The session whose prefix (files/&lt;session&gt;/sync/&lt;folder name&gt;/) is synced; default: the connection's.</summary>
     [Parameter(Position = 1)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
-    /// <summary>The key prefix, instead of files/&lt;session&gt;/.</summary>
+    /// <summary>The key prefix, instead of files/&lt;session&gt;/sync/&lt;folder name&gt;/.</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? Prefix { get; set; }
@@ -84,17 +85,38 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateRange(1, 64)]
     public int Transfers { get; set; } = SyncOptions.DefaultTransfers;
 
-    /// <summary>Bytes per second across all transfers; 0 is unlimited.</summary>
+    /// <summary>Bytes per second across all transfers, as rclone's --bwlimit takes it (1M, 512K, 10MiB, plain bytes); 0 or off is unlimited.</summary>
     [Parameter]
+    [Internal.ByteSizeTransformation]
     [ValidateRange(0, long.MaxValue)]
     public long BandwidthLimit { get; set; }
+
+    /// <summary>Seconds to wait for another sync of the same folder and prefix to finish (default 0: fail at once with ChittySyncLocked).</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int LockTimeoutSec { get; set; }
 
     /// <summary>Most deletions one run may make; when more are due, none is made. -1 for no limit.</summary>
     [Parameter]
     [ValidateRange(-1, int.MaxValue)]
     public int MaxDelete { get; set; } = SyncOptions.DefaultMaxDelete;
 
-    /// <summary>Allow the sync when the source folder is missing or has no files (it then deletes everything on the destination).</summary>
+    /// <summary>
+    /// Most deletions one run may make on a side, as a percentage of the files it had at its last sync; more
+    /// stops the run before anything changes (as rclone bisync's --max-delete). 100 for no limit.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 100)]
+    public int MaxDeletePercent { get; set; } = SyncOptions.DefaultMaxDeletePercent;
+
+    /// <summary>
+    /// One-way: make the destination an exact copy, deleting also what this sync did not put there. Without
+    /// it only files this sync put there (or found in agreement), still unchanged, are deleted.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Mirror { get; set; }
+
+    /// <summary>Allow the deletions when the source has no files, or more than -MaxDeletePercent of them are due.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
 
@@ -112,11 +134,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     [ValidateNotNullOrEmpty]
     public string? LogFile { get; set; }
 
-    /// <summary>Also write the summary object to the output, after the results.</summary>
+    /// <summary>
+    /// Write the run's ChittySyncSummary to the output instead of the file results (which then reach only
+    /// -LogFile, -Verbose and, for failures, the error stream), so the output holds one type.
+    /// </summary>
     [Parameter]
     public SwitchParameter Summary { get; set; }
 
-    /// <summary>The folder of the state files (default: sync-state under the config directory, CHITTY_CONFIG_DIR).</summary>
+    /// <summary>The folder of the state files (default: sync-state in this machine's local data folder; CHITTY_STATE_DIR).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? StateDirectory { get; set; }
@@ -150,6 +175,11 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
+        if (BandwidthLimit > 0)
+        {
+            WriteVerbose($"Bandwidth limit: {ByteSize.Format(BandwidthLimit)}/s across all transfers.");
+        }
+
         var connection = ResolveConnection();
         if (!connection.HasR2)
         {
@@ -162,7 +192,16 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
 
         var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        var prefix = Prefix is not null ? SyncEngine.NormalizePrefix(Prefix) : SyncEngine.DefaultPrefix(ResolveSessionId(SessionId, connection));
+        string prefix = string.Empty;
+        try
+        {
+            prefix = Prefix is not null ? SyncEngine.NormalizePrefix(Prefix) : SyncEngine.DefaultPrefix(ResolveSessionId(SessionId, connection), folder);
+        }
+        catch (SyncException ex)
+        {
+            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ErrorCategory.InvalidArgument, folder));
+        }
+
         var options = new SyncOptions
         {
             LocalPath = folder,
@@ -173,9 +212,12 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Filters = BuildFilters(),
             Transfers = Transfers,
             MaxDelete = MaxDelete,
+            MaxDeletePercent = MaxDeletePercent,
+            Mirror = Mirror,
             Force = Force,
             NoReport = NoReport,
             Source = Source,
+            LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
             BackupDirectory = BackupDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory),
         };
@@ -199,8 +241,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         };
         var action = Direction switch
         {
-            SyncDirection.Upload => "Upload new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
-            SyncDirection.Download => "Download new and changed files" + (NoDelete ? string.Empty : ", delete extra files on the destination"),
+            SyncDirection.Upload => "Upload new and changed files" + Deletes(),
+            SyncDirection.Download => "Download new and changed files" + Deletes(),
             _ => "Copy changes both ways" + (NoDelete ? string.Empty : ", delete what was deleted on the other side") + ", keep both versions of conflicting changes",
         };
         if (!ShouldProcess($"Performing the operation \"{action}\" on target \"{target}\".", $"{action} for {target}?", "Sync-ChittyFolder", out var reason))
@@ -228,6 +270,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
 
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
+        SyncEngine? engine = null;
         var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
         try
         {
@@ -236,7 +279,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 using var store = Internal.StoreTransports.Open(connection, storeOptions);
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
-                var engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
+                engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -247,7 +290,27 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            ThrowTerminatingError(new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch { "SyncLocked" => ErrorCategory.ResourceBusy, "SyncInvalidOptions" => ErrorCategory.InvalidArgument, _ => ErrorCategory.InvalidOperation }, folder));
+            var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
+            {
+                "SyncLocked" => ErrorCategory.ResourceBusy,
+                "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
+                "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
+                "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
+                _ => ErrorCategory.InvalidOperation,
+            }, folder);
+            var recommended = ex.ErrorId switch
+            {
+                "SyncPathNotFolder" => "Give the path of the folder to sync, not of a file in it.",
+                "SyncSourceMissing" => "Check the path for a typo, or mount the drive it is on, and run the sync again.",
+                "SyncTooManyDeletes" => "See what would be deleted with -WhatIf -Force; if it is meant, run again with -Force.",
+                _ => null,
+            };
+            if (recommended is not null)
+            {
+                record.ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = recommended };
+            }
+
+            ThrowTerminatingError(record);
         }
         catch (ObjectStoreException ex)
         {
@@ -259,15 +322,26 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         }
         finally
         {
-            CompleteProgress();
+            // The log first: on a stop (Ctrl+C), writing the progress records throws.
+            if (summary is null && engine?.LastSummary is { } partial)
+            {
+                // Stopped or failed mid-run: the log still ends with what the run did.
+                WriteLog(partial, completed: false);
+            }
+
             _log?.Dispose();
             _log = null;
+            CompleteProgress();
             if (summary is not null && summary.SourceFiles >= CompactAfterFiles)
             {
                 GiveBackHeap();
             }
         }
     }
+
+    private string Deletes() => NoDelete ? string.Empty
+        : Mirror ? ", delete every other file on the destination"
+        : ", delete the files it synced that the source no longer has";
 
     // A run over this many files leaves the session a heap sized for them, which it would keep while idle
     // and from which the next large run would grow further. One compacting collection after such a run
@@ -351,10 +425,10 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 ShouldProcess(
                     result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal ? result.LocalPath : result.R2Key,
                     result.Conflict == SyncConflict.None ? result.Operation.ToString() : $"{result.Operation} ({result.Conflict})");
-                WriteObject(result);
+                WriteResult(result);
                 break;
             case SyncAction.Failed:
-                WriteObject(result);
+                WriteResult(result);
                 WriteError(FileError(result));
                 break;
             default:
@@ -364,8 +438,17 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                         + (result.BackupPath is null ? string.Empty : $"; the local version was moved to '{result.BackupPath}'"));
                 }
 
-                WriteObject(result);
+                WriteResult(result);
                 break;
+        }
+    }
+
+    // With -Summary the output is the summary alone: one type, which Format-Table and Export-Csv take whole.
+    private void WriteResult(ChittySyncResult result)
+    {
+        if (!Summary)
+        {
+            WriteObject(result);
         }
     }
 
@@ -402,7 +485,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         return ErrorFor(ex, target, id);
     }
 
-    private void WriteLog(object entry)
+    private void WriteLog(object entry, bool completed = true)
     {
         if (_log is null)
         {
@@ -432,6 +515,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             else if (entry is ChittySyncSummary s)
             {
                 w.WriteString("type", "summary");
+                w.WriteBoolean("completed", completed);
                 w.WriteString("direction", s.Direction.ToString());
                 w.WriteString("localPath", s.LocalPath);
                 w.WriteString("bucket", s.Bucket);
@@ -445,11 +529,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("conflicts", s.Conflicts);
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("deletesWithheld", s.DeletesWithheld);
+                w.WriteNumber("notOwned", s.NotOwned);
                 if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
                 if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);
+                w.WriteNumber("filesCompared", s.FilesCompared);
+                w.WriteNumber("bytesCompared", s.BytesCompared);
                 w.WriteStartObject("requests");
                 w.WriteNumber("list", s.Requests.List);
                 w.WriteNumber("put", s.Requests.Put);
@@ -531,13 +618,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
     }
 
-    private static string Bytes(long n) => n switch
-    {
-        >= 1L << 30 => $"{n / (double)(1L << 30):0.0} GiB",
-        >= 1L << 20 => $"{n / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{n / (double)(1L << 10):0.0} KiB",
-        _ => $"{n} B",
-    };
+    private static string Bytes(long n) => ByteSize.Format(n);
 
     // Posts each snapshot to the pipeline thread; the engine already throttles them.
     private sealed class Progress : IProgress<SyncProgress>

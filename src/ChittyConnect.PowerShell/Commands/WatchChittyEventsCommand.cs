@@ -30,6 +30,7 @@ public sealed class WatchChittyEventsCommand : ChittyCmdletBase
     /// </summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
+    [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
 
     /// <summary>

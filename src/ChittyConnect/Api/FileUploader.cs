@@ -43,7 +43,10 @@ public static class FileUploader
 
         if (info.Length == 0)
         {
-            throw new ArgumentException($"'{path}' is empty (0 bytes): ChittyConnect does not accept empty uploads.");
+            // A pipe, socket or device shows a length of 0 too: it is never opened (a pipe's read would wait forever).
+            throw new ArgumentException(Sync.LocalFileKind.SpecialKind(path) is { } kind
+                ? $"'{path}' is {kind}, not a regular file: Send-ChittyFile uploads regular files only."
+                : $"'{path}' is empty (0 bytes): ChittyConnect does not accept empty uploads.");
         }
 
         if (string.IsNullOrWhiteSpace(sessionId))

@@ -104,12 +104,17 @@ public sealed class ChittyConnectionSettings
         Endpoint = NormalizeEndpoint(Endpoint);
         if (ApiKey is null)
         {
-            throw new ArgumentException("An API key is required.");
+            throw new ArgumentException($"An API key is required: give -ApiKey, or set {EnvironmentNames.ApiKey}.");
         }
 
         if (string.IsNullOrWhiteSpace(ChittyId))
         {
-            throw new ArgumentException("A ChittyID is required.");
+            throw new ArgumentException($"A ChittyID (the identity the API key belongs to) is required: give -ChittyId, or set {EnvironmentNames.ChittyId}.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(SessionId) && Api.SessionIds.Problem(SessionId!.Trim()) is { } problem)
+        {
+            throw new ArgumentException($"The session '{SessionId}' (from -SessionId, the profile or {EnvironmentNames.SessionId}) is not a session id: {problem}.");
         }
 
         if (R2Endpoint is not null)
@@ -223,6 +228,9 @@ public static class EnvironmentNames
 
     /// <summary>Overrides where profiles and sync state live (tests, portable installs).</summary>
     public const string ConfigDirectory = "CHITTY_CONFIG_DIR";
+
+    /// <summary>Overrides where this machine's own data lives: the sync state (wins over CHITTY_CONFIG_DIR for it).</summary>
+    public const string StateDirectory = "CHITTY_STATE_DIR";
 
     /// <summary>All of them, for documentation and tests.</summary>
     public static IReadOnlyList<string> All { get; } = new[]

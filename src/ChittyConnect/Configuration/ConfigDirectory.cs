@@ -24,10 +24,40 @@ public static class ConfigDirectory
             }
 
             var xdg = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME");
-            var home = Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            return Path.Combine(string.IsNullOrWhiteSpace(xdg) ? Path.Combine(home, ".config") : xdg, "chittyconnect");
+            return Path.Combine(string.IsNullOrWhiteSpace(xdg) ? Path.Combine(Home, ".config") : xdg, "chittyconnect");
         }
     }
+
+    /// <summary>
+    /// Where this machine's own data lives, which must not roam to another machine (the sync state, the
+    /// machine id when the system has none): CHITTY_STATE_DIR, else CHITTY_CONFIG_DIR (one folder for
+    /// everything, as tests and portable installs set it), else %LOCALAPPDATA%\ChittyConnect on Windows,
+    /// else $XDG_STATE_HOME/chittyconnect or ~/.local/state/chittyconnect.
+    /// </summary>
+    public static string LocalRoot
+    {
+        get
+        {
+            foreach (var name in new[] { EnvironmentNames.StateDirectory, EnvironmentNames.ConfigDirectory })
+            {
+                var overridden = Environment.GetEnvironmentVariable(name);
+                if (!string.IsNullOrWhiteSpace(overridden))
+                {
+                    return Path.GetFullPath(overridden);
+                }
+            }
+
+            if (IsWindows)
+            {
+                return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "ChittyConnect");
+            }
+
+            var xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+            return Path.Combine(string.IsNullOrWhiteSpace(xdg) ? Path.Combine(Home, ".local", "state") : xdg, "chittyconnect");
+        }
+    }
+
+    private static string Home => Environment.GetEnvironmentVariable("HOME") ?? Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     /// <summary>True on Windows (DPAPI is available there).</summary>
     public static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
@@ -53,13 +83,8 @@ public static class ConfigDirectory
         var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var stream = CreatePrivateFile(temp, 4096))
             {
-                if (!IsWindows && NativeMethods.chmod(temp, 0x180) != 0) // 0600
-                {
-                    throw new IOException($"Could not make '{temp}' readable by its owner only (errno {Marshal.GetLastWin32Error()}).");
-                }
-
                 stream.Write(content, 0, content.Length);
                 stream.Flush(flushToDisk: true);
             }
@@ -80,6 +105,24 @@ public static class ConfigDirectory
                 File.Delete(temp);
             }
         }
+    }
+
+    /// <summary>
+    /// Creates the new file <paramref name="path"/> for writing, owner-only (0600) off Windows before the first
+    /// byte is written.
+    /// </summary>
+    public static FileStream CreatePrivateFile(string path, int bufferSize)
+    {
+        var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize);
+        if (!IsWindows && NativeMethods.chmod(path, 0x180) != 0) // 0600
+        {
+            var errno = Marshal.GetLastWin32Error();
+            stream.Dispose();
+            File.Delete(path);
+            throw new IOException($"Could not make '{path}' readable by its owner only (errno {errno}).");
+        }
+
+        return stream;
     }
 
     private static class NativeMethods

@@ -233,6 +233,50 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         return info is null ? null : PlainInfo(key, info);
     }
 
+    /// <summary>
+    /// Whether the object holds <paramref name="path"/>'s content, found as <c>rclone cryptcheck</c> finds it:
+    /// the object's nonce is read from its header (one ranged GET of 32 bytes), the file is encrypted with
+    /// that nonce, and this ciphertext is compared with the object by the object's own hash (its ETag, its
+    /// sha256 or md5chksum metadata) or, when it has none, byte for byte. The ciphertext made here never
+    /// leaves the process (a second ciphertext under a used nonce would give away the XOR of the plaintexts).
+    /// The plaintext's <paramref name="hashes"/> are no use against ciphertext and are not read.
+    /// </summary>
+    public async Task<ContentComparison> CompareAsync(RemoteObject remote, string path, ContentHashes? hashes, CancellationToken cancellationToken)
+    {
+        if (remote is null)
+        {
+            throw new ArgumentNullException(nameof(remote));
+        }
+
+        var cipher = _listed.TryGetValue(remote.Key, out var listed)
+            ? listed
+            : new RemoteObject(ObjectKeyFor(remote.Key), RcloneCryptFormat.EncryptedSize(remote.Size), remote.ETag, remote.LastModified);
+        if (RcloneCryptFormat.EncryptedSize(new FileInfo(path).Length) != cipher.Size)
+        {
+            return new ContentComparison { By = ComparedBy.Size };
+        }
+
+        var header = await _inner.ReadRangeAsync(cipher.Key, 0, RcloneCryptFormat.FileHeaderSize, cancellationToken).ConfigureAwait(false);
+        byte[] nonce;
+        try
+        {
+            nonce = header.Length == RcloneCryptFormat.FileHeaderSize
+                ? RcloneCryptFormat.ReadHeader(header)
+                : throw new RcloneCryptException("The object is shorter than an rclone crypt header.", RcloneCryptException.BadMagic);
+        }
+        catch (RcloneCryptException ex)
+        {
+            ChittyLog.Verbose($"'{remote.Key}' is not rclone crypt content ({ex.Message}); it differs from the local file.");
+            return new ContentComparison { By = ComparedBy.NotEncrypted, RemoteBytesRead = header.Length };
+        }
+
+        var result = await _inner.CompareAsync(cipher,
+            () => new RcloneEncryptingStream(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan), _key, nonce),
+            known: null, cancellationToken).ConfigureAwait(false);
+        result.RemoteBytesRead += header.Length;
+        return result;
+    }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<DeleteFailure>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {

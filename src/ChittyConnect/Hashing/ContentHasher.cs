@@ -49,6 +49,18 @@ public static class ContentHasher
         return new string(chars);
     }
 
+    /// <summary>The bytes of a hex string (either case).</summary>
+    public static byte[] FromHex(string hex)
+    {
+        var bytes = new byte[hex.Length / 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] = byte.Parse(hex.Substring(i * 2, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return bytes;
+    }
+
     /// <summary>SHA-256 of a byte range, lower-case hex.</summary>
     public static string Sha256(ArraySegment<byte> bytes)
     {

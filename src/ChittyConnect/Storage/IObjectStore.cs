@@ -42,6 +42,12 @@ public interface IObjectStore
     /// <summary>The object's headers; null when there is no such object.</summary>
     Task<RemoteObjectInfo?> HeadAsync(string key, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Whether <paramref name="remote"/> (as this store listed it) holds the content of the local file
+    /// <paramref name="path"/>, whose hashes are <paramref name="hashes"/> when already known.
+    /// </summary>
+    Task<ContentComparison> CompareAsync(RemoteObject remote, string path, Hashing.ContentHashes? hashes, CancellationToken cancellationToken);
+
     /// <summary>Deletes keys; returns the ones the store refused.</summary>
     Task<IReadOnlyList<DeleteFailure>> DeleteAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 

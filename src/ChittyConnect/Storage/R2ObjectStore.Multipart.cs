@@ -30,12 +30,12 @@ public sealed partial class R2ObjectStore
         EnsureSafeKey(key);
         var result = content.Length < _options.MultipartThreshold
             ? await PutContentAsync(content, key, sha256, modified, condition, progress, cancellationToken).ConfigureAwait(false)
-            : await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, null, condition, cancellationToken).ConfigureAwait(false);
+            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, condition, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
-    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
+    private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var length = content.Length;
@@ -48,7 +48,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
-            uploadId = await CreateMultipartAsync(key, sha256, modified, resumableUpload, condition, cancellationToken).ConfigureAwait(false);
+            uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, condition, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
 
@@ -101,11 +101,11 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
-    private async Task<string> CreateMultipartAsync(string key, string? sha256, DateTimeOffset modified, string? keep, WriteCondition? condition,
+    private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, WriteCondition? condition,
         CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
-        AddMetadata(initiate.Metadata, sha256, modified);
+        AddMetadata(initiate.Metadata, sha256, md5, modified);
         // R2 checks a condition here too (the SDK has no property for it on this request: headers it copies
         // as they are), so an upload that cannot complete sends no part. Stores that ignore it still meet the
         // condition at CompleteMultipartUpload.

@@ -25,10 +25,10 @@ namespace ChittyConnect.Storage;
 public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 {
     /// <summary>Metadata key of the content's SHA-256 (sent as x-amz-meta-sha256).</summary>
-    public const string Sha256MetadataKey = "sha256";
+    public const string Sha256MetadataKey = ObjectMetadata.Sha256Key;
 
-    /// <summary>Metadata key of the file's last-write time in ms since the epoch (x-amz-meta-mtime).</summary>
-    public const string MtimeMetadataKey = "mtime";
+    /// <summary>Metadata key of the file's last-write time, in rclone's form (x-amz-meta-mtime; see <see cref="ObjectMetadata"/>).</summary>
+    public const string MtimeMetadataKey = ObjectMetadata.MtimeKey;
 
     private const int DeleteBatch = 1000;
 
@@ -197,7 +197,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         using var content = new FileUploadContent(path);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(content, key, sha256, modified, progress, multipartStarted, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
+            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
             : await PutAsync(content, key, sha256, md5, modified, condition, progress, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
@@ -228,7 +228,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             var singlePart = !info.ETag.Contains("-");
             using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            using var md5 = contentHashes || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+            using var md5 = contentHashes || info.ContentMd5 is not null || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
             // Pooled: a sync of many small objects would otherwise allocate this for each of them.
             var buffer = ArrayPool<byte>.Shared.Rent(81920);
             long total = 0;
@@ -299,6 +299,15 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 }
 
                 result.VerifiedBy = info.Sha256 is null ? "md5" : "md5+sha256";
+            }
+            else if (info.ContentMd5 is not null)
+            {
+                if (info.ContentMd5 != result.Md5)
+                {
+                    throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not the {info.ContentMd5} its md5chksum metadata records.", key, "Md5Mismatch");
+                }
+
+                result.VerifiedBy = info.Sha256 is null ? "md5chksum" : "md5chksum+sha256";
             }
             else
             {
@@ -405,7 +414,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         foreach (var hex in partMd5Hex)
         {
-            md5.AppendData(FromHex(hex));
+            md5.AppendData(ContentHasher.FromHex(hex));
         }
 
         return ContentHasher.ToHex(md5.GetHashAndReset()) + "-" + partMd5Hex.Count.ToString(CultureInfo.InvariantCulture);
@@ -433,7 +442,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             }
             else
             {
-                md5Bytes = FromHex(md5);
+                md5Bytes = ContentHasher.FromHex(md5);
             }
 
             using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
@@ -479,7 +488,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             IfMatch = IfMatchOf(condition),
             IfNoneMatch = IfNoneMatchOf(condition),
         }, signedSha256);
-        AddMetadata(request.Metadata, metadataSha256, modified);
+        AddMetadata(request.Metadata, metadataSha256, md5: null, modified);
         request.Headers.ContentLength = length;
         var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken, condition).ConfigureAwait(false);
         var etag = NormalizeETag(response.ETag);
@@ -564,14 +573,21 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    private static void AddMetadata(MetadataCollection metadata, string? sha256, DateTimeOffset modified)
+    // The time in rclone's form; the content's MD5 as rclone's md5chksum only where the ETag is not that MD5
+    // (an upload in parts), as rclone writes it.
+    private static void AddMetadata(MetadataCollection metadata, string? sha256, string? md5, DateTimeOffset modified)
     {
         if (sha256 is not null)
         {
             metadata.Add(Sha256MetadataKey, sha256);
         }
 
-        metadata.Add(MtimeMetadataKey, modified.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+        if (md5 is not null)
+        {
+            metadata.Add(ObjectMetadata.Md5ChecksumKey, ObjectMetadata.FormatMd5Checksum(md5));
+        }
+
+        metadata.Add(MtimeMetadataKey, ObjectMetadata.FormatMtime(modified));
     }
 
     private static RemoteObjectInfo ToInfo(string key, long contentLength, string etag, MetadataCollection metadata, DateTime? lastModified)
@@ -589,25 +605,23 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             info.Sha256 = sha.Trim().ToLowerInvariant();
         }
 
-        if (long.TryParse(metadata[MtimeMetadataKey], NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms))
+        var mtime = metadata[MtimeMetadataKey];
+        if (ObjectMetadata.TryParseMtime(mtime, out var modified))
         {
-            info.FileModified = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            info.FileModified = modified;
         }
+        else if (!string.IsNullOrWhiteSpace(mtime))
+        {
+            // Another tool's value, or a damaged one: the object is still usable, dated by the store.
+            ChittyLog.Warning($"'{key}': its mtime metadata '{mtime}' is not a time; the store's date is used instead.");
+        }
+
+        var md5chksum = metadata[ObjectMetadata.Md5ChecksumKey];
+        info.ContentMd5 = info.ETag.IndexOf('-') < 0 && info.ETag.Length == 32 ? info.ETag : ObjectMetadata.ParseMd5Checksum(md5chksum);
 
         return info;
     }
 
     private static DateTimeOffset? ToOffset(DateTime? value) =>
         value is { } v ? new DateTimeOffset(v.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : v.ToUniversalTime()) : null;
-
-    private static byte[] FromHex(string hex)
-    {
-        var bytes = new byte[hex.Length / 2];
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] = byte.Parse(hex.Substring(i * 2, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        }
-
-        return bytes;
-    }
 }

@@ -49,8 +49,14 @@ public sealed class RemoteObjectInfo
     /// <summary>The x-amz-meta-sha256 the uploader stored, when there is one.</summary>
     public string? Sha256 { get; set; }
 
-    /// <summary>The x-amz-meta-mtime the uploader stored (the file's last-write time), when there is one.</summary>
+    /// <summary>The x-amz-meta-mtime the uploader stored (the file's last-write time), when there is one that is a time.</summary>
     public DateTimeOffset? FileModified { get; set; }
+
+    /// <summary>
+    /// The content's MD5 (lower-case hex) when the object tells it: its ETag when that is a single PUT's,
+    /// else the md5chksum metadata rclone (and the module) write on uploads in parts; null otherwise.
+    /// </summary>
+    public string? ContentMd5 { get; set; }
 
     /// <summary>When the store last wrote it.</summary>
     public DateTimeOffset? LastModified { get; set; }
@@ -112,8 +118,49 @@ public sealed class DownloadResult
     /// <summary>Bytes received.</summary>
     public long Size { get; set; }
 
-    /// <summary>How the content was checked: "md5" (ETag), "sha256" (metadata) or "size" (nothing else available).</summary>
+    /// <summary>How the content was checked: "md5" (ETag), "md5chksum" or "sha256" (metadata), or "size" (nothing else available).</summary>
     public string VerifiedBy { get; set; } = string.Empty;
+}
+
+/// <summary>What settled whether an object holds some content.</summary>
+public enum ComparedBy
+{
+    /// <summary>The sizes differ (an encrypted object's ciphertext size against the file's).</summary>
+    Size,
+
+    /// <summary>A single PUT's ETag, the content's MD5.</summary>
+    ETag,
+
+    /// <summary>The object's sha256 metadata (one HEAD).</summary>
+    Sha256,
+
+    /// <summary>rclone's md5chksum metadata (one HEAD).</summary>
+    Md5Checksum,
+
+    /// <summary>No usable hash: the object was read and compared with the content.</summary>
+    Content,
+
+    /// <summary>The object was gone or another size when looked at again (one HEAD).</summary>
+    Changed,
+
+    /// <summary>An encrypted object without rclone crypt's header.</summary>
+    NotEncrypted,
+}
+
+/// <summary>Whether an object holds some content, what settled it and what it cost to find out.</summary>
+public sealed class ContentComparison
+{
+    /// <summary>True when the object holds exactly that content.</summary>
+    public bool Same { get; set; }
+
+    /// <summary>What settled it.</summary>
+    public ComparedBy By { get; set; }
+
+    /// <summary>Bytes of the object read to compare them (only when it had no usable hash).</summary>
+    public long RemoteBytesRead { get; set; }
+
+    /// <summary>Bytes of the local content read to hash or compare it here.</summary>
+    public long LocalBytesRead { get; set; }
 }
 
 /// <summary>A key a batch delete could not remove.</summary>

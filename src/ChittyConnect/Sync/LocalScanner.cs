@@ -25,21 +25,61 @@ internal sealed class LocalFile
     public DateTime LastWriteUtc { get; }
 }
 
-/// <summary>Walks a folder, pruning excluded directories, and never following links.</summary>
+/// <summary>What a scan found: the selected files, the entries it skipped, and what it could not read.</summary>
+internal sealed class LocalScan
+{
+    /// <summary>Selected files by '/'-separated relative path (ordinal).</summary>
+    public Dictionary<string, LocalFile> Files { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Relative paths of the links and the special files (pipes, sockets, devices) the scan passed over.
+    /// Nothing is known of what lies at or under them, so the files there on the other side are neither
+    /// transferred nor deleted, and the state's entries there are neither used nor forgotten.
+    /// </summary>
+    public HashSet<string> Skipped { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Folders that could not be read and names that were refused (a control character): their files are
+    /// unknown or unsynced, so deleting on the strength of this scan would be wrong.
+    /// </summary>
+    public List<string> Errors { get; } = new();
+
+    /// <summary>Whether <paramref name="relativePath"/> is a skipped entry or lies under one.</summary>
+    public bool IsSkipped(string relativePath)
+    {
+        if (Skipped.Count == 0)
+        {
+            return false;
+        }
+
+        // The path itself, then each folder above it.
+        for (var end = relativePath.Length; end > 0; end = relativePath.LastIndexOf('/', end - 1))
+        {
+            if (Skipped.Contains(relativePath.Substring(0, end)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Walks a folder, pruning excluded directories. Only regular files and folders are read: links are never
+/// followed (as rclone without -L: a directory link can loop or lead out of the folder, and a file link would
+/// upload content that lives elsewhere), and pipes, sockets and devices are never opened (a pipe's read waits
+/// for a writer forever). Each such entry is reported once, as a warning.
+/// </summary>
 internal static class LocalScanner
 {
     /// <summary>Suffix of a download in progress; such files are never synced.</summary>
     public const string PartialSuffix = ".chittypart";
 
-    /// <summary>
-    /// Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.
-    /// <paramref name="errors"/> lists directories that could not be read and names that were refused (a
-    /// control character): their files are unknown or unsynced, so deleting on the strength of this scan
-    /// would be wrong.
-    /// </summary>
-    public static Dictionary<string, LocalFile> Scan(string root, FilterRules filters, List<string> errors, System.Threading.CancellationToken cancellationToken)
+    /// <summary>Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.</summary>
+    public static LocalScan Scan(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken)
     {
-        var files = new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+        var scan = new LocalScan();
         var pending = new Stack<(DirectoryInfo Dir, string Relative)>();
         pending.Push((new DirectoryInfo(root), string.Empty));
         while (pending.Count > 0)
@@ -53,7 +93,7 @@ internal static class LocalScanner
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                errors.Add($"Could not read the folder '{dir.FullName}': {ex.Message}");
+                scan.Errors.Add($"Could not read the folder '{dir.FullName}': {ex.Message}");
                 continue;
             }
 
@@ -64,33 +104,84 @@ internal static class LocalScanner
                 {
                     // A key with a control character breaks XML requests (DeleteObjects) and most tools reading
                     // the bucket; the name is refused here, before anything is sent.
-                    errors.Add($"'{Printable(rel)}' was not synced: its name contains the control character U+{(int)control:X4}; rename it.");
+                    scan.Errors.Add($"'{Printable(rel)}' was not synced: its name contains the control character U+{(int)control:X4}; rename it.");
                     continue;
                 }
 
-                // Links are not followed (as rclone without -L): a directory link can loop, and a file link
-                // would upload content that lives outside the folder.
+                var isDirectory = entry is DirectoryInfo;
+                if (!(isDirectory ? filters.IncludeDirectory(rel) : filters.IncludeFile(rel)))
+                {
+                    continue;
+                }
+
                 if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
                 {
-                    ChittyLog.Verbose($"Skipping link '{rel}'.");
+                    Skip(scan, rel, $"'{rel}' is a link, which Sync-ChittyFolder does not follow: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
                     continue;
                 }
 
-                if (entry is DirectoryInfo sub)
+                if (isDirectory)
                 {
-                    if (filters.IncludeDirectory(rel))
-                    {
-                        pending.Push((sub, rel));
-                    }
+                    pending.Push(((DirectoryInfo)entry, rel));
                 }
-                else if (entry is FileInfo file && !file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal) && filters.IncludeFile(rel))
+                else if (entry is FileInfo file && !file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal))
                 {
-                    files[rel] = new LocalFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
+                    // Pipes, sockets and devices report a length of 0, so only empty files need the extra stat.
+                    if (file.Length == 0 && LocalFileKind.SpecialKind(file.FullName) is { } kind)
+                    {
+                        Skip(scan, rel, $"'{rel}' is {kind}, not a regular file: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
+                        continue;
+                    }
+
+                    scan.Files[rel] = new LocalFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
                 }
             }
         }
 
-        return files;
+        return scan;
+    }
+
+    private static void Skip(LocalScan scan, string relativePath, string warning)
+    {
+        scan.Skipped.Add(relativePath);
+        ChittyLog.Warning(warning);
+    }
+
+    /// <summary>
+    /// Throws when a link lies on the way from <paramref name="root"/> to <paramref name="fullPath"/> (the
+    /// path itself included): a write or delete there would act outside the folder, or on what the link
+    /// points to. The root itself may be a link; the user named it.
+    /// </summary>
+    public static void EnsureNoLink(string root, string fullPath)
+    {
+        var fullRoot = Path.GetFullPath(root).TrimEnd(Path.DirectorySeparatorChar);
+        var full = Path.GetFullPath(fullPath);
+        if (full.Length <= fullRoot.Length)
+        {
+            return;
+        }
+
+        var relative = full.Substring(fullRoot.Length).TrimStart(Path.DirectorySeparatorChar);
+        var current = fullRoot;
+        foreach (var segment in relative.Split(Path.DirectorySeparatorChar))
+        {
+            current = Path.Combine(current, segment);
+            FileAttributes attributes;
+            try
+            {
+                attributes = File.GetAttributes(current);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+            {
+                // Nothing exists from here on, so no link either.
+                return;
+            }
+
+            if ((attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                throw new IOException($"'{current}' is a link, which Sync-ChittyFolder does not follow: nothing is written or deleted through it.");
+            }
+        }
     }
 
     private static char? ControlCharacter(string name)

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Api;
@@ -12,8 +13,8 @@ namespace ChittyConnect.Sync;
 /// Mirrors a local folder to a key prefix (or back), by content. Local hashes are cached in a state file
 /// keyed by size and last-write time, so a re-sync of unchanged files makes one listing and reads nothing.
 /// A run takes an inventory of both sides (<see cref="SyncInventory"/>), plans (<see cref="SyncPlanner"/>),
-/// carries the plan out (<see cref="SyncExecutor"/>: deletes last and only after every transfer
-/// succeeded) and, after an upload, sends the sync report (<see cref="SyncReporter"/>).
+/// carries the plan out (<see cref="SyncExecutor"/>: deletes last, only of what the sync owns and only after
+/// every transfer succeeded) and sends the sync report of what it moved (<see cref="SyncReporter"/>).
 /// </summary>
 public sealed class SyncEngine
 {
@@ -30,8 +31,26 @@ public sealed class SyncEngine
     /// <summary>The longest object key R2 (and S3) accept, in UTF-8 bytes.</summary>
     public const int MaxKeyBytes = 1024;
 
-    /// <summary>The key prefix a sync of <paramref name="sessionId"/> uses by default: files/&lt;session&gt;/.</summary>
-    public static string DefaultPrefix(string sessionId) => "files/" + sessionId + "/";
+    /// <summary>
+    /// The key prefix a sync of the folder <paramref name="localPath"/> in <paramref name="sessionId"/> uses by
+    /// default: files/&lt;session&gt;/sync/&lt;folder name&gt;/. Each folder has its own, apart from the
+    /// session's uploads (files/&lt;session&gt;/&lt;yyyy&gt;/...) and from other folders, so a sync never lists,
+    /// downloads or mirrors what another folder or device put in the session; the same folder name on
+    /// another device names the same prefix.
+    /// </summary>
+    public static string DefaultPrefix(string sessionId, string localPath)
+    {
+        var name = Path.GetFileName(Path.GetFullPath(localPath).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        if (name.Length == 0)
+        {
+            throw new SyncException($"'{localPath}' is the root of a drive, which has no folder name to make the default prefix of: name one with -Prefix.", "SyncInvalidOptions");
+        }
+
+        return "files/" + sessionId + "/" + SyncFolder + name + "/";
+    }
+
+    /// <summary>The level under a session's prefix that holds the default prefixes of synced folders.</summary>
+    public const string SyncFolder = "sync/";
 
     /// <summary>A prefix without a leading '/' and with a trailing '/' (unless empty).</summary>
     public static string NormalizePrefix(string? prefix)
@@ -113,15 +132,22 @@ public sealed class SyncEngine
             }
 
             run.Progress.Finish();
+            var summary = run.Summary;
+            summary.Elapsed = run.Watch.Elapsed;
+            summary.Requests = _store.Requests.Since(requestsAtStart);
+            var moved = summary.BytesUploaded + summary.BytesDownloaded;
+            summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
+            LastSummary = summary;
         }
 
-        var summary = run.Summary;
-        summary.Elapsed = run.Watch.Elapsed;
-        summary.Requests = _store.Requests.Since(requestsAtStart);
-        var moved = summary.BytesUploaded + summary.BytesDownloaded;
-        summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
-        return summary;
+        return run.Summary;
     }
+
+    /// <summary>
+    /// The summary of the last run that got past its start, also when it was cancelled or failed (what it
+    /// did until then), so a stopped run can still be logged.
+    /// </summary>
+    public ChittySyncSummary? LastSummary { get; private set; }
 
     // -BackupDirectory keeps what a download would replace or delete: it has nothing to keep in an upload, and
     // inside the folder (or around it) its files would be synced as the folder's own.
@@ -150,9 +176,15 @@ public sealed class SyncEngine
     private async Task ExecuteAsync(SyncRun run)
     {
         var options = run.Options;
-        if (options.Direction == SyncDirection.Upload && !Directory.Exists(run.Root) && !options.Force)
+        if (File.Exists(run.Root))
         {
-            throw new SyncException($"The folder '{run.Root}' does not exist. (An unmounted drive must not wipe the remote copy; -Force syncs it as empty.)", "SyncSourceMissing");
+            throw new SyncException($"'{run.Root}' is a file, not a folder: name the folder to sync. Nothing was changed.", "SyncPathNotFolder");
+        }
+
+        if (options.Direction == SyncDirection.Upload && !Directory.Exists(run.Root))
+        {
+            // A typo or a drive not mounted: never "sync an empty folder", which would delete the remote copy.
+            throw new SyncException($"The folder '{run.Root}' does not exist: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
         var inventory = await SyncInventory.TakeAsync(run).ConfigureAwait(false);
@@ -170,18 +202,30 @@ public sealed class SyncEngine
             return;
         }
 
+        if (plan.Transfers.Count > 0)
+        {
+            // Saved before anything moves: a kill between a transfer and its record must not lose the report.
+            run.State.BeginMoving(plan.Transfers.Select(t => t.RelativePath).Concat(plan.Transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!)));
+            try
+            {
+                run.State.Save();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not save the sync state before the transfers: {ex.Message}");
+            }
+        }
+
         await executor.ExecuteAsync(plan).ConfigureAwait(false);
         await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
         if (options.Direction == SyncDirection.Upload)
         {
-            // The state only describes files that still exist locally.
-            run.State.ForgetMissing(run.Root);
+            // Paths gone from both sides are forgotten; one whose delete was withheld stays owned, so the
+            // next run (with -Force, say) still deletes it.
+            run.State.ForgetMissing(run.Root, inventory.Remote.ContainsKey);
         }
 
-        if (options.Direction != SyncDirection.Download)
-        {
-            await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);
-        }
+        await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);
     }
 
     // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,

@@ -198,7 +198,7 @@ internal sealed class SyncExecutor
         }
 
         State.RemovePending(uploadId);
-        State.Remember(relativePath, hashes, result.ETag);
+        State.Remember(relativePath, hashes, result.ETag, transferred: true);
         _run.Count(s =>
         {
             s.FilesUploaded++;
@@ -216,6 +216,7 @@ internal sealed class SyncExecutor
         var conflictPath = item.ConflictPath!;
         var conflictFull = LocalScanner.ResolveInside(_run.Root, conflictPath, out var problem)
             ?? throw new IOException($"The conflict copy '{conflictPath}' cannot be written: {problem}.");
+        LocalScanner.EnsureNoLink(_run.Root, conflictFull);
         // Hashed before the move (which keeps size and time), so the hashes stay tied to what is uploaded.
         item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
         EnsureUnchangedLocally(item);
@@ -262,6 +263,8 @@ internal sealed class SyncExecutor
     // Downloads the object to the plan's local path (through a temporary file renamed over it) and records it.
     private async Task<DateTimeOffset> ReceiveAsync(SyncPlanItem item, SyncTransferProgress? large)
     {
+        // Checked before any folder is made: a link on the way would put them, and the file, outside the folder.
+        LocalScanner.EnsureNoLink(_run.Root, item.FullPath);
         var directory = Path.GetDirectoryName(item.FullPath)!;
         Directory.CreateDirectory(directory);
         if (Directory.Exists(item.FullPath))
@@ -306,7 +309,8 @@ internal sealed class SyncExecutor
             var written = new FileInfo(item.FullPath);
             var hashes = new SyncStateEntry { Size = written.Length, ModifiedTicks = written.LastWriteTimeUtc.Ticks, Sha256 = result.Sha256, Md5 = result.Md5 };
             item.Hashes = hashes;
-            State.Remember(item.RelativePath, hashes, result.Info.ETag);
+            State.Remember(item.RelativePath, hashes, result.Info.ETag, transferred: true);
+            _run.MarkInAgreement(item.RelativePath);
             _run.Count(s =>
             {
                 s.FilesDownloaded++;
@@ -314,7 +318,7 @@ internal sealed class SyncExecutor
             });
             if (result.VerifiedBy == "size")
             {
-                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 metadata: only its length could be checked.");
+                ChittyLog.Verbose($"'{item.Key}' has a multipart ETag and no sha256 or md5chksum metadata: only its length could be checked.");
             }
 
             return modified;
@@ -372,6 +376,7 @@ internal sealed class SyncExecutor
             try
             {
                 EnsureUnchangedLocally(item);
+                LocalScanner.EnsureNoLink(_run.Root, item.FullPath);
                 item.BackupPath = BackUp(item);
                 if (item.BackupPath is null)
                 {

@@ -13,16 +13,17 @@ namespace ChittyConnect.Sync;
 /// <summary>What is on both sides now: the local scan and the remote listing, filtered alike.</summary>
 internal sealed class SyncInventory
 {
-    private SyncInventory(Dictionary<string, LocalFile> local, Dictionary<string, RemoteObject> remote, bool folderExists, int scanErrors)
+    private SyncInventory(LocalScan scan, Dictionary<string, RemoteObject> remote, bool folderExists)
     {
-        Local = local;
+        _scan = scan;
         Remote = remote;
         FolderExists = folderExists;
-        ScanErrors = scanErrors;
     }
 
+    private readonly LocalScan _scan;
+
     /// <summary>Selected local files by '/'-separated relative path (ordinal).</summary>
-    public Dictionary<string, LocalFile> Local { get; }
+    public Dictionary<string, LocalFile> Local => _scan.Files;
 
     /// <summary>Selected objects by path relative to the prefix (ordinal); folder markers left out.</summary>
     public Dictionary<string, RemoteObject> Remote { get; }
@@ -30,7 +31,13 @@ internal sealed class SyncInventory
     public bool FolderExists { get; }
 
     /// <summary>Folders the scan could not read: their files are unknown, so nothing may be deleted on the strength of this scan.</summary>
-    public int ScanErrors { get; }
+    public int ScanErrors => _scan.Errors.Count;
+
+    /// <summary>
+    /// Whether the scan skipped <paramref name="relativePath"/> or a folder above it (a link, a pipe): what
+    /// the other side and the state hold there is unknown locally, so it is neither transferred nor deleted.
+    /// </summary>
+    public bool IsSkippedLocally(string relativePath) => _scan.IsSkipped(relativePath);
 
     /// <summary>
     /// Scans the folder while the listing runs on the thread pool, so a sync of unchanged files costs the
@@ -38,14 +45,13 @@ internal sealed class SyncInventory
     /// </summary>
     public static async Task<SyncInventory> TakeAsync(SyncRun run)
     {
-        var scanErrors = new List<string>();
         var folderExists = Directory.Exists(run.Root);
-        Dictionary<string, LocalFile> local;
+        LocalScan local;
         Dictionary<string, RemoteObject> remote;
         using (var listingCancel = CancellationTokenSource.CreateLinkedTokenSource(run.Token))
         {
             var listing = Task.Run(() => ListAsync(run, listingCancel.Token), listingCancel.Token);
-            local = folderExists ? ScanDuring(run, listing, listingCancel, scanErrors) : new Dictionary<string, LocalFile>(StringComparer.Ordinal);
+            local = folderExists ? ScanDuring(run, listing, listingCancel) : new LocalScan();
             if (!listing.IsCompleted)
             {
                 run.Progress.Phase(SyncPhase.Listing);
@@ -54,23 +60,23 @@ internal sealed class SyncInventory
             remote = await listing.ConfigureAwait(false);
         }
 
-        foreach (var error in scanErrors)
+        foreach (var error in local.Errors)
         {
             ChittyLog.Warning(error);
             run.Count(s => s.Errors++);
         }
 
-        return new SyncInventory(local, remote, folderExists, scanErrors.Count);
+        return new SyncInventory(local, remote, folderExists);
     }
 
     // Should the scan fail, the listing is cancelled and awaited (so no request outlives the run, and its
     // failure is not left unobserved) before the scan's error is rethrown.
-    private static Dictionary<string, LocalFile> ScanDuring(SyncRun run, Task listing, CancellationTokenSource listingCancel, List<string> scanErrors)
+    private static LocalScan ScanDuring(SyncRun run, Task listing, CancellationTokenSource listingCancel)
     {
         try
         {
             run.Progress.Phase(SyncPhase.Scanning);
-            return LocalScanner.Scan(run.Root, run.Options.Filters, scanErrors, run.Token);
+            return LocalScanner.Scan(run.Root, run.Options.Filters, run.Token);
         }
         catch
         {

@@ -158,6 +158,9 @@ public sealed class SyncOptions
     /// <summary>Default of <see cref="MaxDelete"/>: a mass deletion beyond it needs an explicit larger value.</summary>
     public const int DefaultMaxDelete = 100;
 
+    /// <summary>Default of <see cref="MaxDeletePercent"/>: rclone bisync's --max-delete.</summary>
+    public const int DefaultMaxDeletePercent = 50;
+
     /// <summary>Default of <see cref="Transfers"/>.</summary>
     public const int DefaultTransfers = 4;
 
@@ -188,7 +191,20 @@ public sealed class SyncOptions
     /// <summary>Most deletions one run may make (per side, two-way); when more are planned none is made. -1: no limit.</summary>
     public int MaxDelete { get; set; } = DefaultMaxDelete;
 
-    /// <summary>Allow deleting when the source is missing or has no files (two-way: when either side is empty though files were synced before).</summary>
+    /// <summary>
+    /// Most deletions one run may make on a side, as a percentage of the files that side had at its last sync
+    /// (the state's entries); more stops the run before anything changes unless <see cref="Force"/>. 100: no limit.
+    /// </summary>
+    public int MaxDeletePercent { get; set; } = DefaultMaxDeletePercent;
+
+    /// <summary>
+    /// One-way: the destination becomes an exact copy, deleting also what this sync did not put there (or that
+    /// changed since). Without it a sync deletes only the files it owns: those its state recorded on both sides
+    /// at its last run, still as they were then.
+    /// </summary>
+    public bool Mirror { get; set; }
+
+    /// <summary>Allow deleting when a side has no files, or more than <see cref="MaxDeletePercent"/> of them (two-way: when either side is empty though files were synced before).</summary>
     public bool Force { get; set; }
 
     /// <summary>Do not send the sync report.</summary>
@@ -200,7 +216,7 @@ public sealed class SyncOptions
     /// <summary>Only plan: return the planned actions, change nothing (no transfer, delete, report or state).</summary>
     public bool PlanOnly { get; set; }
 
-    /// <summary>Where the state files live; default &lt;config dir&gt;/sync-state.</summary>
+    /// <summary>Where the state files live; default: sync-state in the machine's local data folder (<see cref="Configuration.ConfigDirectory.LocalRoot"/>).</summary>
     public string? StateDirectory { get; set; }
 
     /// <summary>
@@ -268,7 +284,13 @@ public sealed class ChittySyncResult
     /// <summary>The file's last-write time.</summary>
     public DateTimeOffset? Modified { get; set; }
 
-    /// <summary>r2://&lt;key&gt;, what Set-ChittyActiveFile takes.</summary>
+    /// <summary>The bucket the object is in (<see cref="Uri"/> leaves it out, as the service's URIs do).</summary>
+    public string Bucket { get; set; } = string.Empty;
+
+    /// <summary>
+    /// r2://&lt;key&gt;: the service's URI for the object (what sync reports record and Set-ChittyActiveFile
+    /// takes), which names no bucket because the service has one; <see cref="Bucket"/> says which.
+    /// </summary>
     public string Uri => "r2://" + R2Key;
 
     /// <summary>The failure itself.</summary>
@@ -321,6 +343,12 @@ public sealed class ChittySyncSummary
     /// <summary>Why the deletions were withheld, as a value scripts can test.</summary>
     public SyncWithholdReason DeletesWithheldBecause { get; set; }
 
+    /// <summary>
+    /// One-way: files on the destination the source does not have that this sync did not put there (or that
+    /// changed since it did): left in place. -Mirror deletes them.
+    /// </summary>
+    public int NotOwned { get; set; }
+
     /// <summary>Two-way: files whose two versions were both kept.</summary>
     public int Conflicts { get; set; }
 
@@ -343,6 +371,15 @@ public sealed class ChittySyncSummary
 
     /// <summary>Files whose content was read to hash them.</summary>
     public int FilesHashed { get; set; }
+
+    /// <summary>
+    /// Objects with no usable hash (no single-PUT ETag, sha256 or md5chksum metadata: another tool's upload
+    /// in parts) whose content was read to compare it with the local file of the same size.
+    /// </summary>
+    public int FilesCompared { get; set; }
+
+    /// <summary>Bytes of objects read to compare content: those objects, and the 32-byte headers of encrypted ones.</summary>
+    public long BytesCompared { get; set; }
 
     /// <summary>Storage requests made, by kind.</summary>
     public StoreRequestCounts Requests { get; set; } = new();
@@ -371,7 +408,8 @@ public sealed class ChittySyncSummary
     /// <inheritdoc />
     public override string ToString() => PlanOnly
         ? $"Plan: {PlannedUploads} to upload, {PlannedDownloads} to download, {PlannedDeletes} to delete, " + (Direction == SyncDirection.Both ? $"{PlannedConflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical"
-        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, " + (Direction == SyncDirection.Both ? $"{Conflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s";
+        : $"{FilesUploaded} uploaded, {FilesDownloaded} downloaded, {FilesDeleted} deleted, " + (Direction == SyncDirection.Both ? $"{Conflicts} conflicts, " : string.Empty) + $"{FilesSkipped} identical, {Errors} errors in {Elapsed.TotalSeconds:0.0} s"
+            + (FilesCompared > 0 ? $" ({FilesCompared} objects without a usable hash compared by content: {BytesCompared} bytes read)" : string.Empty);
 }
 
 /// <summary>Where a sync is.</summary>
@@ -418,6 +456,9 @@ public sealed class SyncException : Exception
     public SyncException(string message, string errorId, Exception? inner = null)
         : base(message, inner) => ErrorId = errorId;
 
-    /// <summary>A stable id: SyncSourceMissing, SyncLocked, SyncInvalidOptions (a bad option or prefix).</summary>
+    /// <summary>
+    /// A stable id: SyncSourceMissing, SyncPathNotFolder, SyncSideEmpty, SyncTooManyDeletes, SyncLocked,
+    /// SyncInvalidOptions (a bad option or prefix).
+    /// </summary>
     public string ErrorId { get; }
 }

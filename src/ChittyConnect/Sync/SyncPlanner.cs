@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Hashing;
 using ChittyConnect.Storage;
 
 namespace ChittyConnect.Sync;
@@ -19,6 +20,7 @@ internal sealed class SyncPlanner
     private readonly SyncRun _run;
     private readonly object _decideAgainGate = new();
     private HashSet<string> _taken = new(StringComparer.Ordinal);
+    private string? _notOwnedExample;
 
     public SyncPlanner(SyncRun run) => _run = run;
 
@@ -29,10 +31,12 @@ internal sealed class SyncPlanner
     {
         _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
         var twoWay = Options.Direction == SyncDirection.Both;
-        var baseline = twoWay ? _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath)).ToList() : null;
+        // An entry at or under a skipped link or special file is unknown locally, not deleted: kept, not decided on.
+        var entries = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        var baseline = twoWay ? entries : null;
         if (twoWay)
         {
-            RefuseEmptySide(inventory, baseline!.Count);
+            RefuseEmptySide(inventory, entries.Count);
         }
 
         _run.Progress.Phase(SyncPhase.Comparing);
@@ -58,14 +62,18 @@ internal sealed class SyncPlanner
 
         plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
+        WarnNotOwned();
         if (twoWay)
         {
-            GuardTwoWayDeletes(plan, inventory.ScanErrors);
+            GuardTwoWayDeletes(plan, inventory.ScanErrors, entries.Count);
         }
         else
         {
-            var sourceEmpty = Options.Direction == SyncDirection.Download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
-            GuardDeletes(plan, sourceEmpty, inventory.ScanErrors);
+            var download = Options.Direction == SyncDirection.Download;
+            var sourceEmpty = download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
+            // The files the destination had at its last sync; an exact mirror may also delete the others there now.
+            var destinationFiles = Math.Max(entries.Count, Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0);
+            GuardDeletes(plan, sourceEmpty, inventory.ScanErrors, destinationFiles);
         }
 
         return plan;
@@ -123,15 +131,25 @@ internal sealed class SyncPlanner
     // propagating it would wipe the other side, so such a run needs -Force.
     private void RefuseEmptySide(SyncInventory inventory, int baselineCount)
     {
-        if (Options.Force || baselineCount == 0)
+        if (baselineCount == 0)
         {
             return;
         }
 
+        if (Options.Force && inventory.FolderExists)
+        {
+            return;
+        }
+
+        if (!inventory.FolderExists)
+        {
+            // A typo or a drive not mounted: no -Force turns that into deleting everything it synced.
+            throw new SyncException($"The folder '{_run.Root}' does not exist, but {baselineCount} file(s) were synced from it: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
+        }
+
         if (inventory.Local.Count == 0 && inventory.Remote.Count > 0)
         {
-            var state = inventory.FolderExists ? "has no files" : "does not exist";
-            throw new SyncException($"The folder '{_run.Root}' {state}, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An unmounted or emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
+            throw new SyncException($"The folder '{_run.Root}' has no files, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
         }
 
         if (inventory.Remote.Count == 0 && inventory.Local.Count > 0)
@@ -152,6 +170,12 @@ internal sealed class SyncPlanner
         var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
         foreach (var pair in inventory.Remote.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
+            if (inventory.IsSkippedLocally(pair.Key))
+            {
+                // The scan warned of the link or special file once; what lies there is unknown locally.
+                continue;
+            }
+
             var full = Path.Combine(_run.Root, pair.Key);
             if (writesLocally)
             {
@@ -296,7 +320,7 @@ internal sealed class SyncPlanner
         {
             item.RemoteChange = SideChange.Created;
         }
-        else if (item.Remote.ETag == baseline.RemoteETag || (!item.Remote.IsMultipartETag && baseline.Md5.Length > 0 && item.Remote.ETag == baseline.Md5))
+        else if (StillRecorded(item.Remote, baseline))
         {
             item.RemoteChange = SideChange.Unchanged;
         }
@@ -311,6 +335,10 @@ internal sealed class SyncPlanner
 
         item.SameContent = item.LocalChange == SideChange.Unchanged && item.RemoteChange == SideChange.Unchanged;
     }
+
+    // The object is still the version the entry recorded: its ETag, or (single part) the MD5 the entry holds.
+    private static bool StillRecorded(RemoteObject remote, SyncStateEntry entry) =>
+        remote.ETag == entry.RemoteETag || (!remote.IsMultipartETag && entry.Md5.Length > 0 && remote.ETag == entry.Md5);
 
     // Content decides only between two versions of the same size that the table would otherwise move.
     private static bool NeedsContentCompare(PlannedPath path)
@@ -340,9 +368,12 @@ internal sealed class SyncPlanner
 
                 if (path.RemoteUnsettled)
                 {
-                    // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
+                    // A multipart ETag is not the MD5 of the content: the uploader's sha256 (the module's) or
+                    // md5chksum (rclone's) metadata decides.
                     var info = await _run.Store.HeadAsync(item.Remote!.Key, _run.Token).ConfigureAwait(false);
-                    item.RemoteChange = info?.Sha256 is not null && info.Sha256 == item.Baseline!.Sha256 ? SideChange.Unchanged : SideChange.Changed;
+                    var baseline = item.Baseline!;
+                    var same = info?.Sha256 is not null ? info.Sha256 == baseline.Sha256 : info?.ContentMd5 is not null && info.ContentMd5 == baseline.Md5;
+                    item.RemoteChange = same ? SideChange.Unchanged : SideChange.Changed;
                 }
 
                 if (item.LocalChange == SideChange.Unchanged && item.RemoteChange == SideChange.Unchanged)
@@ -352,7 +383,7 @@ internal sealed class SyncPlanner
                 else if (NeedsContentCompare(path))
                 {
                     item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
-                    item.SameContent = await SameContentAsync(item.Remote!, item.Hashes).ConfigureAwait(false);
+                    item.SameContent = await SameContentAsync(item.Remote!, item.Local!.FullPath, item.Hashes).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -372,22 +403,27 @@ internal sealed class SyncPlanner
         }).ConfigureAwait(false);
     }
 
-    private async Task<bool> SameContentAsync(RemoteObject remote, SyncStateEntry hashes)
+    // The ETag this content was last seen with settles it for free; else the store decides from the object's
+    // hashes, or (an object with none) from its content, and what that read is counted in the summary.
+    private async Task<bool> SameContentAsync(RemoteObject remote, string path, SyncStateEntry hashes)
     {
-        // An encrypted prefix keeps no MD5 (its objects hold ciphertext): only the remembered ETag can match there.
-        if ((hashes.Md5.Length > 0 && remote.ETag == hashes.Md5) || (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag))
+        if (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag)
         {
             return true;
         }
 
-        if (!remote.IsMultipartETag)
+        var compared = await _run.Store.CompareAsync(remote, path, new ContentHashes(hashes.Sha256, hashes.Md5, hashes.Size), _run.Token).ConfigureAwait(false);
+        if (compared.RemoteBytesRead > 0 || compared.LocalBytesRead > 0)
         {
-            return false;
+            _run.Count(s =>
+            {
+                s.FilesCompared += compared.By == ComparedBy.Content ? 1 : 0;
+                s.BytesCompared += compared.RemoteBytesRead;
+                s.BytesHashed += compared.LocalBytesRead;
+            });
         }
 
-        // A multipart ETag is not the MD5 of the content: the uploader's sha256 metadata decides.
-        var info = await _run.Store.HeadAsync(remote.Key, _run.Token).ConfigureAwait(false);
-        return info?.Sha256 is not null && info.Sha256 == hashes.Sha256;
+        return compared.Same;
     }
 
     // The decision table. Both sides holding the same content needs nothing whatever led there.
@@ -420,6 +456,10 @@ internal sealed class SyncPlanner
                 item.ConflictPath = ConflictName(item.RelativePath, "local", item.Local!.LastWriteUtc);
                 Transfer(plan, item, SyncStep.KeepBoth, item.Baseline is null ? SyncConflict.FirstRunDiffers : SyncConflict.BothChanged);
                 break;
+            case (SideChange.Deleted, SideChange.Unchanged) when !Owned(item):
+            case (SideChange.Unchanged, SideChange.Deleted) when !Owned(item):
+                LeaveNotOwned(item);
+                break;
             case (SideChange.Deleted, SideChange.Unchanged):
                 item.Step = SyncStep.DeleteRemote;
                 item.Size = item.Remote!.Size;
@@ -439,6 +479,47 @@ internal sealed class SyncPlanner
 
                 break;
         }
+    }
+
+    // A sync deletes only what it owns: a path its state recorded on both sides at its last run, still as it
+    // was then (the object's ETag, the local file's size and time). Two-way, the baseline already means that;
+    // one-way, anything else on the destination is left unless an exact mirror was asked for.
+    private bool Owned(SyncPlanItem item)
+    {
+        if (Options.Direction == SyncDirection.Both || Options.Mirror)
+        {
+            return true;
+        }
+
+        var entry = _run.State.EntryFor(item.RelativePath);
+        return entry is not null && (item.Remote is { } remote
+            ? StillRecorded(remote, entry)
+            : entry.Size == item.Local!.Size && entry.ModifiedTicks == item.Local.LastWriteUtc.Ticks);
+    }
+
+    private void LeaveNotOwned(SyncPlanItem item)
+    {
+        if (Options.NoDelete)
+        {
+            return;
+        }
+
+        _run.Count(s => s.NotOwned++);
+        _notOwnedExample ??= item.RelativePath;
+        ChittyLog.Verbose($"Left '{item.RelativePath}': this sync did not put it on the {(item.Remote is not null ? "remote" : "local")} side, or it changed since.");
+    }
+
+    // One warning for all of them: the count says how many, the example what kind.
+    private void WarnNotOwned()
+    {
+        var count = _run.Summary.NotOwned;
+        if (count == 0)
+        {
+            return;
+        }
+
+        var where = Options.Direction == SyncDirection.Download ? $"in '{_run.Root}'" : $"under '{_run.Store.Bucket}/{_run.Prefix}'";
+        ChittyLog.Warning($"Left {count} file(s) {where} that the source does not have, because this sync did not put them there or they changed since (e.g. '{_notOwnedExample}'); -Mirror deletes them too.");
     }
 
     // "notes.txt" -> "notes.conflict-local-20261127T115900Z.txt": which side's version it is and when it was
@@ -484,11 +565,11 @@ internal sealed class SyncPlanner
         _run.MarkInAgreement(item.RelativePath);
         if (!Options.PlanOnly)
         {
-            _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!.ETag);
+            _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!.ETag, transferred: false);
         }
     }
 
-    private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors)
+    private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors, int destinationFiles)
     {
         var deletes = plan.Deletes;
         if (Options.NoDelete || deletes.Count == 0)
@@ -511,7 +592,19 @@ internal sealed class SyncPlanner
                 ? $"the folder '{_run.Root}' has no files (an unmounted or emptied drive must not wipe the remote copy; use -Force to allow it)"
                 : $"the prefix '{_run.Prefix}' has no objects (use -Force to allow emptying the folder)";
         }
-        else if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
+        else if (sourceEmpty)
+        {
+            // Said in words, so that -WhatIf -Force shows what the listed deletions add up to.
+            ChittyLog.Warning(Options.Direction == SyncDirection.Upload
+                ? $"The folder '{_run.Root}' has no files: with -Force this run deletes {(Options.Mirror ? "everything" : "every file it synced")} under '{_run.Store.Bucket}/{_run.Prefix}' ({deletes.Count} file(s))."
+                : $"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects: with -Force this run deletes {(Options.Mirror ? "every file" : "every file it downloaded")} in '{_run.Root}' ({deletes.Count} file(s)).");
+        }
+        else
+        {
+            RefuseMassDeletion(deletes.Count, destinationFiles, Options.Direction == SyncDirection.Upload ? $"'{_run.Store.Bucket}/{_run.Prefix}'" : $"'{_run.Root}'");
+        }
+
+        if (reason is null && Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
         {
             because = SyncWithholdReason.MaxDelete;
             reason = $"{deletes.Count} deletions exceed -MaxDelete {Options.MaxDelete}";
@@ -523,8 +616,9 @@ internal sealed class SyncPlanner
         }
     }
 
-    // Two-way: -MaxDelete holds per side, so a mass deletion on one side cannot ride on everyday ones on the other.
-    private void GuardTwoWayDeletes(SyncPlan plan, int scanErrors)
+    // Two-way: -MaxDelete and -MaxDeletePercent hold per side, so a mass deletion on one side cannot ride on
+    // everyday ones on the other.
+    private void GuardTwoWayDeletes(SyncPlan plan, int scanErrors, int baselineFiles)
     {
         if (Options.NoDelete || plan.Deletes.Count == 0)
         {
@@ -538,15 +632,29 @@ internal sealed class SyncPlanner
             return;
         }
 
-        foreach (var (step, side) in new[] { (SyncStep.DeleteRemote, "remote"), (SyncStep.DeleteLocal, "local") })
+        foreach (var (step, side, where) in new[] { (SyncStep.DeleteRemote, "remote", $"'{_run.Store.Bucket}/{_run.Prefix}'"), (SyncStep.DeleteLocal, "local", $"'{_run.Root}'") })
         {
             var deletes = plan.Deletes.Where(d => d.Step == step).ToList();
+            RefuseMassDeletion(deletes.Count, baselineFiles, where);
             if (Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
             {
                 Withhold(plan, deletes, SyncWithholdReason.MaxDelete, $"{deletes.Count} {side} deletions exceed -MaxDelete {Options.MaxDelete}");
                 plan.Deletes.RemoveAll(d => d.Step == step);
             }
         }
+    }
+
+    // Deleting more than a share of what a side had is more often an accident (a folder emptied or moved, a
+    // wrong path) than intent: as rclone bisync's --max-delete, the whole run stops before anything changes.
+    private void RefuseMassDeletion(int deletes, int sideFiles, string side)
+    {
+        if (Options.Force || Options.MaxDeletePercent >= 100 || deletes == 0 || sideFiles == 0 || deletes * 100L <= (long)Options.MaxDeletePercent * sideFiles)
+        {
+            return;
+        }
+
+        var percent = deletes * 100L / sideFiles;
+        throw new SyncException($"This run would delete {deletes} of the {sideFiles} file(s) {side} had at its last sync ({percent}%), more than -MaxDeletePercent {Options.MaxDeletePercent}%. Nothing was changed. If these deletions are meant, run again with -Force (or a larger -MaxDeletePercent).", "SyncTooManyDeletes");
     }
 
     // Counted as an error of the run, but only once the plan is carried out: the deletes the guard let

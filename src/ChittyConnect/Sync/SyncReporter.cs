@@ -8,9 +8,11 @@ using ChittyConnect.Diagnostics;
 namespace ChittyConnect.Sync;
 
 /// <summary>
-/// Tells ChittyConnect which objects under the prefix it has not been told about yet: every path the run
-/// uploaded or found identical whose content no confirmed report named. Each batch the service confirms is
-/// marked in the state at once, so a report that fails part-way is resumed, not repeated, by the next run.
+/// Tells ChittyConnect what the run moved: every path it uploaded or downloaded, and every path still in
+/// agreement whose report an earlier run owes (it failed). Files both sides already had are not reported: the
+/// service heard of them from whoever put them there. A run that moved nothing and owes nothing sends nothing.
+/// Each batch the service confirms is marked in the state at once, so a report that fails part-way is resumed,
+/// not repeated, by the next run.
 /// </summary>
 internal sealed class SyncReporter
 {

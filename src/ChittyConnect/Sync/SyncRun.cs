@@ -115,6 +115,7 @@ internal sealed class SyncRun
         // An encrypted prefix shows its objects' real (encrypted) keys and no content hash, so a result
         // piped on to the service names nothing the encryption hides.
         R2Key = Crypt?.ObjectKeyFor(item.Key) ?? item.Key,
+        Bucket = Store.Bucket,
         Size = item.Size,
         Sha256 = Crypt is null ? item.Hashes?.Sha256 : null,
         LocalPath = item.FullPath,

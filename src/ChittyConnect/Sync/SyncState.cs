@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ChittyConnect.Configuration;
+using ChittyConnect.Diagnostics;
 using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Sync;
@@ -35,7 +36,10 @@ internal sealed class SyncStateEntry
     /// </summary>
     public string? RemoteETag { get; set; }
 
-    /// <summary>True once the service confirmed a sync report naming this content.</summary>
+    /// <summary>
+    /// True when no sync report is owed for this content: the service confirmed one naming it, or this
+    /// machine found it on both sides without moving it.
+    /// </summary>
     public bool Reported { get; set; }
 }
 
@@ -51,15 +55,17 @@ internal sealed class PendingUpload
 }
 
 /// <summary>
-/// The per-(folder, endpoint, bucket, prefix) record of what was synced: a cache of file hashes for a mirror,
-/// and for two-way sync the baseline that decides whether a path missing on one side was deleted there. When it
-/// is missing, corrupt, of a future version or for another target, everything is rehashed and a two-way run is
-/// a first run (no baseline, so nothing is deleted). Writes go to a temporary file that is flushed to disk and
+/// The per-(folder, endpoint, bucket, prefix) state of one machine: a cache of file hashes for a mirror, what
+/// the sync owns (and may delete), and for two-way sync the baseline that decides whether a path missing on one
+/// side was deleted there. When it is missing, corrupt, of a future version, for another target or written on
+/// another machine, everything is rehashed and the run is a first run (nothing is deleted on its strength).
+/// Writes go to an owner-only temporary file that is flushed to disk and
 /// renamed over the old one, so a crash leaves either state.
 /// </summary>
 internal sealed class SyncState
 {
-    public const int CurrentVersion = 1;
+    /// <summary>2 records the machine that wrote the state; 1 (before) is read as a cache of hashes only.</summary>
+    public const int CurrentVersion = 2;
 
     private readonly object _gate = new();
 
@@ -75,6 +81,11 @@ internal sealed class SyncState
 
     public Dictionary<string, SyncStateEntry> Files { get; } = new(StringComparer.Ordinal);
 
+    // The entries of a state from before machine ids (version 1), which cannot say whose they are: a cache of
+    // hashes (a file with the same stat is not read again), never a baseline or what the sync owns. A run
+    // re-records each path it finds in agreement, so after it the state is this machine's.
+    private readonly Dictionary<string, SyncStateEntry> _inherited = new(StringComparer.Ordinal);
+
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
     // The SHA-256 of the file's bytes as last read or written (null when not known): Save compares against it.
@@ -82,6 +93,12 @@ internal sealed class SyncState
 
     // The pending uploads this run resumes or began (not saved: each run claims its own).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
+
+    // Paths a run set out to move and has not recorded yet, saved before its transfers start. A transfer whose
+    // answer was lost, or a run killed after the store (or the folder) took a file and before the state
+    // recorded it, leaves that file on both sides, unrecorded and unreported: the next run finds it identical,
+    // and must still report it. A path leaves the set once recorded, or forgotten.
+    private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
 
     /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
     public SyncStateEntry? EntryFor(string relativePath)
@@ -105,15 +122,35 @@ internal sealed class SyncState
     public SyncStateEntry? CachedHashes(LocalFile file)
     {
         var e = EntryFor(file.RelativePath);
+        if (e is null)
+        {
+            lock (_gate)
+            {
+                _inherited.TryGetValue(file.RelativePath, out e);
+            }
+        }
+
         return e is not null && e.Size == file.Size && e.ModifiedTicks == file.LastWriteUtc.Ticks ? e : null;
     }
 
-    /// <summary>Records that both sides hold the content <paramref name="hashes"/> describes, the remote one as <paramref name="remoteETag"/>.</summary>
-    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag)
+    /// <summary>
+    /// Records that both sides hold the content <paramref name="hashes"/> describes, the remote one as
+    /// <paramref name="remoteETag"/>: <paramref name="transferred"/> by this run (a report is due), or found
+    /// on both sides already (none is: the service heard of it from whoever put it there).
+    /// </summary>
+    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag, bool transferred)
     {
         lock (_gate)
         {
-            Files.TryGetValue(relativePath, out var old);
+            if (!Files.TryGetValue(relativePath, out var old))
+            {
+                _inherited.TryGetValue(relativePath, out old);
+            }
+
+            // A report covers content: the same content at the same key keeps what it had (a report a
+            // failed run still owes stays owed), other content is reported when this run moved it.
+            var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
+            transferred |= _moving.Remove(relativePath);
             Files[relativePath] = new SyncStateEntry
             {
                 Size = hashes.Size,
@@ -121,9 +158,17 @@ internal sealed class SyncState
                 Sha256 = hashes.Sha256,
                 Md5 = hashes.Md5,
                 RemoteETag = remoteETag,
-                // A report covers content: the same content at the same key needs no new report.
-                Reported = old is not null && old.Reported && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag,
+                Reported = sameContent ? old!.Reported : !transferred,
             };
+        }
+    }
+
+    /// <summary>Records the paths this run is about to move (save the state next, before moving them).</summary>
+    public void BeginMoving(IEnumerable<string> relativePaths)
+    {
+        lock (_gate)
+        {
+            _moving.UnionWith(relativePaths);
         }
     }
 
@@ -133,19 +178,21 @@ internal sealed class SyncState
         lock (_gate)
         {
             Files.Remove(relativePath);
+            _moving.Remove(relativePath);
         }
     }
 
-    /// <summary>Forgets every path with no file under <paramref name="root"/>: after an upload the state describes only files that still exist locally.</summary>
-    public void ForgetMissing(string root)
+    /// <summary>Forgets every path with no file under <paramref name="root"/> that <paramref name="listedRemotely"/> does not know either.</summary>
+    public void ForgetMissing(string root, Func<string, bool> listedRemotely)
     {
         lock (_gate)
         {
-            foreach (var rel in Files.Keys.ToList())
+            foreach (var rel in Files.Keys.Concat(_moving).ToList())
             {
-                if (!File.Exists(System.IO.Path.Combine(root, rel)))
+                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)))
                 {
                     Files.Remove(rel);
+                    _moving.Remove(rel);
                 }
             }
         }
@@ -250,7 +297,83 @@ internal sealed class SyncState
         return System.IO.Path.Combine(directory, hash + ".json");
     }
 
-    public static string DefaultDirectory() => System.IO.Path.Combine(ConfigDirectory.Root, "sync-state");
+    /// <summary>
+    /// The machine's local sync-state folder (<see cref="ConfigDirectory.LocalRoot"/>/sync-state). The first
+    /// call of a process moves the states earlier versions kept in the roaming configuration folder there.
+    /// </summary>
+    public static string DefaultDirectory()
+    {
+        var directory = System.IO.Path.Combine(ConfigDirectory.LocalRoot, "sync-state");
+        lock (s_migrated)
+        {
+            if (s_migrated.Add(directory))
+            {
+                MoveStates(System.IO.Path.Combine(ConfigDirectory.Root, "sync-state"), directory);
+            }
+        }
+
+        return directory;
+    }
+
+    private static readonly HashSet<string> s_migrated = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Moves the state files of <paramref name="from"/> into <paramref name="to"/>, keeping any that is there
+    /// already; the lock files and an emptied <paramref name="from"/> go. Returns how many moved. A state
+    /// another process is using stays for a later run to move.
+    /// </summary>
+    public static int MoveStates(string from, string to)
+    {
+        var fromFull = System.IO.Path.GetFullPath(from).TrimEnd(System.IO.Path.DirectorySeparatorChar);
+        if (!Directory.Exists(fromFull) || string.Equals(fromFull, System.IO.Path.GetFullPath(to).TrimEnd(System.IO.Path.DirectorySeparatorChar), StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        var moved = 0;
+        try
+        {
+            ConfigDirectory.EnsurePrivateDirectory(to);
+            foreach (var state in Directory.EnumerateFiles(fromFull, "*.json").ToList())
+            {
+                var target = System.IO.Path.Combine(to, System.IO.Path.GetFileName(state));
+                try
+                {
+                    // Under the state's lock, so a sync of an older version running now does not lose it.
+                    using (var held = new FileStream(state + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+                    {
+                        if (!File.Exists(target))
+                        {
+                            File.Move(state, target);
+                            moved++;
+                        }
+                    }
+
+                    File.Delete(state + ".lock");
+                }
+                catch (IOException ex)
+                {
+                    ChittyLog.Verbose($"The sync state '{state}' was not moved to '{to}' this time: {ex.Message}");
+                }
+            }
+
+            if (!Directory.EnumerateFileSystemEntries(fromFull).Any())
+            {
+                Directory.Delete(fromFull);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ChittyLog.Warning($"The sync states in '{fromFull}' could not be moved to '{to}': {ex.Message}");
+        }
+
+        if (moved > 0)
+        {
+            ChittyLog.Verbose($"Moved {moved} sync state(s) from '{fromFull}' to this machine's own folder '{to}'.");
+        }
+
+        return moved;
+    }
 
     /// <summary>
     /// Loads the state; <paramref name="warning"/> says why it was discarded, when it was. Every entry has a
@@ -272,7 +395,7 @@ internal sealed class SyncState
             using var doc = JsonDocument.Parse(bytes);
             var root = doc.RootElement;
             var version = root.GetProperty("version").GetInt32();
-            if (version != CurrentVersion)
+            if (version is < 1 or > CurrentVersion)
             {
                 warning = $"The sync state '{path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
                 return state;
@@ -281,6 +404,14 @@ internal sealed class SyncState
             if (root.GetProperty("identity").GetString() != identity)
             {
                 warning = $"The sync state '{path}' belongs to another folder or prefix; every file is hashed again.";
+                return state;
+            }
+
+            // A roaming profile or a synced folder can bring another machine's state here: its files are not
+            // this machine's, so what it lacks here is not a delete.
+            if (version >= 2 && root.GetProperty("machine").GetString() != MachineId.Current)
+            {
+                warning = $"The sync state '{path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
                 return state;
             }
 
@@ -301,7 +432,15 @@ internal sealed class SyncState
                     throw new FormatException($"bad entry '{file.Name}'");
                 }
 
-                state.Files[file.Name] = entry;
+                (version >= 2 ? state.Files : state._inherited)[file.Name] = entry;
+            }
+
+            if (root.TryGetProperty("moving", out var moving))
+            {
+                foreach (var m in moving.EnumerateArray())
+                {
+                    state._moving.Add(m.GetString()!);
+                }
             }
 
             if (root.TryGetProperty("pending", out var pending))
@@ -348,7 +487,8 @@ internal sealed class SyncState
             bool unchanged;
             using (var sha = SHA256.Create())
             {
-                var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                // Paths and hashes of the user's files: owner-only, as profiles are.
+                var file = ConfigDirectory.CreatePrivateFile(temp, 1 << 16);
                 // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them.
                 using var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
                 lock (_gate)
@@ -402,6 +542,7 @@ internal sealed class SyncState
         w.WriteStartObject();
         w.WriteNumber("version", CurrentVersion);
         w.WriteString("identity", Identity);
+        w.WriteString("machine", MachineId.Current);
         w.WriteStartObject("files");
         foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
@@ -440,6 +581,17 @@ internal sealed class SyncState
         }
 
         w.WriteEndArray();
+        if (_moving.Count > 0)
+        {
+            w.WriteStartArray("moving");
+            foreach (var m in _moving.OrderBy(m => m, StringComparer.Ordinal))
+            {
+                w.WriteStringValue(m);
+            }
+
+            w.WriteEndArray();
+        }
+
         w.WriteEndObject();
     }
 
@@ -482,7 +634,7 @@ internal sealed class SyncLock : IDisposable
             }
             catch (IOException ex)
             {
-                throw new SyncException($"Another sync of {what} is running (lock file '{path}'). Wait for it to finish, or pass a lock timeout to wait.", "SyncLocked", ex);
+                throw new SyncException($"Another sync of {what} is running (lock file '{path}'). Wait for it to finish and run the sync again, or give -LockTimeoutSec <seconds> to wait for it.", "SyncLocked", ex);
             }
         }
     }

@@ -63,7 +63,7 @@ public sealed class EncryptedSyncCommandTests : IDisposable
             $c = Connect-Chitty -Name private -Verbose
             $c | Format-List * | Out-String
             $c | ConvertTo-Json
-            Sync-ChittyFolder $folder -Prefix $prefix -NoReport -LogFile $log -Verbose -Summary
+            Sync-ChittyFolder $folder -Prefix $prefix -NoReport -LogFile $log -Verbose
             Sync-ChittyFolder $restored -Prefix $prefix -Direction Download -NoReport -Verbose
             """, Parameters));
 

@@ -237,7 +237,8 @@ public sealed class EncryptedSyncTests
         var failures = results.Where(r => r.Action == SyncAction.Failed).ToList();
         Assert.NotEmpty(failures);
         Assert.All(failures, f => Assert.Contains("password or salt is wrong", f.Error));
-        Assert.Equal(1, summary.DeletesWithheld);
+        // only-here.txt was never the sync's: left, not deleted.
+        Assert.Equal(1, summary.NotOwned);
         // An empty file is a header without blocks: nothing to authenticate, and its content (none) is right
         // under any password, as with rclone. Nothing else was written.
         Assert.Equal(new[] { "empty.bin", "only-here.txt" }, Directory.GetFiles(target, "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order());
@@ -276,9 +277,8 @@ public sealed class EncryptedSyncTests
 
     internal static RcloneTool RcloneOver(SyncTestContext ctx, string password, string? salt, string names = "standard")
     {
-        var rclone = new RcloneTool();
-        rclone.AddS3("store", new Uri(ctx.Store.Endpoint.ToString()), S3rverProcess.AccessKey, S3rverProcess.SecretKey);
-        rclone.AddCrypt("secret", $"store:{ctx.Store.Bucket}/{ctx.Prefix.TrimEnd('/')}", password, salt, names);
+        var rclone = RcloneMetadataInteropTests.Rclone(ctx);
+        rclone.AddCrypt("secret", RcloneMetadataInteropTests.Remote(ctx), password, salt, names);
         return rclone;
     }
 

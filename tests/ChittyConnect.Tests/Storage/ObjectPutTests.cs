@@ -41,7 +41,8 @@ public sealed class ObjectPutTests
         await get.ResponseStream.CopyToAsync(copy);
         Assert.Equal(content, copy.ToArray());
         Assert.Equal(SyncTestContext.Sha256(content), get.Metadata["sha256"]);
-        Assert.Equal("1700000000123", get.Metadata["mtime"]);
+        // rclone's form: seconds, a dot and nanoseconds.
+        Assert.Equal("1700000000.123000000", get.Metadata["mtime"]);
         Assert.Equal("application/octet-stream", get.Headers.ContentType);
         var info = await ctx.Store.HeadAsync(ctx.Prefix + name, CancellationToken.None);
         Assert.Equal(modified, info!.FileModified);

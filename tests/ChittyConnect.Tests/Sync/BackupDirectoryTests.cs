@@ -18,11 +18,14 @@ public sealed class BackupDirectoryTests
     {
         using var ctx = new SyncTestContext(_s3rver);
         var backup = Path.Combine(ctx.Root, "backup");
-        await ctx.PutRawAsync(ctx.Prefix + "docs/plan.md", "the remote plan");
+        await ctx.PutRawAsync(ctx.Prefix + "old/notes.txt", "notes from the store");
         await ctx.PutRawAsync(ctx.Prefix + "same.txt", "same");
+        await ctx.SyncAsync(o => o.Direction = SyncDirection.Download);
+        // Since then: the object was deleted (this sync owns the file it downloaded, so it deletes it), and a
+        // new object meets a local file of other content.
+        await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "old/notes.txt");
+        await ctx.PutRawAsync(ctx.Prefix + "docs/plan.md", "the remote plan");
         ctx.Write("docs/plan.md", "my local plan");
-        ctx.Write("old/notes.txt", "notes only here");
-        ctx.Write("same.txt", "same");
 
         var (summary, results) = await ctx.SyncAsync(o =>
         {
@@ -42,7 +45,7 @@ public sealed class BackupDirectoryTests
         Assert.Equal("the remote plan", File.ReadAllText(Path.Combine(ctx.Local, "docs", "plan.md")));
         Assert.False(File.Exists(Path.Combine(ctx.Local, "old", "notes.txt")));
         Assert.Equal("my local plan", File.ReadAllText(Path.Combine(backup, "docs", "plan.md")));
-        Assert.Equal("notes only here", File.ReadAllText(Path.Combine(backup, "old", "notes.txt")));
+        Assert.Equal("notes from the store", File.ReadAllText(Path.Combine(backup, "old", "notes.txt")));
         Assert.False(File.Exists(Path.Combine(backup, "same.txt")));
 
         // A second generation finds the name taken: it gets a suffix, and the first one stays.

@@ -255,10 +255,28 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         var (_, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download");
         using (shell2)
         {
-            // Downloading an empty prefix over a folder with files would empty it: withheld.
-            var error = SingleError(shell2);
+            // The folder's files are not the sync's (it never downloaded them): an empty prefix leaves them, in one warning.
+            Assert.Empty(shell2.Streams.Error);
+            Assert.Contains("Left 3 file(s)", Assert.Single(shell2.Streams.Warning).Message);
+            Assert.True(File.Exists(Path.Combine(Folder, "a.txt")));
+        }
+
+        var (_, shell3) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -Mirror");
+        using (shell3)
+        {
+            // An exact mirror of an empty prefix would empty the folder: withheld.
+            var error = SingleError(shell3);
             Assert.StartsWith("ChittySyncDeletesWithheld", error.FullyQualifiedErrorId);
             Assert.True(File.Exists(Path.Combine(Folder, "a.txt")));
+        }
+
+        var (_, shell4) = Invoke("Sync-ChittyFolder (Join-Path $folder 'a.txt') -Prefix $prefix -Connection $conn -Direction Download -Force");
+        using (shell4)
+        {
+            var error = SingleError(shell4);
+            Assert.Equal("ChittySyncPathNotFolder,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+            Assert.DoesNotContain("-Force", error.Exception.Message);
         }
     }
 

@@ -39,11 +39,13 @@ public sealed class SyncEngineTests
             Assert.Equal(SyncTestContext.Sha256(pair.Value), SyncTestContext.Sha256(remote[pair.Key]));
         }
 
-        // Metadata: the SHA-256 and the file's mtime.
+        // Metadata: the SHA-256, rclone's md5chksum (an upload in parts) and the file's mtime in rclone's form.
         var head = await ctx.Raw.GetObjectMetadataAsync(ctx.Store.Bucket, ctx.Prefix + "big/video.bin");
         Assert.Equal(SyncTestContext.Sha256(files["big/video.bin"]), head.Metadata["sha256"]);
-        var mtime = new DateTimeOffset(File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "big", "video.bin"))).ToUnixTimeMilliseconds();
-        Assert.Equal(mtime.ToString(), head.Metadata["mtime"]);
+        Assert.Equal(Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(files["big/video.bin"])), head.Metadata["md5chksum"]);
+        var written = File.GetLastWriteTimeUtc(Path.Combine(ctx.Local, "big", "video.bin"));
+        var ticks = (written - DateTime.UnixEpoch).Ticks;
+        Assert.Equal($"{ticks / TimeSpan.TicksPerSecond}.{ticks % TimeSpan.TicksPerSecond * 100:D9}", head.Metadata["mtime"]);
 
         // The report named every file.
         var reported = ctx.Reports.Items.Select(i => i.GetProperty("r2_key").GetString()).OrderBy(k => k, StringComparer.Ordinal);
@@ -137,7 +139,14 @@ public sealed class SyncEngineTests
         ctx.Write("b/c.txt", "c");
         await ctx.PutRawAsync(ctx.Prefix + "gone.txt", "gone");
 
-        var (summary, results) = await ctx.SyncAsync(o => o.PlanOnly = true);
+        // -Mirror: the object was not put there by this sync, so only an exact mirror deletes it (all of
+        // the prefix's one object: beyond the default share).
+        var (summary, results) = await ctx.SyncAsync(o =>
+        {
+            o.PlanOnly = true;
+            o.Mirror = true;
+            o.MaxDeletePercent = 100;
+        });
 
         Assert.Equal(
             new[] { ("a.txt", SyncAction.PlannedUpload), ("b/c.txt", SyncAction.PlannedUpload), ("gone.txt", SyncAction.PlannedDelete) },
@@ -196,7 +205,12 @@ public sealed class SyncEngineTests
             File.Delete(Path.Combine(ctx.Local, $"f{i}.txt"));
         }
 
-        var (summary, results) = await ctx.SyncAsync(o => o.MaxDelete = 2);
+        // 60% of the files: the share guard is lifted, the count alone is tested here.
+        var (summary, results) = await ctx.SyncAsync(o =>
+        {
+            o.MaxDelete = 2;
+            o.MaxDeletePercent = 100;
+        });
 
         Assert.Empty(results);
         Assert.Equal(3, summary.DeletesWithheld);
@@ -205,7 +219,11 @@ public sealed class SyncEngineTests
         Assert.Equal(5, (await ctx.RemoteContentAsync()).Count);
         Assert.Equal(0, ctx.Wire.Count("DELETE"));
 
-        var (allowed, deleted) = await ctx.SyncAsync(o => o.MaxDelete = 3);
+        var (allowed, deleted) = await ctx.SyncAsync(o =>
+        {
+            o.MaxDelete = 3;
+            o.MaxDeletePercent = 100;
+        });
         Assert.True(allowed.Success);
         Assert.Equal(3, deleted.Count(r => r.Action == SyncAction.Deleted));
         Assert.Equal(2, (await ctx.RemoteContentAsync()).Count);
@@ -230,6 +248,8 @@ public sealed class SyncEngineTests
         var missing = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync());
         Assert.Equal("SyncSourceMissing", missing.ErrorId);
         Assert.Equal(2, (await ctx.RemoteContentAsync()).Count);
+        // -Force empties a folder that is there and empty, never one that is missing (a typo, a drive not mounted).
+        await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(o => o.Force = true));
 
         Directory.CreateDirectory(ctx.Local);
         var (forced, results) = await ctx.SyncAsync(o => o.Force = true);
@@ -358,13 +378,18 @@ public sealed class SyncEngineTests
         Assert.Equal(0, again.BytesHashed);
         Assert.Equal(1, ctx.Wire.Total);
 
-        // A local extra file is removed; a changed object is fetched again.
+        // A changed object is fetched again; a local extra file is not the sync's: it stays, counted, and
+        // only -Mirror removes it.
         File.WriteAllText(Path.Combine(target, "extra.txt"), "extra");
         await ctx.PutRawAsync(ctx.Prefix + "readme.txt", "changed remotely");
         var (third, thirdResults) = await ctx.SyncAsync(o => { o.Direction = SyncDirection.Download; o.LocalPath = target; });
         Assert.True(third.Success);
-        Assert.Equal(new[] { ("extra.txt", SyncAction.Deleted), ("readme.txt", SyncAction.Downloaded) }, thirdResults.Select(r => (r.RelativePath, r.Action)));
+        Assert.Equal(new[] { ("readme.txt", SyncAction.Downloaded) }, thirdResults.Select(r => (r.RelativePath, r.Action)));
         Assert.Equal("changed remotely", File.ReadAllText(Path.Combine(target, "readme.txt")));
+        Assert.Equal(1, third.NotOwned);
+        Assert.True(File.Exists(Path.Combine(target, "extra.txt")));
+        var (mirror, mirrorResults) = await ctx.SyncAsync(o => { o.Direction = SyncDirection.Download; o.LocalPath = target; o.Mirror = true; });
+        Assert.Equal(new[] { ("extra.txt", SyncAction.Deleted) }, mirrorResults.Select(r => (r.RelativePath, r.Action)));
         Assert.False(File.Exists(Path.Combine(target, "extra.txt")));
     }
 

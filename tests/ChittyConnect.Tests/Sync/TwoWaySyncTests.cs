@@ -104,10 +104,12 @@ public sealed class TwoWaySyncTests
 
         await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "f5.txt");
 
+        // The share guard is lifted: the counts alone are tested here.
         var (summary, results) = await ctx.SyncAsync(o =>
         {
             Both(o);
             o.MaxDelete = 2;
+            o.MaxDeletePercent = 100;
         });
 
         // Three local deletions exceed the limit: none goes to the bucket. The one remote deletion is within it.
@@ -122,6 +124,7 @@ public sealed class TwoWaySyncTests
         {
             Both(o);
             o.MaxDelete = 3;
+            o.MaxDeletePercent = 100;
         });
         Assert.True(allowed.Success);
         Assert.Equal(3, deleted.Count(r => r.Action == SyncAction.DeletedRemote));
@@ -138,8 +141,16 @@ public sealed class TwoWaySyncTests
 
         Directory.Delete(ctx.Local, recursive: true);
         var missing = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(Both));
-        Assert.Equal("SyncSideEmpty", missing.ErrorId);
+        Assert.Equal("SyncSourceMissing", missing.ErrorId);
         Assert.Contains("does not exist", missing.Message);
+        Assert.DoesNotContain("-Force", missing.Message);
+        // A missing folder is a typo or an unmounted drive: -Force does not make it "delete everything".
+        var forcedMissing = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(o =>
+        {
+            Both(o);
+            o.Force = true;
+        }));
+        Assert.Equal("SyncSourceMissing", forcedMissing.ErrorId);
 
         Directory.CreateDirectory(ctx.Local);
         var empty = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(Both));
@@ -235,7 +246,7 @@ public sealed class TwoWaySyncTests
     }
 
     [Fact]
-    public async Task The_sync_report_names_what_a_two_way_run_uploaded()
+    public async Task The_sync_report_names_what_a_two_way_run_uploaded_and_downloaded()
     {
         using var ctx = new SyncTestContext(_s3rver);
         ctx.Write("a.txt", "a");
@@ -249,7 +260,7 @@ public sealed class TwoWaySyncTests
 
         Assert.Equal(1, summary.FilesUploaded);
         Assert.Equal(1, summary.FilesDownloaded);
-        Assert.Equal(new[] { ctx.Prefix + "b.txt" }, ctx.Reports.Items.Skip(before).Select(i => i.GetProperty("r2_key").GetString()));
+        Assert.Equal(new[] { ctx.Prefix + "b.txt", ctx.Prefix + "c.txt" }, ctx.Reports.Items.Skip(before).Select(i => i.GetProperty("r2_key").GetString()).OrderBy(k => k, StringComparer.Ordinal));
     }
 
     [Fact]
