@@ -5,7 +5,7 @@
     GUID                 = '5b0f2c4e-8d1a-4f6e-9c3b-2a7d4e1f6c80'
     Author               = 'ChittyConnect'
     CompanyName          = 'ChittyConnect'
-    Copyright            = '(c) ChittyConnect. All rights reserved.'
+    Copyright            = '(c) ChittyConnect. Licensed under the Apache License, Version 2.0.'
     Description          = 'ChittyConnect from PowerShell: sessions, uploads, active files, folder sync to R2 and live events.'
     CompatiblePSEditions = @('Desktop', 'Core')
     PowerShellVersion    = '5.1'
@@ -32,8 +32,8 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('ChittyConnect', 'ChittyOS', 'R2', 'S3', 'Sync', 'Upload', 'PSEdition_Core', 'PSEdition_Desktop', 'Windows', 'Linux', 'MacOS')
-            LicenseUri   = 'https://example.invalid/chittyconnect-powershell/LICENSE'
-            ProjectUri   = 'https://example.invalid/chittyconnect-powershell'
+            # The module ships its LICENSE (Apache-2.0, as the service); it has no public project page yet.
+            LicenseUri   = 'https://www.apache.org/licenses/LICENSE-2.0'
             ReleaseNotes = 'First release.'
         }
     }

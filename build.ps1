@@ -14,6 +14,7 @@ Tasks:
   Demo      Build, start the local stack (s3rver + emulator), run examples/Quickstart.ps1, stop the stack.
   Emulator  Build, start the local stack in the foreground and print how to use it, until Ctrl+C.
   Bench     Build, then bench/Run-Bench.ps1.
+  Package   Build, then out/packages/ChittyConnect.<version>.nupkg (build/New-ChittyPackage.ps1, with PSResourceGet).
   Clean     Remove everything the other tasks produce.
 
 .EXAMPLE
@@ -21,7 +22,7 @@ dotnet pwsh -NoProfile -File build.ps1 -Task Demo
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Emulator', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Package', 'Demo', 'Bench', 'Emulator', 'Clean')]
     [string] $Task = 'Build',
 
     [ValidateSet('Release', 'Debug')]
@@ -116,6 +117,16 @@ function Invoke-Build {
         -DocsPath (Join-Path $RepoRoot 'docs/en-US') `
         -OutputPath ($HelpFiles -join [IO.Path]::PathSeparator)
     if ($LASTEXITCODE -ne 0) { throw "Help generation failed with exit code $LASTEXITCODE." }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    Write-Step 'Package -> out/packages'
+    # In a child process, as the help: PSResourceGet loads its own assemblies, and this one stays free of them.
+    $package = Invoke-Pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build/New-ChittyPackage.ps1') `
+        -RepoRoot $RepoRoot -OutputPath (Join-Path $OutDir 'packages') | Select-Object -Last 1
+    if ($LASTEXITCODE -ne 0) { throw "Packaging failed with exit code $LASTEXITCODE." }
+    Write-Host $package
 }
 
 function Get-TrxCount([string] $Path) {
@@ -227,9 +238,11 @@ function Invoke-Demo {
         try {
             foreach ($script in $scripts) {
                 Write-Step "Running $([IO.Path]::GetRelativePath($RepoRoot, $script)) against $($stack.EmulatorUri)"
-                # A fresh PowerShell, started from the repository root, imports the module as a user does.
+                # A fresh PowerShell, started from the repository root, with the module of this build imported
+                # (the examples require ChittyConnect by name, as it is once installed).
+                $manifest = Join-Path $RepoRoot 'ChittyConnect.psd1'
                 Push-Location $RepoRoot
-                try { Invoke-Pwsh -NoProfile -NonInteractive -File $script } finally { Pop-Location }
+                try { Invoke-Pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; & '$script'; exit `$LASTEXITCODE" } finally { Pop-Location }
                 if ($LASTEXITCODE -ne 0) { throw "$script failed with exit code $LASTEXITCODE." }
             }
         }
@@ -296,6 +309,7 @@ try {
     switch ($Task) {
         'Build' { Invoke-Build }
         'Test' { Invoke-Test }
+        'Package' { Invoke-Package }
         'Demo' { Invoke-Demo }
         'Emulator' { Invoke-Emulator }
         'Bench' { Invoke-Bench }

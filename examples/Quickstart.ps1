@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+#Requires -Modules ChittyConnect
 <#
 .SYNOPSIS
     The guide's session, upload, set-active and whoami steps, with ChittyConnect cmdlets instead of curl.
@@ -25,7 +26,6 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-Import-Module (Join-Path $PSScriptRoot '..' | Join-Path -ChildPath 'ChittyConnect.psd1') -Force
 
 function Write-Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 

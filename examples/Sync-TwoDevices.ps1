@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+#Requires -Modules ChittyConnect
 <#
 .SYNOPSIS
     Two devices on one session, kept in step with Sync-ChittyFolder -Direction Both: both edit the same
@@ -47,9 +48,6 @@ param(
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-if (-not (Get-Command Sync-ChittyFolder -ErrorAction SilentlyContinue)) {
-    Import-Module (Join-Path $PSScriptRoot '..' | Join-Path -ChildPath 'ChittyConnect.psd1')
-}
 
 function Write-Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 

@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+#Requires -Modules ChittyConnect
 <#
 .SYNOPSIS
     The guide's bulk workflow (rclone sync + sync report) with Sync-ChittyFolder: a sample folder synced,
@@ -27,7 +28,6 @@ param(
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
-Import-Module (Join-Path $PSScriptRoot '..' | Join-Path -ChildPath 'ChittyConnect.psd1') -Force
 
 function Write-Step([string] $Text) { Write-Host "`n== $Text" -ForegroundColor Cyan }
 

@@ -1,4 +1,5 @@
 #Requires -Version 5.1
+#Requires -Modules ChittyConnect
 <#
 .SYNOPSIS
     A second device that pulls the session's files down whenever another device syncs them up.
@@ -51,9 +52,6 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-if (-not (Get-Command Watch-ChittyEvents -ErrorAction SilentlyContinue)) {
-    Import-Module (Join-Path $PSScriptRoot '..' | Join-Path -ChildPath 'ChittyConnect.psd1')
-}
 
 $null = New-Item -ItemType Directory -Path $Path -Force
 $common = @{}

@@ -147,6 +147,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     public string? StateDirectory { get; set; }
 
     /// <summary>
+    /// Seconds an outage of the store (connection refused or reset, timeouts, 5xx, throttling) is waited out
+    /// within the run, failed requests retried with backoff, before its files fail; 0 waits for nothing.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int RetryTimeoutSec { get; set; } = (int)R2StoreOptions.DefaultRetryTimeout.TotalSeconds;
+
+    /// <summary>
     /// -Direction Download or Both: moves the local files a download would replace or delete into this folder,
     /// at their relative paths (as rclone's --backup-dir), instead of losing them. Outside the synced folder.
     /// </summary>
@@ -271,7 +279,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
         SyncEngine? engine = null;
-        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3) };
+        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3), RetryTimeout = TimeSpan.FromSeconds(RetryTimeoutSec) };
         try
         {
             RunAndPump(async ct =>

@@ -116,7 +116,7 @@ public sealed class TestChittyConnectionCommand : ChittyCmdletBase
         var watch = Stopwatch.StartNew();
         try
         {
-            using var store = Internal.StoreTransports.Open(connection, new R2StoreOptions { MaxRetries = 1, IdleTimeout = connection.RequestTimeout });
+            using var store = Internal.StoreTransports.Open(connection, new R2StoreOptions { MaxRetries = 1, IdleTimeout = connection.RequestTimeout, RetryTimeout = TimeSpan.Zero });
             await store.ProbeAsync(cancellationToken).ConfigureAwait(false);
             Pass(result, "bucket reachable, listing allowed", watch);
         }

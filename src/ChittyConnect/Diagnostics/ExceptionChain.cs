@@ -18,4 +18,18 @@ internal static class ExceptionChain
 
         return ex;
     }
+
+    /// <summary>The first exception of type <typeparamref name="T"/> in the chain, <paramref name="ex"/> itself included; null when none is.</summary>
+    public static T? Find<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
 }

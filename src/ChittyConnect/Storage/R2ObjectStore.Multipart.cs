@@ -118,7 +118,7 @@ public sealed partial class R2ObjectStore
         var sent = DateTimeOffset.UtcNow;
         try
         {
-            created = await _s3.CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+            created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ConditionFailed(ex, condition))
         {
@@ -145,7 +145,7 @@ public sealed partial class R2ObjectStore
         try
         {
             var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
-            var listing = await _s3.CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
+            var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
             var since = sent.AddMinutes(-15);
             foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
             {
@@ -175,7 +175,7 @@ public sealed partial class R2ObjectStore
             var markers = new HashSet<string>(StringComparer.Ordinal);
             while (true)
             {
-                var page = await _s3.CallAsync("MULTIPART-LIST-PARTS", key, Requests.AddMultipart, () => S3.ListPartsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var page = await CallAsync("MULTIPART-LIST-PARTS", key, Requests.AddMultipart, () => S3.ListPartsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
                 listed.AddRange(page.Parts ?? new List<PartDetail>());
                 if (page.IsTruncated != true)
                 {
@@ -300,7 +300,7 @@ public sealed partial class R2ObjectStore
                 MD5Digest = Convert.ToBase64String(md5),
             }, sha256);
             var verb = "PART " + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
             var etag = NormalizeETag(response.ETag);
             if (etag != md5Hex)
             {

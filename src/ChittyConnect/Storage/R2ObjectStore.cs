@@ -39,6 +39,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly IDisposable _s3Release;
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
+    private readonly StoreOutage _outage;
 
     /// <summary>Connects to the R2 endpoint and bucket of <paramref name="settings"/>.</summary>
     public R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options = null)
@@ -97,6 +98,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
+        _outage = new StoreOutage(_options.RetryTimeout);
     }
 
     /// <summary>The bucket.</summary>
@@ -120,7 +122,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public async Task ProbeAsync(CancellationToken cancellationToken)
     {
         var request = new ListObjectsV2Request { BucketName = Bucket, MaxKeys = 1 };
-        await _s3.CallAsync("LIST", Bucket, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await CallAsync("LIST", Bucket, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -138,7 +140,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url };
         while (true)
         {
-            var page = await _s3.CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
                 result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
@@ -223,7 +225,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             // The answer's headers are retried like any request; once its body flows into the destination a
             // failure ends the download (the caller writes to a temporary file and starts over).
-            using var response = await _s3.CallAsync("GET", key, Requests.AddGet,
+            using var response = await CallAsync("GET", key, Requests.AddGet,
                 () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             var singlePart = !info.ETag.Contains("-");
@@ -327,7 +329,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            var response = await _s3.CallAsync("HEAD", key, Requests.AddHead,
+            var response = await CallAsync("HEAD", key, Requests.AddHead,
                 () => S3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
         }
@@ -358,7 +360,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             var target = batch.Count == 1 ? batch[0] : batch.Count.ToString(CultureInfo.InvariantCulture) + " keys";
             try
             {
-                var response = await _s3.CallAsync("DELETE", target, Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var response = await CallAsync("DELETE", target, Requests.AddDelete, () => S3.DeleteObjectsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
                 failures.AddRange((response.DeleteErrors ?? new List<DeleteError>()).Select(e => new DeleteFailure(e.Key, e.Code ?? "Error", e.Message ?? e.Code ?? "not deleted")));
             }
             catch (ObjectStoreException ex) when (ex.InnerException is DeleteObjectsException partial)
@@ -371,7 +373,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             try
             {
-                await _s3.CallAsync("DELETE", key, Requests.AddDelete,
+                await CallAsync("DELETE", key, Requests.AddDelete,
                     () => S3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectStoreException ex) when (ex.StatusCode != 0)
@@ -388,7 +390,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            await _s3.CallAsync("ABORT", key, Requests.AddMultipart,
+            await CallAsync("ABORT", key, Requests.AddMultipart,
                 () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -490,7 +492,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }, signedSha256);
         AddMetadata(request.Metadata, metadataSha256, md5: null, modified);
         request.Headers.ContentLength = length;
-        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(request, cancellationToken), cancellationToken, condition).ConfigureAwait(false);
+        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken, condition).ConfigureAwait(false);
         var etag = NormalizeETag(response.ETag);
         if (etag != expected)
         {
@@ -501,6 +503,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         return new UploadResult { Key = key, ETag = etag, Size = length };
     }
 
+    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them.
+    // A call that sends a body rewinds it first, so that a retry sends it whole again.
+    private Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken) =>
+        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken), cancellationToken);
+
     // An upload call: the store's own integrity refusals become one clear error, and so does a write
     // condition that no longer holds.
     private async Task<T> CallUploadAsync<T>(string verb, string key, Action count, Func<Task<T>> call, CancellationToken cancellationToken,
@@ -508,7 +515,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            return await _s3.CallAsync(verb, key, count, call, cancellationToken).ConfigureAwait(false);
+            return await CallAsync(verb, key, count, call, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code is "BadDigest" or "XAmzContentSHA256Mismatch" or "InvalidDigest")
         {
@@ -539,6 +546,13 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private static string? IfMatchOf(WriteCondition? condition) => condition?.ETag is { } etag ? Quoted(etag) : null;
 
     private static string? IfNoneMatchOf(WriteCondition? condition) => condition is { ETag: null } ? "*" : null;
+
+    // The request with its body at the start again (a retry after a failed attempt that sent part of it).
+    private static T Rewound<T>(T request, Stream body)
+    {
+        body.Position = 0;
+        return request;
+    }
 
     // System.Uri folds "." and ".." away, so a request for such a key would name (and sign) another key.
     private static void EnsureSafeKey(string key)

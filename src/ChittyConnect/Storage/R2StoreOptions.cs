@@ -33,6 +33,16 @@ public sealed class R2StoreOptions
     /// <summary>Retries of a failed request (throttling, 5xx, network), with the SDK's backoff.</summary>
     public int MaxRetries { get; set; } = 5;
 
+    /// <summary>
+    /// How long an outage of the store (connection refused or reset, timeouts, 5xx, throttling) is waited out
+    /// within a run, after the SDK's own <see cref="MaxRetries"/>: failed requests are retried with backoff until
+    /// the store answers again or it has failed this long (see <see cref="StoreOutage"/>); zero waits for nothing.
+    /// </summary>
+    public TimeSpan RetryTimeout { get; set; } = DefaultRetryTimeout;
+
+    /// <summary>The default <see cref="RetryTimeout"/>: one minute.</summary>
+    public static readonly TimeSpan DefaultRetryTimeout = TimeSpan.FromMinutes(1);
+
     /// <summary>Checks the values; throws <see cref="ArgumentException"/> naming the bad one.</summary>
     public void Validate() => Validate(MinimumPartSize);
 
@@ -62,6 +72,11 @@ public sealed class R2StoreOptions
         if (IdleTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException("IdleTimeout must be positive.");
+        }
+
+        if (RetryTimeout < TimeSpan.Zero)
+        {
+            throw new ArgumentException("RetryTimeout must not be negative.");
         }
 
         if (MultipartThreshold < PartSize)

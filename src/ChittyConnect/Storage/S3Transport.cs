@@ -149,7 +149,7 @@ internal sealed class S3Transport : IDisposable
             case AmazonUnmarshallingException:
                 return new ObjectStoreException($"S3 {verb} '{target}' failed: the answer could not be read ({Innermost(ex).Message}).", target, "BadResponse", 0, ex);
             default:
-                if (Find<IdleTimeoutException>(ex) is { } idle)
+                if (ExceptionChain.Find<IdleTimeoutException>(ex) is { } idle)
                 {
                     return new ObjectStoreException($"S3 {verb} '{target}' timed out: {idle.Message}", target, "Timeout", 0, ex);
                 }
@@ -170,19 +170,6 @@ internal sealed class S3Transport : IDisposable
 
     // An idle timeout's own message says what happened; deeper lies only the cancellation it caused.
     private static Exception Innermost(Exception ex) => ExceptionChain.Innermost(ex, e => e is IdleTimeoutException);
-
-    private static T? Find<T>(Exception? ex) where T : Exception
-    {
-        for (; ex is not null; ex = ex.InnerException)
-        {
-            if (ex is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
-    }
 
     /// <summary>
     /// AmazonS3Client with two steps of the module's own in its pipeline, run before each signing attempt:
@@ -223,9 +210,11 @@ internal sealed class S3Transport : IDisposable
             {
                 return await base.InvokeAsync<T>(executionContext).ConfigureAwait(false);
             }
-            catch (Exception ex) when (context.OriginalRequest is InitiateMultipartUploadRequest && ex is not AmazonServiceException && !context.CancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (context.OriginalRequest is InitiateMultipartUploadRequest && ex is not AmazonServiceException && !context.CancellationToken.IsCancellationRequested
+                && !IsConnectionRefused(ex))
             {
                 // The request may have reached the store and created an upload: a retry would create a second.
+                // A refused connection sent nothing, so it is retried as any other request.
                 throw new AnswerLostException("the answer to CreateMultipartUpload was lost (" + ex.Message + "); it is not sent again blindly.", ex);
             }
             catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.OK && context.OriginalRequest is CompleteMultipartUploadRequest
@@ -236,6 +225,9 @@ internal sealed class S3Transport : IDisposable
                 throw new FinalAnswerException(ex.ErrorCode, ex.Message, (int)ex.StatusCode);
             }
         }
+
+        private static bool IsConnectionRefused(Exception ex) =>
+            ExceptionChain.Find<System.Net.Sockets.SocketException>(ex) is { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused };
 
         private static readonly string[] TransientCompletionCodes = { "InternalError", "SlowDown", "ServiceUnavailable", "RequestTimeout", "Throttling" };
     }

@@ -84,7 +84,25 @@ public class S3rverProcess : IAsyncLifetime
     /// <summary>An HTTP client for this server: over HTTPS it trusts the server's CA and nothing else.</summary>
     public HttpClient CreateHttpClient() => CertificateAuthority is null ? new HttpClient() : new HttpClient(CertificateAuthority.TrustOnly());
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartAsync(port: 0);
+
+    /// <summary>Kills the server as an outage would, keeping its data directory (and so its objects and uploads).</summary>
+    public void Stop()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process?.Dispose();
+        _process = null;
+    }
+
+    /// <summary>Starts the server again after <see cref="Stop"/>, on the same port and over the same data directory.</summary>
+    public Task StartAgainAsync() => StartAsync(Endpoint.Port);
+
+    private async Task StartAsync(int port)
     {
         // s3rver with R2's multipart answers, as the local stack runs it.
         var script = Path.Combine(RepoRoot(), "build", "s3rver-r2.js");
@@ -100,7 +118,7 @@ public class S3rverProcess : IAsyncLifetime
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var arguments = new List<string> { script, "-d", _directory, "-a", "127.0.0.1", "-p", "0", "--silent", "--no-vhost-buckets" };
+        var arguments = new List<string> { script, "-d", _directory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets" };
         if (CertificateAuthority is not null)
         {
             arguments.AddRange(["--key", CertificateAuthority.KeyPath, "--cert", CertificateAuthority.CertificatePath]);
@@ -128,7 +146,8 @@ public class S3rverProcess : IAsyncLifetime
                 _output.Add(e.Data);
             }
 
-            // s3rver picks the port (-p 0) and prints it, so there is no race for a free port.
+            // s3rver picks the port (-p 0) and prints it, so there is no race for a free port; a restart asks for
+            // the same one again.
             var m = Regex.Match(e.Data, @"listening on ([\d.]+):(\d+)");
             if (m.Success)
             {

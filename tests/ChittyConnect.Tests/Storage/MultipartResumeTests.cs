@@ -29,6 +29,7 @@ public sealed class MultipartResumeTests
     {
         o.MaxConcurrentRequests = 1;
         o.MaxRetries = 0;
+        o.RetryTimeout = TimeSpan.Zero;
     }, inner => new BreakPart(inner, 3, down));
 
     [Fact]

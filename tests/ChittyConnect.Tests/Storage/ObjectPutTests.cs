@@ -83,7 +83,11 @@ public sealed class ObjectPutTests
     public async Task Server_errors_past_the_retry_budget_fail_with_the_last_code()
     {
         var faults = new PutFaults { Status = HttpStatusCode.InternalServerError, Code = "InternalError", Times = int.MaxValue };
-        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 2, h => new FaultHandler(faults, h));
+        using var ctx = new SyncTestContext(_s3rver, o =>
+        {
+            o.MaxRetries = 2;
+            o.RetryTimeout = TimeSpan.Zero;
+        }, h => new FaultHandler(faults, h));
         var path = ctx.Write("e.txt", "error");
 
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "e.txt",
@@ -92,6 +96,39 @@ public sealed class ObjectPutTests
         Assert.Equal("InternalError", ex.Code);
         Assert.Equal(500, ex.StatusCode);
         Assert.Equal(3, faults.Puts);
+    }
+
+    [Fact]
+    public async Task Server_errors_are_retried_with_backoff_until_the_outage_lasted_the_retry_timeout()
+    {
+        var faults = new PutFaults { Status = HttpStatusCode.ServiceUnavailable, Code = "ServiceUnavailable", Times = int.MaxValue };
+        using var ctx = new SyncTestContext(_s3rver, o =>
+        {
+            o.MaxRetries = 0;
+            o.RetryTimeout = TimeSpan.FromSeconds(2);
+        }, h => new FaultHandler(faults, h));
+        var path = ctx.Write("u.txt", "unavailable");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "u.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("unavailable")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        // Tried again and again for the 2 s (backoff from 0.5 s: 3 to 5 tries), then given up, with the store's last word.
+        Assert.Equal("ServiceUnavailable", ex.Code);
+        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
+        Assert.InRange(faults.Puts, 3, 6);
+
+        // The outage is the store's: once it lasted the timeout, the next request fails at its first failure.
+        faults.Restart(int.MaxValue);
+        await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "u.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("unavailable")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+        Assert.Equal(1, faults.Puts);
+
+        // And an answer ends it: the store answers again, the same request goes through.
+        faults.Restart(0);
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "u.txt",
+            SyncTestContext.Sha256(Encoding.UTF8.GetBytes("unavailable")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+        Assert.Equal("unavailable".Length, result.Size);
     }
 
     [Fact]
@@ -216,9 +253,16 @@ public sealed class ObjectPutTests
 
         public HttpStatusCode Status { get; init; }
         public string Code { get; init; } = string.Empty;
-        public int Times { get; init; }
+        public int Times { get; set; }
         public bool RewriteETag { get; init; }
         public int Puts => _puts;
+
+        // Counts afresh, and answers the next `times` PUTs with the fault.
+        public void Restart(int times)
+        {
+            Times = times;
+            _puts = 0;
+        }
 
         public int Next() => Interlocked.Increment(ref _puts);
     }

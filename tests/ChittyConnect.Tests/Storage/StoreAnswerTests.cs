@@ -119,6 +119,33 @@ public sealed class StoreAnswerTests
             d => File.ReadAllText(Path.Combine(d, "key")) == ctx.Prefix + "c.bin");
     }
 
+    [Fact]
+    public async Task A_create_whose_connection_was_refused_is_sent_again_and_the_upload_completes()
+    {
+        var creates = 0;
+        using var ctx = new SyncTestContext(_s3rver, o =>
+        {
+            o.MaxRetries = 0;
+            o.RetryTimeout = TimeSpan.FromSeconds(30);
+        }, inner => new Disturb(inner, (r, next, ct) =>
+        {
+            // The store is down: nothing reached it, so nothing was created.
+            return IsCreate(r) && Interlocked.Increment(ref creates) <= 2
+                ? throw new HttpRequestException("Connection refused (127.0.0.1)", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused))
+                : next(r, ct);
+        }));
+        var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 1, 29);
+        var path = ctx.Write("refused.bin", content);
+
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "refused.bin", SyncTestContext.Sha256(content), Md5Hex(content),
+            DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(3, creates);
+        Assert.Equal(3, result.Parts);
+        Assert.Equal(0, ctx.Wire.Count("ABORT"));
+        Assert.Equal(content, (await ctx.RemoteContentAsync())["refused.bin"]);
+    }
+
     [Theory]
     [InlineData("BadDigest")]
     [InlineData("XAmzContentSHA256Mismatch")]
@@ -169,6 +196,7 @@ public sealed class StoreAnswerTests
         {
             o.IdleTimeout = TimeSpan.FromSeconds(1);
             o.MaxRetries = 1;
+            o.RetryTimeout = TimeSpan.Zero;
         }, inner => new Disturb(inner, async (r, next, ct) =>
         {
             await Task.Delay(TimeSpan.FromSeconds(30), ct);
