@@ -17,16 +17,16 @@ BeforeAll {
 
     # rclone sees the bucket through its own S3 client: what it lists is what another tool sees.
     $script:rcloneEnv = @{
-        RCLONE_CONFIG_STACK_TYPE              = 's3'
-        RCLONE_CONFIG_STACK_PROVIDER          = 'Other'
-        RCLONE_CONFIG_STACK_ENDPOINT          = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
-        RCLONE_CONFIG_STACK_ACCESS_KEY_ID     = $stack.S3AccessKey
-        RCLONE_CONFIG_STACK_SECRET_ACCESS_KEY = $stack.S3SecretKey
-        RCLONE_CONFIG_STACK_FORCE_PATH_STYLE  = 'true'
+        RCLONE_CONFIG_WATCHSTACK_TYPE              = 's3'
+        RCLONE_CONFIG_WATCHSTACK_PROVIDER          = 'Other'
+        RCLONE_CONFIG_WATCHSTACK_ENDPOINT          = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
+        RCLONE_CONFIG_WATCHSTACK_ACCESS_KEY_ID     = $stack.S3AccessKey
+        RCLONE_CONFIG_WATCHSTACK_SECRET_ACCESS_KEY = $stack.S3SecretKey
+        RCLONE_CONFIG_WATCHSTACK_FORCE_PATH_STYLE  = 'true'
     }
     function Invoke-Rclone {
         $saved = @{}
-        foreach ($name in $rcloneEnv.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $rcloneEnv[$name]) }
+        foreach ($name in $rcloneEnv.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); Set-ProcessVariable $name $rcloneEnv[$name] }
         $savedCa = $env:AWS_CA_BUNDLE
         $env:AWS_CA_BUNDLE = $null
         try {
@@ -35,14 +35,14 @@ BeforeAll {
             $out
         }
         finally {
-            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+            foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
             $env:AWS_CA_BUNDLE = $savedCa
         }
     }
-    function Get-Remote([string] $Prefix) { @(Invoke-Rclone $null lsf -R --files-only "stack:$($stack.Bucket)/$Prefix" | Sort-Object) }
-    function Get-RemoteText([string] $Key) { (Invoke-Rclone $null cat "stack:$($stack.Bucket)/$Key") -join "`n" }
-    function Set-RemoteText([string] $Key, [string] $Text) { $null = Invoke-Rclone $Text rcat "stack:$($stack.Bucket)/$Key" }
-    function Remove-Remote([string] $Key) { $null = Invoke-Rclone $null deletefile "stack:$($stack.Bucket)/$Key" }
+    function Get-Remote([string] $Prefix) { @(Invoke-Rclone $null lsf -R --files-only "watchstack:$($stack.Bucket)/$Prefix" | Sort-Object) }
+    function Get-RemoteText([string] $Key) { (Invoke-Rclone $null cat "watchstack:$($stack.Bucket)/$Key") -join "`n" }
+    function Set-RemoteText([string] $Key, [string] $Text) { $null = Invoke-Rclone $Text rcat "watchstack:$($stack.Bucket)/$Key" }
+    function Remove-Remote([string] $Key) { $null = Invoke-Rclone $null deletefile "watchstack:$($stack.Bucket)/$Key" }
     function Get-Local([string] $Folder) { @(Get-ChildItem -LiteralPath $Folder -Recurse -File | ForEach-Object { [IO.Path]::GetRelativePath($Folder, $_.FullName).Replace('\', '/') } | Sort-Object) }
 
     function Start-Watch([string] $Folder, [string] $Prefix, [int] $PollInterval) {
@@ -217,7 +217,7 @@ Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWin
         $start = [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath)
         if ([IO.Path]::GetFileNameWithoutExtension($start.FileName) -eq 'dotnet') { $start.ArgumentList.Add((Join-Path $PSHOME 'pwsh.dll')) }
         foreach ($a in '-NoProfile', '-NonInteractive', '-File', (Join-Path $RepoRoot 'examples/watch/Start-ChittyWatch.ps1'),
-            '-Path', $folder3, '-Direction', 'Upload', '-PollInterval', '3600') { $start.ArgumentList.Add($a) }
+            '-Path', $folder3, '-Direction', 'Upload', '-PollInterval', '3600', '-LogFile', (Join-Path $work 'service.jsonl')) { $start.ArgumentList.Add($a) }
         foreach ($name in $environment.Keys) { $start.Environment[$name] = $environment[$name] }
         $start.RedirectStandardOutput = $true
         $start.RedirectStandardError = $true
@@ -232,7 +232,9 @@ Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWin
         # The example syncs the folder's default prefix.
         $servicePrefix = "files/$($stack.SessionId)/sync/service/"
         $deadline = [datetime]::UtcNow.AddSeconds(60)
-        while (-not ((Get-Remote $servicePrefix) -contains 'kept.txt')) {
+        # Its -LogFile line is written as the result is: the upload is done and reported.
+        $log = Join-Path $work 'service.jsonl'
+        while (-not ((Test-Path $log) -and (Get-Content $log | ConvertFrom-Json | Where-Object { $_.action -eq 'Uploaded' -and $_.relativePath -eq 'kept.txt' }))) {
             if ($service.HasExited) { throw "The service ended: $($serviceErr.Result)" }
             if ([datetime]::UtcNow -gt $deadline) { throw 'kept.txt was not sent within 60 s.' }
             Start-Sleep -Milliseconds 250
@@ -242,7 +244,7 @@ Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWin
         & kill -TERM $service.Id
         $service.WaitForExit(10000) | Should -BeTrue
         $timer.Elapsed.TotalSeconds | Should -BeLessThan 5
-        $serviceOut.Result | Should -Match 'Uploaded kept.txt'
+        Get-Remote $servicePrefix | Should -Be @('kept.txt')
         # The state was saved and both locks released: a one-off sync at once finds nothing to do.
         Sync-ChittyFolder $folder3 -Direction Upload -NoDelete | Should -BeNullOrEmpty
     }
