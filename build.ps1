@@ -56,6 +56,15 @@ $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
 if ([Console]::IsOutputRedirected -and -not $env:NO_COLOR) { $env:NO_COLOR = '1' }
 if ($env:CI -or $env:NO_COLOR) { $PSStyle.OutputRendering = 'PlainText' }
 
+function Set-ProcessVariable {
+    # Sets a variable of this process, or removes it for $null. PowerShell hands $null to a [string] parameter
+    # of a .NET method as "", and on Unix .NET then keeps an empty variable, which programs read as set (rclone
+    # takes an empty RCLONE_CONFIG_<REMOTE>_TYPE over its config file).
+    param([Parameter(Mandatory)] [string] $Name, [AllowNull()] $Value)
+    if ($null -eq $Value) { [Environment]::SetEnvironmentVariable($Name, [NullString]::Value) }
+    else { [Environment]::SetEnvironmentVariable($Name, [string] $Value) }
+}
+
 function Write-Step([string] $Message) {
     Write-Host "==> $Message"
 }
@@ -233,7 +242,7 @@ function Invoke-Demo {
         $saved = @{}
         foreach ($name in $environment.Keys) {
             $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-            [Environment]::SetEnvironmentVariable($name, $environment[$name])
+            Set-ProcessVariable $name $environment[$name]
         }
         try {
             foreach ($script in $scripts) {
@@ -247,7 +256,7 @@ function Invoke-Demo {
             }
         }
         finally {
-            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+            foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
         }
     }
     Write-Step 'Demo finished'

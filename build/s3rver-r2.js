@@ -8,8 +8,14 @@
 // - ListParts, ListMultipartUploads and AbortMultipartUpload, which s3rver answers with 405 or
 //   NotImplemented, are answered from s3rver's upload folders (one folder per upload holding its key and,
 //   per part received whole, the part and its MD5), so interrupted uploads resume and stale ones are aborted;
-// - CompleteMultipartUpload refuses a part whose ETag is not the MD5 s3rver stored for it (R2's InvalidPart).
+// - CompleteMultipartUpload refuses a part whose ETag is not the MD5 s3rver stored for it (R2's InvalidPart);
+// - PutObject, CreateMultipartUpload and CompleteMultipartUpload honour R2's conditional headers (If-Match,
+//   If-None-Match, If-Modified-Since, If-Unmodified-Since; Cloudflare's "Conditional operations" page of the
+//   R2 S3 API): a write whose condition does not hold against the object stored at the key now is refused
+//   with 412 PreconditionFailed and changes nothing. Writes of one key run one at a time, so the condition
+//   checked is the one the write commits over.
 // Everything else is s3rver's.
+const { AsyncLocalStorage } = require('async_hooks');
 const crypto = require('crypto');
 const fs = require('fs-extra');
 const path = require('path');
@@ -30,12 +36,120 @@ async function readPartMd5(uploadDir, number) {
   }
 }
 
+// The conditional headers of the request being answered, for the store's write methods (which see no headers).
+const writeConditions = new AsyncLocalStorage();
+const conditionHeaders = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+
+// A list of ETags as a header carries it: quoted or not, comma-separated, "*" for any object.
+const etagList = value =>
+  value
+    .split(',')
+    .map(tag => tag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase())
+    .filter(Boolean);
+
+async function storedVersion(store, bucket, key) {
+  try {
+    const metadata = await store.getMetadata(bucket, key);
+    return { etag: JSON.parse(metadata.etag).toLowerCase(), modified: new Date(metadata['last-modified']) };
+  } catch (err) {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+// R2's table: If-Match fails on a missing key, If-None-Match succeeds on one; "*" matches any object;
+// If-Modified-Since fails on a missing key, If-Unmodified-Since succeeds on one.
+function failedCondition(conditions, current) {
+  const matches = list => current !== null && (list.includes('*') || list.includes(current.etag));
+  if (conditions['if-match'] !== undefined && !matches(etagList(conditions['if-match']))) return 'If-Match';
+  if (conditions['if-none-match'] !== undefined && matches(etagList(conditions['if-none-match']))) return 'If-None-Match';
+  const since = conditions['if-modified-since'];
+  if (since !== undefined && (current === null || !(current.modified > new Date(since)))) return 'If-Modified-Since';
+  const unmodified = conditions['if-unmodified-since'];
+  if (unmodified !== undefined && current !== null && current.modified > new Date(unmodified)) return 'If-Unmodified-Since';
+  return null;
+}
+
+async function checkConditions(store, bucket, key) {
+  const conditions = writeConditions.getStore();
+  if (!conditions) return;
+  const failed = failedCondition(conditions, await storedVersion(store, bucket, key));
+  if (failed) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+      Condition: failed,
+    });
+  }
+}
+
+// One write of a key at a time: a conditional write's check and its commit see no other write between them.
+const keyQueues = new Map();
+const heldWrite = new AsyncLocalStorage();
+const writeId = (bucket, key) => `${bucket}\n${key}`;
+async function oneWriteAtATime(bucket, key, write) {
+  const id = writeId(bucket, key);
+  const before = keyQueues.get(id) || Promise.resolve();
+  let release;
+  const done = new Promise(resolve => (release = resolve));
+  const queued = before.then(() => done);
+  keyQueues.set(id, queued);
+  await before;
+  try {
+    return await heldWrite.run(id, write);
+  } finally {
+    release();
+    if (keyQueues.get(id) === queued) keyQueues.delete(id);
+  }
+}
+
+// A refused PUT still reads its body, so the client gets the 412 rather than a connection cut mid-send.
+function drain(content) {
+  if (!content || Buffer.isBuffer(content) || typeof content.resume !== 'function') return Promise.resolve();
+  return new Promise(resolve => {
+    content.on('end', resolve).on('error', resolve).on('close', resolve);
+    content.resume();
+  });
+}
+
+const putObject = FilesystemStore.prototype.putObject;
+FilesystemStore.prototype.putObject = function (object) {
+  // A multipart completion writes its object through here, already holding the key and its condition checked.
+  if (heldWrite.getStore() === writeId(object.bucket, object.key)) return putObject.call(this, object);
+  return oneWriteAtATime(object.bucket, object.key, async () => {
+    try {
+      await checkConditions(this, object.bucket, object.key);
+    } catch (err) {
+      await drain(object.content);
+      throw err;
+    }
+    return putObject.call(this, object);
+  });
+};
+
+const initiateUpload = FilesystemStore.prototype.initiateUpload;
+FilesystemStore.prototype.initiateUpload = async function (bucket, key, uploadId, metadata) {
+  await checkConditions(this, bucket, key);
+  return initiateUpload.call(this, bucket, key, uploadId, metadata);
+};
+
+const deleteObject = FilesystemStore.prototype.deleteObject;
+FilesystemStore.prototype.deleteObject = function (bucket, key) {
+  return oneWriteAtATime(bucket, key, () => deleteObject.call(this, bucket, key));
+};
+
 const putObjectMultipart = FilesystemStore.prototype.putObjectMultipart;
 FilesystemStore.prototype.putObjectMultipart = async function (bucket, uploadId, parts) {
   const uploadDir = path.join(uploadsDirectory(this, bucket), uploadId);
   if (!(await fs.pathExists(path.join(uploadDir, 'key')))) {
     throw new S3Error('NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
   }
+  const key = (await fs.readFile(path.join(uploadDir, 'key'))).toString();
+  return oneWriteAtATime(bucket, key, async () => {
+    await checkConditions(this, bucket, key);
+    return completeUpload.call(this, bucket, uploadId, uploadDir, key, parts);
+  });
+};
+
+async function completeUpload(bucket, uploadId, uploadDir, key, parts) {
   const ordered = [...parts].sort((a, b) => a.number - b.number);
   const digests = [];
   for (const part of ordered) {
@@ -50,12 +164,11 @@ FilesystemStore.prototype.putObjectMultipart = async function (bucket, uploadId,
     }
     digests.push(Buffer.from(md5, 'hex'));
   }
-  const key = (await fs.readFile(path.join(uploadDir, 'key'))).toString();
   const result = await putObjectMultipart.call(this, bucket, uploadId, parts);
   const etag = `${crypto.createHash('md5').update(Buffer.concat(digests)).digest('hex')}-${digests.length}`;
   await fs.writeFile(this.getResourcePath(bucket, key, 'object.md5'), etag);
   return { ...result, md5: etag };
-};
+}
 
 const xmlEscape = s =>
   String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]);
@@ -142,10 +255,19 @@ async function multipartAnswers(ctx, next) {
   return listParts(ctx, store, bucket, uploadId);
 }
 
+// Writes carry their conditional headers to the store's write methods above.
+function conditionalWrites(ctx, next) {
+  if (!['PUT', 'POST'].includes(ctx.method) || 'x-amz-copy-source' in ctx.headers) return next();
+  const present = conditionHeaders.filter(name => ctx.headers[name] !== undefined);
+  if (present.length === 0) return next();
+  return writeConditions.run(Object.fromEntries(present.map(name => [name, ctx.headers[name]])), next);
+}
+
 // Koa composes its middleware when the server starts: ours goes first, before s3rver's router answers 405.
 const run = S3rver.prototype.run;
 S3rver.prototype.run = function (...args) {
   this.middleware.unshift(multipartAnswers);
+  this.middleware.unshift(conditionalWrites);
   return run.apply(this, args);
 };
 

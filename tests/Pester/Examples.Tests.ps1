@@ -68,7 +68,7 @@ Describe 'examples/Invoke-ScheduledSync.ps1' {
         $remote['sub/b.txt'] | Should -Be (Get-FileHash -LiteralPath (Join-Path $folder 'sub/b.txt') -Algorithm MD5).Hash.ToLowerInvariant()
         $lines = Read-RunLog $log
         ($lines | Where-Object type -eq 'run').message | Should -Contain "Run of '$Scheduled' for '$folder' started"
-        @($lines | Where-Object action -eq 'Uploaded').Count | Should -Be 2
+        @($lines | Where-Object { $_.PSObject.Properties['action'] -and $_.action -eq 'Uploaded' }).Count | Should -Be 2
         ($lines | Where-Object type -eq 'run' | Select-Object -Last 1).message | Should -Match '^Sync complete: 2 uploaded, 0 deleted'
     }
 

@@ -70,7 +70,7 @@ Describe 'Connect-Chitty without parameters' {
         $script:SavedEnvironment = @{}
         foreach ($name in @(Get-ChildItem Env: | Where-Object Name -Like 'CHITTY_*' | ForEach-Object Name)) {
             $SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name)
-            [Environment]::SetEnvironmentVariable($name, $null)
+            Set-ProcessVariable $name $null
         }
         $script:ConfigDir = Join-Path ([IO.Path]::GetTempPath()) ('chitty-pester-cfg-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
         $env:CHITTY_CONFIG_DIR = $ConfigDir
@@ -80,7 +80,7 @@ Describe 'Connect-Chitty without parameters' {
     AfterEach {
         Disconnect-Chitty -ErrorAction SilentlyContinue
         $env:CHITTY_CONFIG_DIR = $null
-        foreach ($name in $SavedEnvironment.Keys) { [Environment]::SetEnvironmentVariable($name, $SavedEnvironment[$name]) }
+        foreach ($name in $SavedEnvironment.Keys) { Set-ProcessVariable $name $SavedEnvironment[$name] }
         Remove-Item -LiteralPath $ConfigDir -Recurse -Force -ErrorAction SilentlyContinue
     }
 
@@ -130,26 +130,26 @@ Describe 'Session ids' {
     It 'Get-ChittySession still takes a wildcard pattern' {
         Disconnect-Chitty -ErrorAction SilentlyContinue
         $saved = @{}
-        foreach ($name in 'CHITTY_ENDPOINT', 'CHITTY_API_KEY') { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $null) }
+        foreach ($name in 'CHITTY_ENDPOINT', 'CHITTY_API_KEY') { $saved[$name] = [Environment]::GetEnvironmentVariable($name); Set-ProcessVariable $name $null }
         try {
             $err = $null
             try { Get-ChittySession 'sess*' } catch { $err = $_ }
             # Bound and validated: it fails only for want of a connection.
             $err.FullyQualifiedErrorId | Should -BeLike 'ChittyNotConnected*'
         }
-        finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+        finally { foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] } }
     }
 }
 
 Describe 'Sync-ChittyFolder -BandwidthLimit' {
     BeforeAll {
         $script:SavedEnvironment = @{}
-        foreach ($name in 'CHITTY_ENDPOINT', 'CHITTY_API_KEY') { $SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $null) }
+        foreach ($name in 'CHITTY_ENDPOINT', 'CHITTY_API_KEY') { $SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name); Set-ProcessVariable $name $null }
         Disconnect-Chitty -ErrorAction SilentlyContinue
     }
 
     AfterAll {
-        foreach ($name in $SavedEnvironment.Keys) { [Environment]::SetEnvironmentVariable($name, $SavedEnvironment[$name]) }
+        foreach ($name in $SavedEnvironment.Keys) { Set-ProcessVariable $name $SavedEnvironment[$name] }
     }
 
     It 'takes rclone''s <Value> as <Expected>/s' -TestCases @(
@@ -210,7 +210,7 @@ Describe 'A session id from the environment' {
             $err.Exception.Message | Should -BeLike "*'r2:files/x'*CHITTY_SESSION_ID*rclone remote:path*"
         }
         finally {
-            foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+            foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
             Disconnect-Chitty -ErrorAction SilentlyContinue
         }
     }

@@ -15,6 +15,15 @@ if (-not (Test-Path -LiteralPath (Join-Path $RepoRoot 'bin/ChittyConnect.PowerSh
 Import-Module (Join-Path $RepoRoot 'build/ChittyStack.psm1') -Force
 Import-Module $ManifestPath -Force
 
+function Set-ProcessVariable {
+    # Sets a variable of this process, or removes it for $null. PowerShell hands $null to a [string] parameter
+    # of a .NET method as "", and on Unix .NET then keeps an empty variable, which programs read as set (rclone
+    # takes an empty RCLONE_CONFIG_<REMOTE>_TYPE over its config file).
+    param([Parameter(Mandatory)] [string] $Name, [AllowNull()] $Value)
+    if ($null -eq $Value) { [Environment]::SetEnvironmentVariable($Name, [NullString]::Value) }
+    else { [Environment]::SetEnvironmentVariable($Name, [string] $Value) }
+}
+
 function Connect-ChittyTestStack {
     # Makes the stack the current connection, with the R2 settings of its s3rver. -Extra holds more
     # Connect-Chitty parameters, e.g. @{ SessionId = 'other' }.
@@ -53,7 +62,7 @@ function Invoke-ChittyPwsh {
     $saved = @{}
     foreach ($name in $Environment.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-        [Environment]::SetEnvironmentVariable($name, $Environment[$name])
+        Set-ProcessVariable $name $Environment[$name]
     }
     Push-Location $WorkingDirectory
     try {
@@ -65,7 +74,7 @@ function Invoke-ChittyPwsh {
     }
     finally {
         Pop-Location
-        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
         Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
     }
 }
@@ -134,14 +143,14 @@ function Get-RcloneMd5 {
     }
     foreach ($name in $variables.Keys) {
         $saved[$name] = [Environment]::GetEnvironmentVariable($name)
-        [Environment]::SetEnvironmentVariable($name, $variables[$name])
+        Set-ProcessVariable $name $variables[$name]
     }
     try {
         $lines = & rclone md5sum -q "stack:$Path"
         if ($LASTEXITCODE -ne 0) { throw "rclone md5sum stack:$Path failed ($LASTEXITCODE)." }
     }
     finally {
-        foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) }
+        foreach ($name in $saved.Keys) { Set-ProcessVariable $name $saved[$name] }
     }
     $md5 = @{}
     foreach ($line in $lines) { if ($line -match '^([0-9a-f]{32})  (.+)$') { $md5[$Matches[2]] = $Matches[1] } }

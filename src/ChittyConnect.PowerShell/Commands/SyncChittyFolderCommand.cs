@@ -155,6 +155,14 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
     public int RetryTimeoutSec { get; set; } = (int)R2StoreOptions.DefaultRetryTimeout.TotalSeconds;
 
     /// <summary>
+    /// -Direction Download or Both: moves the local files a download would replace or delete into this folder,
+    /// at their relative paths (as rclone's --backup-dir), instead of losing them. Outside the synced folder.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? BackupDirectory { get; set; }
+
+    /// <summary>
     /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
     /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
     /// </summary>
@@ -219,6 +227,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             Source = Source,
             LockTimeout = TimeSpan.FromSeconds(LockTimeoutSec),
             StateDirectory = StateDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StateDirectory),
+            BackupDirectory = BackupDirectory is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(BackupDirectory),
         };
 
         (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? crypt = null;
@@ -433,7 +442,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
             default:
                 if (VerboseEnabled)
                 {
-                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)");
+                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)"
+                        + (result.BackupPath is null ? string.Empty : $"; the local version was moved to '{result.BackupPath}'"));
                 }
 
                 WriteResult(result);
@@ -507,6 +517,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
                 if (r.Conflict != SyncConflict.None) { w.WriteString("conflict", r.Conflict.ToString()); }
                 if (r.ConflictPath is not null) { w.WriteString("conflictPath", r.ConflictPath); }
+                if (r.BackupPath is not null) { w.WriteString("backupPath", r.BackupPath); }
                 if (r.Error is not null) { w.WriteString("error", r.Error); }
             }
             else if (entry is ChittySyncSummary s)
@@ -527,6 +538,8 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 w.WriteNumber("errors", s.Errors);
                 w.WriteNumber("deletesWithheld", s.DeletesWithheld);
                 w.WriteNumber("notOwned", s.NotOwned);
+                if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
+                if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
                 w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
                 w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
                 w.WriteNumber("bytesHashed", s.BytesHashed);

@@ -147,7 +147,8 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// of a part already stored, and the two ciphertexts together would give away the XOR of the plaintexts.
     /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
+        WriteCondition? condition = null)
     {
         var objectKey = ObjectKeyFor(key);
         var plainSize = new FileInfo(path).Length;
@@ -159,7 +160,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
             using var content = new EncryptedUploadContent(path, _key, Environment.ProcessorCount + 2);
             var progressOfPlain = progress is null ? null : new PlainProgress(plainSize, progress);
             var sent = await _inner.UploadContentAsync(content, objectKey, sha256: null, modified,
-                progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken).ConfigureAwait(false);
+                progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken, condition).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, sent.Size, sent.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = sent.ETag, Size = sent.Size, Parts = sent.Parts };
         }
@@ -179,7 +180,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 
             var scaled = progress is null ? null : new PlainProgress(plainLength, progress);
             var result = await _inner.UploadFileAsync(staged, objectKey, cipherSha256, cipherMd5, modified,
-                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken, resumableUpload).ConfigureAwait(false);
+                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken, resumableUpload, condition).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, result.Size, result.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = result.ETag, Size = result.Size, Parts = result.Parts };
         }

@@ -28,9 +28,13 @@ public interface IObjectStore
     /// <summary>Every object under <paramref name="prefix"/>.</summary>
     Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
 
-    /// <summary>Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when its parts still fit.</summary>
+    /// <summary>
+    /// Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when
+    /// its parts still fit; with a <paramref name="condition"/>, only over the version it names.
+    /// </summary>
     Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null);
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
+        WriteCondition? condition = null);
 
     /// <summary>Downloads <paramref name="key"/> into <paramref name="destination"/>, verified.</summary>
     Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken);

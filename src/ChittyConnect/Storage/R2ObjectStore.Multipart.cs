@@ -22,21 +22,21 @@ public sealed partial class R2ObjectStore
     /// multipart threshold as one PUT, from the threshold on as a multipart upload, each request verified as
     /// <see cref="UploadFileAsync"/> verifies them; the object gets the sha256 metadata only when
     /// <paramref name="sha256"/> is given. When the content's file changed meanwhile, the object is removed
-    /// again and ContentChanged is thrown.
+    /// again and ContentChanged is thrown. A <paramref name="condition"/> holds as on <see cref="UploadFileAsync"/>.
     /// </summary>
     internal async Task<UploadResult> UploadContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, WriteCondition? condition = null)
     {
         EnsureSafeKey(key);
         var result = content.Length < _options.MultipartThreshold
-            ? await PutContentAsync(content, key, sha256, modified, progress, cancellationToken).ConfigureAwait(false)
-            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, cancellationToken).ConfigureAwait(false);
+            ? await PutContentAsync(content, key, sha256, modified, condition, progress, cancellationToken).ConfigureAwait(false)
+            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, condition, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
     private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, CancellationToken cancellationToken)
+        Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var length = content.Length;
         var partSize = _options.PartSizeFor(length, _dialect.MinimumPartSize);
@@ -48,7 +48,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
-            uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, cancellationToken).ConfigureAwait(false);
+            uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, condition, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
 
@@ -61,10 +61,13 @@ public sealed partial class R2ObjectStore
                 BucketName = Bucket,
                 Key = key,
                 UploadId = uploadId,
-                PartETags = etags.Select((e, i) => new PartETag(i + 1, "\"" + e + "\"")).ToList(),
+                PartETags = etags.Select((e, i) => new PartETag(i + 1, Quoted(e!))).ToList(),
+                // Checked again at the end: the key may have been written while the parts went.
+                IfMatch = IfMatchOf(condition),
+                IfNoneMatch = IfNoneMatchOf(condition),
             };
             var expected = MultipartETag(partMd5s!);
-            var finalETag = await CompleteAsync(complete, expected, cancellationToken).ConfigureAwait(false);
+            var finalETag = await CompleteAsync(complete, expected, condition, cancellationToken).ConfigureAwait(false);
             if (finalETag != expected)
             {
                 await DiscardAsync(key).ConfigureAwait(false);
@@ -100,12 +103,12 @@ public sealed partial class R2ObjectStore
     // Completes the upload and returns the object's ETag. A completion whose answer was lost and that was sent
     // again finds the upload gone (NoSuchUpload) although the first one took effect: when the key then holds an
     // object with exactly the ETag this upload's parts make, that object is this upload's and the file is stored.
-    private async Task<string> CompleteAsync(CompleteMultipartUploadRequest complete, string expected, CancellationToken cancellationToken)
+    private async Task<string> CompleteAsync(CompleteMultipartUploadRequest complete, string expected, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var key = complete.Key;
         try
         {
-            var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken, condition).ConfigureAwait(false);
             return NormalizeETag(response.ETag);
         }
         catch (ObjectStoreException ex) when (ex.Code == "NoSuchUpload")
@@ -122,10 +125,19 @@ public sealed partial class R2ObjectStore
 
     // A CreateMultipartUpload whose answer was lost is sent once more, and only once the uploads it may have
     // created are aborted (the listing succeeded), so that no upload nobody knows of is left open.
-    private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, CancellationToken cancellationToken)
+    private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, WriteCondition? condition,
+        CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = Bucket, Key = key, ContentType = "application/octet-stream" };
         AddMetadata(initiate.Metadata, sha256, md5, modified);
+        // R2 checks a condition here too (the SDK has no property for it on this request: headers it copies
+        // as they are), so an upload that cannot complete sends no part. Stores that ignore it still meet the
+        // condition at CompleteMultipartUpload.
+        if (condition is not null)
+        {
+            initiate.Headers[condition.ETag is null ? "If-None-Match" : "If-Match"] = IfMatchOf(condition) ?? IfNoneMatchOf(condition);
+        }
+
         InitiateMultipartUploadResponse created;
         for (var attempt = 1; ; attempt++)
         {
@@ -134,6 +146,10 @@ public sealed partial class R2ObjectStore
             {
                 created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
                 break;
+            }
+            catch (ObjectStoreException ex) when (ConditionFailed(ex, condition))
+            {
+                throw RemoteChanged(key, condition!, ex);
             }
             catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
             {

@@ -186,15 +186,21 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// if any: its parts whose ETag is the MD5 of the file's bytes at their place are kept and only the
     /// others are sent. When it no longer exists or does not match, a new upload begins.
     /// </param>
+    /// <param name="condition">
+    /// When given, the object is written only over the version it names (PutObject, CreateMultipartUpload and
+    /// CompleteMultipartUpload carry it); otherwise <see cref="ObjectStoreException"/> with code
+    /// <see cref="ObjectStoreException.RemoteChanged"/> is thrown and the key keeps what it holds.
+    /// </param>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
+        WriteCondition? condition = null)
     {
         EnsureSafeKey(key);
         using var content = new FileUploadContent(path);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, cancellationToken).ConfigureAwait(false)
-            : await PutAsync(content, key, sha256, md5, modified, progress, cancellationToken).ConfigureAwait(false);
+            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
+            : await PutAsync(content, key, sha256, md5, modified, condition, progress, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
@@ -419,7 +425,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     // One PUT streamed from the file, signed with the SHA-256 the caller hashed and carrying its MD5, so the
     // store refuses content that is not what was hashed; the ETag is checked against that MD5 here as well.
     private async Task<UploadResult> PutAsync(FileUploadContent content, string key, string sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, CancellationToken cancellationToken)
+        WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
         var (path, length) = (content.Path, content.Length);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -442,7 +448,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             }
 
             using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
-            return await SendPutAsync(key, body, length, md5Bytes, sha256, sha256, modified, cancellationToken).ConfigureAwait(false);
+            return await SendPutAsync(key, body, length, md5Bytes, sha256, sha256, modified, condition, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -453,13 +459,13 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     // One PUT of made content (all of it as one part: its bytes are made and hashed before they go), verified
     // as a file's PUT is; the object gets the sha256 metadata only when sha256 is given.
     private async Task<UploadResult> PutContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
-        Action<long>? progress, CancellationToken cancellationToken)
+        WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var part = await content.ReadPartAsync(0, Math.Max(1, content.Length), _limiter, progress, cancellationToken).ConfigureAwait(false);
-            return await SendPutAsync(key, part.Body, content.Length, part.Md5, part.Sha256, sha256, modified, cancellationToken).ConfigureAwait(false);
+            return await SendPutAsync(key, part.Body, content.Length, part.Md5, part.Sha256, sha256, modified, condition, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -468,7 +474,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     }
 
     private async Task<UploadResult> SendPutAsync(string key, Stream body, long length, byte[] md5, string signedSha256, string? metadataSha256,
-        DateTimeOffset modified, CancellationToken cancellationToken)
+        DateTimeOffset modified, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var expected = ContentHasher.ToHex(md5);
         var request = _s3.SignWith(new PutObjectRequest
@@ -481,10 +487,12 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             ContentType = "application/octet-stream",
             UseChunkEncoding = false,
             MD5Digest = Convert.ToBase64String(md5),
+            IfMatch = IfMatchOf(condition),
+            IfNoneMatch = IfNoneMatchOf(condition),
         }, signedSha256);
         AddMetadata(request.Metadata, metadataSha256, md5: null, modified);
         request.Headers.ContentLength = length;
-        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
+        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken, condition).ConfigureAwait(false);
         var etag = NormalizeETag(response.ETag);
         if (etag != expected)
         {
@@ -500,8 +508,10 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken) =>
         _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken), cancellationToken);
 
-    // An upload call: the store's own integrity refusals become one clear error.
-    private async Task<T> CallUploadAsync<T>(string verb, string key, Action count, Func<Task<T>> call, CancellationToken cancellationToken)
+    // An upload call: the store's own integrity refusals become one clear error, and so does a write
+    // condition that no longer holds.
+    private async Task<T> CallUploadAsync<T>(string verb, string key, Action count, Func<Task<T>> call, CancellationToken cancellationToken,
+        WriteCondition? condition = null)
     {
         try
         {
@@ -511,7 +521,31 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             throw new ObjectStoreException($"'{key}': the store refused the bytes it received ({ex.Code}): they are not the bytes that were hashed (the file changed while it was sent, or the transfer was corrupted). Nothing was stored; it will be sent again next time.", key, "IntegrityError", ex.StatusCode, ex);
         }
+        catch (ObjectStoreException ex) when (ConditionFailed(ex, condition))
+        {
+            throw RemoteChanged(key, condition!, ex);
+        }
     }
+
+    // 412 is R2's (and S3's) answer to a condition that does not hold, 409 S3's to a write that raced another
+    // one on the key; S3 answers If-Match on a missing key with 404 NoSuchKey.
+    private static bool ConditionFailed(ObjectStoreException ex, WriteCondition? condition) =>
+        condition is not null
+        && (ex.StatusCode is 412 or 409 || ex.Code is "PreconditionFailed" or "ConditionalRequestConflict"
+            || (condition.ETag is not null && ex.Code == "NoSuchKey"));
+
+    private static ObjectStoreException RemoteChanged(string key, WriteCondition condition, ObjectStoreException ex)
+    {
+        var now = condition.ETag is null ? "an object exists there now" : $"the object there is no longer the one with ETag {condition.ETag}";
+        return new ObjectStoreException($"'{key}' was written by someone else since it was listed ({ex.StatusCode} {ex.Code}): {now}, and this upload did not replace it.", key, ObjectStoreException.RemoteChanged, ex.StatusCode, ex);
+    }
+
+    private static string Quoted(string etag) => "\"" + etag + "\"";
+
+    // The header values of a condition: If-Match with the quoted ETag, or If-None-Match: * for no object.
+    private static string? IfMatchOf(WriteCondition? condition) => condition?.ETag is { } etag ? Quoted(etag) : null;
+
+    private static string? IfNoneMatchOf(WriteCondition? condition) => condition is { ETag: null } ? "*" : null;
 
     // The request with its body at the start again (a retry after a failed attempt that sent part of it).
     private static T Rewound<T>(T request, Stream body)

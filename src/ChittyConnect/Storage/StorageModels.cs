@@ -62,6 +62,31 @@ public sealed class RemoteObjectInfo
     public DateTimeOffset? LastModified { get; set; }
 }
 
+/// <summary>
+/// What the key must hold for an upload to be written there: the version a sync planned against, sent as R2's
+/// conditional headers (If-Match with its ETag, or If-None-Match: * when there was none). When the key holds
+/// anything else, the store refuses the write and both versions stay as they are (<see cref="ObjectStoreException.RemoteChanged"/>).
+/// </summary>
+public sealed class WriteCondition
+{
+    private WriteCondition(string? etag) => ETag = etag;
+
+    /// <summary>The key must hold no object.</summary>
+    public static WriteCondition Absent { get; } = new(null);
+
+    /// <summary>The ETag the object at the key must have; null for <see cref="Absent"/>.</summary>
+    public string? ETag { get; }
+
+    /// <summary>The key must hold the object with <paramref name="etag"/>.</summary>
+    public static WriteCondition Matches(string etag) => new(etag ?? throw new ArgumentNullException(nameof(etag)));
+
+    /// <summary>The key must hold what a listing showed: <paramref name="seen"/>, or nothing when it showed none.</summary>
+    public static WriteCondition For(RemoteObject? seen) => seen is null ? Absent : Matches(seen.ETag);
+
+    /// <inheritdoc />
+    public override string ToString() => ETag is null ? "If-None-Match: *" : "If-Match: \"" + ETag + "\"";
+}
+
 /// <summary>The outcome of an upload whose every request was verified.</summary>
 public sealed class UploadResult
 {
@@ -170,6 +195,12 @@ public sealed class ObjectStoreException : Exception
         Code = code;
         StatusCode = statusCode;
     }
+
+    /// <summary>
+    /// The <see cref="Code"/> of an upload the store refused because the key no longer holds the version its
+    /// <see cref="WriteCondition"/> named (another writer came first); nothing was written.
+    /// </summary>
+    public const string RemoteChanged = "RemoteChanged";
 
     /// <summary>The object key concerned, if any.</summary>
     public string? Key { get; }

@@ -90,6 +90,7 @@ public sealed class SyncEngine
         }
 
         var run = new SyncRun(_store, options, onResult, progress, cancellationToken);
+        CheckBackupDirectory(options, run.Root);
         var requestsAtStart = _store.Requests.Snapshot();
         // An encrypted prefix keeps its own state: its ETags are the ciphertext's, its keys not the clear ones.
         var stateTarget = run.Crypt is { } crypt ? run.Prefix + "\nrclone-crypt:" + crypt.NameEncryption : run.Prefix;
@@ -148,6 +149,30 @@ public sealed class SyncEngine
     /// </summary>
     public ChittySyncSummary? LastSummary { get; private set; }
 
+    // -BackupDirectory keeps what a download would replace or delete: it has nothing to keep in an upload, and
+    // inside the folder (or around it) its files would be synced as the folder's own.
+    private static void CheckBackupDirectory(SyncOptions options, string root)
+    {
+        if (options.BackupDirectory is null)
+        {
+            return;
+        }
+
+        if (options.Direction == SyncDirection.Upload)
+        {
+            throw new SyncException("-BackupDirectory keeps the local files a download would replace or delete; -Direction Upload changes no local file. Use it with -Direction Download or Both.", "SyncInvalidOptions");
+        }
+
+        var backup = Path.GetFullPath(options.BackupDirectory).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        var folder = root.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        // Case is ignored here on every system: a backup folder that differs from the synced one only by case
+        // is refused even where the two are distinct, which costs nothing and is never wrong where they are not.
+        if (backup.StartsWith(folder, StringComparison.OrdinalIgnoreCase) || folder.StartsWith(backup, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new SyncException($"-BackupDirectory '{options.BackupDirectory}' overlaps the synced folder '{root}': its files would be synced as the folder's own. Choose a folder outside it.", "SyncInvalidOptions");
+        }
+    }
+
     private async Task ExecuteAsync(SyncRun run)
     {
         var options = run.Options;
@@ -168,8 +193,9 @@ public sealed class SyncEngine
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
 
-        var plan = await new SyncPlanner(run).PlanAsync(inventory).ConfigureAwait(false);
-        var executor = new SyncExecutor(run);
+        var planner = new SyncPlanner(run);
+        var plan = await planner.PlanAsync(inventory).ConfigureAwait(false);
+        var executor = new SyncExecutor(run, planner);
         if (options.PlanOnly)
         {
             executor.EmitPlan(plan);

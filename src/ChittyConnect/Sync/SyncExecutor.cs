@@ -18,10 +18,15 @@ namespace ChittyConnect.Sync;
 internal sealed class SyncExecutor
 {
     private readonly SyncRun _run;
+    private readonly SyncPlanner _planner;
     private readonly object _saveGate = new();
     private long _lastSaveTicks;
 
-    public SyncExecutor(SyncRun run) => _run = run;
+    public SyncExecutor(SyncRun run, SyncPlanner planner)
+    {
+        _run = run;
+        _planner = planner;
+    }
 
     private IObjectStore Store => _run.Store;
 
@@ -87,18 +92,7 @@ internal sealed class SyncExecutor
             var large = item.Size >= _run.Options.LargeTransferThreshold ? _run.Progress.BeginTransfer(item.RelativePath, item.Size) : null;
             try
             {
-                switch (item.Step)
-                {
-                    case SyncStep.Upload:
-                        await UploadOneAsync(item, watch, large).ConfigureAwait(false);
-                        break;
-                    case SyncStep.Download:
-                        await DownloadOneAsync(item, watch, large).ConfigureAwait(false);
-                        break;
-                    default:
-                        await KeepBothAsync(item, watch, large).ConfigureAwait(false);
-                        break;
-                }
+                await TransferOneAsync(item, watch, large).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (Token.IsCancellationRequested)
             {
@@ -121,9 +115,33 @@ internal sealed class SyncExecutor
         }).ConfigureAwait(false);
     }
 
+    private Task TransferOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large) => item.Step switch
+    {
+        SyncStep.Upload => UploadOneAsync(item, watch, large),
+        SyncStep.Download => DownloadOneAsync(item, watch, large),
+        _ => KeepBothAsync(item, watch, large),
+    };
+
+    // The upload replaces only the version the plan saw (or creates the key only where it saw none): when
+    // another writer came in between, the store refuses it, both versions stay, and the path is decided again.
     private async Task UploadOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large)
     {
-        await SendAsync(item.RelativePath, item.Key, item.Local!.FullPath, item, large).ConfigureAwait(false);
+        try
+        {
+            await SendAsync(item.RelativePath, item.Key, item.Local!.FullPath, item, large, WriteCondition.For(item.Remote)).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && !item.DecidedAgain)
+        {
+            ChittyLog.Verbose($"{ex.Message} Deciding '{item.RelativePath}' again.");
+            _run.Count(s => s.RemoteChangedDuringRun++);
+            if (await _planner.DecideAgainAsync(item).ConfigureAwait(false) is { } again)
+            {
+                await TransferOneAsync(again, watch, large).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
         var r = _run.ResultFor(item, ConflictOr(item, SyncAction.Uploaded), SyncOperation.Upload);
         r.Duration = watch.Elapsed;
         _run.Emit(r);
@@ -140,8 +158,9 @@ internal sealed class SyncExecutor
         return SyncAction.Conflict;
     }
 
-    // Uploads the file at fullPath (the plan's local version) as key and records it under relativePath.
-    private async Task SendAsync(string relativePath, string key, string fullPath, SyncPlanItem item, SyncTransferProgress? large)
+    // Uploads the file at fullPath (the plan's local version) as key, where the key holds what condition
+    // names, and records it under relativePath.
+    private async Task SendAsync(string relativePath, string key, string fullPath, SyncPlanItem item, SyncTransferProgress? large, WriteCondition condition)
     {
         // R2 answers KeyTooLongError only after the body was sent (and s3rver fails on the file system):
         // refuse it up front, saying what to shorten.
@@ -155,16 +174,29 @@ internal sealed class SyncExecutor
         item.Hashes = hashes;
         var modified = new DateTimeOffset(new DateTime(hashes.ModifiedTicks, DateTimeKind.Utc));
         var uploadId = hashes.Size >= Store.Options.MultipartThreshold ? State.ClaimResumable(key, hashes.Sha256) : null;
-        var result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
-            bytes => _run.Progress.AddBytes(bytes, large),
-            id =>
-            {
-                State.AddPending(key, id, hashes.Sha256, uploadId);
-                uploadId = id;
-                // A crash from here on leaves parts behind: the next run must know to resume or abort them.
-                ForceSaveState();
-            },
-            Token, uploadId).ConfigureAwait(false);
+        UploadResult result;
+        string? started = null;
+        try
+        {
+            result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
+                bytes => _run.Progress.AddBytes(bytes, large),
+                id =>
+                {
+                    State.AddPending(key, id, hashes.Sha256, uploadId);
+                    uploadId = started = id;
+                    // A crash from here on leaves parts behind: the next run must know to resume or abort them.
+                    ForceSaveState();
+                },
+                Token, uploadId, condition).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && started is not null)
+        {
+            // The store aborted the upload this call began (it cannot complete over the other version):
+            // nothing to resume.
+            State.RemovePending(started);
+            throw;
+        }
+
         State.RemovePending(uploadId);
         State.Remember(relativePath, hashes, result.ETag, transferred: true);
         _run.Count(s =>
@@ -190,7 +222,8 @@ internal sealed class SyncExecutor
         EnsureUnchangedLocally(item);
         Directory.CreateDirectory(Path.GetDirectoryName(conflictFull)!);
         File.Move(item.Local!.FullPath, conflictFull);
-        await SendAsync(conflictPath, _run.Prefix + conflictPath, conflictFull, item, large).ConfigureAwait(false);
+        // The conflict copy's name is new: it never replaces an object someone else wrote under it.
+        await SendAsync(conflictPath, _run.Prefix + conflictPath, conflictFull, item, large, WriteCondition.Absent).ConfigureAwait(false);
         item.Local = null;
         await ReceiveAsync(item, large).ConfigureAwait(false);
         _run.Count(s => s.Conflicts++);
@@ -263,6 +296,7 @@ internal sealed class SyncExecutor
             var modified = result.Info.FileModified ?? result.Info.LastModified ?? DateTimeOffset.UtcNow;
             File.SetLastWriteTimeUtc(temp, modified.UtcDateTime);
             EnsureUnchangedLocally(item);
+            item.BackupPath = BackUp(item);
             if (File.Exists(item.FullPath))
             {
                 File.Replace(temp, item.FullPath, null);
@@ -343,7 +377,12 @@ internal sealed class SyncExecutor
             {
                 EnsureUnchangedLocally(item);
                 LocalScanner.EnsureNoLink(_run.Root, item.FullPath);
-                File.Delete(item.FullPath);
+                item.BackupPath = BackUp(item);
+                if (item.BackupPath is null)
+                {
+                    File.Delete(item.FullPath);
+                }
+
                 Deleted(item, watch.Elapsed);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -351,6 +390,32 @@ internal sealed class SyncExecutor
                 _run.Fail(item, SyncFailureReason.DeleteFailed, ex, watch.Elapsed);
             }
         }
+    }
+
+    // -BackupDirectory: the local file at the item's path moves there, to the same relative path (a name taken
+    // there gets ".backup-2", "-3", ... before its extension), instead of being replaced or deleted. Returns
+    // where it went; null without a backup folder or a file to keep. A move that fails fails the path, and the
+    // file stays where it was.
+    private string? BackUp(SyncPlanItem item)
+    {
+        var folder = _run.Options.BackupDirectory;
+        if (folder is null || !File.Exists(item.FullPath))
+        {
+            return null;
+        }
+
+        var wanted = Path.Combine(folder, item.RelativePath.Replace('/', Path.DirectorySeparatorChar));
+        Directory.CreateDirectory(Path.GetDirectoryName(wanted)!);
+        var (stem, extension) = (Path.Combine(Path.GetDirectoryName(wanted)!, Path.GetFileNameWithoutExtension(wanted)), Path.GetExtension(wanted));
+        var target = wanted;
+        for (var n = 2; File.Exists(target) || Directory.Exists(target); n++)
+        {
+            target = stem + ".backup-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture) + extension;
+        }
+
+        File.Move(item.FullPath, target);
+        _run.Count(s => s.FilesBackedUp++);
+        return target;
     }
 
     private void Deleted(SyncPlanItem item, TimeSpan elapsed)

@@ -219,6 +219,13 @@ public sealed class SyncOptions
     /// <summary>Where the state files live; default: sync-state in the machine's local data folder (<see cref="Configuration.ConfigDirectory.LocalRoot"/>).</summary>
     public string? StateDirectory { get; set; }
 
+    /// <summary>
+    /// Download and two-way: the folder the local files a download would replace or a delete would remove are
+    /// moved to instead, at their relative paths (as rclone's --backup-dir); a name already taken there gets
+    /// ".backup-2" (3, ...) before its extension. Outside the synced folder. Null: they are replaced or deleted.
+    /// </summary>
+    public string? BackupDirectory { get; set; }
+
     /// <summary>How long to wait for another sync of the same folder and prefix to finish; zero fails at once.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.Zero;
 
@@ -271,6 +278,9 @@ public sealed class ChittySyncResult
     /// <summary>The local file.</summary>
     public string LocalPath { get; set; } = string.Empty;
 
+    /// <summary>Where the local version this download replaced or this delete removed was moved (-BackupDirectory).</summary>
+    public string? BackupPath { get; set; }
+
     /// <summary>The file's last-write time.</summary>
     public DateTimeOffset? Modified { get; set; }
 
@@ -313,6 +323,9 @@ public sealed class ChittySyncSummary
 
     /// <summary>Files already identical on both sides.</summary>
     public int FilesSkipped { get; set; }
+
+    /// <summary>Local files moved to -BackupDirectory instead of being replaced or deleted.</summary>
+    public int FilesBackedUp { get; set; }
     public long BytesSkipped { get; set; }
 
     public int PlannedUploads { get; set; }
@@ -341,6 +354,12 @@ public sealed class ChittySyncSummary
 
     /// <summary>Two-way plan: conflicts the run would keep both versions of.</summary>
     public int PlannedConflicts { get; set; }
+
+    /// <summary>
+    /// Uploads the store refused because another writer changed the object after the listing (a conditional
+    /// write); each such path was decided again from the object as it is now, and neither version was lost.
+    /// </summary>
+    public int RemoteChangedDuringRun { get; set; }
 
     public TimeSpan Elapsed { get; set; }
 

@@ -86,6 +86,15 @@ internal sealed class SyncPlanItem
 
     /// <summary>For <see cref="SyncStep.KeepBoth"/>: the relative path the local version is saved under.</summary>
     public string? ConflictPath { get; set; }
+
+    /// <summary>Where the local version the step replaced or removed was moved (-BackupDirectory), once it was.</summary>
+    public string? BackupPath { get; set; }
+
+    /// <summary>
+    /// True once the path was decided again because its upload found the object changed since the listing; it is
+    /// not decided a third time (a key written again meanwhile is synced by the next run).
+    /// </summary>
+    public bool DecidedAgain { get; set; }
 }
 
 /// <summary>What a run will do: transfers first, then deletes, each sorted by path.</summary>

@@ -18,6 +18,7 @@ namespace ChittyConnect.Sync;
 internal sealed class SyncPlanner
 {
     private readonly SyncRun _run;
+    private readonly object _decideAgainGate = new();
     private HashSet<string> _taken = new(StringComparer.Ordinal);
     private string? _notOwnedExample;
 
@@ -76,6 +77,54 @@ internal sealed class SyncPlanner
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// Decides a path again whose upload the store refused because the key no longer holds the version the
+    /// plan saw (another writer came between the listing and the upload): from the object as a HEAD finds it
+    /// now, by the same table. Returns the transfer to make instead, or null when nothing is left to do (both
+    /// sides hold the same content now: recorded as agreed) or the path failed (reported). Never a delete:
+    /// the local file is still there.
+    /// </summary>
+    public async Task<SyncPlanItem?> DecideAgainAsync(SyncPlanItem planned)
+    {
+        var info = await _run.Store.HeadAsync(planned.Key, _run.Token).ConfigureAwait(false);
+        var item = new SyncPlanItem(planned.RelativePath, planned.Key, planned.FullPath)
+        {
+            Local = planned.Local,
+            Baseline = planned.Baseline,
+            Hashes = planned.Hashes,
+            Remote = info is null ? null : new RemoteObject(planned.Key, info.Size, info.ETag, info.LastModified),
+            DecidedAgain = true,
+        };
+        var path = new PlannedPath(item);
+        if (Options.Direction == SyncDirection.Both)
+        {
+            ClassifyAgainstBaseline(path);
+        }
+        else
+        {
+            Classify(path);
+        }
+
+        if (path.LocalUnsettled || path.RemoteUnsettled || NeedsContentCompare(path))
+        {
+            await ExamineAsync(new List<PlannedPath> { path }).ConfigureAwait(false);
+        }
+
+        if (path.Failed)
+        {
+            return null;
+        }
+
+        var plan = new SyncPlan();
+        lock (_decideAgainGate)
+        {
+            // Conflict names are taken from one set for the whole run.
+            Decide(path, plan);
+        }
+
+        return plan.Transfers.FirstOrDefault();
     }
 
     // An unmounted drive, an emptied folder or a wrong bucket looks like "every file deleted" on that side;

@@ -122,6 +122,7 @@ internal sealed class SyncRun
         Modified = item.Local is not null ? new DateTimeOffset(item.Local.LastWriteUtc, TimeSpan.Zero) : item.Remote?.LastModified,
         Conflict = item.Conflict,
         ConflictPath = item.ConflictPath,
+        BackupPath = item.BackupPath,
     };
 
     /// <summary>

@@ -16,8 +16,8 @@ namespace ChittyConnect.Tests.Crypt;
 [Collection(S3rverCollection.Name)]
 public sealed class EncryptedSyncTests
 {
-    private const string Password = "a long and secret crypt password";
-    private const string Salt = "and its salt";
+    internal const string Password = "a long and secret crypt password";
+    internal const string Salt = "and its salt";
 
     private readonly S3rverProcess _s3rver;
 

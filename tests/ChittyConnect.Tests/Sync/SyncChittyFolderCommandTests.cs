@@ -280,6 +280,37 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         }
     }
 
+    [Fact]
+    public void BackupDirectory_resolves_against_the_current_location_and_is_refused_inside_the_folder()
+    {
+        var (_, upload) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport");
+        upload.Dispose();
+        File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha, edited here");
+        File.SetLastWriteTimeUtc(Path.Combine(Folder, "a.txt"), DateTime.UtcNow.AddDays(-1));
+
+        var (output, shell) = Invoke("Set-Location $root; Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -BackupDirectory ./kept -LogFile ./sync.log");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            var result = (ChittySyncResult)Assert.Single(output).BaseObject;
+            Assert.Equal((SyncAction.Downloaded, Path.Combine(_root, "kept", "a.txt")), (result.Action, result.BackupPath));
+            Assert.Equal("alpha, edited here", File.ReadAllText(Path.Combine(_root, "kept", "a.txt")));
+            Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        }
+
+        var log = File.ReadAllLines(Path.Combine(_root, "sync.log")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(Path.Combine(_root, "kept", "a.txt"), log[0].GetProperty("backupPath").GetString());
+        Assert.Equal(1, log[^1].GetProperty("filesBackedUp").GetInt32());
+
+        var (_, inside) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -BackupDirectory (Join-Path $folder kept)");
+        using (inside)
+        {
+            var error = SingleError(inside);
+            Assert.Equal("ChittySyncInvalidOptions,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+        }
+    }
+
     private static ErrorRecord SingleError(System.Management.Automation.PowerShell shell)
     {
         var errors = shell.Streams.Error.ToList();
