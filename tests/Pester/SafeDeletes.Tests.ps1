@@ -84,7 +84,7 @@ Describe 'A sync never deletes what it does not own' {
         Get-Content -LiteralPath (Join-Path $other 'a.txt') -Raw | Should -Be (Get-Content -LiteralPath (Join-Path $data 'a.txt') -Raw)
         # The guide's layout over the whole session: what the folder never had is left, in one warning.
         @($guide).Count | Should -Be 1
-        "$guide" | Should -BeLike 'Left * file(s) under *-Mirror*'
+        "$guide" | Should -BeLike 'Kept * file(s) under *other folders, devices or uploads*They stay; only -Mirror would delete them.'
     }
 
     It 'the guide''s layout over a prefix rclone filled: the first run uploads, later local deletes propagate' {
@@ -99,7 +99,7 @@ Describe 'A sync never deletes what it does not own' {
         $first = Sync-ChittyFolder $folder -Prefix $prefix -NoReport -WarningVariable leftFirst
         $first.RelativePath | Should -Be 'new.md'
         $first.Action | Should -Be 'Uploaded'
-        "$leftFirst" | Should -BeLike 'Left 1 file(s)*2026/12/07/abc-upload.pdf*'
+        "$leftFirst" | Should -BeLike 'Kept 1 file(s)*2026/12/07/abc-upload.pdf*'
 
         Remove-Item -LiteralPath (Join-Path $folder 'b.md')
         $second = Sync-ChittyFolder $folder -Prefix $prefix -NoReport
@@ -151,6 +151,30 @@ Describe '-Force over an empty folder' {
         $plan.Action | Should -Be @('PlannedDelete', 'PlannedDelete')
         "$said" | Should -BeLike "*has no files: with -Force this run deletes every file it synced under *$prefix' (2 file(s))."
         Get-RemoteKeys $prefix | Should -HaveCount 2
+    }
+}
+
+Describe '-WhatIf on a download' {
+    It 'names the local file a download would delete, not the remote key' {
+        $folder = Join-Path $work 'whatif/chittyos-data'
+        $copy = Join-Path $work 'whatif-copy/chittyos-data'
+        New-Files $folder @('f1.bin', 'f2.bin')
+        $prefix = "files/$session-whatif/"
+        Sync-ChittyFolder $folder -Prefix $prefix -NoReport | Out-Null
+        Sync-ChittyFolder $copy -Prefix $prefix -Direction Download -NoReport | Out-Null
+        Remove-Item -LiteralPath (Join-Path $folder 'f1.bin')
+        Sync-ChittyFolder $folder -Prefix $prefix -NoReport | Out-Null
+
+        # The "What if:" lines go to the host, which a transcript records.
+        $transcript = Join-Path $work 'whatif.txt'
+        Start-Transcript -LiteralPath $transcript | Out-Null
+        try { $plan = Sync-ChittyFolder $copy -Prefix $prefix -Direction Download -NoReport -WhatIf }
+        finally { Stop-Transcript | Out-Null }
+        $plan.Action | Should -Be 'PlannedDelete'
+        $said = Get-Content -Raw -LiteralPath $transcript
+        $said | Should -BeLike "*Performing the operation ""Delete local file"" on target ""$(Join-Path $copy 'f1.bin')"".*"
+        $said | Should -Not -BeLike "*$($prefix)f1.bin*"
+        Join-Path $copy 'f1.bin' | Should -Exist
     }
 }
 

@@ -30,6 +30,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     private const string Activity = "Sync-ChittyFolder";
     private readonly Dictionary<int, string> _openChildren = new();
     private int _activityId;
+    private int _results;
     private StreamWriter? _log;
 
     /// <summary>The local folder.</summary>
@@ -402,7 +403,15 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             var builder = new FilterRulesBuilder();
             foreach (var file in ExcludeFrom ?? Array.Empty<string>())
             {
-                builder.AddExcludeFrom(SessionState.Path.GetUnresolvedProviderPathFromPSPath(file));
+                var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(file);
+                if (!File.Exists(path))
+                {
+                    ThrowTerminatingError(new ErrorRecord(
+                        new FileNotFoundException($"-ExcludeFrom '{file}': no such file ('{path}'). Give the path of an rclone filter file, such as ~/.rcloneignore.", path),
+                        "ChittyPathNotFound", ErrorCategory.ObjectNotFound, file));
+                }
+
+                builder.AddExcludeFrom(path);
             }
 
             foreach (var pattern in Exclude ?? Array.Empty<string>())
@@ -436,16 +445,29 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             case SyncAction.PlannedDeleteRemote:
             case SyncAction.PlannedConflict:
                 // Prints "What if: ..." for each planned action (and returns false under -WhatIf).
+                // A local change names the local file; a delete says which side it is on.
+                var local = result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal
+                    || (result.Action == SyncAction.PlannedDelete && Direction == SyncDirection.Download);
+                var operation = result.Action switch
+                {
+                    SyncAction.PlannedDelete => local ? "Delete local file" : "Delete remote object",
+                    SyncAction.PlannedDeleteLocal => "Delete local file",
+                    SyncAction.PlannedDeleteRemote => "Delete remote object",
+                    _ => result.Operation.ToString(),
+                };
                 ShouldProcess(
-                    result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal ? result.LocalPath : result.R2Key,
-                    result.Conflict == SyncConflict.None ? result.Operation.ToString() : $"{result.Operation} ({result.Conflict})");
+                    local ? result.LocalPath : result.R2Key,
+                    result.Conflict == SyncConflict.None ? operation : $"{operation} ({result.Conflict})");
+                _results++;
                 WriteResult(result);
                 break;
             case SyncAction.Failed:
+                _results++;
                 WriteResult(result);
                 WriteError(FileError(result));
                 break;
             default:
+                _results++;
                 if (VerboseEnabled)
                 {
                     WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)"
@@ -485,9 +507,29 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
                 "ChittySyncReportFailed", ErrorCategory.ConnectionError, target));
         }
 
+        WarnIfNothingThere(summary);
         if (Summary)
         {
             WriteObject(summary);
+        }
+    }
+
+    // A misspelled or new folder name downloads from a prefix nothing is under: say so rather than succeed
+    // silently. Two-way, both sides empty is the same mistake.
+    private void WarnIfNothingThere(ChittySyncSummary summary)
+    {
+        var empty = Direction switch
+        {
+            SyncDirection.Download => summary.SourceFiles == 0,
+            SyncDirection.Both => summary.SourceFiles == 0 && _results == 0 && summary.DeletesWithheld == 0,
+            _ => false,
+        };
+        if (empty)
+        {
+            WriteWarning($"Nothing under '{summary.Bucket}/{summary.Prefix}'"
+                + (Direction == SyncDirection.Both ? " and nothing in '" + summary.LocalPath + "'" : string.Empty)
+                + " - check the folder name or pass -Prefix"
+                + (Prefix is null ? " (the default prefix is derived from the folder name)." : "."));
         }
     }
 

@@ -83,6 +83,11 @@ public sealed class SyncEngine
             throw new SyncException("Transfers must be at least 1.", "SyncInvalidOptions");
         }
 
+        if (options.Mirror && options.Direction == SyncDirection.Both)
+        {
+            throw new SyncException("-Mirror is for one-way runs (-Direction Upload or Download): it makes the destination an exact copy of the source, and -Direction Both has no single source. Leave out -Mirror, or choose the one direction to mirror.", "SyncInvalidOptions");
+        }
+
         if (ObjectKeys.HasDotSegment(NormalizePrefix(options.Prefix)))
         {
             // An S3 URL cannot carry such a key: the path would be folded into another one on the way.

@@ -519,7 +519,7 @@ internal sealed class SyncPlanner
         }
 
         var where = Options.Direction == SyncDirection.Download ? $"in '{_run.Root}'" : $"under '{_run.Store.Bucket}/{_run.Prefix}'";
-        ChittyLog.Warning($"Left {count} file(s) {where} that the source does not have, because this sync did not put them there or they changed since (e.g. '{_notOwnedExample}'); -Mirror deletes them too.");
+        ChittyLog.Warning($"Kept {count} file(s) {where} that the source does not have (e.g. '{_notOwnedExample}'): this sync did not put them there (they belong to other folders, devices or uploads) or they changed since it did. They stay; only -Mirror would delete them.");
     }
 
     // "notes.txt" -> "notes.conflict-local-20261127T115900Z.txt": which side's version it is and when it was

@@ -243,6 +243,69 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
     }
 
     [Fact]
+    public void Mirror_with_Direction_Both_is_refused_and_changes_nothing()
+    {
+        var (output, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Both -Mirror -NoReport");
+        using (shell)
+        {
+            var error = SingleError(shell);
+            Assert.Equal("ChittySyncInvalidOptions,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+            Assert.Contains("-Mirror is for one-way runs", error.Exception.Message);
+            Assert.Empty(output);
+        }
+
+        var (listed, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download -NoReport -Summary");
+        using (shell2)
+        {
+            Assert.Equal(0, Assert.IsType<ChittySyncSummary>(Assert.Single(listed).BaseObject).SourceFiles);
+        }
+    }
+
+    [Fact]
+    public void A_download_from_an_empty_prefix_warns_that_nothing_is_there()
+    {
+        var (output, shell) = Invoke("Sync-ChittyFolder (Join-Path $root 'Ab') -SessionId sess-empty-1 -Connection $conn -Direction Download -NoReport");
+        using (shell)
+        {
+            Assert.Empty(shell.Streams.Error);
+            Assert.Empty(output);
+            var warning = Assert.Single(shell.Streams.Warning).Message;
+            Assert.Equal($"Nothing under '{_s3rver.Settings().Bucket}/files/sess-empty-1/sync/Ab/' - check the folder name or pass -Prefix (the default prefix is derived from the folder name).", warning);
+        }
+
+        Directory.CreateDirectory(Path.Combine(_root, "empty"));
+        var (_, shell2) = Invoke("Sync-ChittyFolder (Join-Path $root 'empty') -Prefix $prefix -Connection $conn -Direction Both -NoReport");
+        using (shell2)
+        {
+            Assert.Empty(shell2.Streams.Error);
+            Assert.StartsWith($"Nothing under '{_s3rver.Settings().Bucket}/{_prefix}' and nothing in ", Assert.Single(shell2.Streams.Warning).Message, StringComparison.Ordinal);
+        }
+
+        // A prefix with files says nothing of the kind.
+        Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -NoReport").Shell.Dispose();
+        var (_, shell3) = Invoke("Sync-ChittyFolder (Join-Path $root 'copy') -Prefix $prefix -Connection $conn -Direction Download -NoReport");
+        using (shell3)
+        {
+            Assert.Empty(shell3.Streams.Error);
+            Assert.Empty(shell3.Streams.Warning);
+        }
+    }
+
+    [Fact]
+    public void A_missing_ExcludeFrom_file_is_a_clear_error_naming_the_parameter()
+    {
+        var (output, shell) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -ExcludeFrom (Join-Path $root 'nope.ignore') -NoReport");
+        using (shell)
+        {
+            var error = SingleError(shell);
+            Assert.Equal("ChittyPathNotFound,ChittyConnect.PowerShell.Commands.SyncChittyFolderCommand", error.FullyQualifiedErrorId);
+            Assert.StartsWith("-ExcludeFrom '", error.Exception.Message, StringComparison.Ordinal);
+            Assert.Contains("nope.ignore", error.Exception.Message);
+            Assert.Empty(output);
+        }
+    }
+
+    [Fact]
     public void Failures_are_error_records_with_stable_ids()
     {
         var (_, shell) = Invoke("Sync-ChittyFolder (Join-Path $root 'missing') -Prefix $prefix -Connection $conn");
@@ -255,9 +318,12 @@ public sealed class SyncChittyFolderCommandTests : IDisposable
         var (_, shell2) = Invoke("Sync-ChittyFolder $folder -Prefix $prefix -Connection $conn -Direction Download");
         using (shell2)
         {
-            // The folder's files are not the sync's (it never downloaded them): an empty prefix leaves them, in one warning.
+            // The folder's files are not the sync's (it never downloaded them): an empty prefix leaves them, in one
+            // warning, and a second says the prefix is empty.
             Assert.Empty(shell2.Streams.Error);
-            Assert.Contains("Left 3 file(s)", Assert.Single(shell2.Streams.Warning).Message);
+            Assert.Equal(2, shell2.Streams.Warning.Count);
+            Assert.Contains("Kept 3 file(s)", shell2.Streams.Warning[0].Message);
+            Assert.StartsWith("Nothing under ", shell2.Streams.Warning[1].Message, StringComparison.Ordinal);
             Assert.True(File.Exists(Path.Combine(Folder, "a.txt")));
         }
 
