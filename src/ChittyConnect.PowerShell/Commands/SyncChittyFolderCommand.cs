@@ -31,6 +31,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     private readonly Dictionary<int, string> _openChildren = new();
     private int _activityId;
     private int _results;
+    private bool _saidNothingThere;
     private StreamWriter? _log;
 
     /// <summary>The local folder.</summary>
@@ -515,9 +516,14 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     }
 
     // A misspelled or new folder name downloads from a prefix nothing is under: say so rather than succeed
-    // silently. Two-way, both sides empty is the same mistake.
+    // silently. Two-way, both sides empty is the same mistake. Once per call: a watch's passes say it once.
     private void WarnIfNothingThere(ChittySyncSummary summary)
     {
+        if (_saidNothingThere)
+        {
+            return;
+        }
+
         var empty = Direction switch
         {
             SyncDirection.Download => summary.SourceFiles == 0,
@@ -526,6 +532,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
         };
         if (empty)
         {
+            _saidNothingThere = true;
             WriteWarning($"Nothing under '{summary.Bucket}/{summary.Prefix}'"
                 + (Direction == SyncDirection.Both ? " and nothing in '" + summary.LocalPath + "'" : string.Empty)
                 + " - check the folder name or pass -Prefix"
