@@ -74,6 +74,7 @@ Describe 'A sync never deletes what it does not own' {
             Sync-ChittyFolder $data -Direction Both -WhatIf | Out-Null
             Sync-ChittyFolder $data -Direction Both | Where-Object Action -eq Conflict | Should -BeNullOrEmpty
             Sync-ChittyFolder $data -Prefix "files/$((Get-ChittyConnection).SessionId)" -WarningVariable guide | Out-Null
+            Sync-ChittyFolder $data -Prefix "files/$((Get-ChittyConnection).SessionId)" -WarningVariable again | Out-Null
         }
         finally { Pop-Location }
 
@@ -85,6 +86,8 @@ Describe 'A sync never deletes what it does not own' {
         # The guide's layout over the whole session: what the folder never had is left, in one warning.
         @($guide).Count | Should -Be 1
         "$guide" | Should -BeLike 'Kept * file(s) under *other folders, devices or uploads*They stay; only -Mirror would delete them.'
+        # Repeated with nothing to change, the run does not warn again.
+        $again | Should -BeNullOrEmpty
     }
 
     It 'the guide''s layout over a prefix rclone filled: the first run uploads, later local deletes propagate' {

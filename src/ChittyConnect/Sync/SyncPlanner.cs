@@ -62,7 +62,7 @@ internal sealed class SyncPlanner
 
         plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
-        WarnNotOwned();
+        WarnNotOwned(plan);
         if (twoWay)
         {
             GuardTwoWayDeletes(plan, inventory.ScanErrors, entries.Count);
@@ -509,8 +509,9 @@ internal sealed class SyncPlanner
         ChittyLog.Verbose($"Left '{item.RelativePath}': this sync did not put it on the {(item.Remote is not null ? "remote" : "local")} side, or it changed since.");
     }
 
-    // One warning for all of them: the count says how many, the example what kind.
-    private void WarnNotOwned()
+    // One warning for all of them: the count says how many, the example what kind. A run that changes
+    // nothing says it verbosely only, so a sync repeated over a shared prefix does not warn every time.
+    private void WarnNotOwned(SyncPlan plan)
     {
         var count = _run.Summary.NotOwned;
         if (count == 0)
@@ -519,7 +520,8 @@ internal sealed class SyncPlanner
         }
 
         var where = Options.Direction == SyncDirection.Download ? $"in '{_run.Root}'" : $"under '{_run.Store.Bucket}/{_run.Prefix}'";
-        ChittyLog.Warning($"Kept {count} file(s) {where} that the source does not have (e.g. '{_notOwnedExample}'): this sync did not put them there (they belong to other folders, devices or uploads) or they changed since it did. They stay; only -Mirror would delete them.");
+        var changes = plan.Transfers.Count + plan.Deletes.Count > 0;
+        (changes ? (Action<string>)ChittyLog.Warning : ChittyLog.Verbose)($"Kept {count} file(s) {where} that the source does not have (e.g. '{_notOwnedExample}'): this sync did not put them there (they belong to other folders, devices or uploads) or they changed since it did. They stay; only -Mirror would delete them.");
     }
 
     // "notes.txt" -> "notes.conflict-local-20261127T115900Z.txt": which side's version it is and when it was
