@@ -47,12 +47,15 @@ const etagList = value =>
     .map(tag => tag.trim().replace(/^W\//, '').replace(/^"|"$/g, '').toLowerCase())
     .filter(Boolean);
 
+// A write s3rver did not finish (its process stopped half-way) leaves an object with metadata that is missing,
+// empty or cut short. R2's writes are atomic: such a key holds nothing it would show, so it counts as absent.
 async function storedVersion(store, bucket, key) {
   try {
     const metadata = await store.getMetadata(bucket, key);
-    return { etag: JSON.parse(metadata.etag).toLowerCase(), modified: new Date(metadata['last-modified']) };
+    const etag = JSON.parse(metadata.etag).toLowerCase();
+    return etag ? { etag, modified: new Date(metadata['last-modified']) } : null;
   } catch (err) {
-    if (err.code === 'ENOENT') return null;
+    if (err.code === 'ENOENT' || err instanceof SyntaxError) return null;
     throw err;
   }
 }

@@ -234,7 +234,7 @@ Describe 'examples/watch: Start-ChittyWatch.ps1 as systemd runs it' -Skip:$IsWin
         $deadline = [datetime]::UtcNow.AddSeconds(60)
         # Its -LogFile line is written as the result is: the upload is done and reported.
         $log = Join-Path $work 'service.jsonl'
-        while (-not ((Test-Path $log) -and (Get-Content $log | ConvertFrom-Json | Where-Object { $_.action -eq 'Uploaded' -and $_.relativePath -eq 'kept.txt' }))) {
+        while (-not ((Test-Path $log) -and (Get-Content $log | ConvertFrom-Json | Where-Object { $_.PSObject.Properties['action'] -and $_.action -eq 'Uploaded' -and $_.relativePath -eq 'kept.txt' }))) {
             if ($service.HasExited) { throw "The service ended: $($serviceErr.Result)" }
             if ([datetime]::UtcNow -gt $deadline) { throw 'kept.txt was not sent within 60 s.' }
             Start-Sleep -Milliseconds 250

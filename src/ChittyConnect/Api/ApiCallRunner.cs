@@ -42,6 +42,7 @@ internal sealed class ApiCallRunner
         var call = Stopwatch.StartNew();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(deadline);
+        ChittyApiException? previous = null;
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -69,6 +70,13 @@ internal sealed class ApiCallRunner
             {
                 // Only the deadline cancels here, and with it gone there is no time for another try.
                 ChittyLog.Verbose($"{request.Method} {request.DisplayPath} -> timeout ({stopwatch.ElapsedMilliseconds} ms)");
+                if (previous is not null)
+                {
+                    // The deadline ran out during a retry: what went wrong is the failure that was being retried
+                    // (a refused connection is a connection error, not a server that did not answer).
+                    throw previous;
+                }
+
                 throw new ChittyApiException(ChittyErrorKind.Timeout, 0, "timeout",
                     $"{request.Method} {request.DisplayPath} got no answer from {_pipeline.Origin} within {deadline.TotalSeconds:0.#} s " +
                     $"(the call's deadline, {Tries(attempt + 1)} included; Connect-Chitty -TimeoutSec sets it).",
@@ -97,6 +105,7 @@ internal sealed class ApiCallRunner
                 throw failure;
             }
 
+            previous = failure;
             ChittyLog.Verbose($"{request.Method} {request.DisplayPath}: {failure.Code}, retry {attempt + 1} of {(Retry.MaxAttempts ?? 0) - 1} in {delay.TotalMilliseconds:0} ms");
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }

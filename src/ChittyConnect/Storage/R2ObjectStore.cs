@@ -492,8 +492,26 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }, signedSha256);
         AddMetadata(request.Metadata, metadataSha256, md5: null, modified);
         request.Headers.ContentLength = length;
-        var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken, condition).ConfigureAwait(false);
-        var etag = NormalizeETag(response.ETag);
+        string etag;
+        try
+        {
+            var response = await CallUploadAsync("PUT", key, Requests.AddPut, () => S3.PutObjectAsync(Rewound(request, body), cancellationToken), cancellationToken, condition).ConfigureAwait(false);
+            etag = NormalizeETag(response.ETag);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && condition is not null)
+        {
+            // A PUT whose answer was lost (a cut connection, an outage ridden out) is sent again, and its own
+            // first attempt may be what now fails the condition. When the key holds exactly these bytes (a
+            // single PUT's ETag is their MD5), they are stored: nothing of anyone else's was replaced.
+            var now = await HeadAsync(key, cancellationToken).ConfigureAwait(false);
+            if (now is null || now.ETag != expected || now.Size != length)
+            {
+                throw;
+            }
+
+            etag = now.ETag;
+        }
+
         if (etag != expected)
         {
             await DiscardAsync(key).ConfigureAwait(false);

@@ -60,6 +60,11 @@ public sealed class StoreOutageTests : IAsyncLifetime
         var (summary, uploadedAtStop) = await SyncThroughOutageAsync(local, "files/outage-many/", 8,
             r =>
             {
+                if (r.Action == SyncAction.Failed)
+                {
+                    _output.WriteLine($"failed: {r.RelativePath}: {r.Error}");
+                }
+
                 if (r.Action == SyncAction.Uploaded && Interlocked.Increment(ref uploaded) == 400)
                 {
                     midway.TrySetResult();

@@ -95,7 +95,7 @@ public sealed class SecondWriterRaceTests
     }
 
     [Fact]
-    public async Task The_same_content_written_remotely_after_the_listing_is_recorded_as_agreed_without_a_second_upload()
+    public async Task The_same_content_written_remotely_after_the_listing_counts_as_stored_without_a_second_upload()
     {
         var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/same.txt", StringComparison.Ordinal));
         using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
@@ -106,8 +106,9 @@ public sealed class SecondWriterRaceTests
 
         Assert.True(race.Fired);
         Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
-        Assert.Empty(results);
-        Assert.Equal((0, 1, 1), (summary.FilesUploaded, summary.FilesSkipped, summary.RemoteChangedDuringRun));
+        // The refused PUT finds exactly its own bytes under the key: stored, and reported as this run's upload.
+        Assert.Equal(SyncAction.Uploaded, Assert.Single(results).Action);
+        Assert.Equal((1, 0, 0), (summary.FilesUploaded, summary.FilesSkipped, summary.RemoteChangedDuringRun));
         Assert.Equal(1, ctx.Wire.Count("PUT"));
         await AssertNothingLeftToDoAsync(ctx);
     }
@@ -157,7 +158,7 @@ public sealed class SecondWriterRaceTests
     }
 
     [Fact]
-    public async Task An_upload_whose_answer_was_lost_and_whose_retry_finds_its_own_version_ends_agreed()
+    public async Task An_upload_whose_answer_was_lost_and_whose_retry_finds_its_own_version_counts_as_uploaded()
     {
         var lost = 0;
         using var ctx = new SyncTestContext(_s3rver, null, inner => new LoseFirstAnswer(inner, r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/report.txt", StringComparison.Ordinal), () => Interlocked.Exchange(ref lost, 1) == 0));
@@ -165,10 +166,12 @@ public sealed class SecondWriterRaceTests
 
         var (summary, results) = await ctx.SyncAsync(Both);
 
-        // The store took the first PUT; its retry names no object and finds this run's own: the same content.
+        // The store took the first PUT; its retry names no object, is refused, and finds this run's own bytes:
+        // the file is uploaded (and so reported), with no second decision.
         Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
         Assert.Equal(2, ctx.Wire.Count("PUT"));
-        Assert.Equal((1, 0), (summary.RemoteChangedDuringRun, summary.Conflicts));
+        Assert.Equal(SyncAction.Uploaded, Assert.Single(results).Action);
+        Assert.Equal((0, 0), (summary.RemoteChangedDuringRun, summary.Conflicts));
         Assert.Equal(new[] { "report.txt" }, (await ctx.RemoteContentAsync()).Keys);
         Assert.Equal(new[] { "report.txt" }, Directory.GetFiles(ctx.Local).Select(Path.GetFileName));
         await AssertNothingLeftToDoAsync(ctx);
