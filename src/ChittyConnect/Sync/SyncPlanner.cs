@@ -298,7 +298,7 @@ internal sealed class SyncPlanner
         {
             item.LocalChange = SideChange.Created;
         }
-        else if (!Options.Rehash && baseline.Size == item.Local.Size && baseline.ModifiedTicks == item.Local.LastWriteUtc.Ticks)
+        else if (!Options.Rehash && baseline.Version == item.Local.Version)
         {
             item.LocalChange = SideChange.Unchanged;
             item.Hashes = baseline;
@@ -494,7 +494,7 @@ internal sealed class SyncPlanner
         var entry = _run.State.EntryFor(item.RelativePath);
         return entry is not null && (item.Remote is { } remote
             ? StillRecorded(remote, entry)
-            : entry.Size == item.Local!.Size && entry.ModifiedTicks == item.Local.LastWriteUtc.Ticks);
+            : entry.Version == item.Local!.Version);
     }
 
     private void LeaveNotOwned(SyncPlanItem item)
