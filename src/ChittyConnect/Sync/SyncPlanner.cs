@@ -164,7 +164,7 @@ internal sealed class SyncPlanner
     private List<PlannedPath> Pair(SyncInventory inventory, List<(string RelativePath, SyncStateEntry Entry)>? baseline)
     {
         var writesLocally = Options.Direction != SyncDirection.Upload;
-        var names = writesLocally && SyncInventory.IgnoresCase(_run) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var names = writesLocally && _run.IgnoresCase() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
         var byName = new Dictionary<string, PlannedPath>(names);
         var refused = new HashSet<string>(names);
         var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);

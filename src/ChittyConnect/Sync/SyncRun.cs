@@ -23,8 +23,15 @@ internal sealed class SyncRun
     private readonly object _gate = new();
     private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
 
-    public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    private readonly Func<SyncRun, bool> _ignoresCase;
+
+    /// <summary>Whether the folder's file system takes names differing only in case for one file.</summary>
+    public bool IgnoresCase() => _ignoresCase(this);
+
+    public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken,
+        Func<SyncRun, bool> ignoresCase)
     {
+        _ignoresCase = ignoresCase;
         Store = store;
         Options = options;
         _onResult = onResult;
