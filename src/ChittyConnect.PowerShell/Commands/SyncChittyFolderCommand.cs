@@ -24,7 +24,7 @@ namespace ChittyConnect.PowerShell.Commands;
 [Cmdlet(VerbsData.Sync, "ChittyFolder", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(ChittySyncResult))]
 [OutputType(typeof(ChittySyncSummary))]
-public sealed class SyncChittyFolderCommand : ChittyCmdletBase
+public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
 {
     private const string Activity = "Sync-ChittyFolder";
     private readonly Dictionary<int, string> _openChildren = new();
@@ -287,6 +287,12 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
                 using var encrypted = crypt is null ? null : new EncryptedObjectStore(store, prefix, RcloneCryptKey.Derive(crypt.Value.Password, crypt.Value.Salt),
                     crypt.Value.Names, System.IO.Path.Combine(ConfigDirectory.Root, "crypt-staging"));
                 engine = new SyncEngine((IObjectStore?)encrypted ?? store, connection.Api);
+                if (Watch && !options.PlanOnly)
+                {
+                    await WatchAsync(engine, options, connection, target, ct).ConfigureAwait(false);
+                    return;
+                }
+
                 summary = await engine.RunAsync(options, r => Post(() => OnResult(r)), new Progress(this), ct).ConfigureAwait(false);
             });
             CompleteProgress();
@@ -299,7 +305,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         {
             var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
             {
-                "SyncLocked" => ErrorCategory.ResourceBusy,
+                "SyncLocked" or "SyncWatchRunning" => ErrorCategory.ResourceBusy,
                 "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
                 "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
                 "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
@@ -330,7 +336,7 @@ public sealed class SyncChittyFolderCommand : ChittyCmdletBase
         finally
         {
             // The log first: on a stop (Ctrl+C), writing the progress records throws.
-            if (summary is null && engine?.LastSummary is { } partial)
+            if (summary is null && !Watch && engine?.LastSummary is { } partial)
             {
                 // Stopped or failed mid-run: the log still ends with what the run did.
                 WriteLog(partial, completed: false);

@@ -66,9 +66,8 @@ public sealed partial class R2ObjectStore
                 IfMatch = IfMatchOf(condition),
                 IfNoneMatch = IfNoneMatchOf(condition),
             };
-            var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken, condition).ConfigureAwait(false);
-            var finalETag = NormalizeETag(response.ETag);
             var expected = MultipartETag(partMd5s!);
+            var finalETag = await CompleteAsync(complete, expected, condition, cancellationToken).ConfigureAwait(false);
             await DiscardUnlessETagAsync(key, finalETag, expected, "the multipart ETag of the parts sent").ConfigureAwait(false);
             return new UploadResult { Key = key, ETag = finalETag, Size = length, Parts = parts };
         }
@@ -96,6 +95,31 @@ public sealed partial class R2ObjectStore
         || ex is ObjectStoreException { Code: "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" }
         || ex is ObjectStoreException { StatusCode: >= 500 };
 
+    // Completes the upload and returns the object's ETag. A completion whose answer was lost and that was sent
+    // again finds the upload gone (NoSuchUpload) although the first one took effect: when the key then holds an
+    // object with exactly the ETag this upload's parts make, that object is this upload's and the file is stored.
+    private async Task<string> CompleteAsync(CompleteMultipartUploadRequest complete, string expected, WriteCondition? condition, CancellationToken cancellationToken)
+    {
+        var key = complete.Key;
+        try
+        {
+            var response = await CallUploadAsync("MULTIPART-COMPLETE", key, Requests.AddMultipart, () => S3.CompleteMultipartUploadAsync(complete, cancellationToken), cancellationToken, condition).ConfigureAwait(false);
+            return NormalizeETag(response.ETag);
+        }
+        catch (ObjectStoreException ex) when (ex.Code == "NoSuchUpload")
+        {
+            if (await HeadAsync(key, cancellationToken).ConfigureAwait(false) is { } stored && NormalizeETag(stored.ETag) == expected)
+            {
+                ChittyLog.Verbose($"The completion of '{key}' was answered NoSuchUpload, but the key holds the object its parts make: an earlier attempt completed it.");
+                return expected;
+            }
+
+            throw;
+        }
+    }
+
+    // A CreateMultipartUpload whose answer was lost is sent once more, and only once the uploads it may have
+    // created are aborted (the listing succeeded), so that no upload nobody knows of is left open.
     private async Task<string> CreateMultipartAsync(string key, string? sha256, string? md5, DateTimeOffset modified, string? keep, WriteCondition? condition,
         CancellationToken cancellationToken)
     {
@@ -110,19 +134,27 @@ public sealed partial class R2ObjectStore
         }
 
         InitiateMultipartUploadResponse created;
-        var sent = DateTimeOffset.UtcNow;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectStoreException ex) when (ConditionFailed(ex, condition))
-        {
-            throw RemoteChanged(key, condition!, ex);
-        }
-        catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
-        {
-            await AbortOrphansAsync(key, keep, sent).ConfigureAwait(false);
-            throw;
+            var sent = DateTimeOffset.UtcNow;
+            try
+            {
+                created = await CallAsync("MULTIPART-CREATE", key, Requests.AddMultipart, () => S3.InitiateMultipartUploadAsync(initiate, cancellationToken), cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (ObjectStoreException ex) when (ConditionFailed(ex, condition))
+            {
+                throw RemoteChanged(key, condition!, ex);
+            }
+            catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
+            {
+                if (!await AbortOrphansAsync(key, keep, sent).ConfigureAwait(false) || attempt == 2)
+                {
+                    throw;
+                }
+
+                ChittyLog.Verbose($"{ex.Message} The uploads it may have created are aborted; it is sent once more.");
+            }
         }
 
         return string.IsNullOrEmpty(created.UploadId)
@@ -134,7 +166,8 @@ public sealed partial class R2ObjectStore
     // uploads of exactly this key that the store dates from the lost request on, but the one being resumed,
     // are aborted. The window opens 15 minutes early, the clock difference SigV4 lets a store accept, and no
     // earlier, so another device's upload of the same key is spared unless it began in that window too.
-    private async Task AbortOrphansAsync(string key, string? keep, DateTimeOffset sent)
+    // Returns whether every such upload is known to be gone (the listing was complete and each abort answered).
+    private async Task<bool> AbortOrphansAsync(string key, string? keep, DateTimeOffset sent)
     {
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
@@ -149,10 +182,13 @@ public sealed partial class R2ObjectStore
                     await AbortUploadAsync(key, upload.UploadId, cleanup.Token).ConfigureAwait(false);
                 }
             }
+
+            return listing.IsTruncated != true;
         }
         catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
         {
             ChittyLog.Debug($"Could not look for an upload of '{key}' left by a lost answer: {ex.Message}");
+            return false;
         }
     }
 

@@ -17,9 +17,10 @@ namespace ChittyConnect.Storage;
 /// timeout each of them, and each later one, fails at its next failure instead of waiting again: a store that
 /// stays down costs a run one timeout, not one per file. Every S3 call of a store comes here, and each is safe to
 /// send again as the SDK's own retries already do: reads, PUTs, parts and deletes are idempotent; a completion
-/// whose answer was lost may be refused the second time (NoSuchUpload), its file failing while the next run finds
-/// the object in place; a CreateMultipartUpload whose answer was lost never comes back as an outage (AnswerLost,
-/// see <see cref="S3Transport"/>). Thread-safe.
+/// whose answer was lost may be refused the second time (NoSuchUpload), which the upload recognises by the object it
+/// finds in place; a CreateMultipartUpload whose answer was lost never comes back as an outage (AnswerLost, see
+/// <see cref="S3Transport"/>): the upload sends it again itself, once the uploads it may have created are aborted.
+/// Thread-safe.
 /// </summary>
 internal sealed class StoreOutage
 {

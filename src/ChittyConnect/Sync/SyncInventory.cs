@@ -13,6 +13,9 @@ namespace ChittyConnect.Sync;
 /// <summary>What is on both sides now: the local scan and the remote listing, filtered alike.</summary>
 internal sealed class SyncInventory
 {
+    /// <summary>The name the case-sensitivity probe (an empty file made and removed at once) starts with.</summary>
+    public const string CaseProbePrefix = ".chitty-case-";
+
     private SyncInventory(LocalScan scan, Dictionary<string, RemoteObject> remote, bool folderExists)
     {
         _scan = scan;
@@ -129,7 +132,7 @@ internal sealed class SyncInventory
             return platformDefault;
         }
 
-        var probe = Path.Combine(run.Root, ".chitty-case-" + Guid.NewGuid().ToString("N") + ".tmp");
+        var probe = Path.Combine(run.Root, CaseProbePrefix + Guid.NewGuid().ToString("N") + ".tmp");
         try
         {
             File.WriteAllBytes(probe, Array.Empty<byte>());

@@ -88,8 +88,11 @@ public sealed class StoreAnswerTests
         Assert.Equal(content, (await ctx.RemoteContentAsync())["w.bin"]);
     }
 
+    private bool HasOpenUpload(string key) =>
+        Directory.GetDirectories(Path.Combine(_s3rver.DataDirectory, _s3rver.Bucket, "._S3rver_uploads")).Any(d => File.ReadAllText(Path.Combine(d, "key")) == key);
+
     [Fact]
-    public async Task A_create_whose_answer_is_lost_is_not_sent_again_its_upload_is_aborted_and_the_file_fails_clearly()
+    public async Task A_create_whose_answer_is_lost_has_its_upload_aborted_and_is_sent_once_more()
     {
         var creates = 0;
         using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, inner => new Disturb(inner, async (r, next, ct) =>
@@ -107,16 +110,86 @@ public sealed class StoreAnswerTests
         var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 1, 23);
         var path = ctx.Write("c.bin", content);
 
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "c.bin", SyncTestContext.Sha256(content), Md5Hex(content),
+            DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(2, creates);
+        // The upload the lost answer would have named is found by its key and aborted before the second create.
+        Assert.Equal(1, ctx.Wire.Count("ABORT"));
+        Assert.Equal(content, (await ctx.RemoteContentAsync())["c.bin"]);
+        Assert.Equal(result.ETag, (await ctx.Store.HeadAsync(ctx.Prefix + "c.bin", CancellationToken.None))!.ETag);
+        Assert.False(HasOpenUpload(ctx.Prefix + "c.bin"));
+    }
+
+    [Fact]
+    public async Task A_create_whose_answer_is_lost_twice_fails_clearly_and_leaves_no_open_upload()
+    {
+        var creates = 0;
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, inner => new Disturb(inner, async (r, next, ct) =>
+        {
+            var response = await next(r, ct);
+            if (IsCreate(r))
+            {
+                Interlocked.Increment(ref creates);
+                response.Dispose();
+                throw new HttpRequestException("The response ended prematurely.", new IOException("connection reset"));
+            }
+
+            return response;
+        }));
+        var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 1, 24);
+        var path = ctx.Write("c.bin", content);
+
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "c.bin",
             SyncTestContext.Sha256(content), Md5Hex(content), DateTimeOffset.UtcNow, null, null, CancellationToken.None));
 
         Assert.Equal("AnswerLost", ex.Code);
-        Assert.Equal(1, creates);
+        Assert.Equal(2, creates);
         Assert.Equal(0, ctx.Wire.Count("PART"));
-        // The upload the lost answer would have named is found by its key and aborted.
-        Assert.Equal(1, ctx.Wire.Count("ABORT"));
-        Assert.DoesNotContain(Directory.GetDirectories(Path.Combine(_s3rver.DataDirectory, _s3rver.Bucket, "._S3rver_uploads")),
-            d => File.ReadAllText(Path.Combine(d, "key")) == ctx.Prefix + "c.bin");
+        Assert.Equal(2, ctx.Wire.Count("ABORT"));
+        Assert.False(HasOpenUpload(ctx.Prefix + "c.bin"));
+    }
+
+    [Fact]
+    public async Task A_completion_whose_answer_is_lost_is_recognised_by_the_object_in_place_when_sent_again()
+    {
+        var completions = 0;
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, inner => new Disturb(inner, async (r, next, ct) =>
+        {
+            var response = await next(r, ct);
+            if (IsCompletion(r) && Interlocked.Increment(ref completions) == 1)
+            {
+                // The store completed the upload; the answer never arrived, and the upload is gone for the retry.
+                response.Dispose();
+                throw new HttpRequestException("The response ended prematurely.", new IOException("connection reset"));
+            }
+
+            return response;
+        }));
+        var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 5, 25);
+        var path = ctx.Write("k.bin", content);
+
+        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "k.bin", SyncTestContext.Sha256(content), Md5Hex(content),
+            DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(2, completions);
+        Assert.Equal(content, (await ctx.RemoteContentAsync())["k.bin"]);
+        Assert.Equal(result.ETag, (await ctx.Store.HeadAsync(ctx.Prefix + "k.bin", CancellationToken.None))!.ETag);
+    }
+
+    [Fact]
+    public async Task A_completion_refused_NoSuchUpload_without_the_object_in_place_fails_the_file()
+    {
+        using var ctx = new SyncTestContext(_s3rver, o => o.MaxRetries = 3, inner => new Disturb(inner, async (r, next, ct) =>
+            IsCompletion(r) ? S3Error(HttpStatusCode.NotFound, "NoSuchUpload", "The specified upload does not exist.") : await next(r, ct)));
+        var content = SyncTestContext.RandomBytes(2 * 1024 * 1024 + 7, 26);
+        var path = ctx.Write("n.bin", content);
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "n.bin",
+            SyncTestContext.Sha256(content), Md5Hex(content), DateTimeOffset.UtcNow, null, null, CancellationToken.None));
+
+        Assert.Equal("NoSuchUpload", ex.Code);
+        Assert.False((await ctx.RemoteContentAsync()).ContainsKey("n.bin"));
     }
 
     [Fact]
