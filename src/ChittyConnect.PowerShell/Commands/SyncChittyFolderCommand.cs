@@ -1,5 +1,4 @@
 using System;
-using System.Runtime;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
@@ -348,28 +347,12 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             _log?.Dispose();
             _log = null;
             CompleteProgress();
-            if (summary is not null && summary.SourceFiles >= CompactAfterFiles)
-            {
-                GiveBackHeap();
-            }
         }
     }
 
     private string Deletes() => NoDelete ? string.Empty
         : Mirror ? ", delete every other file on the destination"
         : ", delete the files it synced that the source no longer has";
-
-    // A run over this many files leaves the session a heap sized for them, which it would keep while idle
-    // and from which the next large run would grow further. One compacting collection after such a run
-    // gives back what it can; it costs a fraction of a second beside a run of that size
-    // (bench/Measure-SessionMemory.ps1 has the figures in bench/analysis.md).
-    private const int CompactAfterFiles = 20_000;
-
-    private static void GiveBackHeap()
-    {
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-    }
 
     // The parameters win over the connection (Connect-Chitty -CryptPassword, a profile, CHITTY_CRYPT_*).
     private (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? CryptSettings(ChittyConnection connection)

@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
+using ChittyConnect.Files;
 
 namespace ChittyConnect.Configuration;
 
@@ -78,33 +79,12 @@ public static class ConfigDirectory
     /// </summary>
     public static void WritePrivateFile(string path, byte[] content)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        EnsurePrivateDirectory(directory);
-        var temp = Path.Combine(directory, "." + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
-        try
+        EnsurePrivateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        AtomicFile.Write(path, temp => CreatePrivateFile(temp, 4096), stream =>
         {
-            using (var stream = CreatePrivateFile(temp, 4096))
-            {
-                stream.Write(content, 0, content.Length);
-                stream.Flush(flushToDisk: true);
-            }
-
-            if (File.Exists(path))
-            {
-                File.Replace(temp, path, null);
-            }
-            else
-            {
-                File.Move(temp, path);
-            }
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
-        }
+            stream.Write(content, 0, content.Length);
+            return true;
+        });
     }
 
     /// <summary>

@@ -1,12 +1,13 @@
-using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Files;
 using ChittyConnect.Hashing;
 using ChittyConnect.Storage;
 
@@ -169,11 +170,10 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
         var staged = Path.Combine(_stagingDirectory, Guid.NewGuid().ToString("N") + ".rclone-crypt");
         try
         {
-            var before = new FileInfo(path);
-            var (plainLength, plainWrite) = (before.Length, before.LastWriteTimeUtc);
+            var before = FileVersion.Of(path) ?? throw new FileNotFoundException($"Could not find file '{path}'.", path);
+            var plainLength = before.Size;
             var (cipherSha256, cipherMd5) = await StageAsync(path, plainLength, staged, cancellationToken).ConfigureAwait(false);
-            var after = new FileInfo(path);
-            if (after.Length != plainLength || after.LastWriteTimeUtc != plainWrite)
+            if (!before.IsCurrentAt(path))
             {
                 throw new ObjectStoreException($"'{path}' changed while it was being encrypted; it will be sent again next time.", objectKey, "ContentChanged");
             }

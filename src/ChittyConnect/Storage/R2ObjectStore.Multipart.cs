@@ -68,12 +68,7 @@ public sealed partial class R2ObjectStore
             };
             var expected = MultipartETag(partMd5s!);
             var finalETag = await CompleteAsync(complete, expected, condition, cancellationToken).ConfigureAwait(false);
-            if (finalETag != expected)
-            {
-                await DiscardAsync(key).ConfigureAwait(false);
-                throw new ObjectStoreException($"'{key}': the store answered ETag {finalETag} for the completed upload, expected {expected}.", key, "ETagMismatch");
-            }
-
+            await DiscardUnlessETagAsync(key, finalETag, expected, "the multipart ETag of the parts sent").ConfigureAwait(false);
             return new UploadResult { Key = key, ETag = finalETag, Size = length, Parts = parts };
         }
         catch (Exception ex) when (!IsResumable(ex, cancellationToken))

@@ -512,13 +512,22 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             etag = now.ETag;
         }
 
-        if (etag != expected)
+        await DiscardUnlessETagAsync(key, etag, expected, "the MD5 of the content as hashed").ConfigureAwait(false);
+        return new UploadResult { Key = key, ETag = etag, Size = length };
+    }
+
+    // An object the store now holds under a different ETag than its content must have (the content changed
+    // while it was read, or the transfer was corrupted) is removed, so no wrong object stays under the key,
+    // and the upload fails, to be sent again next time.
+    private async Task DiscardUnlessETagAsync(string key, string etag, string expected, string expectedAs)
+    {
+        if (etag == expected)
         {
-            await DiscardAsync(key).ConfigureAwait(false);
-            throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not the MD5 {expected} of the content as hashed (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
+            return;
         }
 
-        return new UploadResult { Key = key, ETag = etag, Size = length };
+        await DiscardAsync(key).ConfigureAwait(false);
+        throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
     }
 
     // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them.

@@ -1,9 +1,10 @@
-using System;
 using System.Buffers;
 using System.IO;
 using System.Security.Cryptography;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
+using ChittyConnect.Files;
 using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Storage;
@@ -21,14 +22,14 @@ internal abstract class UploadContent : IDisposable
     /// <summary>The local file's size when this began (what the parts are made from).</summary>
     protected long FileLength { get; }
 
-    private readonly DateTime _fileWritten;
+    private readonly FileVersion _version;
 
     protected UploadContent(string path)
     {
         Path = path;
         var info = new FileInfo(path);
-        FileLength = info.Length;
-        _fileWritten = info.LastWriteTimeUtc;
+        _version = new FileVersion(info.Length, info.LastWriteTimeUtc);
+        FileLength = _version.Size;
     }
 
     /// <summary>Bytes the upload sends.</summary>
@@ -56,11 +57,7 @@ internal abstract class UploadContent : IDisposable
     protected long SizeOf(int index, long partSize) => Math.Min(partSize, Length - (index * partSize));
 
     /// <summary>True when the local file's size or last-write time is no longer what it was when this began.</summary>
-    public bool FileChanged()
-    {
-        var info = new FileInfo(Path);
-        return !info.Exists || info.Length != FileLength || info.LastWriteTimeUtc != _fileWritten;
-    }
+    public bool FileChanged() => !_version.IsCurrentAt(Path);
 
     public virtual void Dispose()
     {

@@ -1,9 +1,10 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
+using System;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Files;
 using ChittyConnect.Filters;
 
 namespace ChittyConnect.Sync;
@@ -23,6 +24,9 @@ internal sealed class LocalFile
     public string FullPath { get; }
     public long Size { get; }
     public DateTime LastWriteUtc { get; }
+
+    /// <summary>The size and last-write time the scan found.</summary>
+    public FileVersion Version => new(Size, LastWriteUtc);
 }
 
 /// <summary>What a scan found: the selected files, the entries it skipped, and what it could not read.</summary>

@@ -20,12 +20,24 @@ public sealed class SyncEngine
 {
     private readonly IObjectStore _store;
     private readonly ChittyApiClient? _api;
+    private readonly Func<SyncRun, bool> _ignoresCase;
 
     /// <summary>Creates an engine over a store and (for the sync report) an API client.</summary>
     public SyncEngine(IObjectStore store, ChittyApiClient? api)
+        : this(store, api, SyncInventory.IgnoresCase)
+    {
+    }
+
+    /// <summary>
+    /// An engine that asks <paramref name="ignoresCase"/> whether a run's folder takes names differing only in
+    /// case for one file, instead of probing the folder (so that the case-collision rules of Windows and macOS
+    /// can be exercised on any file system).
+    /// </summary>
+    internal SyncEngine(IObjectStore store, ChittyApiClient? api, Func<SyncRun, bool> ignoresCase)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _api = api;
+        _ignoresCase = ignoresCase;
     }
 
     /// <summary>The longest object key R2 (and S3) accept, in UTF-8 bytes.</summary>
@@ -94,7 +106,7 @@ public sealed class SyncEngine
             throw new SyncException($"The prefix '{options.Prefix}' has a '.' or '..' segment, which no object key can carry; name the folder it means instead.", "SyncInvalidOptions");
         }
 
-        var run = new SyncRun(_store, options, onResult, progress, cancellationToken);
+        var run = new SyncRun(_store, options, onResult, progress, cancellationToken, _ignoresCase);
         CheckBackupDirectory(options, run.Root);
         var requestsAtStart = _store.Requests.Snapshot();
         // An encrypted prefix keeps its own state: its ETags are the ciphertext's, its keys not the clear ones.

@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Files;
 using ChittyConnect.Storage;
 
 namespace ChittyConnect.Sync;
@@ -241,10 +242,9 @@ internal sealed class SyncExecutor
             return;
         }
 
-        var now = new FileInfo(item.Local?.FullPath ?? item.FullPath);
         var same = item.Local is null
-            ? !now.Exists
-            : now.Exists && now.Length == item.Local.Size && now.LastWriteTimeUtc.Ticks == item.Local.LastWriteUtc.Ticks;
+            ? FileVersion.Of(item.FullPath) is null
+            : item.Local.Version.IsCurrentAt(item.Local.FullPath);
         if (!same)
         {
             throw new IOException($"'{item.FullPath}' changed during the sync; it is left as it is and synced next time.");
@@ -272,15 +272,7 @@ internal sealed class SyncExecutor
             throw new IOException($"'{item.FullPath}' is a folder; the object '{item.Key}' cannot be written there.");
         }
 
-        // The temporary name keeps at most 60 characters of the final one, so a name near the file
-        // system's 255-byte limit does not fail only because of the added dot and suffix.
-        var name = Path.GetFileName(item.FullPath);
-        if (name.Length > 60)
-        {
-            name = name.Substring(0, char.IsHighSurrogate(name[59]) ? 59 : 60);
-        }
-
-        var temp = Path.Combine(directory, "." + name + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + LocalScanner.PartialSuffix);
+        var temp = AtomicFile.TempPathBeside(directory, Path.GetFileName(item.FullPath), LocalScanner.PartialSuffix);
         try
         {
             DownloadResult result;
@@ -297,14 +289,7 @@ internal sealed class SyncExecutor
             File.SetLastWriteTimeUtc(temp, modified.UtcDateTime);
             EnsureUnchangedLocally(item);
             item.BackupPath = BackUp(item);
-            if (File.Exists(item.FullPath))
-            {
-                File.Replace(temp, item.FullPath, null);
-            }
-            else
-            {
-                File.Move(temp, item.FullPath);
-            }
+            AtomicFile.Replace(temp, item.FullPath);
 
             var written = new FileInfo(item.FullPath);
             var hashes = new SyncStateEntry { Size = written.Length, ModifiedTicks = written.LastWriteTimeUtc.Ticks, Sha256 = result.Sha256, Md5 = result.Md5 };
@@ -325,10 +310,7 @@ internal sealed class SyncExecutor
         }
         finally
         {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
+            AtomicFile.DeleteLeftover(temp);
         }
     }
 

@@ -125,11 +125,6 @@ internal sealed class SyncInventory
     /// </summary>
     public static bool IgnoresCase(SyncRun run)
     {
-        if (run.Options.IgnoreCaseOverride is { } forced)
-        {
-            return forced;
-        }
-
         var platformDefault = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX);
         if (run.Options.PlanOnly || !Directory.Exists(run.Root))
         {

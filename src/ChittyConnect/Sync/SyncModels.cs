@@ -149,12 +149,6 @@ public enum SyncAction
 /// <summary>What a sync does and how.</summary>
 public sealed class SyncOptions
 {
-    /// <summary>
-    /// Tests only: treat the local file system as case-insensitive (as on Windows and macOS) whatever a probe
-    /// of the folder says, so the download's case-collision rules can be tested on Linux.
-    /// </summary>
-    internal bool? IgnoreCaseOverride { get; set; }
-
     /// <summary>Default of <see cref="MaxDelete"/>: a mass deletion beyond it needs an explicit larger value.</summary>
     public const int DefaultMaxDelete = 100;
 

@@ -164,7 +164,7 @@ internal sealed class SyncPlanner
     private List<PlannedPath> Pair(SyncInventory inventory, List<(string RelativePath, SyncStateEntry Entry)>? baseline)
     {
         var writesLocally = Options.Direction != SyncDirection.Upload;
-        var names = writesLocally && SyncInventory.IgnoresCase(_run) ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+        var names = writesLocally && _run.IgnoresCase() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
         var byName = new Dictionary<string, PlannedPath>(names);
         var refused = new HashSet<string>(names);
         var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
@@ -298,7 +298,7 @@ internal sealed class SyncPlanner
         {
             item.LocalChange = SideChange.Created;
         }
-        else if (!Options.Rehash && baseline.Size == item.Local.Size && baseline.ModifiedTicks == item.Local.LastWriteUtc.Ticks)
+        else if (!Options.Rehash && baseline.Version == item.Local.Version)
         {
             item.LocalChange = SideChange.Unchanged;
             item.Hashes = baseline;
@@ -494,7 +494,7 @@ internal sealed class SyncPlanner
         var entry = _run.State.EntryFor(item.RelativePath);
         return entry is not null && (item.Remote is { } remote
             ? StillRecorded(remote, entry)
-            : entry.Size == item.Local!.Size && entry.ModifiedTicks == item.Local.LastWriteUtc.Ticks);
+            : entry.Version == item.Local!.Version);
     }
 
     private void LeaveNotOwned(SyncPlanItem item)

@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
+using System.Threading;
+using System;
 using ChittyConnect.Crypt;
+using ChittyConnect.Files;
 using ChittyConnect.Hashing;
 using ChittyConnect.Storage;
 
@@ -22,8 +23,15 @@ internal sealed class SyncRun
     private readonly object _gate = new();
     private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
 
-    public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    private readonly Func<SyncRun, bool> _ignoresCase;
+
+    /// <summary>Whether the folder's file system takes names differing only in case for one file.</summary>
+    public bool IgnoresCase() => _ignoresCase(this);
+
+    public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken,
+        Func<SyncRun, bool> ignoresCase)
     {
+        _ignoresCase = ignoresCase;
         Store = store;
         Options = options;
         _onResult = onResult;
@@ -146,12 +154,9 @@ internal sealed class SyncRun
     /// </summary>
     public async Task<SyncStateEntry> HashAsync(LocalFile file)
     {
-        var before = new FileInfo(file.FullPath);
-        var size = before.Length;
-        var ticks = before.LastWriteTimeUtc.Ticks;
+        var before = FileVersion.Of(file.FullPath) ?? throw new FileNotFoundException($"Could not find file '{file.FullPath}'.", file.FullPath);
         var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null).ConfigureAwait(false);
-        var after = new FileInfo(file.FullPath);
-        if (after.Length != size || after.LastWriteTimeUtc.Ticks != ticks || hashes.Length != size)
+        if (!before.IsCurrentAt(file.FullPath) || hashes.Length != before.Size)
         {
             throw new IOException($"'{file.FullPath}' changed while it was being read; it will be synced next time.");
         }
@@ -161,7 +166,7 @@ internal sealed class SyncRun
             s.BytesHashed += hashes.Length;
             s.FilesHashed++;
         });
-        return new SyncStateEntry { Size = size, ModifiedTicks = ticks, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
+        return new SyncStateEntry { Size = before.Size, ModifiedTicks = before.ModifiedTicks, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
     }
 
     /// <summary>Runs <paramref name="body"/> over <paramref name="items"/> on up to <paramref name="degree"/> workers, in order of start.</summary>

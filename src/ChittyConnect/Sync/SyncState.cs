@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using ChittyConnect.Configuration;
 using ChittyConnect.Diagnostics;
+using ChittyConnect.Files;
 using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Sync;
@@ -24,6 +25,9 @@ internal sealed class SyncStateEntry
 
     /// <summary>Last-write time, UTC ticks: with the size, the key that makes the hashes trustworthy.</summary>
     public long ModifiedTicks { get; set; }
+
+    /// <summary>The version of the file these hashes were computed from.</summary>
+    public FileVersion Version => new(Size, ModifiedTicks);
 
     public string Sha256 { get; set; } = string.Empty;
 
@@ -130,7 +134,7 @@ internal sealed class SyncState
             }
         }
 
-        return e is not null && e.Size == file.Size && e.ModifiedTicks == file.LastWriteUtc.Ticks ? e : null;
+        return e is not null && e.Version == file.Version ? e : null;
     }
 
     /// <summary>
@@ -480,58 +484,29 @@ internal sealed class SyncState
     public void Save()
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var temp = Path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
-        try
+        byte[]? written = null;
+        // Paths and hashes of the user's files: owner-only, as profiles are.
+        AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
         {
-            byte[] written;
-            bool unchanged;
-            using (var sha = SHA256.Create())
-            {
-                // Paths and hashes of the user's files: owner-only, as profiles are.
-                var file = ConfigDirectory.CreatePrivateFile(temp, 1 << 16);
-                // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them.
-                using var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
-                lock (_gate)
-                {
-                    using var w = new Utf8JsonWriter(hashing);
-                    Write(w);
-                }
-
-                hashing.FlushFinalBlock();
-                written = sha.Hash!;
-                unchanged = _persisted is not null && written.AsSpan().SequenceEqual(_persisted);
-                if (!unchanged)
-                {
-                    // Outside the lock: workers recording finished transfers do not wait for the disk.
-                    file.Flush(flushToDisk: true);
-                }
-            }
-
-            if (unchanged)
-            {
-                return;
-            }
-
-            if (File.Exists(Path))
-            {
-                File.Replace(temp, Path, null);
-            }
-            else
-            {
-                File.Move(temp, Path);
-            }
-
+            using var sha = SHA256.Create();
+            // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them. It is
+            // not disposed: that would close the file, which is flushed to disk (outside the lock, so workers
+            // recording finished transfers do not wait for the disk) and closed after this.
+            var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
             lock (_gate)
             {
-                _persisted = written;
+                using var w = new Utf8JsonWriter(hashing);
+                Write(w);
             }
-        }
-        finally
+
+            hashing.FlushFinalBlock();
+            written = sha.Hash!;
+            return _persisted is null || !written.AsSpan().SequenceEqual(_persisted);
+        });
+
+        lock (_gate)
         {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
+            _persisted = written;
         }
     }
 

@@ -408,8 +408,7 @@ public sealed class SyncEngineTests
         {
             o.Direction = SyncDirection.Download;
             o.LocalPath = target;
-            o.IgnoreCaseOverride = true;
-        });
+        }, engine: ctx.CaseInsensitiveEngine());
 
         var refused = results.Where(r => r.Action == SyncAction.Failed).OrderBy(r => r.RelativePath, StringComparer.Ordinal).ToList();
         Assert.Equal(new[] { "Report.txt", "report.txt" }, refused.Select(r => r.RelativePath));

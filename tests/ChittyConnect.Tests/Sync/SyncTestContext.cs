@@ -151,11 +151,15 @@ public sealed class SyncTestContext : IDisposable
         return options;
     }
 
-    public async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(Action<SyncOptions>? configure = null, CancellationToken cancellationToken = default, Action<ChittySyncResult>? onResult = null)
+    /// <summary>An engine over the same store that takes the local file system as case-insensitive (as on Windows and macOS).</summary>
+    public SyncEngine CaseInsensitiveEngine() => new(Store, Api, _ => true);
+
+    public async Task<(ChittySyncSummary Summary, List<ChittySyncResult> Results)> SyncAsync(Action<SyncOptions>? configure = null, CancellationToken cancellationToken = default, Action<ChittySyncResult>? onResult = null,
+        SyncEngine? engine = null)
     {
         var results = new ConcurrentQueue<ChittySyncResult>();
         Wire.Clear();
-        var summary = await Engine.RunAsync(Options(configure), r =>
+        var summary = await (engine ?? Engine).RunAsync(Options(configure), r =>
         {
             results.Enqueue(r);
             onResult?.Invoke(r);

@@ -226,8 +226,7 @@ public sealed class TwoWaySyncTests
         var (summary, results) = await ctx.SyncAsync(o =>
         {
             Both(o);
-            o.IgnoreCaseOverride = true;
-        });
+        }, engine: ctx.CaseInsensitiveEngine());
 
         // Notes.txt and notes.txt hold the same content: one file, nothing moved. The two report keys cannot
         // both live in such a folder: both refused, neither downloaded. Keep.txt differs from keep.txt: a
