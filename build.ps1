@@ -146,7 +146,15 @@ function Get-TrxCount([string] $Path) {
         $value = $counters.GetAttribute($name)
         if ($value) { $failed += [int]$value }
     }
-    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed; Total = [int]$counters.total }
+    # The names of the failed tests, with the first line of each message, for the summary at the end of the run
+    # (CI keeps only the tail of the output).
+    $failures = @($trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } |
+        ForEach-Object {
+            $message = $_.SelectSingleNode("*[local-name()='Output']/*[local-name()='ErrorInfo']/*[local-name()='Message']")
+            $first = if ($message) { ($message.InnerText -split "`n")[0].Trim() } else { '' }
+            "xunit: $($_.testName): $first"
+        })
+    [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed; Total = [int]$counters.total; Failures = $failures }
 }
 
 function Invoke-XunitTests {
@@ -160,13 +168,14 @@ function Invoke-XunitTests {
     $exitCode = $LASTEXITCODE
     if (-not (Test-Path -LiteralPath $trx)) {
         Write-Host "xunit: no results (dotnet test exited with $exitCode; did the build fail?)"
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Total = 0 }
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Total = 0; Failures = @("xunit: no results (dotnet test exited with $exitCode)") }
     }
     $count = Get-TrxCount $trx
     if ($exitCode -ne 0 -and $count.Failed -eq 0) {
         # The runner failed without a failed test (a crash, a build error): that is still a failure.
         Write-Host "xunit: dotnet test exited with $exitCode"
         $count.Failed = 1
+        $count.Failures += "xunit: dotnet test exited with $exitCode"
     }
     Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed"
     $count
@@ -195,7 +204,15 @@ function Invoke-PesterTests {
     # A file whose BeforeAll or discovery fails runs none of its tests: count each such block as failed.
     $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     Write-Host "Pester: $($result.PassedCount) passed, $failed failed"
-    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Total = $result.TotalCount }
+    $failures = @(
+        foreach ($test in $result.Failed) {
+            $first = if ($test.ErrorRecord) { ("$($test.ErrorRecord[0])" -split "`n")[0].Trim() } else { '' }
+            "Pester: $($test.ExpandedPath): $first"
+        }
+        foreach ($block in @($result.FailedBlocks) + @($result.FailedContainers)) {
+            if ($block) { "Pester: $($block.Name) (a block or file that did not run)" }
+        })
+    [pscustomobject]@{ Passed = $result.PassedCount; Failed = $failed; Total = $result.TotalCount; Failures = $failures }
 }
 
 function Invoke-Test {
@@ -214,6 +231,11 @@ function Invoke-Test {
     $ok = $failed -eq 0
     if ($xunit.Total -eq 0) { Write-Host 'xunit ran no test.'; $ok = $false }
     if ($pester.Total -eq 0) { Write-Host 'Pester ran no test.'; $ok = $false }
+    $failures = @($xunit.Failures) + @($pester.Failures) | Where-Object { $_ }
+    if ($failures) {
+        Write-Host 'Failed:'
+        foreach ($failure in $failures) { Write-Host "  $failure" }
+    }
     # The one closing line CI reads; nothing may be printed after it.
     Write-Host "$passed passed, $failed failed"
     if (-not $ok) { exit 1 }
