@@ -307,7 +307,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
         {
             var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
             {
-                "SyncLocked" or "SyncWatchRunning" => ErrorCategory.ResourceBusy,
+                "SyncLocked" or "SyncWatchRunning" or "SyncPrefixInUse" => ErrorCategory.ResourceBusy,
                 "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
                 "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
                 "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
@@ -318,6 +318,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
                 "SyncPathNotFolder" => "Give the path of the folder to sync, not of a file in it.",
                 "SyncSourceMissing" => "Check the path for a typo, or mount the drive it is on, and run the sync again.",
                 "SyncTooManyDeletes" => "See what would be deleted with -WhatIf -Force; if it is meant, run again with -Force.",
+                "SyncPrefixInUse" => "Run again with -Prefix naming a prefix of this folder's own, for example files/<session>/sync/<parent>-<folder>/.",
                 _ => null,
             };
             if (recommended is not null)

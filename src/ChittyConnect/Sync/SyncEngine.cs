@@ -204,7 +204,18 @@ public sealed class SyncEngine
             throw new SyncException($"The folder '{run.Root}' does not exist: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
+        var writesRemote = options.Direction != SyncDirection.Download;
+        var stateDirectory = Path.GetDirectoryName(run.State.Path)!;
+        if (writesRemote)
+        {
+            PrefixClaim.Check(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
+        }
+
         var inventory = await SyncInventory.TakeAsync(run).ConfigureAwait(false);
+        if (writesRemote && !options.PlanOnly && inventory.Local.Count > 0)
+        {
+            PrefixClaim.Claim(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
+        }
         if (options.Direction != SyncDirection.Upload)
         {
             SyncInventory.RemoveLeftoverPartials(run.Root);
