@@ -89,6 +89,28 @@ public sealed class LargeFileReadTests
         AssertRcloneSeesTheFile(ctx, content);
     }
 
+    [Fact]
+    public async Task A_download_of_an_object_rclone_sent_in_parts_is_verified_as_it_is_written_without_reading_it_back()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var content = SyncTestContext.RandomBytes(300_000, 35);
+        var source = Path.Combine(ctx.Root, "rclone");
+        Directory.CreateDirectory(source);
+        File.WriteAllBytes(Path.Combine(source, "big.bin"), content);
+        using (var rclone = RcloneMetadataInteropTests.Rclone(ctx))
+        {
+            rclone.Run("copy", "--s3-upload-cutoff", "100k", "--s3-chunk-size", "5M", source, RcloneMetadataInteropTests.Remote(ctx));
+        }
+
+        using var written = new MemoryStream();
+        var result = await ctx.Store.DownloadAsync(ctx.Prefix + "big.bin", new WriteOnlyStream(written), null, CancellationToken.None);
+
+        Assert.Equal("md5chksum", result.VerifiedBy);
+        Assert.Equal(Convert.ToHexStringLower(MD5.HashData(content)), result.Md5);
+        Assert.Equal(SyncTestContext.Sha256(content), result.Sha256);
+        Assert.Equal(content, written.ToArray());
+    }
+
     // rclone finds the object's MD5 (its md5chksum metadata, the ETag being a multipart one) equal to the
     // file's and `rclone check` finds the folder and the prefix alike; the sha256 metadata is the file's.
     private void AssertRcloneSeesTheFile(SyncTestContext ctx, byte[] content)
@@ -103,6 +125,27 @@ public sealed class LargeFileReadTests
         var head = ctx.Raw.GetObjectMetadataAsync(_s3rver.Bucket, ctx.Prefix + "big.bin").GetAwaiter().GetResult();
         Assert.Equal(SyncTestContext.Sha256(content), head.Metadata["sha256"]);
         Assert.EndsWith("-4\"", head.ETag);
+    }
+
+    // A destination that can only be written: a read of what was written would fail.
+    private sealed class WriteOnlyStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     // Counts the bytes read from every file the store opens.
