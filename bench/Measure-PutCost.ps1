@@ -20,7 +20,10 @@ param(
     [int] $Puts = 2000,
     [int] $Parallel = 8,
     [int] $Rounds = 3,
-    [int] $TraceSeconds = 0
+    [int] $TraceSeconds = 0,
+    # Alternates rounds with the SDK's endpoint rules evaluated per request (as before the store kept their
+    # answer per bucket) and rounds as the store runs, in one process under the same load.
+    [switch] $CompareEndpointRules
 )
 
 $ErrorActionPreference = 'Stop'
@@ -79,17 +82,32 @@ try {
         Start-Sleep -Seconds $TraceSeconds
     }
     $next = 1 + $Warmup
-    $perPut = [Collections.Generic.List[double]]::new()
-    foreach ($round in 1..$Rounds) {
-        $r = & $cpuOf $next $Puts $false
-        $empty = & $cpuOf $next $Puts $true
-        $next += $Puts
-        $perPut.Add(($r.Cpu - $empty.Cpu) / $Puts)
-        Write-Host ("round {0}: {1} PUTs {2} at a time in {3:0.00} s, {4:0.000} ms CPU per PUT ({5:0.000} ms of it the loop around them)" -f $round, $Puts, $Parallel,
-            $r.Seconds, ($r.Cpu / $Puts), ($empty.Cpu / $Puts))
+    $modes = [ordered]@{ store = $null }
+    if ($CompareEndpointRules) {
+        $flags = [Reflection.BindingFlags]'NonPublic,Public,Instance'
+        $transport = [ChittyConnect.Storage.R2ObjectStore].GetField('_s3', $flags).GetValue($store)
+        $config = $transport.GetType().GetProperty('Client', $flags).GetValue($transport).Config
+        $kept = $config.EndpointProvider
+        $modes = [ordered]@{ 'rules per request' = $kept.GetType().GetField('_rules', $flags).GetValue($kept); store = $kept }
     }
-    $sorted = @($perPut | Sort-Object)
-    Write-Host ("CPU per PUT, loop excluded: median {0:0.000} ms (range {1:0.000}-{2:0.000}); uptime: {3}" -f $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1], (uptime))
+    $perPut = @{}
+    foreach ($round in 1..$Rounds) {
+        foreach ($mode in @($modes.Keys)) {
+            if ($CompareEndpointRules) { $config.EndpointProvider = $modes[$mode] }
+            $r = & $cpuOf $next $Puts $false
+            $empty = & $cpuOf $next $Puts $true
+            $next += $Puts
+            if (-not $perPut.ContainsKey($mode)) { $perPut[$mode] = [Collections.Generic.List[double]]::new() }
+            $perPut[$mode].Add(($r.Cpu - $empty.Cpu) / $Puts)
+            Write-Host ("round {0} {1}: {2} PUTs {3} at a time in {4:0.00} s, {5:0.000} ms CPU per PUT ({6:0.000} ms of it the loop around them)" -f $round, $mode, $Puts, $Parallel,
+                $r.Seconds, ($r.Cpu / $Puts), ($empty.Cpu / $Puts))
+        }
+    }
+    foreach ($mode in @($modes.Keys)) {
+        $sorted = @($perPut[$mode] | Sort-Object)
+        Write-Host ("{0}: CPU per PUT, loop excluded: median {1:0.000} ms (range {2:0.000}-{3:0.000})" -f $mode, $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1])
+    }
+    Write-Host "uptime: $(uptime)"
 }
 finally {
     if ($store) { $store.Dispose() }
