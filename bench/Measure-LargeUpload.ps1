@@ -55,7 +55,7 @@ try {
             $partSize = if ($mode -eq 'parts kept') { $store.PartSizeFor($length) } else { 0 }
             $hashes = [ChittyConnect.Hashing.ContentHasher]::HashFileAsync($file, $none, $null, $true, $partSize).GetAwaiter().GetResult()
             $result = $store.UploadFileAsync($file, "large/$round-$($mode -replace ' ', '-').bin", $hashes.Sha256, $hashes.Md5, [DateTimeOffset]::UtcNow,
-                $null, $null, $none, $null, $null, $hashes.Parts).GetAwaiter().GetResult()
+                $null, $null, $none, [NullString]::Value, $null, $hashes.Parts).GetAwaiter().GetResult()
             $watch.Stop()
             $process.Refresh()
             $cpuSeconds = ($process.TotalProcessorTime - $cpu).TotalSeconds

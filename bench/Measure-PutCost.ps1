@@ -57,7 +57,7 @@ try {
             $tasks = [Collections.Generic.List[Threading.Tasks.Task]]::new()
             for ($j = $i; $j -lt [Math]::Min($i + $Parallel, $From + $Count); $j++) {
                 if (-not $Empty) {
-                    $tasks.Add($store.UploadFileAsync($file, "cost/$j.bin", $hashes.Sha256, $hashes.Md5, $now, $null, $null, $none, $null, $null, $null))
+                    $tasks.Add($store.UploadFileAsync($file, "cost/$j.bin", $hashes.Sha256, $hashes.Md5, $now, $null, $null, $none, [NullString]::Value, $null, $null))
                 }
             }
             if ($tasks.Count) { [Threading.Tasks.Task]::WaitAll($tasks.ToArray()) }
