@@ -11,7 +11,8 @@ namespace ChittyConnect.Sync;
 /// Turns what is on both sides now (and what the state remembers) into a plan. Every direction goes through
 /// one decision table over how each side stands against the version both last agreed on: a one-way sync
 /// is the case where the source side always counts as changed and the destination as unchanged, so the
-/// source wins and nothing conflicts.
+/// source wins and nothing conflicts. The sides are joined by <see cref="SyncPairing"/>, how each stands is
+/// found by <see cref="SideChangeDetector"/>, and <see cref="DeleteGuard"/> has the last word on deletes.
 /// </summary>
 internal sealed class SyncPlanner
 {
