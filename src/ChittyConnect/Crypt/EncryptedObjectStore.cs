@@ -34,7 +34,6 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 {
     private const int ChunkBlocks = 32;
 
-
     private readonly R2ObjectStore _inner;
     private readonly RcloneCryptKey _key;
     private readonly RcloneNameCipher _names;

@@ -365,9 +365,6 @@ public sealed class HashingReadStream : Stream
         _leaveOpen = leaveOpen;
     }
 
-    /// <summary>Bytes read so far.</summary>
-    public long BytesRead => _position;
-
     /// <summary>The hashes of everything read, after the last read (also after the stream was disposed, as HTTP content does).</summary>
     public ContentHashes GetHashes() =>
         _final ??= new ContentHashes(ContentHasher.ToHex(_sha256.GetHashAndReset()), ContentHasher.ToHex(_md5.GetHashAndReset()), _position);

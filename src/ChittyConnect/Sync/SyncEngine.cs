@@ -111,7 +111,7 @@ public sealed class SyncEngine
         var requestsAtStart = _store.Requests.Snapshot();
         // An encrypted prefix keeps its own state: its ETags are the ciphertext's, its keys not the clear ones.
         var stateTarget = run.Crypt is { } crypt ? run.Prefix + "\nrclone-crypt:" + crypt.NameEncryption : run.Prefix;
-        var statePath = SyncState.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, stateTarget, out var identity);
+        var statePath = SyncStateLocation.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, stateTarget, out var identity);
         run.Summary.StatePath = statePath;
         var what = $"'{run.Root}' and '{_store.Bucket}/{run.Prefix}'";
         using var syncLock = options.PlanOnly ? null : SyncLock.Acquire(statePath, what, options.LockTimeout, cancellationToken);

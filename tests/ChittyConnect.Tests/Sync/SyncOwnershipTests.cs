@@ -330,8 +330,8 @@ public sealed class SyncOwnershipTests
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state.Path));
             }
 
-            Assert.Equal(1, SyncState.MoveStates(roaming, local));
-            Assert.Equal(0, SyncState.MoveStates(roaming, local));
+            Assert.Equal(1, SyncStateLocation.MoveStates(roaming, local));
+            Assert.Equal(0, SyncStateLocation.MoveStates(roaming, local));
 
             Assert.False(Directory.Exists(roaming));
             var moved = SyncState.Load(Path.Combine(local, "0123.json"), "identity", out var warning);
