@@ -37,7 +37,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly S3Transport _s3;
     // What disposing the store does to _s3: disposes it (its own) or gives it back to a pool.
     private readonly IDisposable _s3Release;
-    private readonly SemaphoreSlim _slots;
+    // Admits every request that holds a connection for its body: fixed, or sized by how the link answers.
+    private readonly RequestWindow _window;
     private readonly BandwidthLimiter? _limiter;
     private readonly StoreOutage _outage;
 
@@ -96,7 +97,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             _s3Release = lease;
         }
 
-        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _window = _options.NewWindow();
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
         _outage = new StoreOutage(_options.RetryTimeout);
     }
@@ -109,6 +110,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     /// <summary>The options in force.</summary>
     public R2StoreOptions Options => _options;
+
+    /// <summary>Requests this store admits in flight now: the fixed number, or what the link's answers made of the window.</summary>
+    internal int RequestLimit => _window.Limit;
 
     /// <summary>Requests made so far, by kind (live counters).</summary>
     public StoreRequestCounts Requests { get; } = new();
@@ -220,7 +224,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// </summary>
     internal async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, bool contentHashes, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The answer's headers are retried like any request; once its body flows into the destination a
@@ -320,7 +324,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -404,7 +408,6 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public void Dispose()
     {
         _s3Release.Dispose();
-        _slots.Dispose();
     }
 
     /// <summary>ETag without quotes, lower case.</summary>
@@ -428,7 +431,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
         var (path, length) = (content.Path, content.Length);
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             byte[] md5Bytes;
@@ -452,7 +455,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -461,7 +464,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private async Task<UploadResult> PutContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
         WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var part = await content.ReadPartAsync(0, Math.Max(1, content.Length), _limiter, progress, cancellationToken).ConfigureAwait(false);
@@ -469,7 +472,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -530,10 +533,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
     }
 
-    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them.
+    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them,
+    // and every throttled attempt told to the window.
     // A call that sends a body rewinds it first, so that a retry sends it whole again.
     private Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken) =>
-        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken), cancellationToken);
+        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken, _window.Throttled), cancellationToken);
 
     // An upload call: the store's own integrity refusals become one clear error, and so does a write
     // condition that no longer holds.
