@@ -16,8 +16,10 @@ namespace ChittyConnect.Storage;
 /// out of the way.</item>
 /// <item>While a doubling pays (the rate grows by at least <see cref="WorthwhileGain"/>) it doubles again, up to
 /// <see cref="Cap"/>; the first doubling that does not pay is undone, and the limit holds where the rate was
-/// best. Over a link where every request costs a round trip the rate grows with the limit; on loopback, where
-/// the CPU is the bound, it does not, and the limit stays small.</item>
+/// best, trying one doubling again every <see cref="RoundsBetweenProbes"/> rounds (a CPU busy for a moment, as
+/// with a session's first call, must not hold a run below what the link pays for). Over a link where every
+/// request costs a round trip the rate grows with the limit; on loopback, where the CPU is the bound, it does
+/// not, and the limit stays small.</item>
 /// <item>A throttled answer (SlowDown, 503, 429) halves the limit, at most once per round, ends the doubling,
 /// and the limit grows back by an eighth a round up to where it was throttled (additive increase,
 /// multiplicative decrease).</item>
@@ -42,6 +44,9 @@ internal sealed class RequestWindow
     /// <summary>Growth of the rate that makes a doubling worth keeping.</summary>
     public const double WorthwhileGain = 1.25;
 
+    /// <summary>Rounds held below the cap before a doubling is tried again (what stopped paying may have been passing: a busy CPU).</summary>
+    public const int RoundsBetweenProbes = 8;
+
     private readonly object _gate = new();
     private readonly Func<TimeSpan> _clock;
     private readonly bool _adaptive;
@@ -63,6 +68,8 @@ internal sealed class RequestWindow
     private int _target = Cap;
     private int _bestLimit = Initial;
     private double _bestRate;
+    private int _heldRounds;
+    private bool _throttled;
 
     private RequestWindow(int limit, bool adaptive, Func<TimeSpan> clock)
     {
@@ -196,6 +203,7 @@ internal sealed class RequestWindow
             }
 
             // It grows back to where it was throttled, no further: that much the store took before it refused.
+            _throttled = true;
             _growing = false;
             _target = _limit;
             _limit = Math.Max(1, _limit / 2);
@@ -235,6 +243,15 @@ internal sealed class RequestWindow
         else if (_limit < _target)
         {
             _limit = Math.Min(_target, _limit + Math.Max(1, _limit / 8));
+        }
+        else if (!_throttled && _limit < Cap && ++_heldRounds >= RoundsBetweenProbes)
+        {
+            // Held where a doubling did not pay, never refused: try one again against the rate measured now.
+            _heldRounds = 0;
+            _growing = true;
+            _bestRate = rate;
+            _bestLimit = _limit;
+            _limit = Math.Min(Cap, _limit * 2);
         }
 
         _settling = _limit != before;

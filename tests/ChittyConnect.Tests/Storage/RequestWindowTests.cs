@@ -31,8 +31,22 @@ public sealed class RequestWindowTests
 
         link.Run(requests: 5000);
 
-        Assert.Equal(RequestWindow.Initial, link.Window.Limit);
+        Assert.True(link.Window.Limit <= 2 * RequestWindow.Initial, $"limit {link.Window.Limit}");
         Assert.True(link.MostInFlight <= 2 * RequestWindow.Initial, $"{link.MostInFlight} in flight");
+    }
+
+    [Fact]
+    public void A_link_that_was_bound_by_a_busy_cpu_at_first_gets_the_cap_once_more_in_flight_pays()
+    {
+        // A session's first call: the CPU completes 100 requests a second while it compiles, then the round trip binds.
+        var link = new SimulatedLink(roundTrip: TimeSpan.FromMilliseconds(60), completionsPerSecond: 100);
+        link.Run(requests: 500);
+        Assert.True(link.Window.Limit < RequestWindow.Cap, $"limit {link.Window.Limit} while the CPU was the bound");
+
+        link.CompletionsPerSecond = 100_000;
+        link.Run(requests: 5000);
+
+        Assert.Equal(RequestWindow.Cap, link.Window.Limit);
     }
 
     [Fact]
@@ -130,7 +144,7 @@ public sealed class RequestWindowTests
     private sealed class SimulatedLink
     {
         private readonly TimeSpan _roundTrip;
-        private readonly TimeSpan _spacing;
+        private TimeSpan _spacing;
         private readonly int _throttleAbove;
         private readonly PriorityQueue<(RequestWindow.Slot Slot, bool Throttled), TimeSpan> _inFlight = new();
         private TimeSpan _lastCompletion;
@@ -145,6 +159,11 @@ public sealed class RequestWindowTests
         }
 
         public RequestWindow Window { get; }
+
+        public double CompletionsPerSecond
+        {
+            set => _spacing = TimeSpan.FromSeconds(1 / value);
+        }
 
         public TimeSpan Now => _now;
 
