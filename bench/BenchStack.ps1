@@ -2,6 +2,8 @@
 # contenders and what they run against: helpers, s3rver and the WAN proxy (build/ChittyStack.psm1), the
 # module's long-lived session, and one timed run of one contender with its CPU, memory and requests.
 
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+
 function Write-Step([string] $Message) {
     Write-Host "==> $Message"
 }
@@ -215,18 +217,7 @@ function Stop-SyncSession($Session) {
 }
 
 function Get-ModuleEnvironment([string] $Endpoint, $Ctx) {
-    @{
-        # Connect-Chitty reads these; the API endpoint is never called (-NoReport).
-        CHITTY_ENDPOINT = 'http://127.0.0.1:9'
-        CHITTY_API_KEY = 'bench-key'
-        CHITTY_ID = 'CT-BENCH'
-        CHITTY_SESSION_ID = 'bench'
-        CHITTY_R2_ENDPOINT = $Endpoint
-        CHITTY_R2_BUCKET = $Ctx.Stack.Bucket
-        CHITTY_R2_ACCESS_KEY_ID = $Ctx.Stack.S3AccessKey
-        CHITTY_R2_SECRET_ACCESS_KEY = $Ctx.Stack.S3SecretKey
-        CHITTY_CONFIG_DIR = $Ctx.StateDir
-    }
+    Get-BenchConnectionEnvironment $Ctx.Stack $Endpoint $Ctx.StateDir
 }
 
 function Use-Stack {

@@ -22,18 +22,27 @@ function New-BenchStore($Stack, $Options) {
     [ChittyConnect.Storage.R2ObjectStore]::new($settings, $Options)
 }
 
+function Get-BenchConnectionEnvironment($Stack, [string] $R2Endpoint, [string] $ConfigDirectory) {
+    # The variables Connect-Chitty reads, for the stack's bucket at -R2Endpoint (a proxy in front of it, or
+    # the stack itself), with a ChittyConnect endpoint that answers nothing: the bench measures the store, and
+    # syncs with -NoReport, so the API is never called.
+    @{
+        CHITTY_ENDPOINT = 'http://127.0.0.1:9'
+        CHITTY_API_KEY = 'bench-key'
+        CHITTY_ID = 'CT-BENCH'
+        CHITTY_SESSION_ID = 'bench'
+        CHITTY_R2_ENDPOINT = $R2Endpoint
+        CHITTY_R2_BUCKET = $Stack.Bucket
+        CHITTY_R2_ACCESS_KEY_ID = $Stack.S3AccessKey
+        CHITTY_R2_SECRET_ACCESS_KEY = $Stack.S3SecretKey
+        CHITTY_CONFIG_DIR = $ConfigDirectory
+    }
+}
+
 function Set-BenchConnectionEnvironment($Stack, [string] $ConfigDirectory) {
-    # Connect-Chitty's settings by environment, for this process and the children it starts: the stack's
-    # bucket, and a ChittyConnect endpoint that answers nothing (the bench measures the store, not the API).
-    $env:CHITTY_CONFIG_DIR = $ConfigDirectory
-    $env:CHITTY_ENDPOINT = 'http://127.0.0.1:9'
-    $env:CHITTY_API_KEY = 'bench-key'
-    $env:CHITTY_ID = 'CT-BENCH'
-    $env:CHITTY_SESSION_ID = 'bench'
-    $env:CHITTY_R2_ENDPOINT = $Stack.S3Uri.AbsoluteUri.TrimEnd('/')
-    $env:CHITTY_R2_BUCKET = $Stack.Bucket
-    $env:CHITTY_R2_ACCESS_KEY_ID = $Stack.S3AccessKey
-    $env:CHITTY_R2_SECRET_ACCESS_KEY = $Stack.S3SecretKey
+    # Get-BenchConnectionEnvironment with the stack itself, set in this process (its children inherit it).
+    $variables = Get-BenchConnectionEnvironment $Stack $Stack.S3Uri.AbsoluteUri.TrimEnd('/') $ConfigDirectory
+    foreach ($name in $variables.Keys) { [Environment]::SetEnvironmentVariable($name, $variables[$name]) }
 }
 
 function Write-SmallFiles([string] $Folder, [int] $Count, [int] $Seed) {

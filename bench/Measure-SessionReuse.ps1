@@ -27,8 +27,8 @@ Set-StrictMode -Version 3.0
 $repo = Split-Path -Parent $PSScriptRoot
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
 Import-Module (Join-Path $repo 'ChittyConnect.psd1')
-. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
-# Run-Bench.ps1's link and its WAN proxy helpers (Start-WanProxy, Get-ProxyCounts, Stop-WanProxy, Get-Median).
+# Run-Bench.ps1's link and its WAN proxy helpers (Start-WanProxy, Get-ProxyCounts, Stop-WanProxy, Get-Median;
+# BenchStack.ps1 brings BenchSupport.ps1's Write-SmallFiles).
 $ProxyScript = Join-Path $PSScriptRoot 'wan-proxy.js'
 $WanLink = @{ DelayMs = 30; Mbit = 100; HandshakeRtt = 1 }
 . (Join-Path $PSScriptRoot 'BenchStack.ps1')
