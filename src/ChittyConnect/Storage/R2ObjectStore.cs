@@ -150,20 +150,30 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact; the SDK decodes them, and
         // a store that ignores it (s3rver) says so by leaving EncodingType out of its answer.
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
+        // A range checks that the store lists in key order (RangedListing.OutOfOrderException); the whole
+        // key space in one range does not need to.
+        var ranged = startAfter is not null || last is not null;
+        string? previous = null;
+        var ended = false;
         while (true)
         {
             var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
-                if (last is not null && RangedListing.CompareKeys(o.Key, last) > 0)
+                if (ranged && previous is not null && RangedListing.CompareKeys(o.Key, previous) <= 0)
                 {
-                    return result;
+                    throw new RangedListing.OutOfOrderException(previous, o.Key);
                 }
 
-                result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                previous = o.Key;
+                ended |= last is not null && RangedListing.CompareKeys(o.Key, last) > 0;
+                if (!ended)
+                {
+                    result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                }
             }
 
-            if (page.IsTruncated != true)
+            if (ended || page.IsTruncated != true)
             {
                 return result;
             }

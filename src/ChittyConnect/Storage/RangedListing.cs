@@ -69,7 +69,10 @@ public static class RangedListing
     /// first range from the start, each next one after the split point that ends the one before.
     /// <paramref name="listRange"/> receives the key to start after (null for the first range) and the last
     /// key the range may hold (null for the last range), and returns that range's objects in key order,
-    /// none beyond its last key. Should one range fail, the others are cancelled and that failure is thrown.
+    /// none beyond its last key, and throws <see cref="OutOfOrderException"/> where the store lists keys out of
+    /// key order (s3rver walks its folders: "a/x" before "a b"); the key space is then listed in one range,
+    /// from the start to the end, as the store orders it. Should one range fail otherwise, the others are
+    /// cancelled and that failure is thrown.
     /// </summary>
     /// <exception cref="ArgumentException">The split points are not in strictly ascending key order.</exception>
     public static async Task<IReadOnlyList<RemoteObject>> ListAsync(IReadOnlyList<string> splitAfter,
@@ -105,6 +108,12 @@ public static class RangedListing
         {
             // The range that failed first, not one that the failure cancelled.
             var failure = ranges.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
+            if (failure is OutOfOrderException)
+            {
+                // Ranges cut at split points hold the right keys only where the store lists in key order.
+                return await listRange(null, null, cancellationToken).ConfigureAwait(false);
+            }
+
             if (failure is not null)
             {
                 ExceptionDispatchInfo.Capture(failure).Throw();
@@ -132,6 +141,20 @@ public static class RangedListing
                 cancel.Cancel();
                 throw;
             }
+        }
+    }
+
+    /// <summary>
+    /// Thrown by a range's listing that met a key not above the one before it (across its pages, and in the
+    /// rest of the page where the range ends): the store does not list in key order, so a range that stops
+    /// at its last key could miss keys the store lists after it.
+    /// </summary>
+    public sealed class OutOfOrderException : Exception
+    {
+        /// <summary>A store that listed <paramref name="key"/> after <paramref name="previous"/>.</summary>
+        public OutOfOrderException(string previous, string key)
+            : base($"The store listed '{key}' after '{previous}': its listing is not in key order.")
+        {
         }
     }
 
