@@ -1,5 +1,6 @@
 using System.Text;
 using ChittyConnect.Storage;
+using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
 using Xunit;
 
@@ -158,6 +159,30 @@ public sealed class RangedListingTests
             using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
 
             await AssertEveryRangingIsTheFlatListingAsync(store, prefix, inKeyOrder: true);
+        }
+
+        [Fact]
+        public async Task A_re_sync_lists_in_ranges_and_sends_exactly_the_objects_another_tool_removed()
+        {
+            using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean);
+            const int files = 2 * RangedListing.MinKeysPerRange + 100;
+            static string Name(int i) => $"d{i % 7}/f{i:00000}.txt";
+            for (var i = 0; i < files; i++)
+            {
+                ctx.Write(Name(i), "x");
+            }
+
+            var (first, _) = await ctx.SyncAsync();
+            Assert.Equal(files, first.FilesUploaded);
+            await ctx.Store.DeleteAsync([ctx.Prefix + Name(0), ctx.Prefix + Name(4012)], CancellationToken.None);
+            var listsBefore = ctx.Store.Requests.List;
+
+            var (again, results) = await ctx.SyncAsync();
+
+            Assert.Equal(new[] { Name(0), Name(4012) }, results.Where(r => r.Action == SyncAction.Uploaded).Select(r => r.RelativePath).Order(StringComparer.Ordinal));
+            Assert.Equal(files - 2, again.FilesSkipped);
+            // Two ranges of about 2,050 keys: three pages each, where one listing would take five.
+            Assert.Equal(6, ctx.Store.Requests.List - listsBefore);
         }
     }
 
