@@ -162,6 +162,30 @@ public sealed class RangedListingTests
         }
 
         [Fact]
+        public async Task An_encrypted_prefix_split_at_plaintext_keys_lists_what_rclone_crypt_wrote_as_one_listing_does()
+        {
+            var prefix = "crypt-" + Guid.NewGuid().ToString("N")[..8] + "/";
+            var names = Enumerable.Range(0, 40).Select(i => $"d{i % 3}/file {i:00}.txt").ToList();
+            using var source = new TemporaryTree(names);
+            using var rclone = new RcloneTool();
+            rclone.AddS3("s3", _lean.Endpoint, S3rverProcess.AccessKey, S3rverProcess.SecretKey);
+            rclone.AddCrypt("secret", $"s3:{_lean.Bucket}/{prefix}", "ranges");
+            rclone.Run("copy", source.Root, "secret:");
+            using var inner = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+            using var staging = new TemporaryTree([]);
+            using var store = new ChittyConnect.Crypt.EncryptedObjectStore(inner, prefix, ChittyConnect.Crypt.RcloneCryptKey.Derive(new ChittyConnect.Configuration.ChittySecret("ranges")),
+                ChittyConnect.Crypt.RcloneNameEncryption.Standard, staging.Root);
+            var flat = await store.ListAsync(prefix, CancellationToken.None);
+            Assert.Equal(names.Select(n => prefix + n).Order(StringComparer.Ordinal), flat.Select(o => o.Key).Order(StringComparer.Ordinal));
+            var listsBefore = inner.Requests.List;
+
+            var ranged = await store.ListAsync(prefix, [prefix + names[5], prefix + names[17], prefix + "d1/not a file.txt", prefix + names[31]], CancellationToken.None);
+
+            Assert.Equal(Describe(flat), Describe(ranged));
+            Assert.Equal(5, inner.Requests.List - listsBefore);
+        }
+
+        [Fact]
         public async Task A_re_sync_lists_in_ranges_and_sends_exactly_the_objects_another_tool_removed()
         {
             using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean);
