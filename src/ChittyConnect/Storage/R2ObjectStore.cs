@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
@@ -158,8 +159,10 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         var result = new List<RemoteObject>();
         var followed = new HashSet<string>(StringComparer.Ordinal);
-        // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact; the SDK decodes them, and
-        // a store that ignores it (s3rver) says so by leaving EncodingType out of its answer.
+        // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact. The SDK hands the keys on as
+        // they came, so they are decoded here when the answer says they were encoded (R2 and S3 do; s3rver
+        // ignores the parameter and leaves EncodingType out), as rclone and botocore decode them: %XX as UTF-8
+        // and '+' as a space.
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
         // A range checks that the store lists in key order (RangedListing.OutOfOrderException); the whole
         // key space in one range does not need to.
@@ -169,18 +172,20 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         while (true)
         {
             var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var encoded = page.Encoding == EncodingType.Url;
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
-                if (ranged && previous is not null && RangedListing.CompareKeys(o.Key, previous) <= 0)
+                var key = encoded ? WebUtility.UrlDecode(o.Key) : o.Key;
+                if (ranged && previous is not null && RangedListing.CompareKeys(key, previous) <= 0)
                 {
-                    throw new RangedListing.OutOfOrderException(previous, o.Key);
+                    throw new RangedListing.OutOfOrderException(previous, key);
                 }
 
-                previous = o.Key;
-                ended |= last is not null && RangedListing.CompareKeys(o.Key, last) > 0;
+                previous = key;
+                ended |= last is not null && RangedListing.CompareKeys(key, last) > 0;
                 if (!ended)
                 {
-                    result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                    result.Add(new RemoteObject(key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
                 }
             }
 
