@@ -32,11 +32,13 @@ internal sealed class SyncPlanner
         _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
         var twoWay = Options.Direction == SyncDirection.Both;
         // An entry at or under a skipped link or special file is unknown locally, not deleted: kept, not decided on.
-        var entries = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        var selected = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        // A run over some paths decides those paths only; the guards still weigh its deletes against every file synced.
+        var entries = inventory.IsWhole ? selected : selected.Where(e => inventory.Covers(e.RelativePath)).ToList();
         var baseline = twoWay ? entries : null;
         if (twoWay)
         {
-            RefuseEmptySide(inventory, entries.Count);
+            RefuseEmptySide(inventory, selected.Count);
         }
 
         _run.Progress.Phase(SyncPhase.Comparing);
@@ -65,14 +67,14 @@ internal sealed class SyncPlanner
         WarnNotOwned(plan);
         if (twoWay)
         {
-            GuardTwoWayDeletes(plan, inventory.ScanErrors, entries.Count);
+            GuardTwoWayDeletes(plan, inventory.ScanErrors, selected.Count);
         }
         else
         {
             var download = Options.Direction == SyncDirection.Download;
-            var sourceEmpty = download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
+            var sourceEmpty = download ? inventory.RemoteEmpty : inventory.LocalEmpty;
             // The files the destination had at its last sync; an exact mirror may also delete the others there now.
-            var destinationFiles = Math.Max(entries.Count, Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0);
+            var destinationFiles = Math.Max(selected.Count, Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0);
             GuardDeletes(plan, sourceEmpty, inventory.ScanErrors, destinationFiles);
         }
 
@@ -147,12 +149,12 @@ internal sealed class SyncPlanner
             throw new SyncException($"The folder '{_run.Root}' does not exist, but {baselineCount} file(s) were synced from it: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
-        if (inventory.Local.Count == 0 && inventory.Remote.Count > 0)
+        if (inventory.LocalEmpty && inventory.Remote.Count > 0)
         {
             throw new SyncException($"The folder '{_run.Root}' has no files, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
         }
 
-        if (inventory.Remote.Count == 0 && inventory.Local.Count > 0)
+        if (inventory.RemoteEmpty && inventory.Local.Count > 0)
         {
             throw new SyncException($"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Root}'. (A wrong bucket or prefix must not wipe the folder; -Force allows it.)", "SyncSideEmpty");
         }
