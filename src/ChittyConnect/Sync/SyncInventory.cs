@@ -103,12 +103,20 @@ internal sealed class SyncInventory
     /// null when only a whole inventory can decide (the caller takes one): a path that is a folder or was
     /// one (entries under it), a link, special file or refused name on the way, a path whose object is gone
     /// while the state remembers it (a remote delete, or a wiped prefix: the whole run's guards judge that),
-    /// or a path gone locally from a folder left with no file (the empty-side guard is the whole run's).
+    /// or a path gone locally from a folder left with no file (the empty-side guard is the whole run's); and
+    /// always where a download could write into a folder that ignores case.
     /// </summary>
     public static async Task<SyncInventory?> TakePathsAsync(SyncRun run, IReadOnlyCollection<string> relativePaths)
     {
         if (relativePaths.Count == 0 || relativePaths.Count > MaxPaths || !Directory.Exists(run.Root))
         {
+            return null;
+        }
+
+        if (run.Options.Direction != SyncDirection.Upload && run.IgnoresCase())
+        {
+            // Where one file answers to names differing only in case (Windows, macOS), a local name pairs with
+            // a key spelled otherwise: only the whole listing shows which.
             return null;
         }
 

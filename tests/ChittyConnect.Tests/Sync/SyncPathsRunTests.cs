@@ -181,6 +181,20 @@ public sealed class SyncPathsRunTests
     }
 
     [Fact]
+    public async Task Where_the_folder_ignores_case_a_two_way_run_over_paths_runs_whole()
+    {
+        using var ctx = await SyncedFolderAsync(_s3rver, 2, Both);
+        File.SetLastWriteTimeUtc(ctx.Write("d0/f0000.txt", "edited"), Later);
+        ctx.Wire.Clear();
+
+        var summary = await ctx.CaseInsensitiveEngine().RunAsync(ctx.Options(Both), new[] { "d0/f0000.txt" }, null, null, CancellationToken.None);
+
+        Assert.False(summary.PathsOnly);
+        Assert.Equal(1, ctx.Wire.Count("LIST"));
+        Assert.Equal(1, summary.FilesUploaded);
+    }
+
+    [Fact]
     public async Task A_lone_file_edited_while_it_is_uploaded_is_sent_again_not_taken_for_an_empty_prefix()
     {
         var edit = 0;
