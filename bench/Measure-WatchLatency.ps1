@@ -92,7 +92,8 @@ try {
     $events = foreach ($i in 1..$Rounds) {
         $text = "from A $i $(Get-Random)"
         [IO.File]::WriteAllText((Join-Path $deviceA 'from-a.txt'), $text)
-        $null = Sync-ChittyFolder $deviceA -Prefix $prefix -NoDelete
+        # Device A is another machine: its sync state (and its claim on the prefix) is its own.
+        $null = Sync-ChittyFolder $deviceA -Prefix $prefix -NoDelete -StateDirectory (Join-Path $work 'device-a-state')
         $t = [Diagnostics.Stopwatch]::StartNew()
         $null = Wait-For { $p = Join-Path $folder 'from-a.txt'; (Test-Path $p) -and [IO.File]::ReadAllText($p) -eq $text }
         $t.Elapsed.TotalSeconds

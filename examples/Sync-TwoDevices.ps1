@@ -77,13 +77,16 @@ $common.Prefix = $Prefix
 $laptop = Join-Path $WorkFolder 'laptop'
 $desktop = Join-Path $WorkFolder 'desktop'
 New-Item -ItemType Directory -Path $laptop, $desktop -Force | Out-Null
+# Each device keeps its own sync state, as two machines do (on one machine, one folder syncs a prefix).
+$onLaptop = @{ StateDirectory = Join-Path $WorkFolder '.laptop-state' }
+$onDesktop = @{ StateDirectory = Join-Path $WorkFolder '.desktop-state' }
 
 Write-Step "1. The laptop syncs its notes up, the desktop brings them down ($Prefix)"
 Write-Note $laptop 'plan.md' "# Plan`n- book the venue`n"
 Write-Note $laptop 'notes/café.txt' 'croissant, café au lait'
 Write-Note $laptop 'old idea.txt' 'not needed any more'
-Sync-ChittyFolder $laptop @common | Format-Table Action, RelativePath, Size | Out-Host
-Sync-ChittyFolder $desktop @common | Format-Table Action, RelativePath, Size | Out-Host
+Sync-ChittyFolder $laptop @common @onLaptop | Format-Table Action, RelativePath, Size | Out-Host
+Sync-ChittyFolder $desktop @common @onDesktop | Format-Table Action, RelativePath, Size | Out-Host
 
 Write-Step '2. Both devices edit plan.md; the laptop adds a file, the desktop deletes one'
 Write-Note $laptop 'plan.md' "# Plan`n- book the venue`n- send the invitations (laptop)`n"
@@ -92,11 +95,11 @@ Write-Note $desktop 'plan.md' "# Plan`n- book the venue`n- order the catering (d
 Remove-Item -LiteralPath (Join-Path $desktop 'old idea.txt')
 
 Write-Step '3. The laptop syncs: its edit and its new file go up'
-Sync-ChittyFolder $laptop @common | Format-Table Action, RelativePath, Size | Out-Host
+Sync-ChittyFolder $laptop @common @onLaptop | Format-Table Action, RelativePath, Size | Out-Host
 
 Write-Step '4. The desktop previews its sync (-WhatIf), then syncs: both versions of plan.md are kept'
-Sync-ChittyFolder $desktop @common -WhatIf | Format-Table Action, RelativePath, Conflict, ConflictPath | Out-Host
-$results = @(Sync-ChittyFolder $desktop @common)
+Sync-ChittyFolder $desktop @common @onDesktop -WhatIf | Format-Table Action, RelativePath, Conflict, ConflictPath | Out-Host
+$results = @(Sync-ChittyFolder $desktop @common @onDesktop)
 $results | Format-Table Action, RelativePath, Conflict, ConflictPath | Out-Host
 $conflict = $results | Where-Object Action -eq 'Conflict'
 Write-Host "plan.md now holds the laptop's version; the desktop's is in $($conflict.ConflictPath):"
@@ -107,8 +110,8 @@ $copy = Join-Path $desktop $conflict.ConflictPath
 $merged = "# Plan`n- book the venue`n- send the invitations (laptop)`n- order the catering (desktop)`n"
 Write-Note $desktop 'plan.md' $merged
 Remove-Item -LiteralPath $copy
-Sync-ChittyFolder $desktop @common | Format-Table Action, RelativePath, Size | Out-Host
-Sync-ChittyFolder $laptop @common | Format-Table Action, RelativePath, Size | Out-Host
+Sync-ChittyFolder $desktop @common @onDesktop | Format-Table Action, RelativePath, Size | Out-Host
+Sync-ChittyFolder $laptop @common @onLaptop | Format-Table Action, RelativePath, Size | Out-Host
 Get-Content -LiteralPath (Join-Path $laptop 'plan.md') | Out-Host
 
 [pscustomobject]@{

@@ -29,9 +29,6 @@ public abstract class ChittyCmdletBase : PSCmdlet
     /// <summary>Whether verbose lines are shown, as found when <see cref="RunAndPump"/> started.</summary>
     protected bool VerboseEnabled => _verbose;
 
-    /// <summary>Cancelled by Ctrl+C (StopProcessing).</summary>
-    protected CancellationToken StopToken => _stop.Token;
-
     /// <summary>The connection: -Connection, else the current one, else one from CHITTY_* environment variables.</summary>
     protected ChittyConnection ResolveConnection()
     {

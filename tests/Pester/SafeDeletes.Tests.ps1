@@ -194,11 +194,12 @@ Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString
 "{0}|{1}|{2}" -f `$s.BytesHashed, `$s.FilesUploaded, `$s.StatePath
 "@
         $roaming = Join-Path $home_ '.config/chittyconnect'
-        # An earlier version: the state in the roaming config folder, version 1, no machine.
+        # An earlier version: the state in the roaming config folder, version 1, no machine, no prefix claims.
         $old = Invoke-ChittyPwsh -Environment @{ CHITTY_CONFIG_DIR = $roaming } -Command $connect
         $old.ExitCode | Should -Be 0
         $oldPath = ($old.Output[-1] -split '\|')[2]
         $oldPath | Should -BeLike "$roaming/sync-state/*.json"
+        Remove-Item -Path (Join-Path $roaming 'sync-state/*.prefix')
         $state = Get-Content -Raw -LiteralPath $oldPath | ConvertFrom-Json -AsHashtable
         $state.version = 1
         $state.Remove('machine')

@@ -172,7 +172,8 @@ Describe 'Sync-ChittyFolder -Watch, events and no polls' {
         $deviceA = Join-Path $work 'device-a'
         New-Item -ItemType Directory -Path $deviceA | Out-Null
         Set-Content -LiteralPath (Join-Path $deviceA 'from-a.txt') -Value 'sent by A'
-        $null = Sync-ChittyFolder $deviceA -Prefix "$prefix2" -NoDelete
+        # Device A is another machine: its sync state is its own.
+        $null = Sync-ChittyFolder $deviceA -Prefix "$prefix2" -NoDelete -StateDirectory (Join-Path $work 'device-a-state')
         # The run that downloads it has listed the prefix before it writes the file.
         Wait-Watch $watch2 { $watch2.Results | Where-Object { $_.Action -eq 'Downloaded' -and $_.RelativePath -eq 'from-a.txt' } } -Seconds 15
         Get-Content -Raw (Join-Path $folder2 'from-a.txt') | Should -BeLike 'sent by A*'

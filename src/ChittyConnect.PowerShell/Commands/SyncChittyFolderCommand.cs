@@ -1,11 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Management.Automation;
-using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Threading.Tasks;
 using System.Security;
 using ChittyConnect.Configuration;
@@ -26,12 +22,7 @@ namespace ChittyConnect.PowerShell.Commands;
 [OutputType(typeof(ChittySyncSummary))]
 public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
 {
-    private const string Activity = "Sync-ChittyFolder";
-    private readonly Dictionary<int, string> _openChildren = new();
-    private int _activityId;
-    private int _results;
-    private bool _saidNothingThere;
-    private StreamWriter? _log;
+    private SyncLogFile? _log;
 
     /// <summary>The local folder.</summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -65,21 +56,6 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     /// <summary>Read and hash every file instead of trusting the cached hashes.</summary>
     [Parameter]
     public SwitchParameter Rehash { get; set; }
-
-    /// <summary>rclone filter files of exclude patterns (the guide's ~/.rcloneignore).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? ExcludeFrom { get; set; }
-
-    /// <summary>rclone exclude patterns.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? Exclude { get; set; }
-
-    /// <summary>rclone include patterns: only matching files take part.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string[]? Include { get; set; }
 
     /// <summary>Files transferred in parallel.</summary>
     [Parameter]
@@ -162,25 +138,6 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? BackupDirectory { get; set; }
-
-    /// <summary>
-    /// Encrypts as an rclone crypt remote with this password would (instead of, or in the absence of, the
-    /// connection's Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD).
-    /// </summary>
-    [Parameter]
-    [ValidateNotNull]
-    public SecureString? CryptPassword { get; set; }
-
-    /// <summary>The rclone crypt salt (password2) that goes with -CryptPassword.</summary>
-    [Parameter]
-    [ValidateNotNull]
-    public SecureString? CryptSalt { get; set; }
-
-    /// <summary>Standard (encrypted names, the default) or Off (clear names with .bin), as rclone's filename_encryption.</summary>
-    [Parameter]
-    [ValidateSet("Standard", "Off")]
-    public string? CryptNameEncryption { get; set; }
-
     /// <inheritdoc />
     protected override void ProcessRecord()
     {
@@ -269,7 +226,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             var logPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(LogFile);
             try
             {
-                _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.Read), new UTF8Encoding(false));
+                _log = SyncLogFile.Open(logPath);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -305,27 +262,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
         }
         catch (SyncException ex)
         {
-            var record = new ErrorRecord(ex, "Chitty" + ex.ErrorId, ex.ErrorId switch
-            {
-                "SyncLocked" or "SyncWatchRunning" => ErrorCategory.ResourceBusy,
-                "SyncInvalidOptions" or "SyncPathNotFolder" => ErrorCategory.InvalidArgument,
-                "SyncSourceMissing" => ErrorCategory.ObjectNotFound,
-                "SyncTooManyDeletes" => ErrorCategory.LimitsExceeded,
-                _ => ErrorCategory.InvalidOperation,
-            }, folder);
-            var recommended = ex.ErrorId switch
-            {
-                "SyncPathNotFolder" => "Give the path of the folder to sync, not of a file in it.",
-                "SyncSourceMissing" => "Check the path for a typo, or mount the drive it is on, and run the sync again.",
-                "SyncTooManyDeletes" => "See what would be deleted with -WhatIf -Force; if it is meant, run again with -Force.",
-                _ => null,
-            };
-            if (recommended is not null)
-            {
-                record.ErrorDetails = new ErrorDetails(ex.Message) { RecommendedAction = recommended };
-            }
-
-            ThrowTerminatingError(record);
+            ThrowTerminatingError(SyncError(ex, folder));
         }
         catch (ObjectStoreException ex)
         {
@@ -341,7 +278,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             if (summary is null && !Watch && engine?.LastSummary is { } partial)
             {
                 // Stopped or failed mid-run: the log still ends with what the run did.
-                WriteLog(partial, completed: false);
+                _log?.Write(partial, completed: false);
             }
 
             _log?.Dispose();
@@ -353,326 +290,4 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     private string Deletes() => NoDelete ? string.Empty
         : Mirror ? ", delete every other file on the destination"
         : ", delete the files it synced that the source no longer has";
-
-    // The parameters win over the connection (Connect-Chitty -CryptPassword, a profile, CHITTY_CRYPT_*).
-    private (ChittySecret Password, ChittySecret? Salt, RcloneNameEncryption Names)? CryptSettings(ChittyConnection connection)
-    {
-        var settings = connection.Settings;
-        var password = CryptPassword is not null ? ChittySecret.FromSecureString(CryptPassword) : settings.CryptPassword;
-        if (password is null)
-        {
-            if (CryptSalt is not null || CryptNameEncryption is not null)
-            {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException("-CryptSalt and -CryptNameEncryption need a crypt password: -CryptPassword, Connect-Chitty -CryptPassword or CHITTY_CRYPT_PASSWORD."),
-                    "ChittyCryptPasswordMissing", ErrorCategory.InvalidArgument, null));
-            }
-
-            return null;
-        }
-
-        var salt = CryptSalt is not null ? ChittySecret.FromSecureString(CryptSalt) : CryptPassword is not null ? null : settings.CryptSalt;
-        return (password, salt, CryptNameEncryption is null ? settings.CryptNameEncryption : ChittyConnectionSettings.ParseNameEncryption(CryptNameEncryption, "-CryptNameEncryption"));
-    }
-
-    private FilterRules BuildFilters()
-    {
-        if (ExcludeFrom is null && Exclude is null && Include is null)
-        {
-            return FilterRules.Empty;
-        }
-
-        try
-        {
-            var builder = new FilterRulesBuilder();
-            foreach (var file in ExcludeFrom ?? Array.Empty<string>())
-            {
-                var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(file);
-                if (!File.Exists(path))
-                {
-                    ThrowTerminatingError(new ErrorRecord(
-                        new FileNotFoundException($"-ExcludeFrom '{file}': no such file ('{path}'). Give the path of an rclone filter file, such as ~/.rcloneignore.", path),
-                        "ChittyPathNotFound", ErrorCategory.ObjectNotFound, file));
-                }
-
-                builder.AddExcludeFrom(path);
-            }
-
-            foreach (var pattern in Exclude ?? Array.Empty<string>())
-            {
-                builder.AddExclude(pattern);
-            }
-
-            foreach (var pattern in Include ?? Array.Empty<string>())
-            {
-                builder.AddInclude(pattern);
-            }
-
-            return builder.Build();
-        }
-        catch (Exception ex) when (ex is FilterSyntaxException or IOException or UnauthorizedAccessException)
-        {
-            ThrowTerminatingError(ErrorFor(ex, ExcludeFrom));
-            return null!;
-        }
-    }
-
-    private void OnResult(ChittySyncResult result)
-    {
-        WriteLog(result);
-        switch (result.Action)
-        {
-            case SyncAction.PlannedUpload:
-            case SyncAction.PlannedDownload:
-            case SyncAction.PlannedDelete:
-            case SyncAction.PlannedDeleteLocal:
-            case SyncAction.PlannedDeleteRemote:
-            case SyncAction.PlannedConflict:
-                // Prints "What if: ..." for each planned action (and returns false under -WhatIf).
-                // A local change names the local file; a delete says which side it is on.
-                var local = result.Action is SyncAction.PlannedDownload or SyncAction.PlannedDeleteLocal
-                    || (result.Action == SyncAction.PlannedDelete && Direction == SyncDirection.Download);
-                var operation = result.Action switch
-                {
-                    SyncAction.PlannedDelete => local ? "Delete local file" : "Delete remote object",
-                    SyncAction.PlannedDeleteLocal => "Delete local file",
-                    SyncAction.PlannedDeleteRemote => "Delete remote object",
-                    _ => result.Operation.ToString(),
-                };
-                ShouldProcess(
-                    local ? result.LocalPath : result.R2Key,
-                    result.Conflict == SyncConflict.None ? operation : $"{operation} ({result.Conflict})");
-                _results++;
-                WriteResult(result);
-                break;
-            case SyncAction.Failed:
-                _results++;
-                WriteResult(result);
-                WriteError(FileError(result));
-                break;
-            default:
-                _results++;
-                if (VerboseEnabled)
-                {
-                    WriteVerbose($"{result.Action} {result.RelativePath} ({result.Size:N0} bytes, {result.Duration.TotalMilliseconds:0} ms)"
-                        + (result.BackupPath is null ? string.Empty : $"; the local version was moved to '{result.BackupPath}'"));
-                }
-
-                WriteResult(result);
-                break;
-        }
-    }
-
-    // With -Summary the output is the summary alone: one type, which Format-Table and Export-Csv take whole.
-    private void WriteResult(ChittySyncResult result)
-    {
-        if (!Summary)
-        {
-            WriteObject(result);
-        }
-    }
-
-    private void Finish(ChittySyncSummary summary, string target)
-    {
-        WriteLog(summary);
-        WriteVerbose(summary.ToString());
-        WriteInformation(new InformationRecord(summary, MyInvocation.MyCommand.Name) { Tags = { "ChittySyncSummary" } });
-        if (summary.DeletesWithheld > 0 && summary.DeletesWithheldReason is not null)
-        {
-            WriteError(new ErrorRecord(
-                new InvalidOperationException($"{summary.DeletesWithheld} file(s) were not deleted: {summary.DeletesWithheldReason}."),
-                "ChittySyncDeletesWithheld", ErrorCategory.LimitsExceeded, target));
-        }
-
-        if (summary.ReportError is not null)
-        {
-            WriteError(new ErrorRecord(
-                new InvalidOperationException($"The sync report failed ({summary.ReportError}); the next sync sends it again."),
-                "ChittySyncReportFailed", ErrorCategory.ConnectionError, target));
-        }
-
-        WarnIfNothingThere(summary);
-        if (Summary)
-        {
-            WriteObject(summary);
-        }
-    }
-
-    // A misspelled or new folder name downloads from a prefix nothing is under: say so rather than succeed
-    // silently. Two-way, both sides empty is the same mistake. Once per call: a watch's passes say it once.
-    private void WarnIfNothingThere(ChittySyncSummary summary)
-    {
-        if (_saidNothingThere)
-        {
-            return;
-        }
-
-        var empty = Direction switch
-        {
-            SyncDirection.Download => summary.SourceFiles == 0,
-            SyncDirection.Both => summary.SourceFiles == 0 && _results == 0 && summary.DeletesWithheld == 0,
-            _ => false,
-        };
-        if (empty)
-        {
-            _saidNothingThere = true;
-            WriteWarning($"Nothing under '{summary.Bucket}/{summary.Prefix}'"
-                + (Direction == SyncDirection.Both ? " and nothing in '" + summary.LocalPath + "'" : string.Empty)
-                + " - check the folder name or pass -Prefix"
-                + (Prefix is null ? " (the default prefix is derived from the folder name)." : "."));
-        }
-    }
-
-    private static ErrorRecord FileError(ChittySyncResult result)
-    {
-        var ex = result.Exception ?? new InvalidOperationException(result.Error);
-        var id = $"ChittySync{result.Operation}Failed";
-        var target = result.Operation is SyncOperation.Download or SyncOperation.DeleteRemote ? (object)result.R2Key : result.LocalPath;
-        return ErrorFor(ex, target, id);
-    }
-
-    private void WriteLog(object entry, bool completed = true)
-    {
-        if (_log is null)
-        {
-            return;
-        }
-
-        using var buffer = new MemoryStream();
-        // Relaxed escaping keeps non-ASCII file names and '+' in times readable in the log.
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            w.WriteStartObject();
-            w.WriteString("time", DateTimeOffset.Now.ToString("o", CultureInfo.InvariantCulture));
-            if (entry is ChittySyncResult r)
-            {
-                w.WriteString("type", "action");
-                w.WriteString("action", r.Action.ToString());
-                w.WriteString("relativePath", r.RelativePath);
-                w.WriteString("r2Key", r.R2Key);
-                w.WriteNumber("size", r.Size);
-                if (r.Sha256 is not null) { w.WriteString("sha256", r.Sha256); }
-                w.WriteNumber("durationMs", Math.Round(r.Duration.TotalMilliseconds));
-                if (r.Conflict != SyncConflict.None) { w.WriteString("conflict", r.Conflict.ToString()); }
-                if (r.ConflictPath is not null) { w.WriteString("conflictPath", r.ConflictPath); }
-                if (r.BackupPath is not null) { w.WriteString("backupPath", r.BackupPath); }
-                if (r.Error is not null) { w.WriteString("error", r.Error); }
-            }
-            else if (entry is ChittySyncSummary s)
-            {
-                w.WriteString("type", "summary");
-                w.WriteBoolean("completed", completed);
-                w.WriteString("direction", s.Direction.ToString());
-                w.WriteString("localPath", s.LocalPath);
-                w.WriteString("bucket", s.Bucket);
-                w.WriteString("prefix", s.Prefix);
-                w.WriteNumber("filesUploaded", s.FilesUploaded);
-                w.WriteNumber("bytesUploaded", s.BytesUploaded);
-                w.WriteNumber("filesDownloaded", s.FilesDownloaded);
-                w.WriteNumber("bytesDownloaded", s.BytesDownloaded);
-                w.WriteNumber("filesDeleted", s.FilesDeleted);
-                w.WriteNumber("filesSkipped", s.FilesSkipped);
-                w.WriteNumber("conflicts", s.Conflicts);
-                w.WriteNumber("errors", s.Errors);
-                w.WriteNumber("deletesWithheld", s.DeletesWithheld);
-                w.WriteNumber("notOwned", s.NotOwned);
-                if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
-                if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
-                w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
-                w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
-                w.WriteNumber("bytesHashed", s.BytesHashed);
-                w.WriteNumber("filesCompared", s.FilesCompared);
-                w.WriteNumber("bytesCompared", s.BytesCompared);
-                w.WriteStartObject("requests");
-                w.WriteNumber("list", s.Requests.List);
-                w.WriteNumber("put", s.Requests.Put);
-                w.WriteNumber("get", s.Requests.Get);
-                w.WriteNumber("head", s.Requests.Head);
-                w.WriteNumber("delete", s.Requests.Delete);
-                w.WriteNumber("multipart", s.Requests.Multipart);
-                w.WriteEndObject();
-                w.WriteNumber("reportedItems", s.ReportedItems);
-                if (s.ReportEventId is not null) { w.WriteString("reportEventId", s.ReportEventId); }
-                if (s.ReportError is not null) { w.WriteString("reportError", s.ReportError); }
-            }
-
-            w.WriteEndObject();
-        }
-
-        _log.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
-        _log.Flush();
-    }
-
-    private void OnProgress(SyncProgress p)
-    {
-        var status = p.Phase switch
-        {
-            SyncPhase.Transferring => $"{p.FilesDone} of {p.FilesTotal} files, {Bytes(p.BytesDone)} of {Bytes(p.BytesTotal)}" + (p.BytesPerSecond > 0 ? $", {Bytes((long)p.BytesPerSecond)}/s" : string.Empty),
-            _ => p.Phase.ToString(),
-        };
-        var record = new ProgressRecord(_activityId, Activity, status);
-        if (p.Phase == SyncPhase.Transferring && p.BytesTotal > 0)
-        {
-            record.PercentComplete = (int)Math.Min(100, p.BytesDone * 100 / p.BytesTotal);
-            if (p.Eta is { } eta)
-            {
-                record.SecondsRemaining = (int)Math.Min(int.MaxValue, eta.TotalSeconds);
-            }
-        }
-
-        if (p.Phase == SyncPhase.Done)
-        {
-            return;
-        }
-
-        WriteProgress(record);
-        foreach (var t in p.Transfers)
-        {
-            var childId = _activityId + t.Id;
-            var child = new ProgressRecord(childId, t.RelativePath, $"{Bytes(t.BytesDone)} of {Bytes(t.BytesTotal)}") { ParentActivityId = _activityId };
-            if (t.Completed)
-            {
-                child.RecordType = ProgressRecordType.Completed;
-                _openChildren.Remove(childId);
-            }
-            else
-            {
-                child.PercentComplete = t.BytesTotal > 0 ? (int)Math.Min(100, t.BytesDone * 100 / t.BytesTotal) : 0;
-                _openChildren[childId] = t.RelativePath;
-            }
-
-            WriteProgress(child);
-        }
-    }
-
-    // Always ends the records, also after an error or a stop; a second call writes nothing.
-    private void CompleteProgress()
-    {
-        if (_activityId == 0)
-        {
-            return;
-        }
-
-        foreach (var pair in _openChildren)
-        {
-            WriteProgress(new ProgressRecord(pair.Key, pair.Value, "Done") { ParentActivityId = _activityId, RecordType = ProgressRecordType.Completed });
-        }
-
-        _openChildren.Clear();
-        var id = _activityId;
-        _activityId = 0;
-        WriteProgress(new ProgressRecord(id, Activity, "Done") { RecordType = ProgressRecordType.Completed });
-    }
-
-    private static string Bytes(long n) => ByteSize.Format(n);
-
-    // Posts each snapshot to the pipeline thread; the engine already throttles them.
-    private sealed class Progress : IProgress<SyncProgress>
-    {
-        private readonly SyncChittyFolderCommand _cmdlet;
-
-        public Progress(SyncChittyFolderCommand cmdlet) => _cmdlet = cmdlet;
-
-        public void Report(SyncProgress value) => _cmdlet.Post(() => _cmdlet.OnProgress(value));
-    }
 }

@@ -34,7 +34,6 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 {
     private const int ChunkBlocks = 32;
 
-
     private readonly R2ObjectStore _inner;
     private readonly RcloneCryptKey _key;
     private readonly RcloneNameCipher _names;
@@ -73,6 +72,9 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 
     /// <inheritdoc />
     public R2StoreOptions Options => _inner.Options;
+
+    /// <summary>The size of the parts a multipart upload of <paramref name="length"/> bytes of ciphertext is sent in.</summary>
+    public long PartSizeFor(long length) => _inner.PartSizeFor(length);
 
     /// <summary>The key an object of plaintext key <paramref name="key"/> has in the bucket.</summary>
     public string ObjectKeyFor(string key)
@@ -146,10 +148,11 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// another nonce, so a new upload begins (and the old one is aborted as an unwanted upload). Keeping the
     /// nonce to resume is not safe: a part of a file changed in between would be encrypted with the keystream
     /// of a part already stored, and the two ciphertexts together would give away the XOR of the plaintexts.
+    /// The plaintext's <paramref name="parts"/> are of no use: the parts sent are ciphertext.
     /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null)
+        WriteCondition? condition = null, PartHashes? parts = null)
     {
         var objectKey = ObjectKeyFor(key);
         var plainSize = new FileInfo(path).Length;

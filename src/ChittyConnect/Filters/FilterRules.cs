@@ -37,10 +37,6 @@ public sealed class FilterRules
     /// <summary>True when there are no rules, so every file and directory is included.</summary>
     public bool IsEmpty => _fileRules.Length == 0 && _directoryRules.Length == 0;
 
-    internal IReadOnlyList<FilterRule> FileRules => _fileRules;
-
-    internal IReadOnlyList<FilterRule> DirectoryRules => _directoryRules;
-
     /// <summary>Whether the file rules select this file (rclone's path filter for an object).</summary>
     /// <param name="relativePath">'/'-separated path relative to the transfer root, no leading '/', e.g. <c>src/a.txt</c>.</param>
     /// <returns>True if the first matching rule is an include rule or no rule matches.</returns>

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.IO;
 using System.Security.Cryptography;
 using System.Threading;
@@ -13,10 +14,17 @@ public readonly struct ContentHashes
 {
     /// <summary>Creates the value.</summary>
     public ContentHashes(string sha256, string md5, long length)
+        : this(sha256, md5, length, null)
+    {
+    }
+
+    /// <summary>Creates the value with the hashes of its parts, made by the same read.</summary>
+    public ContentHashes(string sha256, string md5, long length, PartHashes? parts)
     {
         Sha256 = sha256;
         Md5 = md5;
         Length = length;
+        Parts = parts;
     }
 
     /// <summary>Lower-case hex SHA-256.</summary>
@@ -27,6 +35,41 @@ public readonly struct ContentHashes
 
     /// <summary>Bytes hashed.</summary>
     public long Length { get; }
+
+    /// <summary>The MD5 and SHA-256 of each part, when they were asked for; null otherwise.</summary>
+    public PartHashes? Parts { get; }
+}
+
+/// <summary>
+/// The MD5 and SHA-256 of each part of some content in parts of <see cref="PartSize"/> bytes (the last one
+/// shorter), made by the read that hashed the whole, so that a multipart upload of it reads it only to send it.
+/// </summary>
+public sealed class PartHashes
+{
+    private readonly byte[][] _md5;
+    private readonly string[] _sha256;
+
+    internal PartHashes(long partSize, byte[][] md5, string[] sha256)
+    {
+        PartSize = partSize;
+        _md5 = md5;
+        _sha256 = sha256;
+    }
+
+    /// <summary>Bytes in every part but the last.</summary>
+    public long PartSize { get; }
+
+    /// <summary>Parts hashed.</summary>
+    public int Count => _sha256.Length;
+
+    /// <summary>Whether these are the parts of <paramref name="length"/> bytes in parts of <paramref name="partSize"/>.</summary>
+    internal bool Fit(long length, long partSize) => partSize == PartSize && Count == (int)((length + partSize - 1) / partSize);
+
+    /// <summary>The MD5 of part <paramref name="index"/> (0-based).</summary>
+    internal byte[] Md5(int index) => _md5[index];
+
+    /// <summary>The lower-case hex SHA-256 of part <paramref name="index"/> (0-based).</summary>
+    internal string Sha256(int index) => _sha256[index];
 }
 
 /// <summary>Hashes files and streams in constant memory.</summary>
@@ -80,9 +123,12 @@ public static class ContentHasher
     /// <summary>
     /// Reads a whole file once and returns its SHA-256 and MD5; without <paramref name="withMd5"/>, the SHA-256
     /// alone and an empty MD5 (content whose objects are not it, such as an encrypted prefix's, has no use for
-    /// the MD5, and MD5 costs twice SHA-256's CPU where the CPU has SHA extensions).
+    /// the MD5, and MD5 costs twice SHA-256's CPU where the CPU has SHA extensions). With a
+    /// <paramref name="partSize"/> and the MD5, a file larger than one part also gets the hashes of its parts
+    /// (<see cref="ContentHashes.Parts"/>) from the same read.
     /// </summary>
-    public static async Task<ContentHashes> HashFileAsync(string path, CancellationToken cancellationToken, Action<long>? bytesRead = null, bool withMd5 = true)
+    public static async Task<ContentHashes> HashFileAsync(string path, CancellationToken cancellationToken, Action<long>? bytesRead = null, bool withMd5 = true,
+        long partSize = 0)
     {
         cancellationToken.ThrowIfCancellationRequested();
         // An asynchronous FileStream costs a thread-pool hop per read (on Unix every async file read is a
@@ -97,12 +143,16 @@ public static class ContentHasher
         }
 
         using var large = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 4096, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (withMd5 && large.Length >= TwoCoreLimit && Environment.ProcessorCount > 1)
-        {
-            return await HashOnTwoCoresAsync(large, cancellationToken, bytesRead).ConfigureAwait(false);
-        }
+        return await HashLargeAsync(large, cancellationToken, bytesRead, withMd5, partSize).ConfigureAwait(false);
+    }
 
-        return await HashStreamAsync(large, cancellationToken, bytesRead, withMd5).ConfigureAwait(false);
+    /// <summary>As <see cref="HashFileAsync"/> for a file larger than <see cref="SmallFileLimit"/>, read from <paramref name="stream"/>.</summary>
+    internal static Task<ContentHashes> HashLargeAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead, bool withMd5, long partSize)
+    {
+        var parts = withMd5 && partSize > 0 && stream.Length > partSize;
+        return withMd5 && (parts || (stream.Length >= TwoCoreLimit && Environment.ProcessorCount > 1))
+            ? HashOnTwoCoresAsync(stream, cancellationToken, bytesRead, parts ? partSize : 0)
+            : HashStreamAsync(stream, cancellationToken, bytesRead, withMd5);
     }
 
     /// <summary>Files from this size on are hashed on two cores: SHA-256 as they are read, MD5 beside it.</summary>
@@ -113,13 +163,19 @@ public static class ContentHasher
 
     // MD5 runs at about half SHA-256's speed where the CPU has SHA extensions, so hashing both on one thread
     // takes MD5 + SHA-256; here the reader hashes SHA-256 and hands each chunk to a second thread for MD5,
-    // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two.
-    private static async Task<ContentHashes> HashOnTwoCoresAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead)
+    // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two. With a
+    // partSize, no buffer spans two parts: each thread also hashes the parts with its algorithm, the reader
+    // closing a part's SHA-256 at its last byte and marking the buffer so the MD5 thread closes its MD5.
+    private static async Task<ContentHashes> HashOnTwoCoresAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        using var partSha = partSize > 0 ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        using var partMd5 = partSize > 0 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+        var partShas = new List<string>();
+        var partMd5s = new List<byte[]>();
         using var free = new BlockingCollection<byte[]>(TwoCoreBuffers);
-        using var full = new BlockingCollection<(byte[] Buffer, int Count)>(TwoCoreBuffers);
+        using var full = new BlockingCollection<(byte[] Buffer, int Count, bool EndsPart)>(TwoCoreBuffers);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var buffers = new byte[TwoCoreBuffers][];
         for (var i = 0; i < TwoCoreBuffers; i++)
@@ -130,21 +186,36 @@ public static class ContentHasher
 
         var md5Worker = Task.Run(() =>
         {
-            foreach (var (buffer, count) in full.GetConsumingEnumerable(stop.Token))
+            var open = false;
+            foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
             {
                 md5.AppendData(buffer, 0, count);
+                partMd5?.AppendData(buffer, 0, count);
+                open = !endsPart;
+                if (endsPart)
+                {
+                    partMd5s.Add(partMd5!.GetHashAndReset());
+                }
+
                 free.Add(buffer);
+            }
+
+            if (open && partMd5 is not null)
+            {
+                partMd5s.Add(partMd5.GetHashAndReset());
             }
         });
         long total = 0;
+        var partLeft = partSize > 0 ? partSize : long.MaxValue;
         try
         {
             while (true)
             {
                 var buffer = free.Take(stop.Token);
+                var want = (int)Math.Min(TwoCoreChunk, partLeft);
                 var count = 0;
                 int read;
-                while (count < TwoCoreChunk && (read = await stream.ReadAsync(buffer, count, TwoCoreChunk - count, stop.Token).ConfigureAwait(false)) > 0)
+                while (count < want && (read = await stream.ReadAsync(buffer, count, want - count, stop.Token).ConfigureAwait(false)) > 0)
                 {
                     count += read;
                 }
@@ -155,9 +226,23 @@ public static class ContentHasher
                 }
 
                 sha.AppendData(buffer, 0, count);
-                full.Add((buffer, count), stop.Token);
+                partSha?.AppendData(buffer, 0, count);
+                partLeft -= count;
+                var endsPart = partLeft == 0;
+                if (endsPart)
+                {
+                    partShas.Add(ToHex(partSha!.GetHashAndReset()));
+                    partLeft = partSize;
+                }
+
+                full.Add((buffer, count, endsPart), stop.Token);
                 total += count;
                 bytesRead?.Invoke(count);
+            }
+
+            if (partSha is not null && partLeft != partSize)
+            {
+                partShas.Add(ToHex(partSha.GetHashAndReset()));
             }
 
             full.CompleteAdding();
@@ -187,7 +272,8 @@ public static class ContentHasher
             }
         }
 
-        return new ContentHashes(ToHex(sha.GetHashAndReset()), ToHex(md5.GetHashAndReset()), total);
+        var parts = partSize > 0 ? new PartHashes(partSize, partMd5s.ToArray(), partShas.ToArray()) : null;
+        return new ContentHashes(ToHex(sha.GetHashAndReset()), ToHex(md5.GetHashAndReset()), total, parts);
     }
 
     // Reads to the end (the file may have grown since its length was read: the caller compares lengths).
@@ -278,9 +364,6 @@ public sealed class HashingReadStream : Stream
         _bytesRead = bytesRead;
         _leaveOpen = leaveOpen;
     }
-
-    /// <summary>Bytes read so far.</summary>
-    public long BytesRead => _position;
 
     /// <summary>The hashes of everything read, after the last read (also after the stream was disposed, as HTTP content does).</summary>
     public ContentHashes GetHashes() =>

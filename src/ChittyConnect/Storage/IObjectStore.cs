@@ -25,16 +25,21 @@ public interface IObjectStore
     /// <summary>The options in force (multipart threshold, part size, ...).</summary>
     R2StoreOptions Options { get; }
 
+    /// <summary>The size of the parts a multipart upload of <paramref name="length"/> bytes is sent in.</summary>
+    long PartSizeFor(long length);
+
     /// <summary>Every object under <paramref name="prefix"/>.</summary>
     Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
 
     /// <summary>
     /// Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when
-    /// its parts still fit; with a <paramref name="condition"/>, only over the version it names.
+    /// its parts still fit; with a <paramref name="condition"/>, only over the version it names. The hashes of
+    /// its <paramref name="parts"/>, made by the read that made <paramref name="sha256"/>, spare a read of the
+    /// file where the object holds its bytes as they are.
     /// </summary>
     Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null);
+        WriteCondition? condition = null, Hashing.PartHashes? parts = null);
 
     /// <summary>Downloads <paramref name="key"/> into <paramref name="destination"/>, verified.</summary>
     Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken);

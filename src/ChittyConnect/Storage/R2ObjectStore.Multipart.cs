@@ -39,7 +39,7 @@ public sealed partial class R2ObjectStore
         Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var length = content.Length;
-        var partSize = _options.PartSizeFor(length, _dialect.MinimumPartSize);
+        var partSize = PartSizeFor(length);
         var parts = (int)((length + partSize - 1) / partSize);
         var etags = new string?[parts];
         var partMd5s = new string?[parts];

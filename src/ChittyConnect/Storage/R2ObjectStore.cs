@@ -40,6 +40,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly SemaphoreSlim _slots;
     private readonly BandwidthLimiter? _limiter;
     private readonly StoreOutage _outage;
+    private readonly Func<string, Stream> _openFile;
 
     /// <summary>Connects to the R2 endpoint and bucket of <paramref name="settings"/>.</summary>
     public R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options = null)
@@ -60,15 +61,18 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <summary>
     /// Connects to a store that speaks <paramref name="dialect"/>, its HTTP handler wrapped by
     /// <paramref name="wrapHandler"/> (to watch or disturb the wire).
+    /// The files it uploads are read through <paramref name="openFile"/> when given (to count the reads).
     /// </summary>
-    internal R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler)
-        : this(settings, options, dialect, wrapHandler, null)
+    internal R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler,
+        Func<string, Stream>? openFile = null)
+        : this(settings, options, dialect, wrapHandler, transports: null, openFile)
     {
     }
 
     private R2ObjectStore(ChittyConnectionSettings settings, R2StoreOptions? options, ObjectStoreDialect dialect,
-        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler, S3TransportPool? transports)
+        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler, S3TransportPool? transports, Func<string, Stream>? openFile = null)
     {
+        _openFile = openFile ?? FileUploadContent.OpenRead;
         if (settings is null)
         {
             throw new ArgumentNullException(nameof(settings));
@@ -109,6 +113,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     /// <summary>The options in force.</summary>
     public R2StoreOptions Options => _options;
+
+    /// <summary>The size of the parts a multipart upload of <paramref name="length"/> bytes is sent in.</summary>
+    public long PartSizeFor(long length) => _options.PartSizeFor(length, _dialect.MinimumPartSize);
 
     /// <summary>Requests made so far, by kind (live counters).</summary>
     public StoreRequestCounts Requests { get; } = new();
@@ -191,12 +198,18 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// CompleteMultipartUpload carry it); otherwise <see cref="ObjectStoreException"/> with code
     /// <see cref="ObjectStoreException.RemoteChanged"/> is thrown and the key keeps what it holds.
     /// </param>
+    /// <param name="parts">
+    /// The hashes of the file's parts made by the same read as <paramref name="sha256"/> and
+    /// <paramref name="md5"/> (<see cref="ContentHasher.HashFileAsync"/> with this store's
+    /// <see cref="PartSizeFor"/>): a multipart upload then reads the file only to send
+    /// it. Without them, or for another part size, the parts are hashed by a read of their own.
+    /// </param>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null)
+        WriteCondition? condition = null, PartHashes? parts = null)
     {
         EnsureSafeKey(key);
-        using var content = new FileUploadContent(path);
+        using var content = new FileUploadContent(path, parts, _openFile);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
             ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
@@ -447,7 +460,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 md5Bytes = ContentHasher.FromHex(md5);
             }
 
-            using var body = new UploadBodyStream(path, 0, length, _limiter, progress, cancellationToken);
+            using var body = content.Body(0, length, _limiter, progress, cancellationToken);
             return await SendPutAsync(key, body, length, md5Bytes, sha256, sha256, modified, condition, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
@@ -9,8 +10,10 @@ using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
 using Amazon.Runtime;
+using Amazon.Runtime.Endpoints;
 using Amazon.Runtime.Internal;
 using Amazon.S3;
+using Amazon.S3.Endpoints;
 using Amazon.S3.Model;
 using ChittyConnect.Diagnostics;
 
@@ -51,6 +54,7 @@ internal sealed class S3Transport : IDisposable
             HttpClientFactory = new StoreHttpClientFactory(connections, IdleTimeoutOf(options), wrapHandler),
         };
         _client = new StoreS3Client(new BasicAWSCredentials(accessKeyId, secretAccessKey), config);
+        config.EndpointProvider = new ResolvedEndpoints(config.EndpointProvider);
     }
 
     /// <summary>
@@ -189,6 +193,34 @@ internal sealed class S3Transport : IDisposable
         {
             base.CustomizeRuntimePipeline(pipeline);
             pipeline.AddHandlerBefore<Signer>(new ModuleStepsHandler(PayloadHashes));
+        }
+    }
+
+    /// <summary>
+    /// The SDK's endpoint rules, evaluated once per bucket and client setting instead of once per request: for
+    /// the module's own endpoint and path-style addressing their answer does not depend on the object's key
+    /// (nor on a listing's prefix or a copy's source), so it is the same for every request to one bucket.
+    /// A failure to resolve is not kept: the next request meets it again.
+    /// </summary>
+    internal sealed class ResolvedEndpoints : IEndpointProvider
+    {
+        private readonly IEndpointProvider _rules;
+        private readonly ConcurrentDictionary<string, Endpoint> _resolved = new(StringComparer.Ordinal);
+
+        public ResolvedEndpoints(IEndpointProvider rules) => _rules = rules;
+
+        public Endpoint ResolveEndpoint(EndpointParameters parameters)
+        {
+            if (parameters is not S3EndpointParameters p)
+            {
+                return _rules.ResolveEndpoint(parameters);
+            }
+
+            // Every parameter of the rules but Key, Prefix and CopySource.
+            var key = string.Join("\n", p.Bucket, p.Region, p.Endpoint, p.ForcePathStyle, p.UseFIPS, p.UseDualStack, p.Accelerate, p.UseGlobalEndpoint,
+                p.UseObjectLambdaEndpoint, p.DisableAccessPoints, p.DisableMultiRegionAccessPoints, p.UseArnRegion, p.UseS3ExpressControlEndpoint,
+                p.DisableS3ExpressSessionAuth);
+            return _resolved.GetOrAdd(key, _ => _rules.ResolveEndpoint(parameters));
         }
     }
 

@@ -23,18 +23,14 @@ internal sealed class UploadBodyStream : Stream
     private long _position;
     private long _highWater;
 
-    public UploadBodyStream(string path, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
-        : this(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan), offset, length, limiter, progress, cancellationToken)
-    {
-    }
-
     /// <summary>The first <paramref name="length"/> bytes of <paramref name="buffer"/>.</summary>
     public UploadBodyStream(byte[] buffer, int length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
         : this(new MemoryStream(buffer, 0, length, writable: false), 0, length, limiter, progress, cancellationToken)
     {
     }
 
-    private UploadBodyStream(Stream source, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
+    /// <summary>The window of <paramref name="length"/> bytes at <paramref name="offset"/> of <paramref name="source"/> (a seekable file), which it owns.</summary>
+    public UploadBodyStream(Stream source, long offset, long length, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
     {
         _source = source;
         _offset = offset;

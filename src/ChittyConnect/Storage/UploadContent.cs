@@ -92,11 +92,13 @@ internal sealed class UploadPart : IDisposable
 }
 
 /// <summary>
-/// A file sent as it is, streamed from disk (constant memory). Its parts are hashed by one sequential read of
-/// the file, ahead of the transfers, that also hashes the whole file: a part's MD5 and SHA-256 go with it
-/// (so the store stores only bytes that were hashed), and the upload completes only when the whole file so
-/// hashed is the content the caller hashed, so a file rewritten in place between the caller's hashing and
-/// the upload (size and time unchanged) never becomes an object labelled with the other content's SHA-256.
+/// A file sent as it is, streamed from disk (constant memory). A part's MD5 and SHA-256 go with it, so the
+/// store stores only bytes that were hashed. They come from the read that hashed the whole file for the
+/// caller when the caller kept them (<see cref="PartHashes"/> of this part size): the send is then the only
+/// read of the file here. Otherwise one sequential read of the file, ahead of the transfers, hashes the
+/// parts and the whole file, and the upload completes only when the whole file so hashed is the content the
+/// caller hashed, so a file rewritten in place between the caller's hashing and the upload (size and time
+/// unchanged) never becomes an object labelled with the other content's SHA-256.
 /// </summary>
 internal sealed class FileUploadContent : UploadContent
 {
@@ -104,18 +106,36 @@ internal sealed class FileUploadContent : UploadContent
 
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
+    private readonly PartHashes? _known;
+    private readonly Func<string, Stream> _open;
     private TaskCompletionSource<(byte[] Md5, string Sha256)>[]? _parts;
     private Task<string>? _whole;
 
-    public FileUploadContent(string path) : base(path) => Length = FileLength;
+    /// <param name="path">The file.</param>
+    /// <param name="known">The hashes of its parts, made by the read that made the SHA-256 the upload is labelled with; null when not known.</param>
+    /// <param name="open">Opens the file for reading (<see cref="OpenRead"/>; tests count the reads through it).</param>
+    public FileUploadContent(string path, PartHashes? known, Func<string, Stream> open) : base(path)
+    {
+        Length = FileLength;
+        _known = known;
+        _open = open;
+    }
 
     public override long Length { get; }
+
+    /// <summary>Opens a file to read it once from start to end, or a window of it.</summary>
+    public static Stream OpenRead(string path) =>
+        new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
 
     public override async Task<UploadPart> ReadPartAsync(int index, long partSize, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken)
     {
         var (md5, sha256) = await PartHashAsync(index, partSize, cancellationToken).ConfigureAwait(false);
-        return new UploadPart(md5, sha256, new UploadBodyStream(Path, index * partSize, SizeOf(index, partSize), limiter, progress, cancellationToken));
+        return new UploadPart(md5, sha256, Body(index * partSize, SizeOf(index, partSize), limiter, progress, cancellationToken));
     }
+
+    /// <summary>A body that sends <paramref name="size"/> bytes of the file from <paramref name="offset"/>.</summary>
+    public UploadBodyStream Body(long offset, long size, BandwidthLimiter? limiter, Action<long>? progress, CancellationToken cancellationToken) =>
+        new(_open(Path), offset, size, limiter, progress, cancellationToken);
 
     public override async Task<byte[]?> PartMd5ForResumeAsync(int index, long partSize, CancellationToken cancellationToken) =>
         (await PartHashAsync(index, partSize, cancellationToken).ConfigureAwait(false)).Md5;
@@ -157,6 +177,11 @@ internal sealed class FileUploadContent : UploadContent
 
     private async Task<(byte[] Md5, string Sha256)> PartHashAsync(int index, long partSize, CancellationToken cancellationToken)
     {
+        if (_known is not null && _known.Fit(Length, partSize))
+        {
+            return (_known.Md5(index), _known.Sha256(index));
+        }
+
         TaskCompletionSource<(byte[] Md5, string Sha256)>[] parts;
         lock (_gate)
         {
@@ -226,10 +251,9 @@ internal sealed class FileUploadContent : UploadContent
         }
     }
 
-    private FileStream Open() =>
-        new(Path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.SequentialScan);
+    private Stream Open() => _open(Path);
 
-    private void Read(FileStream file, long size, CancellationToken cancellationToken, Action<byte[], int> consume)
+    private void Read(Stream file, long size, CancellationToken cancellationToken, Action<byte[], int> consume)
     {
         var chunk = (int)Math.Min(ReadBuffer, Math.Max(size, 1));
         var buffer = ArrayPool<byte>.Shared.Rent(chunk);

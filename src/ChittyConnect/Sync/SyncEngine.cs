@@ -121,7 +121,7 @@ public sealed class SyncEngine
         var requestsAtStart = _store.Requests.Snapshot();
         // An encrypted prefix keeps its own state: its ETags are the ciphertext's, its keys not the clear ones.
         var stateTarget = run.Crypt is { } crypt ? run.Prefix + "\nrclone-crypt:" + crypt.NameEncryption : run.Prefix;
-        var statePath = SyncState.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, stateTarget, out var identity);
+        var statePath = SyncStateLocation.PathFor(options.StateDirectory, run.Root, _store.Endpoint, _store.Bucket, stateTarget, out var identity);
         run.Summary.StatePath = statePath;
         var what = $"'{run.Root}' and '{_store.Bucket}/{run.Prefix}'";
         using var syncLock = options.PlanOnly ? null : SyncLock.Acquire(statePath, what, options.LockTimeout, cancellationToken);
@@ -214,6 +214,13 @@ public sealed class SyncEngine
             throw new SyncException($"The folder '{run.Root}' does not exist: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
+        var writesRemote = options.Direction != SyncDirection.Download;
+        var stateDirectory = Path.GetDirectoryName(run.State.Path)!;
+        if (writesRemote)
+        {
+            PrefixClaim.Check(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
+        }
+
         var inventory = relativePaths is null || options.PlanOnly ? null : await SyncInventory.TakePathsAsync(run, relativePaths).ConfigureAwait(false);
         if (inventory is null && relativePaths is not null)
         {
@@ -222,6 +229,11 @@ public sealed class SyncEngine
 
         inventory ??= await SyncInventory.TakeAsync(run).ConfigureAwait(false);
         run.Summary.PathsOnly = !inventory.IsWhole;
+        if (writesRemote && !options.PlanOnly && inventory.Local.Count > 0)
+        {
+            PrefixClaim.Claim(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
+        }
+
         // Leftovers and the state's other paths are a whole run's to clean: a run over some paths saw no more.
         if (options.Direction != SyncDirection.Upload && inventory.IsWhole)
         {

@@ -188,7 +188,7 @@ internal sealed class SyncExecutor
                     // A crash from here on leaves parts behind: the next run must know to resume or abort them.
                     ForceSaveState();
                 },
-                Token, uploadId, condition).ConfigureAwait(false);
+                Token, uploadId, condition, _run.TakePartHashes(fullPath, hashes.Sha256)).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && started is not null)
         {

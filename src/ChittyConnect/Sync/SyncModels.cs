@@ -461,7 +461,7 @@ public sealed class SyncException : Exception
 
     /// <summary>
     /// A stable id: SyncSourceMissing, SyncPathNotFolder, SyncSideEmpty, SyncTooManyDeletes, SyncLocked,
-    /// SyncInvalidOptions (a bad option or prefix).
+    /// SyncPrefixInUse (another folder of this machine writes to the prefix), SyncInvalidOptions (a bad option or prefix).
     /// </summary>
     public string ErrorId { get; }
 }

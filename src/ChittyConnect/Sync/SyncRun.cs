@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -21,6 +22,7 @@ internal sealed class SyncRun
 {
     private readonly Action<ChittySyncResult>? _onResult;
     private readonly object _gate = new();
+    private readonly ConcurrentDictionary<string, (string Sha256, PartHashes Parts)> _partHashes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
 
     private readonly Func<SyncRun, bool> _ignoresCase;
@@ -150,15 +152,22 @@ internal sealed class SyncRun
     /// <summary>
     /// Hashes a file and ties the hashes to the size and time it had before and after the read. Under an
     /// encrypted prefix the SHA-256 alone: the objects there hold ciphertext, which the plaintext's MD5 never
-    /// matches, and MD5 is the costlier of the two hashes.
+    /// matches, and MD5 is the costlier of the two hashes. A file that would go in parts also gets its parts'
+    /// hashes from the same read, kept for its upload (<see cref="TakePartHashes"/>).
     /// </summary>
     public async Task<SyncStateEntry> HashAsync(LocalFile file)
     {
         var before = FileVersion.Of(file.FullPath) ?? throw new FileNotFoundException($"Could not find file '{file.FullPath}'.", file.FullPath);
-        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null).ConfigureAwait(false);
+        var partSize = Crypt is null && before.Size >= Store.Options.MultipartThreshold ? Store.PartSizeFor(before.Size) : 0;
+        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null, partSize: partSize).ConfigureAwait(false);
         if (!before.IsCurrentAt(file.FullPath) || hashes.Length != before.Size)
         {
             throw new IOException($"'{file.FullPath}' changed while it was being read; it will be synced next time.");
+        }
+
+        if (hashes.Parts is { } parts)
+        {
+            _partHashes[file.FullPath] = (hashes.Sha256, parts);
         }
 
         Count(s =>
@@ -168,6 +177,13 @@ internal sealed class SyncRun
         });
         return new SyncStateEntry { Size = before.Size, ModifiedTicks = before.ModifiedTicks, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
     }
+
+    /// <summary>
+    /// The part hashes <see cref="HashAsync"/> kept for the file at <paramref name="fullPath"/>, given up to
+    /// the upload of the content whose SHA-256 is <paramref name="sha256"/>; null when that read kept none.
+    /// </summary>
+    public PartHashes? TakePartHashes(string fullPath, string sha256) =>
+        _partHashes.TryRemove(fullPath, out var kept) && kept.Sha256 == sha256 ? kept.Parts : null;
 
     /// <summary>Runs <paramref name="body"/> over <paramref name="items"/> on up to <paramref name="degree"/> workers, in order of start.</summary>
     public async Task ForEachAsync<T>(IReadOnlyList<T> items, int degree, Func<T, Task> body)

@@ -299,7 +299,7 @@ public sealed class SyncWatch
     // its target, so a one-off Sync-ChittyFolder of the same folder waits for the run in progress.
     private SyncLock AcquireWatchLock(SyncOptions options, string root, CancellationToken cancellationToken)
     {
-        var path = SyncState.PathFor(options.StateDirectory, root, new Uri("watch:folder"), string.Empty, string.Empty, out _);
+        var path = SyncStateLocation.PathFor(options.StateDirectory, root, new Uri("watch:folder"), string.Empty, string.Empty, out _);
         try
         {
             return SyncLock.Acquire(path + ".watch", $"'{root}'", TimeSpan.Zero, cancellationToken);

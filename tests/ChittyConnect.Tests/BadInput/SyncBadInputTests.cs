@@ -2,8 +2,6 @@ using System.Collections;
 using System.Management.Automation;
 using System.Text;
 using Amazon.Runtime;
-using Amazon.S3;
-using Amazon.S3.Model;
 using ChittyConnect.Configuration;
 using ChittyConnect.PowerShell.Commands;
 using ChittyConnect.Sync;
@@ -18,60 +16,19 @@ namespace ChittyConnect.Tests.BadInput;
 /// half-written is left under a final name.
 /// </summary>
 [Collection(S3rverCollection.Name)]
-public sealed class SyncBadInputTests : IDisposable
+public sealed class SyncBadInputTests : SyncCmdletTest
 {
-    private readonly S3rverProcess _s3rver;
-    private readonly PowerShellRunner _ps = new();
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-badsync-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly string _prefix = "files/bad-" + Guid.NewGuid().ToString("N")[..8] + "/";
-    private readonly AmazonS3Client _raw;
-
     public SyncBadInputTests(S3rverProcess s3rver)
-    {
-        _s3rver = s3rver;
-        Directory.CreateDirectory(Folder);
-        File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
-        _raw = s3rver.CreateRawClient();
-    }
-
-    private string Folder => Path.Combine(_root, "folder");
+        : base(s3rver, "badsync") => File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
 
     private ChittyConnection Connection(Action<ChittyConnectionSettings>? configure = null)
     {
-        var settings = _s3rver.Settings();
+        var settings = S3rver.Settings();
         configure?.Invoke(settings);
         return new ChittyConnection(settings);
     }
 
-    private PowerShellResult Sync(string arguments, ChittyConnection? connection = null, IDictionary? extra = null)
-    {
-        var parameters = new Hashtable { ["conn"] = connection ?? Connection(), ["folder"] = Folder, ["prefix"] = _prefix, ["root"] = _root };
-        foreach (DictionaryEntry pair in extra ?? new Hashtable())
-        {
-            parameters[pair.Key] = pair.Value;
-        }
-
-        return _ps.Run("param($conn, $folder, $prefix, $root, $x) Sync-ChittyFolder -Connection $conn -Prefix $prefix -NoReport -StateDirectory (Join-Path $root state) " + arguments, parameters, TimeSpan.FromSeconds(60));
-    }
-
-    private async Task<List<string>> RemoteKeysAsync()
-    {
-        var listing = await _raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _s3rver.Bucket, Prefix = _prefix });
-        return (listing.S3Objects ?? new List<S3Object>()).Select(o => o.Key[_prefix.Length..]).OrderBy(k => k, StringComparer.Ordinal).ToList();
-    }
-
-    private Task PutAsync(string relative, string content) => _raw.PutObjectAsync(new PutObjectRequest
-    {
-        BucketName = _s3rver.Bucket,
-        Key = _prefix + relative,
-        ContentBody = content,
-        UseChunkEncoding = false,
-    });
-
     private static string Id(ErrorRecord record) => record.FullyQualifiedErrorId.Split(',')[0];
-
-    private static ChittySyncSummary SummaryOf(PowerShellResult result) =>
-        (ChittySyncSummary)result.Output.Single(o => o.BaseObject is ChittySyncSummary).BaseObject;
 
     [Theory]
     [InlineData("-Transfers 0", "Transfers")]
@@ -92,8 +49,8 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public async Task A_relative_path_is_the_folder_under_the_PowerShell_location()
     {
-        var result = _ps.Run("param($conn, $root, $prefix) Push-Location $root; try { Sync-ChittyFolder folder -Connection $conn -Prefix $prefix -NoReport -Summary -StateDirectory (Join-Path $root state) } finally { Pop-Location }",
-            new Hashtable { ["conn"] = Connection(), ["root"] = _root, ["prefix"] = _prefix });
+        var result = Ps.Run("param($conn, $root, $prefix) Push-Location $root; try { Sync-ChittyFolder folder -Connection $conn -Prefix $prefix -NoReport -Summary -StateDirectory (Join-Path $root state) } finally { Pop-Location }",
+            new Hashtable { ["conn"] = Connection(), ["root"] = Root, ["prefix"] = Prefix });
         Assert.Empty(result.Errors);
         Assert.Equal(Folder, SummaryOf(result).LocalPath);
         Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
@@ -115,7 +72,7 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public async Task A_bad_pattern_in_a_filter_file_names_the_file_and_line_and_nothing_is_sent()
     {
-        var filters = Path.Combine(_root, "rcloneignore");
+        var filters = Path.Combine(Root, "rcloneignore");
         File.WriteAllLines(filters, new[] { "# comment", "*.tmp", "{{a,b}" });
         var result = Sync("$folder -ExcludeFrom $x", extra: new Hashtable { ["x"] = filters });
         var record = result.SingleError();
@@ -128,7 +85,7 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public async Task A_missing_filter_file_is_a_path_not_found_and_nothing_is_sent()
     {
-        var missing = Path.Combine(_root, "no-such-ignore");
+        var missing = Path.Combine(Root, "no-such-ignore");
         var record = Sync("$folder -ExcludeFrom $x", extra: new Hashtable { ["x"] = missing }).SingleError();
         Assert.Equal("ChittyPathNotFound", Id(record));
         Assert.Contains("no-such-ignore", record.Exception.Message);
@@ -305,7 +262,7 @@ public sealed class SyncBadInputTests : IDisposable
     {
         // R2 and S3 refuse keys over 1,024 bytes (KeyTooLongError); the sync says so per file instead of sending it.
         var relative = string.Join("/", Enumerable.Range(0, 6).Select(i => $"{i}-" + new string('é', 90))) + "/x.txt";
-        Assert.True(Encoding.UTF8.GetByteCount(_prefix + relative) > 1024);
+        Assert.True(Encoding.UTF8.GetByteCount(Prefix + relative) > 1024);
         var full = Path.Combine(Folder, relative.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         File.WriteAllText(full, "too long a key");
@@ -322,9 +279,9 @@ public sealed class SyncBadInputTests : IDisposable
     [InlineData("../escape/")]
     [InlineData("./here/")]
     [InlineData("a/../b")]
-    public async Task A_prefix_with_a_dot_segment_is_refused_before_anything_is_sent(string tail)
+    public async Task APrefix_with_a_dot_segment_is_refused_before_anything_is_sent(string tail)
     {
-        var result = Sync("$folder -Summary", extra: new Hashtable { ["prefix"] = _prefix + tail });
+        var result = Sync("$folder -Summary", extra: new Hashtable { ["prefix"] = Prefix + tail });
         var record = result.SingleError();
         Assert.Equal("ChittySyncInvalidOptions", Id(record));
         Assert.Equal(ErrorCategory.InvalidArgument, record.CategoryInfo.Category);
@@ -350,7 +307,7 @@ public sealed class SyncBadInputTests : IDisposable
     [Fact]
     public async Task A_log_file_in_a_folder_that_does_not_exist_is_a_path_error_before_anything_is_sent()
     {
-        var log = Path.Combine(_root, "no-such-dir", "sync.log");
+        var log = Path.Combine(Root, "no-such-dir", "sync.log");
         var record = Sync("$folder -LogFile $x", extra: new Hashtable { ["x"] = log }).SingleError();
         Assert.Equal("ChittyPathNotFound", Id(record));
         Assert.Contains("no-such-dir", record.Exception.Message);
@@ -361,7 +318,7 @@ public sealed class SyncBadInputTests : IDisposable
     private string ListPage(bool truncated, string? token, params string[] names)
     {
         var xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
-        xml.Append($"<Name>b</Name><Prefix>{_prefix}</Prefix><KeyCount>{names.Length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>{(truncated ? "true" : "false")}</IsTruncated>");
+        xml.Append($"<Name>b</Name><Prefix>{Prefix}</Prefix><KeyCount>{names.Length}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>{(truncated ? "true" : "false")}</IsTruncated>");
         if (token is not null)
         {
             xml.Append($"<NextContinuationToken>{token}</NextContinuationToken>");
@@ -369,7 +326,7 @@ public sealed class SyncBadInputTests : IDisposable
 
         foreach (var name in names)
         {
-            xml.Append($"<Contents><Key>{_prefix}{name}</Key><LastModified>2026-11-25T10:00:00.000Z</LastModified><ETag>\"{Md5Hex(name)}\"</ETag><Size>{name.Length}</Size></Contents>");
+            xml.Append($"<Contents><Key>{Prefix}{name}</Key><LastModified>2026-11-25T10:00:00.000Z</LastModified><ETag>\"{Md5Hex(name)}\"</ETag><Size>{name.Length}</Size></Contents>");
         }
 
         return xml.Append("</ListBucketResult>").ToString();
@@ -428,18 +385,5 @@ public sealed class SyncBadInputTests : IDisposable
         Assert.Equal(1, SummaryOf(result).Errors);
         Assert.Equal(new[] { "a.txt" }, await RemoteKeysAsync());
         Assert.Equal("control", File.ReadAllText(Path.Combine(Folder, "bad\u0001name.txt")));
-    }
-
-    public void Dispose()
-    {
-        _ps.Dispose();
-        _raw.Dispose();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

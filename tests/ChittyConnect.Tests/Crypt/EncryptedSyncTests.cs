@@ -254,11 +254,19 @@ public sealed class EncryptedSyncTests
         Directory.CreateDirectory(deviceB);
         using var crypt = Encrypted(ctx, Password, Salt);
 
+        // Device B is another machine: its sync states are its own.
+        void OnDeviceB(SyncOptions o)
+        {
+            o.LocalPath = deviceB;
+            o.StateDirectory = Path.Combine(ctx.Root, "device-b-state");
+            o.Direction = SyncDirection.Both;
+        }
+
         var (first, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
-        var (pulled, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        var (pulled, _) = await SyncAsync(ctx, crypt, OnDeviceB);
         File.WriteAllText(Path.Combine(deviceB, "notes.txt"), "edited on device B");
         File.WriteAllText(Path.Combine(deviceB, "new on B.txt"), "B's own");
-        var (pushed, _) = await SyncAsync(ctx, crypt, o => { o.LocalPath = deviceB; o.Direction = SyncDirection.Both; });
+        var (pushed, _) = await SyncAsync(ctx, crypt, OnDeviceB);
         var (back, _) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
         var (quiet, quietResults) = await SyncAsync(ctx, crypt, o => o.Direction = SyncDirection.Both);
 

@@ -86,9 +86,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.HoldAsync();
         });
 
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -First 2 -Verbose");
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection -First 2 -Verbose");
         var plain = ps.Invoke();
         Assert.Equal(new[] { "context.files.uploaded", "context.files.uploaded" }, plain.Select(o => ((ChittyEvent)o.BaseObject).Type));
         Assert.Contains(ps.Streams.Verbose, v => v.Message == "The stream sent 'connected': ChittyConnect streaming active.");
@@ -114,9 +112,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.HoldAsync();
         });
 
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -First 3 -Timeout 2");
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection -First 3 -Timeout 2");
         var output = ps.Invoke();
 
         Assert.Equal("context.files.synced", ((ChittyEvent)Assert.Single(output).BaseObject).Type);
@@ -129,17 +125,10 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
     [Fact]
     public async Task ATimeoutInSecondsEndsTheWatchWithoutAnError()
     {
-        await using var server = new LoopbackSseServer(async c =>
-        {
-            await c.StartAsync();
-            await c.SendEventAsync($$$"""{"type":"connected","sessionId":"{{{Session}}}"}""");
-            await c.HoldAsync();
-        });
+        await using var server = ConnectedThenHolding();
 
         // A bare number is seconds: as ticks, the watch would end before it connected and write nothing.
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -Timeout 3 -Verbose -IncludeStreamEvents");
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection -Timeout 3 -Verbose -IncludeStreamEvents");
         var output = ps.Invoke();
 
         Assert.Equal("connected", ((ChittyEvent)Assert.Single(output).BaseObject).Type);
@@ -163,9 +152,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.SendEventAsync($$$"""{"type":"context.files.synced","sessionId":"{{{Session}}}","pathPrefix":"p"}""");
             await c.HoldAsync();
         });
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -Type context.files.synced -First 1 -Verbose");
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection -Type context.files.synced -First 1 -Verbose");
 
         var output = ps.Invoke();
 
@@ -178,15 +165,8 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
     [Fact]
     public async Task StoppingTheWatchEndsItPromptlyAndWithoutAnError()
     {
-        await using var server = new LoopbackSseServer(async c =>
-        {
-            await c.StartAsync();
-            await c.SendEventAsync($$$"""{"type":"connected","sessionId":"{{{Session}}}"}""");
-            await c.HoldAsync();
-        });
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        ps.AddScript("Watch-ChittyEvents -Connection $connection -IncludeStreamEvents");
+        await using var server = ConnectedThenHolding();
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection -IncludeStreamEvents");
         var output = new PSDataCollection<PSObject>();
         var first = new TaskCompletionSource();
         output.DataAdded += (_, _) => first.TrySetResult();
@@ -212,9 +192,7 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
             await c.SendAsync("Not Found");
         });
 
-        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
-        using var ps = System.Management.Automation.PowerShell.Create(_runspace);
-        ps.AddScript("Watch-ChittyEvents -Connection $connection");
+        using var ps = Watch(server, "Watch-ChittyEvents -Connection $connection");
 
         Assert.Empty(ps.Invoke());
 
@@ -266,6 +244,23 @@ public sealed class WatchChittyEventsCommandTests : IDisposable
         _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
         return Run(script);
     }
+
+    // The watch's script, with $connection on the server, ready to invoke; its streams are the caller's to read.
+    private System.Management.Automation.PowerShell Watch(LoopbackSseServer server, string script)
+    {
+        _runspace.SessionStateProxy.SetVariable("connection", Connect(server));
+        var ps = System.Management.Automation.PowerShell.Create(_runspace);
+        ps.AddScript(script);
+        return ps;
+    }
+
+    // A stream that says "connected" for the session and then stays open.
+    private static LoopbackSseServer ConnectedThenHolding() => new(async c =>
+    {
+        await c.StartAsync();
+        await c.SendEventAsync($$$"""{"type":"connected","sessionId":"{{{Session}}}"}""");
+        await c.HoldAsync();
+    });
 
     private List<PSObject> Run(string script)
     {

@@ -166,7 +166,7 @@ public sealed class CrashTests : IAsyncLifetime
 
     private static bool IsPart(ProxyRequest r) => r.Method == "PUT" && r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
 
-    private string StateFile(string local, string prefix) => SyncState.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out _);
+    private string StateFile(string local, string prefix) => SyncStateLocation.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out _);
 
     [Fact]
     public async Task Upload_sync_killed_at_four_points_converges_with_an_exact_mirror_report_and_no_open_upload()

@@ -634,13 +634,9 @@ public sealed class FaultProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>The rest of a close-delimited body.</summary>
-    private sealed class RemainderStream : Stream
+    /// <summary>A body read once, forward: what else a Stream offers is refused.</summary>
+    private abstract class ForwardReadStream : Stream
     {
-        private readonly HeadReader _reader;
-
-        public RemainderStream(HeadReader reader) => _reader = reader;
-
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -648,28 +644,29 @@ public sealed class FaultProxy : IAsyncDisposable
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(_reader.ReadAsync(buffer, cancellationToken));
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
+    /// <summary>The rest of a close-delimited body.</summary>
+    private sealed class RemainderStream : ForwardReadStream
+    {
+        private readonly HeadReader _reader;
+
+        public RemainderStream(HeadReader reader) => _reader = reader;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => new(_reader.ReadAsync(buffer, cancellationToken));
+    }
+
     /// <summary>A chunked body, de-chunked as it arrives.</summary>
-    private sealed class DechunkingStream : Stream
+    private sealed class DechunkingStream : ForwardReadStream
     {
         private readonly HeadReader _reader;
         private int _left;
         private bool _done;
 
         public DechunkingStream(HeadReader reader) => _reader = reader;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count).GetAwaiter().GetResult();
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -713,8 +710,5 @@ public sealed class FaultProxy : IAsyncDisposable
             return n;
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

@@ -13,8 +13,11 @@ public static class S3rverStores
     /// <summary>s3rver's dialect, with parts of at least <paramref name="minimumPartSize"/> bytes.</summary>
     internal static ObjectStoreDialect Dialect(long minimumPartSize) => new() { MinimumPartSize = minimumPartSize };
 
-    /// <summary>A store on s3rver (or a proxy in front of it), its HTTP handler wrapped by <paramref name="wrapHandler"/>.</summary>
+    /// <summary>
+    /// A store on s3rver (or a proxy in front of it), its HTTP handler wrapped by <paramref name="wrapHandler"/>,
+    /// reading the files it uploads through <paramref name="openFile"/> when given.
+    /// </summary>
     public static R2ObjectStore Create(ChittyConnectionSettings settings, R2StoreOptions options, long minimumPartSize = 256 * 1024,
-        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null) =>
-        new(settings, options, Dialect(minimumPartSize), wrapHandler);
+        Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null, Func<string, Stream>? openFile = null) =>
+        new(settings, options, Dialect(minimumPartSize), wrapHandler, openFile);
 }

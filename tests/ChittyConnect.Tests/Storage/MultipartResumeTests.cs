@@ -107,7 +107,7 @@ public sealed class MultipartResumeTests
         ctx.Write("big.bin", content);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ctx.SyncAsync(o => o.Transfers = 1, stop.Token));
-        var statePath = SyncState.PathFor(ctx.StateDirectory, ctx.Local, ctx.Store.Endpoint, _s3rver.Bucket, ctx.Prefix, out _);
+        var statePath = SyncStateLocation.PathFor(ctx.StateDirectory, ctx.Local, ctx.Store.Endpoint, _s3rver.Bucket, ctx.Prefix, out _);
         var pending = JsonDocument.Parse(File.ReadAllBytes(statePath)).RootElement.GetProperty("pending").EnumerateArray().Single();
         Assert.True(Directory.Exists(UploadFolder(pending.GetProperty("uploadId").GetString()!)), "the stop aborted the upload");
 

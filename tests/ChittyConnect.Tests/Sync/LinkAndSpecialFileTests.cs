@@ -1,8 +1,5 @@
-using System.Collections;
 using System.Diagnostics;
 using System.Net.Sockets;
-using Amazon.S3;
-using Amazon.S3.Model;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
 using Xunit;
@@ -15,57 +12,17 @@ namespace ChittyConnect.Tests.Sync;
 /// link, and what the other side holds where the scan skipped is neither transferred nor deleted.
 /// </summary>
 [Collection(S3rverCollection.Name)]
-public sealed class LinkAndSpecialFileTests : IDisposable
+public sealed class LinkAndSpecialFileTests : SyncCmdletTest
 {
-    private readonly S3rverProcess _s3rver;
-    private readonly PowerShellRunner _ps = new();
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "chitty-links-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly string _prefix = "files/links-" + Guid.NewGuid().ToString("N")[..8] + "/";
-    private readonly AmazonS3Client _raw;
-
     public LinkAndSpecialFileTests(S3rverProcess s3rver)
+        : base(s3rver, "links")
     {
-        _s3rver = s3rver;
-        Directory.CreateDirectory(Folder);
         Directory.CreateDirectory(Outside);
         File.WriteAllText(Path.Combine(Folder, "a.txt"), "alpha");
         File.WriteAllText(Path.Combine(Outside, "x.txt"), "outside");
-        _raw = s3rver.CreateRawClient();
     }
 
-    private string Folder => Path.Combine(_root, "folder");
-
-    private string Outside => Path.Combine(_root, "outside");
-
-    private PowerShellResult Sync(string arguments) => _ps.Run(
-        "param($conn, $folder, $prefix, $root) Sync-ChittyFolder $folder -Connection $conn -Prefix $prefix -NoReport -Summary -StateDirectory (Join-Path $root state) " + arguments,
-        new Hashtable { ["conn"] = new ChittyConnection(_s3rver.Settings()), ["folder"] = Folder, ["prefix"] = _prefix, ["root"] = _root },
-        TimeSpan.FromSeconds(60));
-
-    private async Task<Dictionary<string, string>> RemoteAsync()
-    {
-        var listing = await _raw.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _s3rver.Bucket, Prefix = _prefix });
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var o in listing.S3Objects ?? new List<S3Object>())
-        {
-            using var get = await _raw.GetObjectAsync(_s3rver.Bucket, o.Key);
-            using var reader = new StreamReader(get.ResponseStream);
-            result[o.Key[_prefix.Length..]] = await reader.ReadToEndAsync();
-        }
-
-        return result;
-    }
-
-    private Task PutAsync(string relative, string content) => _raw.PutObjectAsync(new PutObjectRequest
-    {
-        BucketName = _s3rver.Bucket,
-        Key = _prefix + relative,
-        ContentBody = content,
-        UseChunkEncoding = false,
-    });
-
-    private static ChittySyncSummary SummaryOf(PowerShellResult result) =>
-        (ChittySyncSummary)result.Output.Single(o => o.BaseObject is ChittySyncSummary).BaseObject;
+    private string Outside => Path.Combine(Root, "outside");
 
     [Fact]
     public async Task A_download_never_writes_through_a_directory_link_out_of_the_folder()
@@ -76,7 +33,7 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         await PutAsync("a.txt", "alpha");
         await PutAsync("b.txt", "beta");
 
-        var result = Sync("-Direction Download");
+        var result = Sync("$folder -Summary -Direction Download");
 
         Assert.Empty(result.Errors);
         Assert.Equal("outside", File.ReadAllText(Path.Combine(Outside, "x.txt")));
@@ -96,7 +53,7 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         await PutAsync("gone.txt", "deleted locally");
 
         // An exact mirror (it deletes what it does not own too) still leaves what lies at a skipped link.
-        var result = Sync("-Mirror");
+        var result = Sync("$folder -Summary -Mirror");
 
         Assert.Empty(result.Errors);
         Assert.Single(result.Warnings, w => w.Contains("'sub' is a link", StringComparison.Ordinal));
@@ -111,13 +68,13 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Folder, "sub"));
         File.WriteAllText(Path.Combine(Folder, "sub", "x.txt"), "synced");
         File.WriteAllText(Path.Combine(Folder, "sub", "y.txt"), "synced");
-        var first = Sync("-Direction Both");
+        var first = Sync("$folder -Summary -Direction Both");
         Assert.Empty(first.Errors);
         Assert.Equal(3, SummaryOf(first).FilesUploaded);
 
         Directory.Delete(Path.Combine(Folder, "sub"), recursive: true);
         Directory.CreateSymbolicLink(Path.Combine(Folder, "sub"), Outside);
-        var second = Sync("-Direction Both");
+        var second = Sync("$folder -Summary -Direction Both");
 
         Assert.Empty(second.Errors);
         Assert.Single(second.Warnings, w => w.Contains("'sub' is a link", StringComparison.Ordinal));
@@ -133,7 +90,7 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         Directory.CreateDirectory(Path.Combine(Folder, "sub"));
         File.WriteAllText(Path.Combine(Folder, "sub", "x.txt"), "synced");
         File.WriteAllText(Path.Combine(Folder, "sub", "y.txt"), "synced");
-        var third = Sync("-Direction Both");
+        var third = Sync("$folder -Summary -Direction Both");
         Assert.Empty(third.Errors);
         var agreed = SummaryOf(third);
         Assert.Equal((0, 0, 0, 0, 3), (agreed.FilesUploaded, agreed.FilesDownloaded, agreed.FilesDeleted, agreed.Conflicts, agreed.FilesSkipped));
@@ -152,7 +109,7 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         // Real folders, paths yet to be made, and a root that is itself a link (the user named it) are fine.
         LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "a.txt"));
         LocalScanner.EnsureNoLink(Folder, Path.Combine(Folder, "real", "deeper", "y.txt"));
-        var linkedRoot = Path.Combine(_root, "linked-root");
+        var linkedRoot = Path.Combine(Root, "linked-root");
         Directory.CreateSymbolicLink(linkedRoot, Folder);
         LocalScanner.EnsureNoLink(linkedRoot, Path.Combine(linkedRoot, "a.txt"));
     }
@@ -172,25 +129,12 @@ public sealed class LinkAndSpecialFileTests : IDisposable
         await PutAsync("pipe", "a remote file of that name");
 
         // The runner's timeout fails the test should the pipe be opened (a read waits for a writer forever).
-        var result = Sync(string.Empty);
+        var result = Sync("$folder -Summary");
 
         Assert.Empty(result.Errors);
         Assert.Single(result.Warnings, w => w.Contains("'pipe' is a named pipe", StringComparison.Ordinal));
         Assert.Single(result.Warnings, w => w.Contains("'socket' is a socket", StringComparison.Ordinal));
         Assert.Equal(new Dictionary<string, string> { ["a.txt"] = "alpha", ["pipe"] = "a remote file of that name" }, await RemoteAsync());
         Assert.Equal(1, SummaryOf(result).FilesUploaded);
-    }
-
-    public void Dispose()
-    {
-        _ps.Dispose();
-        _raw.Dispose();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
     }
 }

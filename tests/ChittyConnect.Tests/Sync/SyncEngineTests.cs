@@ -499,7 +499,7 @@ public sealed class SyncEngineTests
     {
         using var ctx = new SyncTestContext(_s3rver);
         ctx.Write("a.txt", "a");
-        var statePath = SyncState.PathFor(ctx.StateDirectory, ctx.Local, ctx.Store.Endpoint, ctx.Store.Bucket, ctx.Prefix, out _);
+        var statePath = SyncStateLocation.PathFor(ctx.StateDirectory, ctx.Local, ctx.Store.Endpoint, ctx.Store.Bucket, ctx.Prefix, out _);
         using (SyncLock.Acquire(statePath, "test", TimeSpan.Zero, CancellationToken.None))
         {
             var ex = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync());

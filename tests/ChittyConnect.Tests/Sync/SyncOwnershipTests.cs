@@ -88,6 +88,56 @@ public sealed class SyncOwnershipTests
     }
 
     [Fact]
+    public async Task Two_folders_of_one_name_on_one_machine_never_share_a_prefix_they_write_to()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var session = "session-" + Guid.NewGuid().ToString("N")[..8];
+        var work = Path.Combine(ctx.Root, "work", "notes");
+        var home = Path.Combine(ctx.Root, "home", "notes");
+        Directory.CreateDirectory(work);
+        Directory.CreateDirectory(home);
+        File.WriteAllText(Path.Combine(work, "plan.txt"), "work's plan");
+        File.WriteAllText(Path.Combine(home, "plan.txt"), "home's plan");
+        File.WriteAllText(Path.Combine(home, "diary.txt"), "home's diary");
+        SyncOptions Notes(string folder, SyncDirection direction, bool planOnly = false) => ctx.Options(o =>
+        {
+            o.LocalPath = folder;
+            o.Prefix = SyncEngine.DefaultPrefix(session, folder);
+            o.Direction = direction;
+            o.PlanOnly = planOnly;
+        });
+        var prefix = $"files/{session}/sync/notes/";
+
+        // A -WhatIf run claims nothing: the other folder can still be the first.
+        await ctx.Engine.RunAsync(Notes(home, SyncDirection.Upload, planOnly: true), null, null, default);
+        await ctx.Engine.RunAsync(Notes(work, SyncDirection.Both), null, null, default);
+        foreach (var direction in new[] { SyncDirection.Upload, SyncDirection.Both })
+        {
+            foreach (var planOnly in new[] { false, true })
+            {
+                var refused = await Assert.ThrowsAsync<SyncException>(() => ctx.Engine.RunAsync(Notes(home, direction, planOnly), null, null, default));
+                Assert.Equal("SyncPrefixInUse", refused.ErrorId);
+                Assert.Contains(work, refused.Message);
+                Assert.Contains("-Prefix", refused.Message);
+            }
+        }
+
+        Assert.Equal(new[] { prefix + "plan.txt" }, await KeysAsync(ctx, prefix));
+        Assert.False(File.Exists(Path.Combine(work, "diary.txt")));
+
+        // A download into the other folder is a copy: it cannot reach the first folder's files.
+        var copy = await ctx.Engine.RunAsync(Notes(home, SyncDirection.Download), null, null, default);
+        Assert.True(copy.Success);
+        Assert.Equal("work's plan", File.ReadAllText(Path.Combine(home, "plan.txt")));
+
+        // The first folder moved away: its claim passes to the folder that syncs next.
+        Directory.Move(work, Path.Combine(ctx.Root, "work", "old-notes"));
+        var second = await ctx.Engine.RunAsync(Notes(home, SyncDirection.Upload), null, null, default);
+        Assert.True(second.Success);
+        Assert.Equal(new[] { prefix + "diary.txt", prefix + "plan.txt" }, await KeysAsync(ctx, prefix));
+    }
+
+    [Fact]
     public async Task A_one_way_run_deleting_more_than_the_share_stops_before_anything_changes_unless_forced()
     {
         using var ctx = new SyncTestContext(_s3rver);
@@ -280,8 +330,8 @@ public sealed class SyncOwnershipTests
                 Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(state.Path));
             }
 
-            Assert.Equal(1, SyncState.MoveStates(roaming, local));
-            Assert.Equal(0, SyncState.MoveStates(roaming, local));
+            Assert.Equal(1, SyncStateLocation.MoveStates(roaming, local));
+            Assert.Equal(0, SyncStateLocation.MoveStates(roaming, local));
 
             Assert.False(Directory.Exists(roaming));
             var moved = SyncState.Load(Path.Combine(local, "0123.json"), "identity", out var warning);

@@ -107,7 +107,8 @@ public sealed class SyncTestContext : IDisposable
 {
     private readonly S3rverProcess _s3rver;
 
-    public SyncTestContext(S3rverProcess s3rver, Action<R2StoreOptions>? configure = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null)
+    public SyncTestContext(S3rverProcess s3rver, Action<R2StoreOptions>? configure = null, Func<HttpMessageHandler, HttpMessageHandler>? wrapHandler = null,
+        Func<string, Stream>? openFile = null)
     {
         _s3rver = s3rver;
         Root = Path.Combine(Path.GetTempPath(), "chitty-sync-" + Guid.NewGuid().ToString("N")[..8]);
@@ -125,7 +126,7 @@ public sealed class SyncTestContext : IDisposable
         configure?.Invoke(options);
         // The counter sees what reaches the wire, after any disturbance the test adds.
         Store = S3rverStores.Create(s3rver.Settings(), options, 1024 * 1024,
-            inner => new CountingHandler(wrapHandler is null ? inner : wrapHandler(inner), Wire));
+            inner => new CountingHandler(wrapHandler is null ? inner : wrapHandler(inner), Wire), openFile);
         Api = new ChittyApiClient(s3rver.Settings(), Reports, ChittyConnect.Retry.RetryPolicy.ForApi(s3rver.Settings().MaxRetries, TimeSpan.FromMilliseconds(1)));
         Engine = new SyncEngine(Store, Api);
         Raw = s3rver.CreateRawClient();

@@ -1,0 +1,121 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+Times the first call of a fresh PowerShell session beside the same call once the session is warm, for the
+bench's S1 (first sync of many small files), S2 (its no-op) and S5 (one large file in parts), with the JIT
+each call compiled.
+
+.DESCRIPTION
+Starts s3rver alone (build/ChittyStack.psm1), makes the files, then runs one child `pwsh -NoProfile` per
+scenario: it imports the built module, connects, and makes the scenario's call twice (S1 and S5 to a new
+prefix each time, S2 over the prefix this script synced beforehand), each timed by a stopwatch around it,
+with the process CPU, the methods compiled and the time spent compiling them
+(System.Runtime.JitInfo, every thread: tier-1 recompiles on the background thread included) around it.
+Prints one line per call. Run it after build.ps1 -Task Build; report `uptime` beside the figures.
+
+.EXAMPLE
+dotnet pwsh -NoProfile -File bench/Measure-FirstCall.ps1 -Files 2000 -LargeMiB 256
+#>
+[CmdletBinding()]
+param(
+    [int] $Files = 2000,
+    [int] $LargeMiB = 256,
+    [string[]] $Scenario = @('S1', 'S2', 'S5'),
+    # Internal: run as the child of one scenario, in these folders.
+    [string] $Child,
+    [string] $Small,
+    [string] $Large,
+    [string] $State
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$repo = Split-Path -Parent $PSScriptRoot
+if ($Child) {
+    Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+    $null = Connect-Chitty
+    $process = [Diagnostics.Process]::GetCurrentProcess()
+    foreach ($call in 1, 2) {
+        $sync = switch ($Child) {
+            'S1' { @{ Path = $Small; Prefix = "s1/call$call/"; StateDirectory = "$State/s1-$call" } }
+            'S2' { @{ Path = $Small; Prefix = 's2/'; StateDirectory = "$State/s2" } }
+            'S5' { @{ Path = $Large; Prefix = "s5/call$call/"; StateDirectory = "$State/s5-$call" } }
+        }
+        $process.Refresh()
+        $cpu = $process.TotalProcessorTime
+        $methods = [System.Runtime.JitInfo]::GetCompiledMethodCount($false)
+        $jit = [System.Runtime.JitInfo]::GetCompilationTime($false)
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $summary = @(Sync-ChittyFolder @sync -NoReport -Summary)[-1]
+        $watch.Stop()
+        $process.Refresh()
+        [pscustomobject]@{
+            Scenario = $Child
+            Call = if ($call -eq 1) { 'first of session' } else { 'warm' }
+            Seconds = $watch.Elapsed.TotalSeconds
+            CpuSeconds = ($process.TotalProcessorTime - $cpu).TotalSeconds
+            JitMethods = [System.Runtime.JitInfo]::GetCompiledMethodCount($false) - $methods
+            JitSeconds = ([System.Runtime.JitInfo]::GetCompilationTime($false) - $jit).TotalSeconds
+            Uploaded = $summary.FilesUploaded
+        } | ConvertTo-Json -Compress
+    }
+    return
+}
+Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
+
+$work = Join-Path $PSScriptRoot "work/first-call-$PID"
+$small = Join-Path $work 'small'
+$large = Join-Path $work 'large'
+$stack = Start-ChittyStack -S3Only
+try {
+    $random = [Random]::new(21)
+    $buffer = [byte[]]::new(4KB)
+    for ($i = 0; $i -lt $Files; $i++) {
+        $folder = Join-Path $small ('d{0:000}' -f [Math]::Floor($i / 100))
+        $null = [IO.Directory]::CreateDirectory($folder)
+        $random.NextBytes($buffer)
+        [IO.File]::WriteAllBytes((Join-Path $folder ('f{0:000000}.bin' -f $i)), $buffer)
+    }
+    $null = [IO.Directory]::CreateDirectory($large)
+    $chunk = [byte[]]::new(1MB)
+    $stream = [IO.File]::Create((Join-Path $large 'one.bin'))
+    try {
+        for ($i = 0; $i -lt $LargeMiB; $i++) { $random.NextBytes($chunk); $stream.Write($chunk, 0, $chunk.Length) }
+    }
+    finally { $stream.Dispose() }
+
+    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
+    $env:CHITTY_ENDPOINT = 'http://127.0.0.1:9'
+    $env:CHITTY_API_KEY = 'bench-key'
+    $env:CHITTY_ID = 'CT-BENCH'
+    $env:CHITTY_SESSION_ID = 'bench'
+    $env:CHITTY_R2_ENDPOINT = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
+    $env:CHITTY_R2_BUCKET = $stack.Bucket
+    $env:CHITTY_R2_ACCESS_KEY_ID = $stack.S3AccessKey
+    $env:CHITTY_R2_SECRET_ACCESS_KEY = $stack.S3SecretKey
+
+    $manifest = Join-Path $repo 'ChittyConnect.psd1'
+    $state = Join-Path $work 'state'
+    if ($Scenario -contains 'S2') {
+        # S2's prefix is filled by this process first: the child's two calls are both no-ops.
+        Import-Module $manifest
+        $null = Connect-Chitty
+        $null = Sync-ChittyFolder -Path $small -Prefix 's2/' -StateDirectory "$state/s2" -NoReport
+        Remove-Module ChittyConnect
+    }
+    foreach ($name in $Scenario) {
+        Push-Location $repo
+        try { $lines = & dotnet pwsh -NoProfile -File $PSCommandPath -Child $name -Small $small -Large $large -State $state }
+        finally { Pop-Location }
+        foreach ($line in $lines) {
+            $r = $line | ConvertFrom-Json
+            Write-Host ('{0} {1,-16}: {2,7:0.000} s, CPU {3,6:0.00} s, JIT {4,5} methods / {5:0.00} s, {6} uploaded' -f $r.Scenario, $r.Call, $r.Seconds,
+                $r.CpuSeconds, $r.JitMethods, $r.JitSeconds, $r.Uploaded)
+        }
+    }
+    Write-Host "uptime: $(uptime)"
+}
+finally {
+    Stop-ChittyStack -Stack $stack
+    Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
+}

@@ -1,0 +1,38 @@
+using ChittyConnect.Files;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// What the state remembers of one path: the content both sides agreed on when the path was last synced
+/// (uploaded, downloaded or found identical), the local file's size and last-write time that content had,
+/// and the remote object's ETag for it. The stat makes the hashes a cache (a file with the same stat is not
+/// read again); the ETag tells whether the remote object is still that content without a request. A two-way
+/// sync uses the entry as its baseline; an entry exists only for content that was on both sides at once.
+/// </summary>
+internal sealed class SyncStateEntry
+{
+    public long Size { get; set; }
+
+    /// <summary>Last-write time, UTC ticks: with the size, the key that makes the hashes trustworthy.</summary>
+    public long ModifiedTicks { get; set; }
+
+    /// <summary>The version of the file these hashes were computed from.</summary>
+    public FileVersion Version => new(Size, ModifiedTicks);
+
+    public string Sha256 { get; set; } = string.Empty;
+
+    public string Md5 { get; set; } = string.Empty;
+
+    /// <summary>
+    /// The ETag of the object as last uploaded, downloaded or verified against this content (a multipart
+    /// ETag is not an MD5, so this is what recognizes the object as unchanged). Null only in states written
+    /// before ETags were kept.
+    /// </summary>
+    public string? RemoteETag { get; set; }
+
+    /// <summary>
+    /// True when no sync report is owed for this content: the service confirmed one naming it, or this
+    /// machine found it on both sides without moving it.
+    /// </summary>
+    public bool Reported { get; set; }
+}
