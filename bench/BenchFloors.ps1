@@ -4,12 +4,12 @@
 function Measure-Floor {
     # The scenario's floor: only the requests it must make (bench/s3-floor.js), on the same server. Each
     # step's seconds are the floor client's own (node's start-up excluded); s3rver's CPU is measured around it.
-    param($Scenario, $Ctx, [object[]] $Steps, [string] $Text)
+    param($Scenario, $Ctx, [object[]] $Steps, [string] $Text, [int] $Concurrency = $Transfers)
     $seconds = 0.0
     $s3 = 0.0
     $requests = 0
     foreach ($step in $Steps) {
-        $arguments = @('node', $FloorScript) + $step + @('--endpoint', $Ctx.Endpoints['floor'], '--bucket', $Ctx.Stack.Bucket, '--concurrency', "$Transfers")
+        $arguments = @('node', $FloorScript) + $step + @('--endpoint', $Ctx.Endpoints['floor'], '--bucket', $Ctx.Stack.Bucket, '--concurrency', "$Concurrency")
         if ($Ctx.CaFile) { $arguments += @('--ca-file', $Ctx.CaFile) }
         $run = Invoke-Timed -Command $arguments -S3Pid $Ctx.S3Pid -Label 's3-floor'
         $line = @($run.StdOut -split "`n" | Where-Object { $_.StartsWith('s3-floor ') }) | Select-Object -Last 1

@@ -243,13 +243,31 @@ function New-SummaryTable($Data) {
     $lines -join "`n"
 }
 
+function New-DefaultsTable($Scenarios) {
+    # The module without -Transfers beside -Transfers 8 and rclone --transfers 8 (issue 21, item 1).
+    $lines = [Collections.Generic.List[string]]::new()
+    $lines.Add('| Scenario | Goal (defaults / rclone) | Module, defaults | Module, -Transfers 8 | rclone | Defaults / rclone | -Transfers 8 / rclone | Floor | Defaults / floor | Met | Requests on the wire (defaults / -Transfers 8 / rclone) |')
+    $lines.Add('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    foreach ($s in $Scenarios) {
+        $t = @{}
+        foreach ($c in 'defaults', 'session', 'rclone') { $t[$c] = Get-Stats (Get-Samples $s $c) }
+        $verdict = Get-Verdict $s
+        $floorRatio = if ($s.Floor) { Format-Number ($t['defaults'].Median / $s.Floor.Seconds) } else { '-' }
+        $wire = (@('defaults', 'session', 'rclone') | ForEach-Object { Get-WirePerFile $s $_ }) -join ' / '
+        $title = $s.Title + $(if (@($s.Notes).Count) { '<br>' + (@($s.Notes) -join '<br>') } else { '' })
+        $lines.Add(('| {0} | <= {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} | {10} |' -f $title, $s.GoalRatio, (Format-Time $t['defaults']), (Format-Time $t['session']),
+                (Format-Time $t['rclone']), (Format-Number $verdict.Ratio), (Format-Number ($t['session'].Median / $t['rclone'].Median)), (Format-Floor $s), $floorRatio, $verdict.Text, $wire))
+    }
+    $lines -join "`n"
+}
+
 function Add-GoalSection($Doc, $Data, [string] $GroupName, [string] $Heading) {
     $scenarios = @($Data.Scenarios | Where-Object { $_.Group -eq $GroupName })
     if (-not $scenarios.Count) { return }
     $Doc.Add('')
     $Doc.Add($Heading)
     $Doc.Add('')
-    $Doc.Add((New-GoalTable $scenarios -Wire:($GroupName -eq 'Wan')))
+    $Doc.Add($(if ($GroupName -eq 'Defaults') { New-DefaultsTable $scenarios } else { New-GoalTable $scenarios -Wire:($GroupName -eq 'Wan') }))
     if ($GroupName -eq 'Wan') {
         $Doc.Add('')
         $Doc.Add('Requests on the wire are counted by the proxy (each client has its own port): the median per run, and per file synced (per changed file in W3).')
@@ -306,6 +324,7 @@ function New-ResultsMarkdown($Data) {
         $doc.Add('The first syncs run once (the module as a whole process, whose call is timed inside it); the AWS CLI is left out at this scale (its first sync of 100,000 files alone would take most of the run''s budget; its figures at 2,000 files are in section 1). `docs/scale.md` has the figures per file and the design for 1,000,000 files.')
     }
     Add-GoalSection $doc $Data 'Https' '## 5. In a session, HTTPS to s3rver'
+    Add-GoalSection $doc $Data 'Defaults' '## 6. The defaults (no -Transfers) beside -Transfers 8 and rclone, in a session: loopback (DL), the WAN proxy (DW) and the WAN proxy at 150 ms each way (DF)'
     if (@($Data.Scenarios | Where-Object { $_.Group -ne 'Wan' }).Count) {
         $doc.Add('')
         $doc.Add('## The module''s own profile (runtime counters around each call)')

@@ -129,24 +129,26 @@ function Measure-Startup {
 function Invoke-SmallFileScenarios {
     # A first sync of the small data set (rounds into fresh prefixes), then re-syncs of the last round's
     # prefixes: nothing changed, and (when ChangedRounds > 0) after 1% of the files changed. Ids are
-    # <Tag>1, <Tag>2, <Tag>3; $Over says how the clients reach s3rver, for the titles of the floors.
+    # <Tag>1, <Tag>2, <Tag>3; $Over says how the clients reach s3rver, for the titles of the floors. The goals
+    # are $GoalContender's; the first sync's floor sends $FloorConcurrency PUTs at a time.
     param($Ctx, [string] $Small, [string] $Tag, [string] $Group, [string[]] $Contenders, [double[]] $Goals,
-        [int] $FirstRounds, [int] $NoopRounds, [int] $ChangedRounds, [int] $ChangeSeed, [string] $Over)
+        [int] $FirstRounds, [int] $NoopRounds, [int] $ChangedRounds, [int] $ChangeSeed, [string] $Over,
+        [string] $GoalContender = 'session', [int] $FloorConcurrency = $Transfers)
     $files = $Plan.Small.Files
     $kib = $Plan.Small.Size / 1KB
     $p = $Tag.ToLowerInvariant()
     Write-Step "${Tag}1: first sync of $files files of $kib KiB$Over"
-    $first = New-Scenario "${Tag}1" $Group "${Tag}1 first sync, $files x $kib KiB" $Contenders $files $Goals[0]
+    $first = New-Scenario "${Tag}1" $Group "${Tag}1 first sync, $files x $kib KiB" $Contenders $files $Goals[0] $GoalContender
     $last = $FirstRounds - 1
     Invoke-Rounds $first $Ctx $Small $FirstRounds { param($c, $r) "${p}1/$c/r$r/" }
-    Measure-Floor $first $Ctx @(, @('put', '--prefix', "floor/${p}1/", '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs of $kib KiB, $Transfers at a time$Over"
+    Measure-Floor $first $Ctx @(, @('put', '--prefix', "floor/${p}1/", '--count', "$files", '--size', "$($Plan.Small.Size)")) "$files PUTs of $kib KiB, $FloorConcurrency at a time$Over" -Concurrency $FloorConcurrency
     Save-Results
 
     Write-Step "${Tag}2: re-sync of ${Tag}1, nothing changed$Over"
-    $noop = New-Scenario "${Tag}2" $Group "${Tag}2 no-op re-sync of ${Tag}1" $Contenders $files $Goals[1]
+    $noop = New-Scenario "${Tag}2" $Group "${Tag}2 no-op re-sync of ${Tag}1" $Contenders $files $Goals[1] $GoalContender
     Invoke-Rounds $noop $Ctx $Small $NoopRounds { param($c, $r) "${p}1/$c/r$last/" }
     Measure-Floor $noop $Ctx @(, @('list', '--prefix', "${p}1/rclone/r$last/")) "a bare listing of $files keys$Over"
-    $reads = @(foreach ($c in 'session', 'process') { Get-Samples $noop $c | ForEach-Object { $_.Summary } })
+    $reads = @(foreach ($c in 'session', 'process', 'defaults') { Get-Samples $noop $c | ForEach-Object { $_.Summary } })
     $dirty = @($reads | Where-Object { $_.FilesHashed -ne 0 -or $_.BytesHashed -ne 0 -or $_.FilesUploaded -ne 0 })
     $noop.Notes.Add($(if ($dirty.Count -eq 0) { "module: 0 files read, requests $(Format-Requests $reads[0].Requests) in every run" }
             else { "module: NOT clean: $(($dirty | ForEach-Object { "hashed $($_.FilesHashed), uploaded $($_.FilesUploaded)" }) -join '; ')" }))
@@ -169,10 +171,11 @@ function Invoke-SmallFileScenarios {
 function Invoke-OneFileScenario {
     # A first sync of one large file into a fresh prefix every round; its floor is one multipart upload of
     # the same size in 16 MiB parts, measured, or computed (-ComputedFloor) from the WAN link's rate.
-    param($Ctx, [string] $One, [string] $Id, [string] $Group, [string[]] $Contenders, [double] $Goal, [int] $Rounds, [string] $Over, [switch] $ComputedFloor)
+    param($Ctx, [string] $One, [string] $Id, [string] $Group, [string[]] $Contenders, [double] $Goal, [int] $Rounds, [string] $Over, [switch] $ComputedFloor,
+        [string] $GoalContender = 'session')
     $mib = $Plan.One.Size / 1MB
     Write-Step "${Id}: first sync of one $mib MiB file$Over"
-    $scenario = New-Scenario $Id $Group "$Id first sync, one $mib MiB file" $Contenders 1 $Goal
+    $scenario = New-Scenario $Id $Group "$Id first sync, one $mib MiB file" $Contenders 1 $Goal $GoalContender
     Invoke-Rounds $scenario $Ctx $One $Rounds { param($c, $r) "$($Id.ToLowerInvariant())/$c/r$r/" }
     if ($ComputedFloor) {
         Set-ComputedFloor $scenario $Plan.One.Size
@@ -236,6 +239,39 @@ function Invoke-WanGroup {
     Use-Stack 'wan-one' -Wan {
         param($ctx)
         Invoke-OneFileScenario $ctx $one 'W4' 'Wan' $clients 0.9 $Plan.WanOneRounds ' through the WAN proxy' -ComputedFloor
+    }
+    Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
+}
+
+function Invoke-DefaultsGroup {
+    # Issue 21, item 1: the module's defaults (no -Transfers: the store sizes its requests in flight by how the
+    # link answers) beside -Transfers 8 and rclone --transfers 8, in one run, on loopback and over the WAN proxy
+    # at 30 and 150 ms each way. The first sync's floor over the WAN sends as many PUTs at a time as the
+    # defaults may (the window's cap, 64). DW4's goal is against its floor, the link's rate (computed), not rclone:
+    # the table's 'Defaults / floor' column (<= 1.1).
+    $clients = @('defaults', 'session', 'rclone')
+    $cap = 64
+    $small = Join-Path $WorkRoot 'data/small'
+    New-SmallFiles $small $Plan.Small.Files $Plan.Small.Size 31
+    Use-Stack 'defaults-loopback' {
+        param($ctx)
+        Invoke-SmallFileScenarios $ctx $small 'DL' 'Defaults' $clients @(0.55, 0.35) $Plan.DefaultsRounds $Plan.DefaultsRounds 0 0 ' (loopback)' -GoalContender 'defaults'
+    }
+    Use-Stack 'defaults-wan' -Wan {
+        param($ctx)
+        Invoke-SmallFileScenarios $ctx $small 'DW' 'Defaults' $clients @(0.25, 0.5) $Plan.DefaultsRounds $Plan.DefaultsRounds 0 0 ' through the WAN proxy' -GoalContender 'defaults' -FloorConcurrency $cap
+    }
+    Use-Stack 'defaults-far' -Wan -DelayMs 150 {
+        param($ctx)
+        Invoke-SmallFileScenarios $ctx $small 'DF' 'Defaults' $clients @(0.25, 0.5) $Plan.FarRounds $Plan.FarRounds 0 0 ' through the WAN proxy at 150 ms each way' -GoalContender 'defaults' -FloorConcurrency $cap
+    }
+    Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
+
+    $one = Join-Path $WorkRoot 'data/one'
+    New-LargeFiles $one 1 $Plan.One.Size 35
+    Use-Stack 'defaults-wan-one' -Wan {
+        param($ctx)
+        Invoke-OneFileScenario $ctx $one 'DW4' 'Defaults' $clients 0 $Plan.WanOneRounds ' through the WAN proxy' -ComputedFloor -GoalContender 'defaults'
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
 }

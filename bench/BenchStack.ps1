@@ -126,9 +126,9 @@ function Get-StackTrust($Stack) {
     [pscustomobject]@{ CaFile = [string]$ca.Value; TrustBundle = $(if ($bundle -and $bundle.Value) { [string]$bundle.Value } else { [string]$ca.Value }) }
 }
 
-function Start-WanProxy([uri] $Upstream, [string[]] $Names) {
+function Start-WanProxy([uri] $Upstream, [string[]] $Names, [int] $DelayMs = $WanLink.DelayMs) {
     $psi = [Diagnostics.ProcessStartInfo]::new('node')
-    $arguments = @($ProxyScript, '--upstream', "$($Upstream.Host):$($Upstream.Port)", '--delay-ms', "$($WanLink.DelayMs)",
+    $arguments = @($ProxyScript, '--upstream', "$($Upstream.Host):$($Upstream.Port)", '--delay-ms', "$DelayMs",
         '--mbit', "$($WanLink.Mbit)", '--handshake-rtt', "$($WanLink.HandshakeRtt)", '--max-seconds', '2400',
         '--idle-seconds', '900', '--parent-pid', "$PID")
     foreach ($name in $Names) { $arguments += @('--listen', $name) }
@@ -232,8 +232,9 @@ function Get-ModuleEnvironment([string] $Endpoint, $Ctx) {
 
 function Use-Stack {
     # Starts s3rver (over HTTPS with -Https), the WAN proxy in front of it (-Wan) and the module's session,
-    # connected and warmed up by one call on another prefix; runs $Body with them; stops them all.
-    param([string] $Name, [scriptblock] $Body, [switch] $Https, [switch] $Wan)
+    # connected and warmed up by one call on another prefix; runs $Body with them; stops them all. -DelayMs sets
+    # the WAN proxy's delay each way (default $WanLink's).
+    param([string] $Name, [scriptblock] $Body, [switch] $Https, [switch] $Wan, [int] $DelayMs = $WanLink.DelayMs)
     $stackArgs = @{ S3Only = $true; Configuration = $Configuration }
     if ($Https) { $stackArgs['Https'] = $true }
     $stack = Start-ChittyStack @stackArgs
@@ -259,14 +260,14 @@ function Use-Stack {
         $direct = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
         $names = @('session', 'process', 'rclone', 'aws', 'floor')
         if ($Wan) {
-            $proxy = Start-WanProxy $stack.S3Uri $names
+            $proxy = Start-WanProxy $stack.S3Uri $names $DelayMs
             $ctx.Proxy = $proxy
             foreach ($n in $names) { $ctx.Endpoints[$n] = "http://127.0.0.1:$($proxy.Ports[$n])" }
         }
         else {
             foreach ($n in $names) { $ctx.Endpoints[$n] = $direct }
         }
-        Write-Host "    s3rver $direct (pid $($ctx.S3Pid))$(if ($Wan) { ', through the WAN proxy' })$(if ($Https) { ', HTTPS' })"
+        Write-Host "    s3rver $direct (pid $($ctx.S3Pid))$(if ($Wan) { ", through the WAN proxy ($DelayMs ms each way)" })$(if ($Https) { ', HTTPS' })"
         $environment = @{ NO_COLOR = '1'; CHITTY_CONFIG_DIR = $ctx.StateDir }
         if ($ctx.TrustBundle) { $environment['SSL_CERT_FILE'] = $ctx.TrustBundle }
         $session = Start-SyncSession $environment
@@ -365,12 +366,13 @@ function Get-ProcessEnvironment([string] $Contender, $Ctx) {
 
 function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefix, $Ctx) {
     $before = if ($Ctx.Proxy) { Get-ProxyCounts $Ctx.Proxy } else { $null }
-    if ($Contender -eq 'session') {
+    # 'defaults' is the same session as 'session', its call without -Transfers.
+    if ($Contender -in 'session', 'defaults') {
         $id = $Ctx.Session.Process.Id
         Reset-PeakRss $id
         $cpuBefore = Get-ProcessCpuSeconds $id
         $s3Before = Get-ProcessCpuSeconds $Ctx.S3Pid
-        $reply = Send-SessionCommand $Ctx.Session @{ Op = 'sync'; Path = $Source; Prefix = $Prefix; Transfers = $Transfers }
+        $reply = Send-SessionCommand $Ctx.Session @{ Op = 'sync'; Path = $Source; Prefix = $Prefix; Transfers = $(if ($Contender -eq 'defaults') { 0 } else { $Transfers }) }
         $sample = [ordered]@{
             Seconds = [double]$reply.Seconds
             PeakRssMB = Get-PeakRssMB $id
@@ -408,7 +410,7 @@ function Invoke-Contender([string] $Contender, [string] $Source, [string] $Prefi
     }
     if ($Ctx.Proxy) {
         $after = Get-ProxyCounts $Ctx.Proxy
-        $name = $Contender
+        $name = if ($Contender -eq 'defaults') { 'session' } else { $Contender }
         $methods = [ordered]@{}
         foreach ($p in $after.$name.methods.PSObject.Properties) {
             $was = $before.$name.methods.PSObject.Properties[$p.Name]

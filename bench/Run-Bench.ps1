@@ -28,6 +28,9 @@ Groups (-Group)
   Wan       every client through bench/wan-proxy.js (30 ms each way, 100 Mbit/s shared, one round trip per
             new connection): W1-W4 as S1, S2, S3 and S5; session, rclone and aws; requests per file.
   Https     every client over TLS to s3rver (the local stack's HTTPS mode, when it has one): H1, H2, H5.
+  Defaults  issue 21's defaults: D*1 first sync of 2,000 x 4 KiB and D*2 its no-op, on loopback (DL), over
+            the WAN proxy (DW) and over it at 150 ms each way (DF), and DW4 one 256 MiB file over the WAN;
+            the module without -Transfers ('defaults'), with -Transfers 8 (session) and rclone.
   Scale     100,000 files of 1 KiB (and its first 20,000): first sync and no-op; session, process and
             rclone (the AWS CLI's first sync of 100,000 files alone would take most of the budget; its
             figures at 2,000 files are in the loopback group).
@@ -69,8 +72,8 @@ param(
 
     [switch] $Quick,
 
-    [ValidateSet('Loopback', 'Wan', 'Https', 'Scale')]
-    [string[]] $Group = @('Loopback', 'Wan', 'Https', 'Scale'),
+    [ValidateSet('Loopback', 'Wan', 'Https', 'Scale', 'Defaults')]
+    [string[]] $Group = @('Loopback', 'Wan', 'Https', 'Scale', 'Defaults'),
 
     [switch] $ReportOnly
 )
@@ -101,6 +104,7 @@ $Plan = if ($Quick) {
         One = @{ Size = 8MB }; OneRounds = 1
         WanFirstRounds = 1; WanNoopRounds = 1; WanChangedRounds = 1; WanOneRounds = 1
         HttpsFirstRounds = 1; HttpsNoopRounds = 1; HttpsOneRounds = 1
+        DefaultsRounds = 1; FarRounds = 1
         Scale = @{ Files = 3000; SubsetFiles = 600; Size = 1KB }; ScaleNoopRounds = 1
         StartupRounds = 1
         WarmupFiles = 10
@@ -113,6 +117,7 @@ else {
         One = @{ Size = 256MB }; OneRounds = 3
         WanFirstRounds = 2; WanNoopRounds = 3; WanChangedRounds = 3; WanOneRounds = 2
         HttpsFirstRounds = 2; HttpsNoopRounds = 3; HttpsOneRounds = 2
+        DefaultsRounds = 3; FarRounds = 1
         Scale = @{ Files = 100000; SubsetFiles = 20000; Size = 1KB }; ScaleNoopRounds = 2
         StartupRounds = 3
         WarmupFiles = 50
@@ -164,6 +169,7 @@ $groupRunners = [ordered]@{
     Wan = { Invoke-WanGroup }
     Https = { Invoke-HttpsGroup }
     Scale = { Invoke-ScaleGroup }
+    Defaults = { Invoke-DefaultsGroup }
 }
 try {
     foreach ($name in $groupRunners.Keys) {

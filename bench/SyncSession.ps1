@@ -8,8 +8,9 @@ calls on request, each timed by its caller (this script), as in an interactive s
 Reads one JSON command per line on stdin and answers each with one line "BENCH-REPLY <json>" on stdout:
   {"Op":"connect","Environment":{...}}  sets the environment variables (CHITTY_*), then Connect-Chitty
   {"Op":"sync","Path":...,"Prefix":...,"Transfers":8}
-                                        one Sync-ChittyFolder -NoReport -Summary call; the reply has the
-                                        call's wall seconds (a stopwatch around the call) and its summary
+                                        one Sync-ChittyFolder -NoReport -Summary call (Transfers 0: without
+                                        -Transfers, the defaults); the reply has the call's wall seconds (a
+                                        stopwatch around the call) and its summary
   {"Op":"exit"}                         ends the session
 A failed command answers {"Error":"..."}; the session goes on. Prints "BENCH-READY" once the module is
 imported.
@@ -61,7 +62,8 @@ while ($null -ne ($line = [Console]::In.ReadLine())) {
             'sync' {
                 $before = Get-RuntimeCounters
                 $watch = [Diagnostics.Stopwatch]::StartNew()
-                $summary = @(Sync-ChittyFolder -Path $command.Path -Prefix $command.Prefix -Transfers $command.Transfers -NoReport -Summary)[-1]
+                $fixed = if ($command.Transfers -gt 0) { @{ Transfers = $command.Transfers } } else { @{} }
+                $summary = @(Sync-ChittyFolder -Path $command.Path -Prefix $command.Prefix @fixed -NoReport -Summary)[-1]
                 $watch.Stop()
                 $after = Get-RuntimeCounters
                 $runtime = @{}

@@ -57,10 +57,15 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
     [Parameter]
     public SwitchParameter Rehash { get; set; }
 
-    /// <summary>Files transferred in parallel.</summary>
+    /// <summary>
+    /// Requests in flight (and files transferred in parallel), fixed. Not given: chosen by how the link answers,
+    /// from 4 up to 64, parts of large files bounded to 256 MiB in flight, halved when the store says slow down.
+    /// </summary>
     [Parameter]
     [ValidateRange(1, 64)]
-    public int Transfers { get; set; } = SyncOptions.DefaultTransfers;
+    public int Transfers { get; set; }
+
+    private bool TransfersFixed => MyInvocation.BoundParameters.ContainsKey(nameof(Transfers));
 
     /// <summary>Bytes per second across all transfers, as rclone's --bwlimit takes it (1M, 512K, 10MiB, plain bytes); 0 or off is unlimited.</summary>
     [Parameter]
@@ -176,7 +181,8 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             NoDelete = NoDelete,
             Rehash = Rehash,
             Filters = BuildFilters(),
-            Transfers = Transfers,
+            // Chosen by the link: as many files in parallel as the store's window may ever admit, so the window decides.
+            Transfers = TransfersFixed ? Transfers : RequestWindow.Cap,
             MaxDelete = MaxDelete,
             MaxDeletePercent = MaxDeletePercent,
             Mirror = Mirror,
@@ -237,7 +243,7 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
         _activityId = Math.Abs(GetHashCode() % 100000) + 1;
         ChittySyncSummary? summary = null;
         SyncEngine? engine = null;
-        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = Transfers, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3), RetryTimeout = TimeSpan.FromSeconds(RetryTimeoutSec) };
+        var storeOptions = new R2StoreOptions { MaxConcurrentRequests = TransfersFixed ? Transfers : null, BandwidthLimit = BandwidthLimit, MaxRetries = Math.Max(connection.Settings.MaxRetries, 3), RetryTimeout = TimeSpan.FromSeconds(RetryTimeoutSec) };
         try
         {
             RunAndPump(async ct =>

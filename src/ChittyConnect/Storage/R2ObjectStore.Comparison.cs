@@ -73,11 +73,11 @@ public sealed partial class R2ObjectStore
     /// </summary>
     internal async Task<byte[]> ReadRangeAsync(string key, long offset, int count, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var request = new GetObjectRequest { BucketName = Bucket, Key = key, ByteRange = new ByteRange(offset, offset + count - 1) };
-            using var response = await _s3.CallAsync("GET", key, Requests.AddGet, () => S3.GetObjectAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            using var response = await _s3.CallAsync("GET", key, Requests.AddGet, () => S3.GetObjectAsync(request, cancellationToken), cancellationToken, _window.Throttled).ConfigureAwait(false);
             var buffer = new byte[count];
             var filled = await ReadFullyAsync(response.ResponseStream, buffer, count, key, cancellationToken).ConfigureAwait(false);
             if (filled < count)
@@ -89,7 +89,7 @@ public sealed partial class R2ObjectStore
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -104,14 +104,14 @@ public sealed partial class R2ObjectStore
     // The object's bytes against the expected ones, a buffer at a time; stops at the first difference.
     private async Task<bool> SameBytesAsync(RemoteObject remote, Func<Stream> openExpected, ContentComparison result, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         var theirs = ArrayPool<byte>.Shared.Rent(81920);
         var ours = ArrayPool<byte>.Shared.Rent(81920);
         try
         {
             using var expected = openExpected();
             using var response = await _s3.CallAsync("GET", remote.Key, Requests.AddGet,
-                () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = remote.Key }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = remote.Key }, cancellationToken), cancellationToken, _window.Throttled).ConfigureAwait(false);
             using var body = response.ResponseStream;
             while (true)
             {
@@ -140,7 +140,7 @@ public sealed partial class R2ObjectStore
         {
             ArrayPool<byte>.Shared.Return(theirs);
             ArrayPool<byte>.Shared.Return(ours);
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 

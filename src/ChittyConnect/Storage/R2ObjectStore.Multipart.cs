@@ -269,7 +269,7 @@ public sealed partial class R2ObjectStore
     private async Task SendMissingPartsAsync(UploadContent content, string key, string uploadId, long partSize,
         string?[] etags, string?[] partMd5s, Action<long>? progress, CancellationToken cancellationToken)
     {
-        using var partGate = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        using var partGate = new SemaphoreSlim(_options.PartsInFlight(partSize));
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = Enumerable.Range(0, etags.Length).Where(i => etags[i] is null).Select(async i =>
         {
@@ -313,7 +313,7 @@ public sealed partial class R2ObjectStore
     {
         var number = index + 1;
         var size = Math.Min(partSize, content.Length - (index * partSize));
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var part = await content.ReadPartAsync(index, partSize, _limiter, progress, cancellationToken).ConfigureAwait(false);
@@ -342,7 +342,7 @@ public sealed partial class R2ObjectStore
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 }

@@ -37,7 +37,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private readonly S3Transport _s3;
     // What disposing the store does to _s3: disposes it (its own) or gives it back to a pool.
     private readonly IDisposable _s3Release;
-    private readonly SemaphoreSlim _slots;
+    // Admits every request that holds a connection for its body: fixed, or sized by how the link answers.
+    private readonly RequestWindow _window;
     private readonly BandwidthLimiter? _limiter;
     private readonly StoreOutage _outage;
     private readonly Func<string, Stream> _openFile;
@@ -100,7 +101,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             _s3Release = lease;
         }
 
-        _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _window = _options.NewWindow();
         _limiter = _options.BandwidthLimit > 0 ? new BandwidthLimiter(_options.BandwidthLimit) : null;
         _outage = new StoreOutage(_options.RetryTimeout);
     }
@@ -116,6 +117,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     /// <summary>The size of the parts a multipart upload of <paramref name="length"/> bytes is sent in.</summary>
     public long PartSizeFor(long length) => _options.PartSizeFor(length, _dialect.MinimumPartSize);
+
+    /// <summary>Requests this store admits in flight now: the fixed number, or what the link's answers made of the window.</summary>
+    internal int RequestLimit => _window.Limit;
 
     /// <summary>Requests made so far, by kind (live counters).</summary>
     public StoreRequestCounts Requests { get; } = new();
@@ -233,7 +237,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// </summary>
     internal async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, bool contentHashes, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // The answer's headers are retried like any request; once its body flows into the destination a
@@ -333,7 +337,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -417,7 +421,6 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     public void Dispose()
     {
         _s3Release.Dispose();
-        _slots.Dispose();
     }
 
     /// <summary>ETag without quotes, lower case.</summary>
@@ -441,7 +444,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
         var (path, length) = (content.Path, content.Length);
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             byte[] md5Bytes;
@@ -465,7 +468,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -474,7 +477,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     private async Task<UploadResult> PutContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
         WriteCondition? condition, Action<long>? progress, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             using var part = await content.ReadPartAsync(0, Math.Max(1, content.Length), _limiter, progress, cancellationToken).ConfigureAwait(false);
@@ -482,7 +485,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
         finally
         {
-            _slots.Release();
+            _window.Exit(slot);
         }
     }
 
@@ -543,10 +546,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch") { ObjectRemoved = removed };
     }
 
-    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them.
+    // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them,
+    // and every throttled attempt told to the window.
     // A call that sends a body rewinds it first, so that a retry sends it whole again.
     private Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken) =>
-        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken), cancellationToken);
+        _outage.RunAsync(() => _s3.CallAsync(verb, target, count, call, cancellationToken, _window.Throttled), cancellationToken);
 
     // An upload call: the store's own integrity refusals become one clear error, and so does a write
     // condition that no longer holds.

@@ -11,8 +11,29 @@ public sealed class R2StoreOptions
     /// <summary>Most parts one multipart upload may have.</summary>
     public const int MaximumParts = 10_000;
 
-    /// <summary>Requests in flight at once across every transfer (connections per server follow it).</summary>
-    public int MaxConcurrentRequests { get; set; } = 8;
+    /// <summary>
+    /// Requests in flight at once across every transfer (connections per server follow it). Null, the default:
+    /// the store chooses by how the link answers (see <see cref="RequestWindow"/>), up to 64, with the parts of
+    /// large files also bounded by <see cref="PartBytesInFlight"/>.
+    /// </summary>
+    public int? MaxConcurrentRequests { get; set; }
+
+    /// <summary>
+    /// Bytes of parts in flight at once when <see cref="MaxConcurrentRequests"/> is chosen by the link: parts
+    /// of 16 MiB, 16 at a time. A part may be held in memory while it is sent (made content, such as
+    /// ciphertext), and 16 parts already fill a 100 Mbit/s link at 300 ms a round trip many times over.
+    /// </summary>
+    public const long PartBytesInFlight = 256L * 1024 * 1024;
+
+    /// <summary>Most connections (requests in flight) this store opens to the server.</summary>
+    internal int RequestsCap => MaxConcurrentRequests ?? RequestWindow.Cap;
+
+    /// <summary>Parts of <paramref name="partSize"/> bytes one upload sends at once.</summary>
+    internal int PartsInFlight(long partSize) =>
+        MaxConcurrentRequests ?? (int)Math.Max(1, Math.Min(RequestWindow.Cap, PartBytesInFlight / Math.Max(1, partSize)));
+
+    /// <summary>The window that admits this store's requests: fixed to <see cref="MaxConcurrentRequests"/>, or the link's.</summary>
+    internal RequestWindow NewWindow() => MaxConcurrentRequests is { } fixedCount ? RequestWindow.Fixed(fixedCount) : RequestWindow.Adaptive();
 
     /// <summary>Bytes per second across every transfer; 0 means unlimited.</summary>
     public long BandwidthLimit { get; set; }

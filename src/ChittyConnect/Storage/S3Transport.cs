@@ -39,7 +39,7 @@ internal sealed class S3Transport : IDisposable
     {
         _endpoint = endpoint;
         _bucket = bucket;
-        var connections = options.MaxConcurrentRequests + 2;
+        var connections = options.RequestsCap + 2;
         var config = new AmazonS3Config
         {
             ServiceURL = endpoint.GetLeftPart(UriPartial.Authority),
@@ -68,7 +68,7 @@ internal sealed class S3Transport : IDisposable
         foreach (var field in new[]
         {
             endpoint.AbsoluteUri, bucket, accessKeyId, secretAccessKey,
-            options.MaxConcurrentRequests.ToString(CultureInfo.InvariantCulture), options.MaxRetries.ToString(CultureInfo.InvariantCulture),
+            (options.MaxConcurrentRequests?.ToString(CultureInfo.InvariantCulture) ?? "link"), options.MaxRetries.ToString(CultureInfo.InvariantCulture),
             options.BandwidthLimit.ToString(CultureInfo.InvariantCulture), options.IdleTimeout.Ticks.ToString(CultureInfo.InvariantCulture),
         })
         {
@@ -85,7 +85,7 @@ internal sealed class S3Transport : IDisposable
     /// limiter between two reads (every request's chunk booked ahead of it), so throttling is never idleness.
     /// </summary>
     public static TimeSpan IdleTimeoutOf(R2StoreOptions options) => options.BandwidthLimit > 0
-        ? options.IdleTimeout + TimeSpan.FromSeconds((double)BandwidthLimiter.MaxChunk * options.MaxConcurrentRequests / options.BandwidthLimit)
+        ? options.IdleTimeout + TimeSpan.FromSeconds((double)BandwidthLimiter.MaxChunk * options.RequestsCap / options.BandwidthLimit)
         : options.IdleTimeout;
 
     /// <summary>The client; requests whose payload the module hashed go through <see cref="SignWith"/> first.</summary>
@@ -104,11 +104,15 @@ internal sealed class S3Transport : IDisposable
     /// <summary>
     /// Runs one S3 call (the SDK retries it as its standard mode says) and maps its failure: S3's answers keep
     /// their code and status, a cut or silent connection becomes NetworkError or Timeout. The caller's
-    /// cancellation passes through as <see cref="OperationCanceledException"/>.
+    /// cancellation passes through as <see cref="OperationCanceledException"/>. <paramref name="throttled"/> is told of
+    /// every attempt the store answers with SlowDown, 503 or 429, the SDK's own retries included.
     /// </summary>
-    public async Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken)
+    public async Task<T> CallAsync<T>(string verb, string target, Action count, Func<Task<T>> call, CancellationToken cancellationToken, Action? throttled = null)
     {
         var watch = Stopwatch.StartNew();
+        // Flows into this call's attempts in the client's pipeline alone: a pooled client serves one store at a time,
+        // but its pipeline is built once, so the store's observer travels with the call.
+        s_throttled.Value = throttled;
         count();
         try
         {
@@ -123,6 +127,12 @@ internal sealed class S3Transport : IDisposable
             throw failure;
         }
     }
+
+    private static readonly AsyncLocal<Action?> s_throttled = new();
+
+    /// <summary>Whether an S3 answer asks the client to send less: SlowDown, 503 or 429, whatever the store names it.</summary>
+    internal static bool IsThrottling(int status, string? code) =>
+        status is 503 or 429 || code is "SlowDown" or "Throttling" or "ThrottlingException" or "TooManyRequests" or "RequestLimitExceeded";
 
     /// <summary>The <see cref="ObjectStoreException"/> for a failed call.</summary>
     public ObjectStoreException Map(string verb, string target, Exception ex)
@@ -249,6 +259,11 @@ internal sealed class S3Transport : IDisposable
                 // A refused connection sent nothing, so it is retried as any other request.
                 throw new AnswerLostException("the answer to CreateMultipartUpload was lost (" + ex.Message + "); it is not sent again blindly.", ex);
             }
+            catch (AmazonServiceException ex) when (IsThrottling((int)ex.StatusCode, ex.ErrorCode) && ReportThrottled())
+            {
+                // Never reached: the filter reports the attempt and lets the SDK's retry see the failure as it was.
+                throw;
+            }
             catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.OK && context.OriginalRequest is CompleteMultipartUploadRequest
                 && !string.IsNullOrEmpty(ex.ErrorCode) && Array.IndexOf(TransientCompletionCodes, ex.ErrorCode) < 0)
             {
@@ -256,6 +271,13 @@ internal sealed class S3Transport : IDisposable
                 // often it is sent; only S3's transient codes are worth another attempt.
                 throw new FinalAnswerException(ex.ErrorCode, ex.Message, (int)ex.StatusCode);
             }
+        }
+
+        // Tells the call's observer (see CallAsync) and answers false, so the filter catches nothing.
+        private static bool ReportThrottled()
+        {
+            s_throttled.Value?.Invoke();
+            return false;
         }
 
         private static bool IsConnectionRefused(Exception ex) =>

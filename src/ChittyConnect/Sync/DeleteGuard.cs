@@ -60,12 +60,14 @@ internal sealed class DeleteGuard
 
         var download = Options.Direction == SyncDirection.Download;
         var sourceEmpty = download ? inventory.RemoteEmpty : inventory.LocalEmpty;
-        // The files the destination had at its last sync; an exact mirror may also delete the others there now.
-        var destinationFiles = Math.Max(baselineFiles, Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0);
-        GuardDeletes(plan, sourceEmpty, inventory.ScanErrors, destinationFiles);
+        // The files the destination had at its last sync; an exact mirror may also delete the others there now,
+        // so its share is of what the destination has now when that is more (always, on a first run).
+        var destinationNow = Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0;
+        var destination = destinationNow > baselineFiles ? (destinationNow, "has") : (baselineFiles, "had at its last sync");
+        GuardDeletes(plan, sourceEmpty, inventory.ScanErrors, destination);
     }
 
-    private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors, int destinationFiles)
+    private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors, (int Files, string Counted) destination)
     {
         var deletes = plan.Deletes;
         if (Options.NoDelete || deletes.Count == 0)
@@ -97,7 +99,7 @@ internal sealed class DeleteGuard
         }
         else
         {
-            RefuseMassDeletion(deletes.Count, destinationFiles, Options.Direction == SyncDirection.Upload ? $"'{_run.Store.Bucket}/{_run.Prefix}'" : $"'{_run.Root}'");
+            RefuseMassDeletion(deletes.Count, destination.Files, Options.Direction == SyncDirection.Upload ? $"'{_run.Store.Bucket}/{_run.Prefix}'" : $"'{_run.Root}'", destination.Counted);
         }
 
         if (reason is null && Options.MaxDelete >= 0 && deletes.Count > Options.MaxDelete)
@@ -142,7 +144,7 @@ internal sealed class DeleteGuard
 
     // Deleting more than a share of what a side had is more often an accident (a folder emptied or moved, a
     // wrong path) than intent: as rclone bisync's --max-delete, the whole run stops before anything changes.
-    private void RefuseMassDeletion(int deletes, int sideFiles, string side)
+    private void RefuseMassDeletion(int deletes, int sideFiles, string side, string counted = "had at its last sync")
     {
         if (Options.Force || Options.MaxDeletePercent >= 100 || deletes == 0 || sideFiles == 0 || deletes * 100L <= (long)Options.MaxDeletePercent * sideFiles)
         {
@@ -150,7 +152,7 @@ internal sealed class DeleteGuard
         }
 
         var percent = deletes * 100L / sideFiles;
-        throw new SyncException($"This run would delete {deletes} of the {sideFiles} file(s) {side} had at its last sync ({percent}%), more than -MaxDeletePercent {Options.MaxDeletePercent}%. Nothing was changed. If these deletions are meant, run again with -Force (or a larger -MaxDeletePercent).", "SyncTooManyDeletes");
+        throw new SyncException($"This run would delete {deletes} of the {sideFiles} file(s) {side} {counted} ({percent}%), more than -MaxDeletePercent {Options.MaxDeletePercent}%. Nothing was changed. If these deletions are meant, run again with -Force (or a larger -MaxDeletePercent).", "SyncTooManyDeletes");
     }
 
     // Counted as an error of the run, but only once the plan is carried out: the deletes the guard let

@@ -371,6 +371,31 @@ public sealed class StoreAnswerTests
         Assert.Equal(2, again.Wire.Count("HEAD"));
     }
 
+    [Theory]
+    [InlineData(null, 2)]
+    [InlineData(8, 8)]
+    public async Task A_slow_down_answer_halves_the_requests_in_flight_unless_their_number_is_fixed_and_the_file_still_arrives(int? transfers, int limitAfter)
+    {
+        var slowDowns = 0;
+        using var ctx = new SyncTestContext(_s3rver, o =>
+        {
+            o.MaxConcurrentRequests = transfers;
+            o.MaxRetries = 3;
+        }, inner => new Disturb(inner, async (r, next, ct) =>
+            r.Method == HttpMethod.Put && Interlocked.Increment(ref slowDowns) == 1
+                ? S3Error(HttpStatusCode.ServiceUnavailable, "SlowDown", "Please reduce your request rate.")
+                : await next(r, ct)));
+        var content = SyncTestContext.RandomBytes(4096, 31);
+        var path = ctx.Write("s.bin", content);
+        Assert.Equal(transfers ?? RequestWindow.Initial, ctx.Store.RequestLimit);
+
+        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "s.bin", SyncTestContext.Sha256(content), Md5Hex(content), DateTimeOffset.UtcNow, null, null, CancellationToken.None);
+
+        Assert.Equal(limitAfter, ctx.Store.RequestLimit);
+        Assert.Equal(2, ctx.Wire.Count("PUT"));
+        Assert.Equal(Md5Hex(content), (await ctx.Raw.GetObjectMetadataAsync(ctx.Store.Bucket, ctx.Prefix + "s.bin")).ETag.Trim('"'));
+    }
+
     /// <summary>Lets a test answer, delay or break any request before or after s3rver sees it.</summary>
     private sealed class Disturb : DelegatingHandler
     {

@@ -183,6 +183,23 @@ public sealed class SyncOwnershipTests
     }
 
     [Fact]
+    public async Task A_first_mirror_that_would_delete_most_of_the_prefix_stops_and_counts_what_the_prefix_has_now()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.Write("kept.txt", "kept");
+        for (var i = 0; i < 3; i++)
+        {
+            await ctx.PutRawAsync(ctx.Prefix + $"other{i}.txt", "another tool's");
+        }
+
+        var refused = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(o => o.Mirror = true));
+
+        Assert.Equal("SyncTooManyDeletes", refused.ErrorId);
+        Assert.StartsWith($"This run would delete 3 of the 3 file(s) '{ctx.Store.Bucket}/{ctx.Prefix}' has (100%)", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(3, (await ctx.RemoteContentAsync()).Count);
+    }
+
+    [Fact]
     public async Task A_two_way_run_deleting_more_than_the_share_of_a_side_stops_and_a_small_share_goes_ahead()
     {
         using var ctx = new SyncTestContext(_s3rver);
