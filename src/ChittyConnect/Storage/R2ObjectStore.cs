@@ -142,22 +142,49 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// (<see cref="ObjectStoreException"/>, code IncompleteListing): a shorter listing would read as
     /// deleted objects.
     /// </summary>
-    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken) =>
+        ListAsync(prefix, Array.Empty<string>(), cancellationToken);
+
+    /// <summary>
+    /// Lists every object under <paramref name="prefix"/> as <see cref="RangedListing"/> does: the ranges
+    /// between <paramref name="splitAfter"/> (keys under the prefix, ascending in key order) side by side,
+    /// the result in key order as one listing would give it.
+    /// </summary>
+    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
+        RangedListing.ListAsync(splitAfter, (startAfter, last, token) => ListRangeAsync(prefix, startAfter, last, token), cancellationToken);
+
+    // The objects under the prefix after startAfter up to and including last (null: from the start, to the end).
+    private async Task<List<RemoteObject>> ListRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
     {
         var result = new List<RemoteObject>();
         var followed = new HashSet<string>(StringComparer.Ordinal);
         // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact; the SDK decodes them, and
         // a store that ignores it (s3rver) says so by leaving EncodingType out of its answer.
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url };
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
+        // A range checks that the store lists in key order (RangedListing.OutOfOrderException); the whole
+        // key space in one range does not need to.
+        var ranged = startAfter is not null || last is not null;
+        string? previous = null;
+        var ended = false;
         while (true)
         {
             var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
-                result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                if (ranged && previous is not null && RangedListing.CompareKeys(o.Key, previous) <= 0)
+                {
+                    throw new RangedListing.OutOfOrderException(previous, o.Key);
+                }
+
+                previous = o.Key;
+                ended |= last is not null && RangedListing.CompareKeys(o.Key, last) > 0;
+                if (!ended)
+                {
+                    result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                }
             }
 
-            if (page.IsTruncated != true)
+            if (ended || page.IsTruncated != true)
             {
                 return result;
             }

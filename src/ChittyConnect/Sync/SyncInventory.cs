@@ -187,7 +187,10 @@ internal sealed class SyncInventory
 
     private static async Task<Dictionary<string, RemoteObject>> ListAsync(SyncRun run, CancellationToken cancellationToken)
     {
-        var listing = await run.Store.ListAsync(run.Prefix, cancellationToken).ConfigureAwait(false);
+        // The keys the last run left are where the listing is split: ranges of about equal size, listed at once.
+        var known = run.State.Files;
+        var splitAfter = RangedListing.SplitPoints(known.Keys.Select(rel => run.Prefix + rel), known.Count);
+        var listing = await run.Store.ListAsync(run.Prefix, splitAfter, cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
         foreach (var o in listing)
         {
