@@ -574,8 +574,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             return;
         }
 
-        await DiscardAsync(key).ConfigureAwait(false);
-        throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
+        var removed = await DiscardAsync(key).ConfigureAwait(false);
+        throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch") { ObjectRemoved = removed };
     }
 
     // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them,
@@ -644,22 +644,24 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         if (content.FileChanged())
         {
-            await DiscardAsync(key).ConfigureAwait(false);
-            throw new ObjectStoreException($"'{content.Path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged");
+            var removed = await DiscardAsync(key).ConfigureAwait(false);
+            throw new ObjectStoreException($"'{content.Path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged") { ObjectRemoved = removed };
         }
     }
 
     // Removes an object whose content or metadata is known to be wrong, so the next run sends it again.
-    private async Task DiscardAsync(string key)
+    // Returns whether it was removed.
+    private async Task<bool> DiscardAsync(string key)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await DeleteAsync(new[] { key }, timeout.Token).ConfigureAwait(false);
+            return (await DeleteAsync(new[] { key }, timeout.Token).ConfigureAwait(false)).Count == 0;
         }
         catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
         {
             ChittyLog.Warning($"Could not remove the unverified object '{key}': {ex.Message}");
+            return false;
         }
     }
 
