@@ -15,7 +15,8 @@ thread jobs:
 - remote, polling: a watch polling every -PollInterval seconds; the edit is written into s3rver by rclone
   (no event); timed from rclone's return until the folder has it;
 - idle: a watch of -IdleFiles files polling every 30 s; the process's CPU time over -IdleSeconds seconds
-  after its first run, against the same wait with no watch;
+  after its first run, against the same wait with no watch; then -Rounds local edits in that folder, timed
+  as the local ones above;
 - memory: -Cycles edits, one run each; RSS after cycle 10 and after the last.
 Prints the figures; bench/analysis.md has them. Linux only (reads /proc). Build the module first.
 
@@ -91,7 +92,8 @@ try {
     $events = foreach ($i in 1..$Rounds) {
         $text = "from A $i $(Get-Random)"
         [IO.File]::WriteAllText((Join-Path $deviceA 'from-a.txt'), $text)
-        $null = Sync-ChittyFolder $deviceA -Prefix $prefix -NoDelete
+        # Device A is another machine: its sync state (and its claim on the prefix) is its own.
+        $null = Sync-ChittyFolder $deviceA -Prefix $prefix -NoDelete -StateDirectory (Join-Path $work 'device-a-state')
         $t = [Diagnostics.Stopwatch]::StartNew()
         $null = Wait-For { $p = Join-Path $folder 'from-a.txt'; (Test-Path $p) -and [IO.File]::ReadAllText($p) -eq $text }
         $t.Elapsed.TotalSeconds
@@ -144,14 +146,22 @@ try {
     Start-Sleep -Seconds $IdleSeconds
     $me.Refresh(); $idle = ($me.TotalProcessorTime - $before).TotalSeconds
     '{0,-34} {1:N2} s CPU in {2} s ({3:N2} %), without the watch {4:N2} s' -f "idle watch, $IdleFiles files, poll 30 s", $idle, $IdleSeconds, (100 * $idle / $IdleSeconds), $baseline
+    # A local edit in the large folder: its run looks at that path only (a HEAD, no scan, no listing).
+    $large = foreach ($i in 1..$Rounds) {
+        $text = "large $i $(Get-Random)"
+        $t = [Diagnostics.Stopwatch]::StartNew()
+        [IO.File]::WriteAllText((Join-Path $idleFolder 'd0/f0.txt'), $text)
+        $null = Wait-For { (Get-StoredText 'idle/d0/f0.txt') -eq $text }
+        $t.Elapsed.TotalSeconds
+        Start-Sleep -Milliseconds 500
+    }
+    Show "local edit -> bucket, $IdleFiles files" $large
     $jobs | Stop-Job; $jobs | Remove-Job -Force; $jobs = @()
 
     # RSS over many change cycles.
     $memFolder = Join-Path $work 'memory'
-    # Other files beside the one edited: an edit that lands mid-upload fails that upload, and with no other
-    # object the prefix would look wiped to the two-way guard (SyncSideEmpty).
+    # The edited file alone: an edit that lands mid-upload fails that upload, and the next run sends it again.
     New-Item -ItemType Directory -Path $memFolder | Out-Null
-    foreach ($n in 1..3) { [IO.File]::WriteAllText((Join-Path $memFolder "other$n.txt"), "other $n") }
     $jobs += Start-Watch $memFolder 'memory/' 3600
     Start-Sleep -Seconds 3
     $rss = @{}

@@ -1,11 +1,14 @@
 // Usage: node s3-floor.js <list|put|multipart> --endpoint http://127.0.0.1:<port> --bucket <b> --prefix <p>
 //          [--count N] [--size BYTES] [--part-size BYTES] [--concurrency 8] [--ca-file <pem>]
+//          [--split-after-file <keys, one a line>]
 //
 // The least a client can ask of the S3 server for one benchmark scenario, for bench/Run-Bench.ps1: the
 // requests the scenario cannot do without, sent with nothing else around them (no local scan, no hashing,
 // no state), over keep-alive connections, --concurrency at a time. The time they take is the scenario's
 // floor on that server.
-//   list       ListObjectsV2 of the prefix, 1,000 keys a page, every page (what a no-op re-sync must ask)
+//   list       ListObjectsV2 of the prefix, 1,000 keys a page, every page (what a no-op re-sync must ask); with
+//              --split-after-file, the ranges between those keys (ascending) listed at once, each after its
+//              start-after key up to its last key, as the module's ranged listing asks
 //   put        --count PUTs of --size bytes each under the prefix (what a first sync of small files must send)
 //   multipart  one object of --size bytes as a multipart upload of --part-size parts (create, parts, complete)
 // Prints one line: "s3-floor {json}" with the seconds, requests and keys. s3rver checks no signature, so the
@@ -18,9 +21,9 @@ const fs = require('fs');
 const crypto = require('crypto');
 
 function parseArgs(argv) {
-  const options = { op: argv[0], count: 0, size: 0, partSize: 16 * 1024 * 1024, concurrency: 8, prefix: '', caFile: null };
+  const options = { op: argv[0], count: 0, size: 0, partSize: 16 * 1024 * 1024, concurrency: 8, prefix: '', caFile: null, splitAfterFile: null };
   const names = { '--endpoint': 'endpoint', '--bucket': 'bucket', '--prefix': 'prefix', '--count': 'count', '--size': 'size',
-    '--part-size': 'partSize', '--concurrency': 'concurrency', '--ca-file': 'caFile' };
+    '--part-size': 'partSize', '--concurrency': 'concurrency', '--ca-file': 'caFile', '--split-after-file': 'splitAfterFile' };
   for (let i = 1; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (!key || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
@@ -80,20 +83,35 @@ function keyPath(key) {
   return `/${options.bucket}/` + key.split('/').map(encodeURIComponent).join('/');
 }
 
-async function list() {
+const xmlText = text => text.replace(/&(lt|gt|quot|apos|amp);/g, (m, n) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[n]);
+
+// The keys after startAfter up to and including last (null: from the start, to the end), page by page.
+async function listRange(startAfter, last) {
   let token = null;
   let keys = 0;
   let pages = 0;
-  do {
+  const lastBytes = last === null ? null : Buffer.from(last, 'utf8');
+  while (true) {
     let query = `list-type=2&max-keys=1000&prefix=${encodeURIComponent(options.prefix)}`;
     if (token) query += `&continuation-token=${encodeURIComponent(token)}`;
+    else if (startAfter !== null) query += `&start-after=${encodeURIComponent(startAfter)}`;
     const { text } = await request('GET', `/${options.bucket}?${query}`);
     pages++;
-    keys += (text.match(/<Key>/g) || []).length;
-    const m = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(text);
-    token = /<IsTruncated>true<\/IsTruncated>/.test(text) && m ? m[1].replace(/&amp;/g, '&') : null;
-  } while (token);
-  return { keys, pages };
+    for (const m of text.matchAll(/<Key>([^<]*)<\/Key>/g)) {
+      if (lastBytes !== null && Buffer.compare(Buffer.from(xmlText(m[1]), 'utf8'), lastBytes) > 0) return { keys, pages };
+      keys++;
+    }
+    const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(text);
+    token = /<IsTruncated>true<\/IsTruncated>/.test(text) && next ? xmlText(next[1]) : null;
+    if (!token) return { keys, pages };
+  }
+}
+
+async function list() {
+  const splits = options.splitAfterFile ? fs.readFileSync(options.splitAfterFile, 'utf8').split('\n').filter(Boolean) : [];
+  const bounds = [null, ...splits, null];
+  const ranges = await Promise.all(splits.concat([null]).map((last, i) => listRange(bounds[i], last)));
+  return { keys: ranges.reduce((n, r) => n + r.keys, 0), pages: ranges.reduce((n, r) => n + r.pages, 0), ranges: ranges.length };
 }
 
 async function inParallel(count, work) {

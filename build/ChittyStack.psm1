@@ -10,7 +10,7 @@ $script:Watchdog = Join-Path $PSScriptRoot 'watchdog.js'
 $script:Bucket = 'chitty-files'
 $script:S3Key = 'S3RVER'
 $script:ReadyPattern = '^ChittyConnect emulator ready on (?<uri>http://\S+?)/?\s*$'
-$script:S3ReadyPattern = 'S3rver listening on (?<address>[^\s:]+):(?<port>\d+)'
+$script:S3ReadyPattern = '(?:S3rver|s3-lean) listening on (?<address>[^\s:]+):(?<port>\d+)'
 
 # Stacks still running in this module instance; removing the module stops them. Processes that outlive
 # PowerShell itself (a killed test run) are ended by build/watchdog.js, which every server runs under.
@@ -261,6 +261,11 @@ function Start-ChittyStack {
     .PARAMETER S3Only
     Starts s3rver only (EmulatorUri is then $null).
 
+    .PARAMETER LeanS3
+    Runs bench/s3-lean.js instead of s3rver: keys, ETags and metadata in memory, bodies checked and
+    discarded (no GET, no multipart; bench/analysis.md lists what it leaves out). For the benchmark's scale
+    group, where s3rver's one file per object is the limit. Implies -S3Only; not with -Https.
+
     .PARAMETER EmulatorArgs
     More arguments for the emulator, after the ones this function passes.
 
@@ -286,6 +291,7 @@ function Start-ChittyStack {
     param(
         [switch] $S3Only,
         [switch] $Https,
+        [switch] $LeanS3,
         [string[]] $EmulatorArgs = @(),
         [switch] $CallerHostUploadUrls,
         [string] $ApiKey = ('chitty_test_' + [guid]::NewGuid().ToString('N')),
@@ -360,8 +366,16 @@ function Start-ChittyStack {
             # The emulator stores its blobs in this s3rver.
             $serverEnvironment.SSL_CERT_FILE = $certificate.TrustBundle
         }
+        if ($LeanS3) {
+            if ($Https) { throw 'The lean S3 stand-in serves plain HTTP only: use -LeanS3 without -Https.' }
+            $S3Only = $true
+            $s3Arguments = @((Join-Path $script:RepoRoot 'bench/s3-lean.js'), '--address', '127.0.0.1', '--port', '0', '--bucket', $script:Bucket)
+        }
+        else {
+            $s3Arguments += @('--configure-bucket', $script:Bucket)
+        }
         $stack.S3Logged = Start-LoggedProcess -Name 's3rver' -FilePath 'node' -WorkingDirectory $tempRoot -LogDirectory $logDir `
-            -Environment @{ NODE_OPTIONS = '--openssl-legacy-provider' } -ArgumentList ($s3Arguments + @('--configure-bucket', $script:Bucket))
+            -Environment @{ NODE_OPTIONS = '--openssl-legacy-provider' } -ArgumentList $s3Arguments
         $stack.S3Process = $stack.S3Logged.Process
         $m = Wait-LogLine -Logged $stack.S3Logged -Pattern $script:S3ReadyPattern -Timeout $timeout
         $scheme = if ($Https) { 'https' } else { 'http' }

@@ -32,6 +32,10 @@ param(
     [ValidateRange(1, 86400)]
     [int] $PollInterval = 30,
 
+    # Seconds the folder must be quiet after a local change before it is synced.
+    [ValidateRange(0.0, 3600.0)]
+    [double] $QuietPeriodSec = 1,
+
     # An rclone filter file, such as the guide's ~/.rcloneignore, when it exists.
     [string] $ExcludeFrom = (Join-Path $HOME '.rcloneignore'),
 
@@ -43,7 +47,7 @@ $ErrorActionPreference = 'Stop'
 Import-Module ChittyConnect
 try {
     if ($ProfileName) { $null = Connect-Chitty -Name $ProfileName }
-    $sync = @{ Path = $Path; Direction = $Direction; Watch = $true; PollInterval = $PollInterval }
+    $sync = @{ Path = $Path; Direction = $Direction; Watch = $true; PollInterval = $PollInterval; QuietPeriodSec = $QuietPeriodSec }
     if (Test-Path -LiteralPath $ExcludeFrom) { $sync.ExcludeFrom = $ExcludeFrom }
     if ($LogFile) { $sync.LogFile = $LogFile }
     # Each action as it happens, one line each: the journal (or the task's log) shows what moved.

@@ -143,3 +143,32 @@ Describe 'bench/s3-floor.js' {
         [long]$head.Headers['Content-Length'][0] | Should -Be 12582912
     }
 }
+
+Describe 'bench/s3-lean.js (Start-ChittyStack -LeanS3), with s3-floor.js listing in ranges' {
+    BeforeAll {
+        $script:Lean = Start-ChittyStack -LeanS3
+        $script:LeanEndpoint = $Lean.S3Uri.AbsoluteUri.TrimEnd('/')
+    }
+    AfterAll {
+        Stop-ChittyStack -Stack $Lean
+    }
+
+    It 'takes PUTs whose Content-MD5 holds, refuses one whose does not, and lists the keys in pages and in ranges' {
+        $put = & node $FloorScript put --endpoint $LeanEndpoint --bucket $Lean.Bucket --prefix 'r/' --count 2500 --size 10 --concurrency 8
+        $LASTEXITCODE | Should -Be 0
+        $bad = Invoke-WebRequest -Method Put -Uri "$LeanEndpoint/$($Lean.Bucket)/r/bad.bin" -Body 'abc' -Headers @{ 'Content-MD5' = 'AAAAAAAAAAAAAAAAAAAAAA==' } -SkipHttpErrorCheck
+        $bad.StatusCode | Should -Be 400
+        $bad.Content | Should -Match '<Code>BadDigest</Code>'
+        $chunked = Invoke-WebRequest -Method Put -Uri "$LeanEndpoint/$($Lean.Bucket)/r/chunked.bin" -Body 'abc' -Headers @{ 'x-amz-content-sha256' = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' } -SkipHttpErrorCheck
+        $chunked.StatusCode | Should -Be 400
+
+        $flat = (& node $FloorScript list --endpoint $LeanEndpoint --bucket $Lean.Bucket --prefix 'r/') -replace '^s3-floor ' | ConvertFrom-Json
+        $flat.keys | Should -Be 2500
+        $flat.pages | Should -Be 3
+        $splits = Join-Path $TestDrive 'splits.txt'
+        Set-Content -LiteralPath $splits -Value 'r/f000999.bin', 'r/f001500.bin~', 'r/f001501.bin'
+        $ranged = (& node $FloorScript list --endpoint $LeanEndpoint --bucket $Lean.Bucket --prefix 'r/' --split-after-file $splits) -replace '^s3-floor ' | ConvertFrom-Json
+        $ranged.keys | Should -Be 2500
+        $ranged.ranges | Should -Be 4
+    }
+}

@@ -174,15 +174,15 @@ Describe 'Sync-ChittyFolder -Watch, events and no polls' {
         Set-Content -LiteralPath (Join-Path $deviceA 'from-a.txt') -Value 'sent by A'
         # Device A is another machine: its sync state is its own.
         $null = Sync-ChittyFolder $deviceA -Prefix "$prefix2" -NoDelete -StateDirectory (Join-Path $work 'device-a-state')
-        Wait-Watch $watch2 { Test-Path (Join-Path $folder2 'from-a.txt') } -Seconds 15
+        # The run that downloads it has listed the prefix before it writes the file.
+        Wait-Watch $watch2 { $watch2.Results | Where-Object { $_.Action -eq 'Downloaded' -and $_.RelativePath -eq 'from-a.txt' } } -Seconds 15
         Get-Content -Raw (Join-Path $folder2 'from-a.txt') | Should -BeLike 'sent by A*'
     }
 
     It 'keeps both versions of a file edited on both sides' {
-        # The remote edit makes no event (rclone does not report) and no poll comes: the local edit's run
-        # finds both changed. The runs that the last sync report's event starts end within a second: let
-        # them end first, or one of them would take the remote edit alone.
-        Start-Sleep -Seconds 2
+        # The remote edit makes no event (rclone does not report) and no poll comes; the events of the watch's
+        # own sync reports start no run (it knows their event ids). So no run comes between the two edits, and
+        # the local edit's run (over that path, by HEAD) finds both changed.
         Set-RemoteText "${prefix2}shared.txt" 'remote side'
         Set-Content -LiteralPath (Join-Path $folder2 'shared.txt') -Value 'local side'
         Wait-Watch $watch2 { $watch2.Results | Where-Object Action -eq 'Conflict' }
@@ -191,6 +191,47 @@ Describe 'Sync-ChittyFolder -Watch, events and no polls' {
         (Get-Content -Raw (Join-Path $folder2 'shared.txt')).Trim() | Should -Be 'remote side'
         Get-Content -Raw (Join-Path $folder2 $conflict.ConflictPath) | Should -BeLike 'local side*'
         Wait-Watch $watch2 { (Get-Remote $prefix2) -contains [IO.Path]::GetFileName($conflict.ConflictPath) }
+    }
+}
+
+Describe 'Sync-ChittyFolder -Watch in Start-Job (a process of its own)' {
+    BeforeAll {
+        $script:folder4 = Join-Path $work 'in-a-job'
+        New-Item -ItemType Directory -Path $folder4 | Out-Null
+        Set-Content -LiteralPath (Join-Path $folder4 'a.txt') -Value 'first'
+        $script:prefix4 = 'watch-job/'
+        # The job's process connects by itself (a connection object does not cross processes); CHITTY_CONFIG_DIR
+        # is inherited, so it keeps its sync state where this session looks.
+        $settings = @{
+            Endpoint = $stack.EmulatorUri.AbsoluteUri; ApiKey = $stack.ApiKey; ChittyId = $stack.ChittyId; SessionId = $stack.SessionId
+            R2Endpoint = $stack.S3Uri.AbsoluteUri; Bucket = $stack.Bucket; AccessKey = $stack.S3AccessKey; SecretKey = $stack.S3SecretKey
+        }
+        $script:job4 = Start-Job -ScriptBlock {
+            param($Manifest, $S, $Folder, $Prefix)
+            Import-Module $Manifest
+            $connection = Connect-Chitty -Endpoint $S.Endpoint -ApiKey (ConvertTo-SecureString $S.ApiKey -AsPlainText -Force) -ChittyId $S.ChittyId -SessionId $S.SessionId `
+                -R2Endpoint $S.R2Endpoint -Bucket $S.Bucket -R2Credential ([pscredential]::new($S.AccessKey, (ConvertTo-SecureString $S.SecretKey -AsPlainText -Force)))
+            Sync-ChittyFolder $Folder -Prefix $Prefix -Direction Both -Watch -PollInterval 3600 -QuietPeriodSec 0.5 -Connection $connection
+        } -ArgumentList $ManifestPath, $settings, $folder4, $prefix4
+        $job4 | Add-Member -NotePropertyName Results -NotePropertyValue ([Collections.Generic.List[object]]::new())
+        $job4 | Add-Member -NotePropertyName Warnings -NotePropertyValue ([Collections.Generic.List[string]]::new())
+    }
+
+    AfterAll { $job4 | Remove-Job -Force -ErrorAction SilentlyContinue }
+
+    It 'syncs an edit, and Stop-Job ends it within a few seconds with the state saved' {
+        # A new process loads PowerShell and the module first.
+        Wait-Watch $job4 { $job4.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'a.txt' } } -Seconds 90
+        Set-Content -LiteralPath (Join-Path $folder4 'a.txt') -Value 'edited while a job watches'
+        Wait-Watch $job4 { @($job4.Results | Where-Object { $_.Action -eq 'Uploaded' -and $_.RelativePath -eq 'a.txt' }).Count -ge 2 }
+        Get-RemoteText "${prefix4}a.txt" | Should -Be 'edited while a job watches'
+
+        $timer = [Diagnostics.Stopwatch]::StartNew()
+        $job4 | Stop-Job
+        $timer.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $job4.State | Should -Be 'Stopped'
+        # Saved state and released locks: a one-off sync at once finds nothing to do.
+        Sync-ChittyFolder $folder4 -Prefix $prefix4 -Direction Both | Should -BeNullOrEmpty
     }
 }
 

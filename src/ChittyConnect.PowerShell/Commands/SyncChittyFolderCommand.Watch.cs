@@ -23,9 +23,17 @@ public sealed partial class SyncChittyFolderCommand
     [ValidateRange(1, 86400)]
     public int PollInterval { get; set; } = (int)SyncWatchOptions.DefaultPollInterval.TotalSeconds;
 
+    /// <summary>
+    /// With -Watch, how many seconds the folder must be quiet after a local change before it is synced (default
+    /// 1): a file still being written is not sent half-done, and a burst of changes goes in one run.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.0, 3600.0)]
+    public double QuietPeriodSec { get; set; } = SyncWatchOptions.DefaultQuiet.TotalSeconds;
+
     private async Task WatchAsync(SyncEngine engine, SyncOptions options, ChittyConnection connection, string target, CancellationToken stopToken)
     {
-        var watch = new SyncWatch(engine, new SyncWatchOptions { PollInterval = TimeSpan.FromSeconds(PollInterval) });
+        var watch = new SyncWatch(engine, new SyncWatchOptions { PollInterval = TimeSpan.FromSeconds(PollInterval), Quiet = TimeSpan.FromSeconds(QuietPeriodSec) });
         // A one-off sync of the same target that holds the lock is waited for, not failed on (unless
         // -LockTimeoutSec says how long).
         if (options.LockTimeout == TimeSpan.Zero)
@@ -95,7 +103,7 @@ public sealed partial class SyncChittyFolderCommand
         {
             try
             {
-                await stream.RunAsync(_ => watch.NotifyRemoteChange(), token).ConfigureAwait(false);
+                await stream.RunAsync(e => watch.NotifyRemoteChange(ReportEventId(e)), token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -103,6 +111,13 @@ public sealed partial class SyncChittyFolderCommand
             }
         });
     }
+
+    // The sync report a context.files.synced event announces (its payload's eventId), so that the watch knows
+    // the events of its own reports.
+    private static string? ReportEventId(ChittyEvent e) =>
+        e.Json.ValueKind == System.Text.Json.JsonValueKind.Object && e.Json.TryGetProperty("eventId", out var id) && id.ValueKind == System.Text.Json.JsonValueKind.String
+            ? id.GetString()
+            : null;
 
     // A status line, not a bar: a watch has no end to measure against.
     private void ShowStatus(SyncWatchStatus status)

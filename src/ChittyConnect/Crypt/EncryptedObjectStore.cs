@@ -98,14 +98,22 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// when no object decrypts at all, the password is taken to be wrong and
     /// <see cref="RcloneCryptException"/> is thrown, so nothing is planned from a listing that looks empty.
     /// </summary>
-    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken) =>
+        ListAsync(prefix, Array.Empty<string>(), cancellationToken);
+
+    /// <summary>
+    /// The listing above, its ranges split at the ciphertext keys of the plaintext keys
+    /// <paramref name="splitAfter"/> (which sort differently from them, so they are sorted again).
+    /// </summary>
+    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
     {
         if (prefix != Prefix)
         {
             throw new ArgumentException($"This encrypted store covers '{Prefix}', not '{prefix}'.", nameof(prefix));
         }
 
-        var listing = await _inner.ListAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var encryptedSplits = splitAfter.Select(ObjectKeyFor).Distinct(StringComparer.Ordinal).OrderBy(k => k, RangedListing.KeyOrder).ToList();
+        var listing = await _inner.ListAsync(prefix, encryptedSplits, cancellationToken).ConfigureAwait(false);
         var result = new List<RemoteObject>(listing.Count);
         var foreign = 0;
         foreach (var o in listing)

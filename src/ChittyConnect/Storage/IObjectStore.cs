@@ -32,6 +32,12 @@ public interface IObjectStore
     Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Every object under <paramref name="prefix"/>, listed in the ranges between <paramref name="splitAfter"/>
+    /// at once (<see cref="RangedListing"/>); the same objects in the same order as the listing above.
+    /// </summary>
+    Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when
     /// its parts still fit; with a <paramref name="condition"/>, only over the version it names. The hashes of
     /// its <paramref name="parts"/>, made by the read that made <paramref name="sha256"/>, spare a read of the

@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Globalization;
@@ -142,22 +143,53 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// (<see cref="ObjectStoreException"/>, code IncompleteListing): a shorter listing would read as
     /// deleted objects.
     /// </summary>
-    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken) =>
+        ListAsync(prefix, Array.Empty<string>(), cancellationToken);
+
+    /// <summary>
+    /// Lists every object under <paramref name="prefix"/> as <see cref="RangedListing"/> does: the ranges
+    /// between <paramref name="splitAfter"/> (keys under the prefix, ascending in key order) side by side,
+    /// the result in key order as one listing would give it.
+    /// </summary>
+    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
+        RangedListing.ListAsync(splitAfter, (startAfter, last, token) => ListRangeAsync(prefix, startAfter, last, token), cancellationToken);
+
+    // The objects under the prefix after startAfter up to and including last (null: from the start, to the end).
+    private async Task<List<RemoteObject>> ListRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
     {
         var result = new List<RemoteObject>();
         var followed = new HashSet<string>(StringComparer.Ordinal);
-        // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact; the SDK decodes them, and
-        // a store that ignores it (s3rver) says so by leaving EncodingType out of its answer.
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url };
+        // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact. The SDK hands the keys on as
+        // they came, so they are decoded here when the answer says they were encoded (R2 and S3 do; s3rver
+        // ignores the parameter and leaves EncodingType out), as rclone and botocore decode them: %XX as UTF-8
+        // and '+' as a space.
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
+        // A range checks that the store lists in key order (RangedListing.OutOfOrderException); the whole
+        // key space in one range does not need to.
+        var ranged = startAfter is not null || last is not null;
+        string? previous = null;
+        var ended = false;
         while (true)
         {
             var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var encoded = page.Encoding == EncodingType.Url;
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
-                result.Add(new RemoteObject(o.Key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                var key = encoded ? WebUtility.UrlDecode(o.Key) : o.Key;
+                if (ranged && previous is not null && RangedListing.CompareKeys(key, previous) <= 0)
+                {
+                    throw new RangedListing.OutOfOrderException(previous, key);
+                }
+
+                previous = key;
+                ended |= last is not null && RangedListing.CompareKeys(key, last) > 0;
+                if (!ended)
+                {
+                    result.Add(new RemoteObject(key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                }
             }
 
-            if (page.IsTruncated != true)
+            if (ended || page.IsTruncated != true)
             {
                 return result;
             }
@@ -542,8 +574,8 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             return;
         }
 
-        await DiscardAsync(key).ConfigureAwait(false);
-        throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch");
+        var removed = await DiscardAsync(key).ConfigureAwait(false);
+        throw new ObjectStoreException($"'{key}': the store answered ETag {etag}, not {expectedAs} {expected} (it changed, or the transfer was corrupted); it will be sent again next time.", key, "ETagMismatch") { ObjectRemoved = removed };
     }
 
     // Every S3 call of this store: the SDK's quick retries inside, an outage of the store ridden out around them,
@@ -612,22 +644,24 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         if (content.FileChanged())
         {
-            await DiscardAsync(key).ConfigureAwait(false);
-            throw new ObjectStoreException($"'{content.Path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged");
+            var removed = await DiscardAsync(key).ConfigureAwait(false);
+            throw new ObjectStoreException($"'{content.Path}' changed while it was being uploaded; it will be sent again next time.", key, "ContentChanged") { ObjectRemoved = removed };
         }
     }
 
     // Removes an object whose content or metadata is known to be wrong, so the next run sends it again.
-    private async Task DiscardAsync(string key)
+    // Returns whether it was removed.
+    private async Task<bool> DiscardAsync(string key)
     {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await DeleteAsync(new[] { key }, timeout.Token).ConfigureAwait(false);
+            return (await DeleteAsync(new[] { key }, timeout.Token).ConfigureAwait(false)).Count == 0;
         }
         catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
         {
             ChittyLog.Warning($"Could not remove the unverified object '{key}': {ex.Message}");
+            return false;
         }
     }
 

@@ -210,6 +210,12 @@ public sealed class ObjectStoreException : Exception
 
     /// <summary>HTTP status, 0 when there was none.</summary>
     public int StatusCode { get; }
+
+    /// <summary>
+    /// True when the failed upload had replaced the object at <see cref="Key"/> and the store then removed what it
+    /// stored (it was not the content hashed): the key now holds no object, neither the new version nor the old.
+    /// </summary>
+    public bool ObjectRemoved { get; init; }
 }
 
 /// <summary>Counts of the storage requests made, by kind.</summary>

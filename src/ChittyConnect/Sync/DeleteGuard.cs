@@ -38,12 +38,12 @@ internal sealed class DeleteGuard
             throw new SyncException($"The folder '{_run.Root}' does not exist, but {baselineCount} file(s) were synced from it: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
-        if (inventory.Local.Count == 0 && inventory.Remote.Count > 0)
+        if (inventory.LocalEmpty && inventory.Remote.Count > 0)
         {
             throw new SyncException($"The folder '{_run.Root}' has no files, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
         }
 
-        if (inventory.Remote.Count == 0 && inventory.Local.Count > 0)
+        if (inventory.RemoteEmpty && inventory.Local.Count > 0)
         {
             throw new SyncException($"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Root}'. (A wrong bucket or prefix must not wipe the folder; -Force allows it.)", "SyncSideEmpty");
         }
@@ -59,7 +59,7 @@ internal sealed class DeleteGuard
         }
 
         var download = Options.Direction == SyncDirection.Download;
-        var sourceEmpty = download ? inventory.Remote.Count == 0 : inventory.Local.Count == 0;
+        var sourceEmpty = download ? inventory.RemoteEmpty : inventory.LocalEmpty;
         // The files the destination had at its last sync; an exact mirror may also delete the others there now,
         // so its share is of what the destination has now when that is more (always, on a first run).
         var destinationNow = Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0;

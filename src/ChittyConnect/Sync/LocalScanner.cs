@@ -81,7 +81,14 @@ internal static class LocalScanner
     public const string PartialSuffix = ".chittypart";
 
     /// <summary>Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.</summary>
-    public static LocalScan Scan(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken)
+    public static LocalScan Scan(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken) =>
+        Walk(root, filters, firstFileOnly: false, cancellationToken);
+
+    /// <summary>Whether <paramref name="root"/> holds at least one selected file (the walk stops at the first).</summary>
+    public static bool HasFile(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken) =>
+        Walk(root, filters, firstFileOnly: true, cancellationToken).Files.Count > 0;
+
+    private static LocalScan Walk(string root, FilterRules filters, bool firstFileOnly, System.Threading.CancellationToken cancellationToken)
     {
         var scan = new LocalScan();
         var pending = new Stack<(DirectoryInfo Dir, string Relative)>();
@@ -104,40 +111,13 @@ internal static class LocalScanner
             foreach (var entry in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 var rel = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
-                if (ControlCharacter(entry.Name) is { } control)
+                switch (Examine(entry, rel, filters, scan, warn: !firstFileOnly))
                 {
-                    // A key with a control character breaks XML requests (DeleteObjects) and most tools reading
-                    // the bucket; the name is refused here, before anything is sent.
-                    scan.Errors.Add($"'{Printable(rel)}' was not synced: its name contains the control character U+{(int)control:X4}; rename it.");
-                    continue;
-                }
-
-                var isDirectory = entry is DirectoryInfo;
-                if (!(isDirectory ? filters.IncludeDirectory(rel) : filters.IncludeFile(rel)))
-                {
-                    continue;
-                }
-
-                if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
-                {
-                    Skip(scan, rel, $"'{rel}' is a link, which Sync-ChittyFolder does not follow: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
-                    continue;
-                }
-
-                if (isDirectory)
-                {
-                    pending.Push(((DirectoryInfo)entry, rel));
-                }
-                else if (entry is FileInfo file && !file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal))
-                {
-                    // Pipes, sockets and devices report a length of 0, so only empty files need the extra stat.
-                    if (file.Length == 0 && LocalFileKind.SpecialKind(file.FullName) is { } kind)
-                    {
-                        Skip(scan, rel, $"'{rel}' is {kind}, not a regular file: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
-                        continue;
-                    }
-
-                    scan.Files[rel] = new LocalFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
+                    case EntryKind.Folder:
+                        pending.Push(((DirectoryInfo)entry, rel));
+                        break;
+                    case EntryKind.File when firstFileOnly:
+                        return scan;
                 }
             }
         }
@@ -145,10 +125,112 @@ internal static class LocalScanner
         return scan;
     }
 
-    private static void Skip(LocalScan scan, string relativePath, string warning)
+    private enum EntryKind
+    {
+        Excluded,
+        Folder,
+        File,
+        Passed,
+    }
+
+    // What one entry is to a sync, by the scan's rules; a selected file is added to the scan, a refused name
+    // counted among its errors, a link or special file among what it skipped (with its warning).
+    private static EntryKind Examine(FileSystemInfo entry, string rel, FilterRules filters, LocalScan scan, bool warn)
+    {
+        if (ControlCharacter(entry.Name) is { } control)
+        {
+            // A key with a control character breaks XML requests (DeleteObjects) and most tools reading
+            // the bucket; the name is refused here, before anything is sent.
+            scan.Errors.Add($"'{Printable(rel)}' was not synced: its name contains the control character U+{(int)control:X4}; rename it.");
+            return EntryKind.Passed;
+        }
+
+        var isDirectory = entry is DirectoryInfo;
+        if (!(isDirectory ? filters.IncludeDirectory(rel) : filters.IncludeFile(rel)))
+        {
+            return EntryKind.Excluded;
+        }
+
+        if ((entry.Attributes & FileAttributes.ReparsePoint) != 0)
+        {
+            Skip(scan, rel, warn, $"'{rel}' is a link, which Sync-ChittyFolder does not follow: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
+            return EntryKind.Passed;
+        }
+
+        if (isDirectory)
+        {
+            return EntryKind.Folder;
+        }
+
+        if (entry is not FileInfo file || file.Name.EndsWith(PartialSuffix, StringComparison.Ordinal))
+        {
+            return EntryKind.Excluded;
+        }
+
+        // Pipes, sockets and devices report a length of 0, so only empty files need the extra stat.
+        if (file.Length == 0 && LocalFileKind.SpecialKind(file.FullName) is { } kind)
+        {
+            Skip(scan, rel, warn, $"'{rel}' is {kind}, not a regular file: it was skipped, and what the other side holds at '{rel}' is neither transferred nor deleted.");
+            return EntryKind.Passed;
+        }
+
+        scan.Files[rel] = new LocalFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
+        return EntryKind.File;
+    }
+
+    /// <summary>
+    /// Looks at the single path <paramref name="relativePath"/> by the rules of <see cref="Scan"/>: a selected
+    /// file there is added to <paramref name="scan"/>. Returns false when one path cannot settle it, so that
+    /// only a whole scan can: a folder there now (what is in it, or was in it, is unknown), or a link, a
+    /// special file or a refused name on the way (the scan keeps such paths out of a run, with a warning).
+    /// True also when the path or a folder above it is excluded, or nothing is there.
+    /// </summary>
+    public static bool ScanPath(string root, string relativePath, FilterRules filters, LocalScan scan)
+    {
+        var segments = relativePath.Split('/');
+        var full = root;
+        var rel = string.Empty;
+        for (var i = 0; i < segments.Length; i++)
+        {
+            full = Path.Combine(full, segments[i]);
+            rel = i == 0 ? segments[i] : rel + "/" + segments[i];
+            FileSystemInfo entry = new FileInfo(full);
+            if (!entry.Exists)
+            {
+                entry = new DirectoryInfo(full);
+                if (!entry.Exists)
+                {
+                    return true;
+                }
+            }
+
+            var last = i == segments.Length - 1;
+            var probe = new LocalScan();
+            // Quietly: a path it cannot settle goes to a whole scan, which warns of it.
+            switch (Examine(entry, rel, filters, probe, warn: false))
+            {
+                case EntryKind.Excluded:
+                    return true;
+                case EntryKind.Folder when !last:
+                    continue;
+                case EntryKind.File when last:
+                    scan.Files[rel] = probe.Files[rel];
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void Skip(LocalScan scan, string relativePath, bool warn, string warning)
     {
         scan.Skipped.Add(relativePath);
-        ChittyLog.Warning(warning);
+        if (warn)
+        {
+            ChittyLog.Warning(warning);
+        }
     }
 
     /// <summary>

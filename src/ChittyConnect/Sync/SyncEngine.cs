@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
@@ -78,7 +79,16 @@ public sealed class SyncEngine
     /// <see cref="OperationCanceledException"/> when cancelled (the state is saved first, so the next run
     /// resumes where this one stopped).
     /// </summary>
-    public async Task<ChittySyncSummary> RunAsync(SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
+    public Task<ChittySyncSummary> RunAsync(SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken) =>
+        RunAsync(options, null, onResult, progress, cancellationToken);
+
+    /// <summary>
+    /// Runs the sync over <paramref name="relativePaths"/> only (all paths when null), by the same rules: what a
+    /// watch does when the file-system watcher names what changed. Both sides of each path are looked at
+    /// (<see cref="SyncInventory.TakePathsAsync"/>), no listing is made and no other file is read; when some
+    /// path can only be decided by a whole run (a folder, a remote delete, an emptied folder), the run is whole.
+    /// </summary>
+    internal async Task<ChittySyncSummary> RunAsync(SyncOptions options, IReadOnlyCollection<string>? relativePaths, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken)
     {
         if (options is null)
         {
@@ -125,7 +135,7 @@ public sealed class SyncEngine
         var completed = false;
         try
         {
-            await ExecuteAsync(run).ConfigureAwait(false);
+            await ExecuteAsync(run, relativePaths).ConfigureAwait(false);
             completed = true;
         }
         finally
@@ -190,7 +200,7 @@ public sealed class SyncEngine
         }
     }
 
-    private async Task ExecuteAsync(SyncRun run)
+    private async Task ExecuteAsync(SyncRun run, IReadOnlyCollection<string>? relativePaths)
     {
         var options = run.Options;
         if (File.Exists(run.Root))
@@ -211,12 +221,21 @@ public sealed class SyncEngine
             PrefixClaim.Check(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
         }
 
-        var inventory = await SyncInventory.TakeAsync(run).ConfigureAwait(false);
+        var inventory = relativePaths is null || options.PlanOnly ? null : await SyncInventory.TakePathsAsync(run, relativePaths).ConfigureAwait(false);
+        if (inventory is null && relativePaths is not null)
+        {
+            ChittyLog.Verbose($"The {relativePaths.Count} changed path(s) need a whole run (a folder, a remote delete or an emptied folder among them, or too many).");
+        }
+
+        inventory ??= await SyncInventory.TakeAsync(run).ConfigureAwait(false);
+        run.Summary.PathsOnly = !inventory.IsWhole;
         if (writesRemote && !options.PlanOnly && inventory.Local.Count > 0)
         {
             PrefixClaim.Claim(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
         }
-        if (options.Direction != SyncDirection.Upload)
+
+        // Leftovers and the state's other paths are a whole run's to clean: a run over some paths saw no more.
+        if (options.Direction != SyncDirection.Upload && inventory.IsWhole)
         {
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
@@ -245,12 +264,16 @@ public sealed class SyncEngine
         }
 
         await executor.ExecuteAsync(plan).ConfigureAwait(false);
-        await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
+        if (inventory.IsWhole)
+        {
+            await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
+        }
+
         if (options.Direction == SyncDirection.Upload)
         {
             // Paths gone from both sides are forgotten; one whose delete was withheld stays owned, so the
             // next run (with -Force, say) still deletes it.
-            run.State.ForgetMissing(run.Root, inventory.Remote.ContainsKey);
+            run.State.ForgetMissing(run.Root, rel => !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
         }
 
         await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);

@@ -197,6 +197,15 @@ internal sealed class SyncExecutor
             State.RemovePending(started);
             throw;
         }
+        catch (ObjectStoreException ex) when (ex.ObjectRemoved)
+        {
+            // The upload replaced the agreed version and what it stored was removed (the file changed while it
+            // was sent): the key holds neither version, by this sync's doing, not a remote delete. Remembering
+            // the old version would make the next run take the empty key for one (a conflict, or with nothing
+            // else under the prefix the empty-side guard); forgotten, the path is a new local file again.
+            State.Forget(relativePath);
+            throw;
+        }
 
         State.RemovePending(uploadId);
         State.Remember(relativePath, hashes, result.ETag, transferred: true);

@@ -16,14 +16,38 @@ internal sealed class SyncInventory
     /// <summary>The name the case-sensitivity probe (an empty file made and removed at once) starts with.</summary>
     public const string CaseProbePrefix = ".chitty-case-";
 
-    private SyncInventory(LocalScan scan, Dictionary<string, RemoteObject> remote, bool folderExists)
+    private SyncInventory(LocalScan scan, Dictionary<string, RemoteObject> remote, bool folderExists, HashSet<string>? scope = null)
     {
         _scan = scan;
         Remote = remote;
         FolderExists = folderExists;
+        _scope = scope;
+        // A run over some paths is taken only where neither side can be empty (see TakePathsAsync).
+        LocalEmpty = scope is null && scan.Files.Count == 0;
+        RemoteEmpty = scope is null && remote.Count == 0;
     }
 
+    /// <summary>
+    /// Above this many changed paths a run over them is no cheaper than a whole one: a HEAD per path against
+    /// a LIST per 1,000 keys, and a whole run also finds what a file-system watcher missed.
+    /// </summary>
+    public const int MaxPaths = 256;
+
     private readonly LocalScan _scan;
+
+    private readonly HashSet<string>? _scope;
+
+    /// <summary>True when both sides were taken whole; false for an inventory of some paths only.</summary>
+    public bool IsWhole => _scope is null;
+
+    /// <summary>Whether <paramref name="relativePath"/> is one of the paths this inventory looked at (every path, when whole).</summary>
+    public bool Covers(string relativePath) => _scope is null || _scope.Contains(relativePath);
+
+    /// <summary>The folder has no selected file (known only from a whole inventory).</summary>
+    public bool LocalEmpty { get; }
+
+    /// <summary>The prefix has no selected object (known only from a whole inventory).</summary>
+    public bool RemoteEmpty { get; }
 
     /// <summary>Selected local files by '/'-separated relative path (ordinal).</summary>
     public Dictionary<string, LocalFile> Local => _scan.Files;
@@ -72,6 +96,70 @@ internal sealed class SyncInventory
         return new SyncInventory(local, remote, folderExists);
     }
 
+    /// <summary>
+    /// Both sides at <paramref name="relativePaths"/> only: each path's stat and its object by HEAD (one request
+    /// a path, no listing). HEAD, not the last listing: that may be a poll interval old, and an object changed
+    /// since would be taken for the agreed version and overwritten, where a whole run would keep both. Returns
+    /// null when only a whole inventory can decide (the caller takes one): a path that is a folder or was
+    /// one (entries under it), a link, special file or refused name on the way, a path whose object is gone
+    /// while the state remembers it (a remote delete, or a wiped prefix: the whole run's guards judge that),
+    /// or a path gone locally from a folder left with no file (the empty-side guard is the whole run's); and
+    /// always where a download could write into a folder that ignores case.
+    /// </summary>
+    public static async Task<SyncInventory?> TakePathsAsync(SyncRun run, IReadOnlyCollection<string> relativePaths)
+    {
+        if (relativePaths.Count == 0 || relativePaths.Count > MaxPaths || !Directory.Exists(run.Root))
+        {
+            return null;
+        }
+
+        if (run.Options.Direction != SyncDirection.Upload && run.IgnoresCase())
+        {
+            // Where one file answers to names differing only in case (Windows, macOS), a local name pairs with
+            // a key spelled otherwise: only the whole listing shows which.
+            return null;
+        }
+
+        var filters = run.Options.Filters;
+        var scan = new LocalScan();
+        var scope = new HashSet<string>(StringComparer.Ordinal);
+        var entries = run.State.Entries();
+        foreach (var rel in relativePaths)
+        {
+            if (!LocalScanner.ScanPath(run.Root, rel, filters, scan) || entries.Any(e => e.RelativePath.StartsWith(rel + "/", StringComparison.Ordinal)))
+            {
+                return null;
+            }
+
+            if (filters.IncludeFileAndParents(rel))
+            {
+                scope.Add(rel);
+            }
+        }
+
+        var remote = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
+        run.Progress.Phase(SyncPhase.Listing);
+        await run.ForEachAsync(scope.ToList(), run.Options.Transfers, async rel =>
+        {
+            var key = run.Prefix + rel;
+            if (await run.Store.HeadAsync(key, run.Token).ConfigureAwait(false) is { } info)
+            {
+                lock (remote)
+                {
+                    remote[rel] = new RemoteObject(key, info.Size, info.ETag, info.LastModified);
+                }
+            }
+        }).ConfigureAwait(false);
+
+        if (scope.Any(rel => !remote.ContainsKey(rel) && run.State.EntryFor(rel) is not null)
+            || (scope.Any(rel => !scan.Files.ContainsKey(rel)) && !LocalScanner.HasFile(run.Root, filters, run.Token)))
+        {
+            return null;
+        }
+
+        return new SyncInventory(scan, remote, folderExists: true, scope);
+    }
+
     // Should the scan fail, the listing is cancelled and awaited (so no request outlives the run, and its
     // failure is not left unobserved) before the scan's error is rethrown.
     private static LocalScan ScanDuring(SyncRun run, Task listing, CancellationTokenSource listingCancel)
@@ -99,7 +187,10 @@ internal sealed class SyncInventory
 
     private static async Task<Dictionary<string, RemoteObject>> ListAsync(SyncRun run, CancellationToken cancellationToken)
     {
-        var listing = await run.Store.ListAsync(run.Prefix, cancellationToken).ConfigureAwait(false);
+        // The keys the last run left are where the listing is split: ranges of about equal size, listed at once.
+        var known = run.State.Files;
+        var splitAfter = RangedListing.SplitPoints(known.Keys.Select(rel => run.Prefix + rel), known.Count);
+        var listing = await run.Store.ListAsync(run.Prefix, splitAfter, cancellationToken).ConfigureAwait(false);
         var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
         foreach (var o in listing)
         {

@@ -384,6 +384,15 @@ public sealed class ChittySyncSummary
     /// <summary>The (last) event id the service gave the report.</summary>
     public string? ReportEventId { get; set; }
 
+    /// <summary>The event ids the service gave each batch of the report, in order.</summary>
+    public IReadOnlyList<string> ReportEventIds { get; set; } = Array.Empty<string>();
+
+    /// <summary>
+    /// True when the run looked at the paths a watch saw change only (their stat and a HEAD each, no listing);
+    /// false for a whole run.
+    /// </summary>
+    public bool PathsOnly { get; set; }
+
     /// <summary>Why the report failed (it is retried on the next run).</summary>
     public string? ReportError { get; set; }
 

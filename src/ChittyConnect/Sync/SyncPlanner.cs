@@ -40,10 +40,12 @@ internal sealed class SyncPlanner
         _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
         var twoWay = Options.Direction == SyncDirection.Both;
         // An entry at or under a skipped link or special file is unknown locally, not deleted: kept, not decided on.
-        var entries = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        var selected = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        // A run over some paths decides those paths only; the guards still weigh its deletes against every file synced.
+        var entries = inventory.IsWhole ? selected : selected.Where(e => inventory.Covers(e.RelativePath)).ToList();
         if (twoWay)
         {
-            _guard.RefuseEmptySide(inventory, entries.Count);
+            _guard.RefuseEmptySide(inventory, selected.Count);
         }
 
         _run.Progress.Phase(SyncPhase.Comparing);
@@ -64,7 +66,7 @@ internal sealed class SyncPlanner
         plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         WarnNotOwned(plan);
-        _guard.Guard(plan, inventory, entries.Count);
+        _guard.Guard(plan, inventory, selected.Count);
         return plan;
     }
 

@@ -68,6 +68,7 @@ internal sealed class SyncReporter
             var result = await _api.SendSyncReportAsync(_run.Prefix, _run.Options.Source, items, _run.Token, _run.Options.ReportBatchSize, MarkReported).ConfigureAwait(false);
             _run.Summary.ReportedItems = result.Count;
             _run.Summary.ReportEventId = result.EventId;
+            _run.Summary.ReportEventIds = result.EventIds;
         }
         catch (ChittyApiException ex)
         {

@@ -25,15 +25,24 @@ internal sealed class SyncRun
     private readonly ConcurrentDictionary<string, (string Sha256, PartHashes Parts)> _partHashes = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inAgreement = new(StringComparer.Ordinal);
 
+    // Files are read for their hashes at most eight at a time, as rclone's --checkers: the transfers may keep
+    // far more requests in flight, but more parallel reads of a disk only make it seek between them, and two
+    // cores hash no faster for them.
+    private readonly SemaphoreSlim _hashReads;
+
     private readonly Func<SyncRun, bool> _ignoresCase;
 
     /// <summary>Whether the folder's file system takes names differing only in case for one file.</summary>
     public bool IgnoresCase() => _ignoresCase(this);
 
+    /// <summary>The most files hashed at once.</summary>
+    public const int MaxParallelHashReads = 8;
+
     public SyncRun(IObjectStore store, SyncOptions options, Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, CancellationToken cancellationToken,
         Func<SyncRun, bool> ignoresCase)
     {
         _ignoresCase = ignoresCase;
+        _hashReads = new SemaphoreSlim(Math.Max(1, Math.Min(options.Transfers, MaxParallelHashReads)));
         Store = store;
         Options = options;
         _onResult = onResult;
@@ -159,7 +168,17 @@ internal sealed class SyncRun
     {
         var before = FileVersion.Of(file.FullPath) ?? throw new FileNotFoundException($"Could not find file '{file.FullPath}'.", file.FullPath);
         var partSize = Crypt is null && before.Size >= Store.Options.MultipartThreshold ? Store.PartSizeFor(before.Size) : 0;
-        var hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null, partSize: partSize).ConfigureAwait(false);
+        await _hashReads.WaitAsync(Token).ConfigureAwait(false);
+        ContentHashes hashes;
+        try
+        {
+            hashes = await ContentHasher.HashFileAsync(file.FullPath, Token, withMd5: Crypt is null, partSize: partSize).ConfigureAwait(false);
+        }
+        finally
+        {
+            _hashReads.Release();
+        }
+
         if (!before.IsCurrentAt(file.FullPath) || hashes.Length != before.Size)
         {
             throw new IOException($"'{file.FullPath}' changed while it was being read; it will be synced next time.");

@@ -1,5 +1,7 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Storage;
@@ -7,7 +9,7 @@ using ChittyConnect.Storage;
 namespace ChittyConnect.Sync;
 
 /// <summary>
-/// Keeps a folder and its prefix in step until cancelled: a full run first, then another run whenever
+/// Keeps a folder and its prefix in step until cancelled: a whole run first, then another run whenever
 /// something may have changed. Local changes come from a file-system watcher, debounced (a run starts only
 /// once the folder has been quiet for <see cref="SyncWatchOptions.Quiet"/>, so a file still being written is not
 /// sent half-done); remote changes from <see cref="NotifyRemoteChange"/> (the service's <c>context.files.*</c>
@@ -15,22 +17,33 @@ namespace ChittyConnect.Sync;
 /// watcher drops (overflow, network drives, sleep).
 /// </summary>
 /// <remarks>
-/// Every run is an ordinary incremental run of <see cref="SyncEngine"/>, over the whole folder and prefix: the
-/// same planner decides, so conflicts keep both versions, the guards (-MaxDelete, a missing source) hold, the
-/// baseline is saved after each run and the sync report goes out once per run, in batches. Restricting a run to
-/// the touched paths would save little: an incremental run that finds nothing to do costs one LIST per 1,000
-/// keys and a stat per file, and reads no file (cached hashes), while a partial run would need its own rules for
-/// renames, deletes and the baseline of the paths it did not look at.
+/// A run after local changes looks at the paths the watcher named only: their stat, their state entries and
+/// their objects by HEAD (<see cref="SyncInventory.TakePathsAsync"/>), so an edit in a large folder costs a HEAD
+/// and a PUT, not a scan and a listing. The same planner decides, so conflicts keep both versions, the guards
+/// (-MaxDelete, -MaxDeletePercent against every file synced) hold, the baseline is saved after each run and the
+/// sync report goes out once per run, in batches. What paths cannot settle (a folder, a remote delete, an
+/// emptied folder, a watcher overflow, more than <see cref="SyncInventory.MaxPaths"/> paths) makes a whole run, and
+/// so does every other reason to run: the start, a remote change, a poll, a retry.
 /// A run that fails as a whole (the store or the folder unreachable, another sync holding the lock) is tried
-/// again with a doubling delay up to <see cref="SyncWatchOptions.MaxBackoff"/>; as each run compares both sides
-/// in full, nothing changed meanwhile is lost.
+/// again, whole, with a doubling delay up to <see cref="SyncWatchOptions.MaxBackoff"/>; as a whole run compares
+/// both sides in full, nothing changed meanwhile is lost.
 /// </remarks>
 public sealed class SyncWatch
 {
+    // How many of its own reports' event ids the watch remembers, to know their events when they come late.
+    private const int OwnEventsKept = 64;
+
     private readonly SyncEngine _engine;
     private readonly SyncWatchOptions _watchOptions;
     private readonly SemaphoreSlim _signal = new(0, int.MaxValue);
+    private readonly object _gate = new();
+    private readonly HashSet<string> _touched = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _remoteEvents = new(StringComparer.Ordinal);
+    private readonly Queue<string> _ownEvents = new();
+    private bool _wholeLocal;
+    private bool _remoteUnnamed;
     private long _lastLocalChangeTicks;
+    private long _localChanges;
     private int _localPending;
     private int _remotePending;
 
@@ -43,21 +56,63 @@ public sealed class SyncWatch
         {
             throw new SyncException("The poll interval must be positive.", "SyncInvalidOptions");
         }
+
+        if (_watchOptions.Quiet < TimeSpan.Zero)
+        {
+            throw new SyncException("The quiet period cannot be negative.", "SyncInvalidOptions");
+        }
     }
 
-    /// <summary>The runs made so far (the first, full one included).</summary>
+    /// <summary>The runs made so far (the first, whole one included).</summary>
     public int Runs { get; private set; }
 
-    /// <summary>Says that the remote side changed (a <c>context.files.*</c> event): a run follows at once.</summary>
-    public void NotifyRemoteChange()
+    /// <summary>
+    /// Says that the remote side changed (a <c>context.files.*</c> event): a whole run follows at once. An event
+    /// that names the report of one of this watch's own runs (<paramref name="eventId"/>) is no change.
+    /// </summary>
+    public void NotifyRemoteChange(string? eventId = null)
     {
+        lock (_gate)
+        {
+            if (eventId is not null && _ownEvents.Contains(eventId))
+            {
+                return;
+            }
+
+            if (eventId is null)
+            {
+                _remoteUnnamed = true;
+            }
+            else
+            {
+                _remoteEvents.Add(eventId);
+            }
+        }
+
         Interlocked.Exchange(ref _remotePending, 1);
         _signal.Release();
     }
 
-    /// <summary>Says that the local folder changed: a run follows once it has been quiet for <see cref="SyncWatchOptions.Quiet"/>.</summary>
-    public void NotifyLocalChange()
+    /// <summary>
+    /// Says that the local folder changed at <paramref name="relativePath"/> ('/'-separated; null when what
+    /// changed is unknown): a run follows once it has been quiet for <see cref="SyncWatchOptions.Quiet"/>.
+    /// </summary>
+    public void NotifyLocalChange(string? relativePath = null)
     {
+        lock (_gate)
+        {
+            if (relativePath is null || _touched.Count >= SyncInventory.MaxPaths)
+            {
+                _wholeLocal = true;
+                _touched.Clear();
+            }
+            else if (!_wholeLocal)
+            {
+                _touched.Add(relativePath);
+            }
+        }
+
+        Interlocked.Increment(ref _localChanges);
         Interlocked.Exchange(ref _lastLocalChangeTicks, DateTime.UtcNow.Ticks);
         Interlocked.Exchange(ref _localPending, 1);
         _signal.Release();
@@ -91,11 +146,15 @@ public sealed class SyncWatch
         {
             Interlocked.Exchange(ref _localPending, 0);
             Interlocked.Exchange(ref _remotePending, 0);
-            onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Syncing, reason, Runs, failures, null, null));
+            var paths = TakeChanges(reason == LocalChange && failures == 0);
+            var localChangesAtStart = Interlocked.Read(ref _localChanges);
+            var what = paths is null ? reason : $"{reason}: {paths.Count} path(s)";
+            onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Syncing, what, Runs, failures, null, null));
             try
             {
-                var summary = await _engine.RunAsync(options, onResult, null, cancellationToken).ConfigureAwait(false);
+                var summary = await _engine.RunAsync(options, paths, onResult, null, cancellationToken).ConfigureAwait(false);
                 Runs++;
+                ForgetOwnEvents(summary.ReportEventIds);
                 onRun?.Invoke(summary);
                 // Files that failed (in use, changed while read) are tried again soon, not only at the next poll.
                 failures = summary.Errors > 0 ? failures + 1 : 0;
@@ -105,16 +164,22 @@ public sealed class SyncWatch
                 onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Stopped, "stop", Runs, failures, null, null));
                 return;
             }
+            catch (SyncException ex) when (Runs > 0 && ex.ErrorId == "SyncSideEmpty" && Interlocked.Read(ref _localChanges) != localChangesAtStart)
+            {
+                // The folder looked empty while files in it were changing (a save that replaces the file, a
+                // copy in progress): a file in flux is not an absent file. Once quiet, a whole run decides.
+                NotifyLocalChange();
+            }
             catch (Exception ex) when (Runs > 0 && IsPassing(ex))
             {
                 failures++;
-                onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Waiting, reason, Runs, failures, ex.Message, DateTime.UtcNow + Backoff(failures)));
+                onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Waiting, what, Runs, failures, ex.Message, DateTime.UtcNow + Backoff(failures)));
             }
 
             var waitFor = failures > 0 ? Backoff(failures) : _watchOptions.PollInterval;
             if (failures == 0)
             {
-                onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Idle, reason, Runs, 0, null, DateTime.UtcNow + waitFor));
+                onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Idle, what, Runs, 0, null, DateTime.UtcNow + waitFor));
             }
 
             try
@@ -125,6 +190,47 @@ public sealed class SyncWatch
             {
                 onStatus?.Invoke(new SyncWatchStatus(SyncWatchState.Stopped, "stop", Runs, failures, null, null));
                 return;
+            }
+        }
+    }
+
+    private const string LocalChange = "local change";
+
+    // What the run about to start covers: the changed paths, when only local changes named by the watcher
+    // are waiting (and the last run did not fail: a retry is whole); else null, a whole run. Either way the
+    // changes are taken: the run covers them, and what changes during it is noted for the next.
+    private IReadOnlyCollection<string>? TakeChanges(bool pathsWanted)
+    {
+        lock (_gate)
+        {
+            var paths = pathsWanted && !_wholeLocal && _touched.Count > 0 ? _touched.ToList() : null;
+            _touched.Clear();
+            _wholeLocal = false;
+            _remoteEvents.Clear();
+            _remoteUnnamed = false;
+            return paths;
+        }
+    }
+
+    // A run's own report raises a context.files.synced event that may come before or after the run ends: it
+    // is no remote change, whenever it comes.
+    private void ForgetOwnEvents(IReadOnlyList<string> eventIds)
+    {
+        lock (_gate)
+        {
+            foreach (var id in eventIds)
+            {
+                _remoteEvents.Remove(id);
+                _ownEvents.Enqueue(id);
+                if (_ownEvents.Count > OwnEventsKept)
+                {
+                    _ownEvents.Dequeue();
+                }
+            }
+
+            if (eventIds.Count > 0 && _remoteEvents.Count == 0 && !_remoteUnnamed)
+            {
+                Interlocked.Exchange(ref _remotePending, 0);
             }
         }
     }
@@ -155,7 +261,7 @@ public sealed class SyncWatch
                     var quietAt = new DateTime(Interlocked.Read(ref _lastLocalChangeTicks), DateTimeKind.Utc) + _watchOptions.Quiet;
                     if (now >= quietAt)
                     {
-                        return "local change";
+                        return LocalChange;
                     }
 
                     until = quietAt < deadline ? quietAt : deadline;
@@ -214,7 +320,7 @@ public sealed class SyncWatch
             return;
         }
 
-        NotifyLocalChange();
+        NotifyLocalChange(string.IsNullOrEmpty(relativePath) ? null : relativePath!.Replace(Path.DirectorySeparatorChar, '/'));
     }
 
     private FileSystemWatcher? StartWatcher(string root)
@@ -235,8 +341,13 @@ public sealed class SyncWatch
         watcher.Changed += changed;
         watcher.Created += changed;
         watcher.Deleted += changed;
-        watcher.Renamed += (_, e) => OnLocalEvent(e.Name);
-        // An overflow loses events: a run compares the whole folder, so one run makes up for all of them.
+        watcher.Renamed += (_, e) =>
+        {
+            // A rename is a delete of the old name and a new file under the new one.
+            OnLocalEvent(e.OldName);
+            OnLocalEvent(e.Name);
+        };
+        // An overflow loses events: a whole run compares the whole folder, so one run makes up for all of them.
         watcher.Error += (_, _) => NotifyLocalChange();
         watcher.EnableRaisingEvents = true;
         return watcher;
@@ -252,8 +363,11 @@ public sealed class SyncWatchOptions
     /// <summary>The longest time between two runs when nothing signals a change.</summary>
     public TimeSpan PollInterval { get; set; } = DefaultPollInterval;
 
+    /// <summary>The default quiet period: 1 s, long enough for most saves to finish, short enough to feel immediate.</summary>
+    public static readonly TimeSpan DefaultQuiet = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the folder must be quiet after a local change before a run starts.</summary>
-    public TimeSpan Quiet { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan Quiet { get; set; } = DefaultQuiet;
 
     /// <summary>The first delay after a failed run; it doubles with each failure in a row.</summary>
     public TimeSpan MinBackoff { get; set; } = TimeSpan.FromSeconds(1);

@@ -102,7 +102,8 @@ public class S3rverProcess : IAsyncLifetime
     /// <summary>Starts the server again after <see cref="Stop"/>, on the same port and over the same data directory.</summary>
     public Task StartAgainAsync() => StartAsync(Endpoint.Port);
 
-    private async Task StartAsync(int port)
+    /// <summary>The node command line of the server, listening on <paramref name="port"/> (0: one the OS picks).</summary>
+    protected virtual List<string> ServerArguments(int port)
     {
         // s3rver with R2's multipart answers, as the local stack runs it.
         var script = Path.Combine(RepoRoot(), "build", "s3rver-r2.js");
@@ -111,13 +112,6 @@ public class S3rverProcess : IAsyncLifetime
             throw new InvalidOperationException("s3rver is not installed: run 'npm ci' in the repository root.");
         }
 
-        Directory.CreateDirectory(_directory);
-        var start = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
         var arguments = new List<string> { script, "-d", _directory, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--no-vhost-buckets" };
         if (CertificateAuthority is not null)
         {
@@ -126,7 +120,19 @@ public class S3rverProcess : IAsyncLifetime
 
         // Last: it takes the arguments after it as the bucket's configuration files.
         arguments.AddRange(["--configure-bucket", Bucket]);
-        foreach (var arg in arguments)
+        return arguments;
+    }
+
+    private async Task StartAsync(int port)
+    {
+        Directory.CreateDirectory(_directory);
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in ServerArguments(port))
         {
             start.ArgumentList.Add(arg);
         }
@@ -254,4 +260,14 @@ public sealed class S3rverCollection : ICollectionFixture<S3rverProcess>
 public sealed class HttpsS3rverCollection : ICollectionFixture<HttpsS3rverProcess>
 {
     public const string Name = "s3rver-https";
+}
+
+/// <summary>
+/// bench/s3-lean.js, the benchmark's in-memory S3 stand-in (keys, ETags and metadata only; no bodies to
+/// read back), for tests of what it answers: listings, PUT checks, deletions.
+/// </summary>
+public sealed class LeanS3Process : S3rverProcess
+{
+    protected override List<string> ServerArguments(int port) =>
+        [Path.Combine(RepoRoot(), "bench", "s3-lean.js"), "--address", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bucket", Bucket];
 }

@@ -397,6 +397,31 @@ public sealed class StoreAnswerTests
     }
 
     /// <summary>Lets a test answer, delay or break any request before or after s3rver sees it.</summary>
+    [Fact]
+    public async Task A_listing_answered_with_url_encoded_keys_as_R2_and_S3_answer_encoding_type_url_gives_the_keys_themselves()
+    {
+        // s3rver ignores encoding-type=url; R2 and S3 honour it and say so in the answer.
+        using var ctx = new SyncTestContext(_s3rver, wrapHandler: inner => new Disturb(inner, (r, next, ct) =>
+        {
+            if (r.Method != HttpMethod.Get || !r.RequestUri!.Query.Contains("list-type=2", StringComparison.Ordinal))
+            {
+                return next(r, ct);
+            }
+
+            var prefix = Uri.EscapeDataString(System.Web.HttpUtility.ParseQueryString(r.RequestUri.Query)["prefix"]!);
+            var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                + $"<Name>bucket</Name><Prefix>{prefix}</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+                + $"<Contents><Key>{prefix}notes%2Fcaf%C3%A9%20menu%2Bplus.txt</Key><LastModified>2026-12-07T10:00:00.000Z</LastModified><ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents>"
+                + $"<Contents><Key>{prefix}bell%07.txt</Key><LastModified>2026-12-07T10:00:00.000Z</LastModified><ETag>&quot;d41d8cd98f00b204e9800998ecf8427e&quot;</ETag><Size>0</Size><StorageClass>STANDARD</StorageClass></Contents>"
+                + "</ListBucketResult>";
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(xml, Encoding.UTF8, "application/xml") });
+        }));
+
+        var listed = await ctx.Store.ListAsync(ctx.Prefix, CancellationToken.None);
+
+        Assert.Equal(new[] { ctx.Prefix + "notes/café menu+plus.txt", ctx.Prefix + "bell\a.txt" }, listed.Select(o => o.Key));
+    }
+
     private sealed class Disturb : DelegatingHandler
     {
         private readonly Func<HttpRequestMessage, Func<HttpRequestMessage, CancellationToken, Task<HttpResponseMessage>>, CancellationToken, Task<HttpResponseMessage>> _handle;

@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>
+/// A listing of a key space in several ranges at once, each range listed page by page after a
+/// <c>start-after</c> key, put back together in key order. A store answers one range's pages one after the
+/// other, so a listing of many pages costs one round trip a page; listed as eight ranges side by side it
+/// costs about an eighth of them (the ranges' last pages overlap a little). The result is exactly the
+/// sequential listing's: range <c>i</c> holds the keys after split point <c>i - 1</c> up to and including
+/// split point <c>i</c>, so every key falls in exactly one range, whether or not a split point exists as a key.
+/// </summary>
+public static class RangedListing
+{
+    /// <summary>The most ranges listed at once (rclone lists 8 folders at a time by default).</summary>
+    public const int MaxRanges = 8;
+
+    /// <summary>The fewest known keys per range: below about two pages each, more ranges only add requests.</summary>
+    public const int MinKeysPerRange = 2000;
+
+    /// <summary>
+    /// Orders keys as S3 and R2 list them: by their UTF-8 bytes. An ordinal comparison of .NET strings orders
+    /// UTF-16 code units, which differs for characters beyond U+FFFF (surrogates, 0xD800-0xDFFF, sort below
+    /// U+E000-U+FFFF in UTF-16 but above them in UTF-8).
+    /// </summary>
+    public static IComparer<string> KeyOrder { get; } = new Utf8Order();
+
+    /// <summary>Compares two keys by their UTF-8 bytes (see <see cref="KeyOrder"/>).</summary>
+    public static int CompareKeys(string a, string b) => KeyOrder.Compare(a, b);
+
+    /// <summary>
+    /// Split points that cut the keys a store is expected to hold (<paramref name="knownKeys"/>, in any
+    /// order; <paramref name="count"/> of them) into ranges of about equal size: none below
+    /// <see cref="MinKeysPerRange"/> keys per range, at most <see cref="MaxRanges"/> ranges. Takes an evenly
+    /// spread sample of the keys rather than sorting them all.
+    /// </summary>
+    public static IReadOnlyList<string> SplitPoints(IEnumerable<string> knownKeys, int count)
+    {
+        var ranges = Math.Min(MaxRanges, count / MinKeysPerRange);
+        if (ranges < 2)
+        {
+            return Array.Empty<string>();
+        }
+
+        const int samplesPerRange = 64;
+        var step = Math.Max(1, count / (ranges * samplesPerRange));
+        var sample = knownKeys.Where((_, i) => i % step == 0).ToList();
+        sample.Sort(KeyOrder);
+        var points = new List<string>(ranges - 1);
+        for (var r = 1; r < ranges; r++)
+        {
+            var point = sample[r * sample.Count / ranges];
+            if (points.Count == 0 || CompareKeys(points[points.Count - 1], point) < 0)
+            {
+                points.Add(point);
+            }
+        }
+
+        return points;
+    }
+
+    /// <summary>
+    /// Lists every range at once through <paramref name="listRange"/> and returns their keys in order: the
+    /// first range from the start, each next one after the split point that ends the one before.
+    /// <paramref name="listRange"/> receives the key to start after (null for the first range) and the last
+    /// key the range may hold (null for the last range), and returns that range's objects in key order,
+    /// none beyond its last key, and throws <see cref="OutOfOrderException"/> where the store lists keys out of
+    /// key order (s3rver walks its folders: "a/x" before "a b"); the key space is then listed in one range,
+    /// from the start to the end, as the store orders it. Should one range fail otherwise, the others are
+    /// cancelled and that failure is thrown.
+    /// </summary>
+    /// <exception cref="ArgumentException">The split points are not in strictly ascending key order.</exception>
+    public static async Task<IReadOnlyList<RemoteObject>> ListAsync(IReadOnlyList<string> splitAfter,
+        Func<string?, string?, CancellationToken, Task<List<RemoteObject>>> listRange, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i < splitAfter.Count; i++)
+        {
+            if (CompareKeys(splitAfter[i - 1], splitAfter[i]) >= 0)
+            {
+                throw new ArgumentException($"The split points must ascend in key order: '{splitAfter[i]}' follows '{splitAfter[i - 1]}'.", nameof(splitAfter));
+            }
+        }
+
+        if (splitAfter.Count == 0)
+        {
+            return await listRange(null, null, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ranges = new Task<List<RemoteObject>>[splitAfter.Count + 1];
+        for (var r = 0; r < ranges.Length; r++)
+        {
+            var startAfter = r == 0 ? null : splitAfter[r - 1];
+            var last = r == splitAfter.Count ? null : splitAfter[r];
+            ranges[r] = ListOneAsync(startAfter, last);
+        }
+
+        try
+        {
+            await Task.WhenAll(ranges).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The range that failed first, not one that the failure cancelled.
+            var failure = ranges.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).FirstOrDefault(e => e is not OperationCanceledException);
+            if (failure is OutOfOrderException)
+            {
+                // Ranges cut at split points hold the right keys only where the store lists in key order.
+                return await listRange(null, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (failure is not null)
+            {
+                ExceptionDispatchInfo.Capture(failure).Throw();
+            }
+
+            throw;
+        }
+
+        var result = new List<RemoteObject>(ranges.Sum(t => t.Result.Count));
+        foreach (var range in ranges)
+        {
+            result.AddRange(range.Result);
+        }
+
+        return result;
+
+        async Task<List<RemoteObject>> ListOneAsync(string? startAfter, string? last)
+        {
+            try
+            {
+                return await listRange(startAfter, last, cancel.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                cancel.Cancel();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Thrown by a range's listing that met a key not above the one before it (across its pages, and in the
+    /// rest of the page where the range ends): the store does not list in key order, so a range that stops
+    /// at its last key could miss keys the store lists after it.
+    /// </summary>
+    public sealed class OutOfOrderException : Exception
+    {
+        /// <summary>A store that listed <paramref name="key"/> after <paramref name="previous"/>.</summary>
+        public OutOfOrderException(string previous, string key)
+            : base($"The store listed '{key}' after '{previous}': its listing is not in key order.")
+        {
+        }
+    }
+
+    private sealed class Utf8Order : IComparer<string>
+    {
+        public int Compare(string? x, string? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            if (x is null || y is null)
+            {
+                return x is null ? -1 : 1;
+            }
+
+            var n = Math.Min(x.Length, y.Length);
+            for (var i = 0; i < n; i++)
+            {
+                var a = x[i];
+                var b = y[i];
+                if (a != b)
+                {
+                    return ByteRank(a) - ByteRank(b);
+                }
+            }
+
+            return x.Length - y.Length;
+        }
+
+        // UTF-8's order of the code unit's character: surrogates (characters beyond U+FFFF) above U+E000-U+FFFF.
+        private static int ByteRank(char c) => c < 0xD800 ? c : c >= 0xE000 ? c - 0x800 : c + 0x2000;
+    }
+}

@@ -1,0 +1,257 @@
+using System.Text;
+using ChittyConnect.Storage;
+using ChittyConnect.Sync;
+using ChittyConnect.Tests.Infrastructure;
+using Xunit;
+
+namespace ChittyConnect.Tests.Storage;
+
+/// <summary>
+/// The listing in start-after ranges at once (<see cref="RangedListing"/>): whatever the split points, it
+/// gives exactly the flat listing, on buckets that rclone and the AWS CLI filled.
+/// </summary>
+public sealed class RangedListingTests
+{
+    // Keys (relative to a prefix) that sort in awkward places: "a-b" before the folder "a/", "a0" after it,
+    // characters escaped in URLs and XML, and U+FF21 (FULLWIDTH A) against a character beyond U+FFFF, which
+    // UTF-16 orders the other way round from UTF-8. Beside them 2,200 keys under bulk/, so that ranges hold
+    // more than one page of 1,000.
+    private static readonly string[] OddNames =
+    [
+        "a b+c%.txt", "a-b.txt", "a/x.txt", "a0.txt", "naïve café/€.bin", "x=1&y=2;z.txt", "tilde~(1).txt", "UPPER.txt",
+        "日本語/ファイル.txt", "\uFF21.txt", "\U0001F600.txt",
+    ];
+
+    private const int BulkKeys = 2200;
+
+    private static IEnumerable<string> Names() => OddNames.Concat(Enumerable.Range(0, BulkKeys).Select(i => $"bulk/f{i:0000}.txt"));
+
+    // Split point sets, each relative to the prefix ("" is the prefix itself: before every key under it).
+    private static IEnumerable<string[]> SplitSets() =>
+    [
+        // One key in the middle: two ranges of more than 1,000 keys each.
+        ["bulk/f1100.txt"],
+        // Points that are no key, between keys.
+        ["bulk/f0500.txt!", "bulk/f1700.txt~"],
+        // An empty range between a key and the point just after it, with nothing between.
+        ["a-b.txt", "a-b.txt0", "bulk/f0999.txt"],
+        // Before every key, between ranges of one key, after every key (empty first and last ranges).
+        ["", "zzz", "\uFF21.txt", "\U0010FFFF"],
+        // The most ranges, around and inside bulk/.
+        ["a/x.txt", "a0.txt", "bulk/f0001.txt", "bulk/f0300.txt", "bulk/f1200.txt", "bulk/f2199.txt", "naïve café/€.bin"],
+    ];
+
+    [Fact]
+    public void Keys_are_ordered_by_their_utf8_bytes()
+    {
+        var random = new Random(5);
+        var alphabet = new[] { "a", "/", "-", "0", "é", "\uFF21", "\uE000", "\uD7FF", "\U0001F600", "\U00010000", "~" };
+        var keys = Enumerable.Range(0, 2000).Select(_ => string.Concat(Enumerable.Range(0, random.Next(0, 5)).Select(_ => alphabet[random.Next(alphabet.Length)]))).ToList();
+
+        var byBytes = keys.OrderBy(k => Encoding.UTF8.GetBytes(k), Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y))).ToList();
+
+        Assert.Equal(byBytes, keys.OrderBy(k => k, RangedListing.KeyOrder));
+        Assert.True(RangedListing.CompareKeys("\uFF21", "\U0001F600") < 0);
+        Assert.True(string.CompareOrdinal("\uFF21", "\U0001F600") > 0);
+    }
+
+    [Fact]
+    public void The_split_points_cut_the_known_keys_into_ranges_of_about_equal_size()
+    {
+        var keys = Enumerable.Range(0, 100_000).Select(i => $"p/d{i % 1000:0000}/f{i / 1000:0000}").ToList();
+
+        var points = RangedListing.SplitPoints(keys, keys.Count);
+
+        Assert.Equal(RangedListing.MaxRanges - 1, points.Count);
+        var sorted = keys.OrderBy(k => k, RangedListing.KeyOrder).ToList();
+        var bounds = points.Select(p => sorted.BinarySearch(p, RangedListing.KeyOrder)).Prepend(-1).Append(sorted.Count - 1).ToList();
+        var sizes = bounds.Zip(bounds.Skip(1), (a, b) => b - a).ToList();
+        Assert.All(sizes, size => Assert.InRange(size, 100_000 / 8 * 3 / 4, 100_000 / 8 * 5 / 4));
+        Assert.Empty(RangedListing.SplitPoints(keys.Take(2 * RangedListing.MinKeysPerRange - 1), 2 * RangedListing.MinKeysPerRange - 1));
+    }
+
+    [Fact]
+    public async Task Split_points_out_of_order_are_refused_before_any_request()
+    {
+        var calls = 0;
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => RangedListing.ListAsync(["b", "a"], (_, _, _) =>
+        {
+            calls++;
+            return Task.FromResult(new List<RemoteObject>());
+        }, CancellationToken.None));
+
+        Assert.Contains("ascend", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task A_range_that_fails_cancels_the_others_and_its_own_error_is_thrown()
+    {
+        var cancelled = 0;
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => RangedListing.ListAsync(["k1", "k2", "k3"], async (startAfter, _, token) =>
+        {
+            if (startAfter == "k2")
+            {
+                await Task.Delay(50, CancellationToken.None);
+                throw new ObjectStoreException("range k2..k3 refused", "k2", "AccessDenied");
+            }
+
+            try
+            {
+                await Task.Delay(Timeout.Infinite, token);
+            }
+            catch (OperationCanceledException)
+            {
+                Interlocked.Increment(ref cancelled);
+                throw;
+            }
+
+            return [];
+        }, CancellationToken.None));
+
+        Assert.Equal("AccessDenied", ex.Code);
+        Assert.Equal(3, cancelled);
+    }
+
+    /// <summary>A bucket on s3rver that rclone filled.</summary>
+    [Collection(S3rverCollection.Name)]
+    public sealed class OnS3rver
+    {
+        private readonly S3rverProcess _s3rver;
+
+        public OnS3rver(S3rverProcess s3rver) => _s3rver = s3rver;
+
+        [Fact]
+        public async Task Every_split_gives_exactly_the_flat_listing_of_a_bucket_rclone_filled()
+        {
+            var prefix = "ranged-" + Guid.NewGuid().ToString("N")[..8] + "/";
+            using var source = new TemporaryTree(Names());
+            using var rclone = new RcloneTool();
+            rclone.AddS3("s3", _s3rver.Endpoint, S3rverProcess.AccessKey, S3rverProcess.SecretKey);
+            rclone.Run("copy", "--transfers", "16", "--checkers", "16", source.Root, $"s3:{_s3rver.Bucket}/{prefix}");
+            using var store = S3rverStores.Create(_s3rver.Settings(), new R2StoreOptions());
+
+            // s3rver walks its folders, so it lists "a/x.txt" before "a b+c%.txt", out of R2's key order: the
+            // ranges notice and the key space is listed in one range, as s3rver orders it.
+            await AssertEveryRangingIsTheFlatListingAsync(store, prefix, inKeyOrder: false);
+        }
+    }
+
+    /// <summary>A bucket on the benchmark's lean stand-in (bench/s3-lean.js) that the AWS CLI filled.</summary>
+    public sealed class OnLeanStandIn : IClassFixture<LeanS3Process>
+    {
+        private readonly LeanS3Process _lean;
+
+        public OnLeanStandIn(LeanS3Process lean) => _lean = lean;
+
+        [Fact]
+        public async Task Every_split_gives_exactly_the_flat_listing_of_a_bucket_the_aws_cli_filled()
+        {
+            var prefix = "ranged-" + Guid.NewGuid().ToString("N")[..8] + "/";
+            using var source = new TemporaryTree(Names());
+            using (var cli = new AwsCliTool(_lean.Endpoint))
+            {
+                cli.Run("s3", "sync", "--only-show-errors", source.Root, $"s3://{_lean.Bucket}/{prefix}");
+            }
+
+            using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+
+            await AssertEveryRangingIsTheFlatListingAsync(store, prefix, inKeyOrder: true);
+        }
+
+        [Fact]
+        public async Task An_encrypted_prefix_split_at_plaintext_keys_lists_what_rclone_crypt_wrote_as_one_listing_does()
+        {
+            var prefix = "crypt-" + Guid.NewGuid().ToString("N")[..8] + "/";
+            var names = Enumerable.Range(0, 40).Select(i => $"d{i % 3}/file {i:00}.txt").ToList();
+            using var source = new TemporaryTree(names);
+            using var rclone = new RcloneTool();
+            rclone.AddS3("s3", _lean.Endpoint, S3rverProcess.AccessKey, S3rverProcess.SecretKey);
+            rclone.AddCrypt("secret", $"s3:{_lean.Bucket}/{prefix}", "ranges");
+            rclone.Run("copy", source.Root, "secret:");
+            using var inner = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+            using var staging = new TemporaryTree([]);
+            using var store = new ChittyConnect.Crypt.EncryptedObjectStore(inner, prefix, ChittyConnect.Crypt.RcloneCryptKey.Derive(new ChittyConnect.Configuration.ChittySecret("ranges")),
+                ChittyConnect.Crypt.RcloneNameEncryption.Standard, staging.Root);
+            var flat = await store.ListAsync(prefix, CancellationToken.None);
+            Assert.Equal(names.Select(n => prefix + n).Order(StringComparer.Ordinal), flat.Select(o => o.Key).Order(StringComparer.Ordinal));
+            var listsBefore = inner.Requests.List;
+
+            var ranged = await store.ListAsync(prefix, [prefix + names[5], prefix + names[17], prefix + "d1/not a file.txt", prefix + names[31]], CancellationToken.None);
+
+            Assert.Equal(Describe(flat), Describe(ranged));
+            Assert.Equal(5, inner.Requests.List - listsBefore);
+        }
+
+        [Fact]
+        public async Task A_re_sync_lists_in_ranges_and_sends_exactly_the_objects_another_tool_removed()
+        {
+            using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean);
+            const int files = 2 * RangedListing.MinKeysPerRange + 100;
+            static string Name(int i) => $"d{i % 7}/f{i:00000}.txt";
+            for (var i = 0; i < files; i++)
+            {
+                ctx.Write(Name(i), "x");
+            }
+
+            var (first, _) = await ctx.SyncAsync();
+            Assert.Equal(files, first.FilesUploaded);
+            await ctx.Store.DeleteAsync([ctx.Prefix + Name(0), ctx.Prefix + Name(4012)], CancellationToken.None);
+            var listsBefore = ctx.Store.Requests.List;
+
+            var (again, results) = await ctx.SyncAsync();
+
+            Assert.Equal(new[] { Name(0), Name(4012) }, results.Where(r => r.Action == SyncAction.Uploaded).Select(r => r.RelativePath).Order(StringComparer.Ordinal));
+            Assert.Equal(files - 2, again.FilesSkipped);
+            // Two ranges of about 2,050 keys: three pages each, where one listing would take five.
+            Assert.Equal(6, ctx.Store.Requests.List - listsBefore);
+        }
+    }
+
+    private static async Task AssertEveryRangingIsTheFlatListingAsync(R2ObjectStore store, string prefix, bool inKeyOrder)
+    {
+        var flat = await store.ListAsync(prefix, CancellationToken.None);
+        // The flat listing holds what the other tool wrote; R2 (and the stand-in) list by UTF-8 bytes.
+        var expected = Names().Select(n => prefix + n).OrderBy(k => k, RangedListing.KeyOrder).ToList();
+        Assert.Equal(expected, inKeyOrder ? flat.Select(o => o.Key) : flat.Select(o => o.Key).OrderBy(k => k, RangedListing.KeyOrder));
+        Assert.Equal(inKeyOrder, flat.Select(o => o.Key).SequenceEqual(expected));
+        Assert.Equal(3, store.Requests.List);
+
+        foreach (var set in SplitSets())
+        {
+            var splits = set.Select(s => prefix + s).ToList();
+            var listsBefore = store.Requests.List;
+
+            var ranged = await store.ListAsync(prefix, splits, CancellationToken.None);
+
+            Assert.Equal(Describe(flat), Describe(ranged));
+            if (inKeyOrder)
+            {
+                Assert.True(store.Requests.List - listsBefore >= splits.Count + 1, $"{splits.Count + 1} ranges were listed in {store.Requests.List - listsBefore} requests.");
+            }
+        }
+    }
+
+    private static IEnumerable<string> Describe(IEnumerable<RemoteObject> listing) => listing.Select(o => $"{o.Key} {o.Size} {o.ETag} {o.LastModified:O}");
+
+    // A folder holding a file of one byte (the name's length) for each '/'-separated name.
+    private sealed class TemporaryTree : IDisposable
+    {
+        public TemporaryTree(IEnumerable<string> names)
+        {
+            Root = Directory.CreateTempSubdirectory("chitty-ranged-").FullName;
+            foreach (var name in names)
+            {
+                var path = Path.Combine(Root, name);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.WriteAllBytes(path, [(byte)name.Length]);
+            }
+        }
+
+        public string Root { get; }
+
+        public void Dispose() => Directory.Delete(Root, recursive: true);
+    }
+}
