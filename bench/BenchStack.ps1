@@ -2,6 +2,8 @@
 # contenders and what they run against: helpers, s3rver and the WAN proxy (build/ChittyStack.psm1), the
 # module's long-lived session, and one timed run of one contender with its CPU, memory and requests.
 
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+
 function Write-Step([string] $Message) {
     Write-Host "==> $Message"
 }
@@ -69,19 +71,26 @@ function Get-S3rverPid($Stack) {
     $watchdog
 }
 
+function New-ChildStartInfo([string[]] $CommandLine, [hashtable] $Environment) {
+    # A child of the bench in $WorkRoot, its standard output read by the bench, with $Environment over this
+    # process's variables but AWS_CA_BUNDLE: rclone must run without it; the AWS CLI gets it only where a
+    # scenario sets it.
+    $psi = [Diagnostics.ProcessStartInfo]::new($CommandLine[0])
+    foreach ($a in @($CommandLine | Select-Object -Skip 1)) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.UseShellExecute = $false
+    $psi.WorkingDirectory = $WorkRoot
+    $null = $psi.Environment.Remove('AWS_CA_BUNDLE')
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
+    $psi
+}
+
 function Invoke-Timed {
     # Runs one command under /usr/bin/time -v; returns wall seconds, peak RSS, CPU and the output.
     param([string[]] $Command, [hashtable] $Environment = @{}, [int] $S3Pid = 0, [string] $Label)
     $timeFile = Join-Path $WorkRoot 'time-v.txt'
-    $psi = [Diagnostics.ProcessStartInfo]::new($Time)
-    foreach ($a in @('-v', '-o', $timeFile) + $Command) { $psi.ArgumentList.Add($a) }
-    $psi.RedirectStandardOutput = $true
+    $psi = New-ChildStartInfo (@($Time, '-v', '-o', $timeFile) + $Command) $Environment
     $psi.RedirectStandardError = $true
-    $psi.UseShellExecute = $false
-    $psi.WorkingDirectory = $WorkRoot
-    # rclone must run without AWS_CA_BUNDLE; the AWS CLI gets it only where a scenario sets it.
-    $null = $psi.Environment.Remove('AWS_CA_BUNDLE')
-    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
     $s3Before = if ($S3Pid) { Get-ProcessCpuSeconds $S3Pid } else { 0 }
     $watch = [Diagnostics.Stopwatch]::StartNew()
     $process = [Diagnostics.Process]::Start($psi)
@@ -169,16 +178,8 @@ function Stop-WanProxy($Proxy) {
 }
 
 function Start-SyncSession([hashtable] $Environment) {
-    $psi = [Diagnostics.ProcessStartInfo]::new((Get-PwshCommand)[0])
-    foreach ($a in @((Get-PwshCommand) | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $SessionScript, '-Manifest', $Manifest)) {
-        $psi.ArgumentList.Add($a)
-    }
+    $psi = New-ChildStartInfo (@(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-File', $SessionScript, '-Manifest', $Manifest)) $Environment
     $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $psi.UseShellExecute = $false
-    $psi.WorkingDirectory = $WorkRoot
-    $null = $psi.Environment.Remove('AWS_CA_BUNDLE')
-    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
     $process = [Diagnostics.Process]::Start($psi)
     while (($line = $process.StandardOutput.ReadLine()) -ne 'BENCH-READY') {
         if ($null -eq $line) { throw "The module's session exited with code $($process.ExitCode) before it was ready." }
@@ -216,18 +217,7 @@ function Stop-SyncSession($Session) {
 }
 
 function Get-ModuleEnvironment([string] $Endpoint, $Ctx) {
-    @{
-        # Connect-Chitty reads these; the API endpoint is never called (-NoReport).
-        CHITTY_ENDPOINT = 'http://127.0.0.1:9'
-        CHITTY_API_KEY = 'bench-key'
-        CHITTY_ID = 'CT-BENCH'
-        CHITTY_SESSION_ID = 'bench'
-        CHITTY_R2_ENDPOINT = $Endpoint
-        CHITTY_R2_BUCKET = $Ctx.Stack.Bucket
-        CHITTY_R2_ACCESS_KEY_ID = $Ctx.Stack.S3AccessKey
-        CHITTY_R2_SECRET_ACCESS_KEY = $Ctx.Stack.S3SecretKey
-        CHITTY_CONFIG_DIR = $Ctx.StateDir
-    }
+    Get-BenchConnectionEnvironment $Ctx.Stack $Endpoint $Ctx.StateDir
 }
 
 function Use-Stack {

@@ -62,37 +62,17 @@ if ($Child) {
     return
 }
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
 
 $work = Join-Path $PSScriptRoot "work/first-call-$PID"
 $small = Join-Path $work 'small'
 $large = Join-Path $work 'large'
 $stack = Start-ChittyStack -S3Only
 try {
-    $random = [Random]::new(21)
-    $buffer = [byte[]]::new(4KB)
-    for ($i = 0; $i -lt $Files; $i++) {
-        $folder = Join-Path $small ('d{0:000}' -f [Math]::Floor($i / 100))
-        $null = [IO.Directory]::CreateDirectory($folder)
-        $random.NextBytes($buffer)
-        [IO.File]::WriteAllBytes((Join-Path $folder ('f{0:000000}.bin' -f $i)), $buffer)
-    }
+    Write-SmallFiles $small -Count $Files -Seed 21
     $null = [IO.Directory]::CreateDirectory($large)
-    $chunk = [byte[]]::new(1MB)
-    $stream = [IO.File]::Create((Join-Path $large 'one.bin'))
-    try {
-        for ($i = 0; $i -lt $LargeMiB; $i++) { $random.NextBytes($chunk); $stream.Write($chunk, 0, $chunk.Length) }
-    }
-    finally { $stream.Dispose() }
-
-    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
-    $env:CHITTY_ENDPOINT = 'http://127.0.0.1:9'
-    $env:CHITTY_API_KEY = 'bench-key'
-    $env:CHITTY_ID = 'CT-BENCH'
-    $env:CHITTY_SESSION_ID = 'bench'
-    $env:CHITTY_R2_ENDPOINT = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
-    $env:CHITTY_R2_BUCKET = $stack.Bucket
-    $env:CHITTY_R2_ACCESS_KEY_ID = $stack.S3AccessKey
-    $env:CHITTY_R2_SECRET_ACCESS_KEY = $stack.S3SecretKey
+    Write-RandomFile (Join-Path $large 'one.bin') -MiB $LargeMiB -Seed 22
+    Set-BenchConnectionEnvironment $stack -ConfigDirectory (Join-Path $work 'config')
 
     $manifest = Join-Path $repo 'ChittyConnect.psd1'
     $state = Join-Path $work 'state'

@@ -26,23 +26,15 @@ Set-StrictMode -Version 3.0
 $repo = Split-Path -Parent $PSScriptRoot
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
 Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
 $work = Join-Path $PSScriptRoot "work/large-upload-$PID"
 $stack = Start-ChittyStack -S3Only
 $store = $null
 try {
     $null = [IO.Directory]::CreateDirectory($work)
     $file = Join-Path $work 'one.bin'
-    $random = [Random]::new(5)
-    $chunk = [byte[]]::new(1MB)
-    $stream = [IO.File]::Create($file)
-    try { for ($i = 0; $i -lt $MiB; $i++) { $random.NextBytes($chunk); $stream.Write($chunk, 0, $chunk.Length) } }
-    finally { $stream.Dispose() }
-    $settings = [ChittyConnect.Configuration.ChittyConnectionSettings]::new()
-    $settings.R2Endpoint = $stack.S3Uri
-    $settings.Bucket = $stack.Bucket
-    $settings.R2AccessKeyId = $stack.S3AccessKey
-    $settings.R2SecretAccessKey = [ChittyConnect.Configuration.ChittySecret]::new($stack.S3SecretKey)
-    $store = [ChittyConnect.Storage.R2ObjectStore]::new($settings, [ChittyConnect.Storage.R2StoreOptions]::new())
+    Write-RandomFile $file -MiB $MiB -Seed 5
+    $store = New-BenchStore $stack
     $none = [Threading.CancellationToken]::None
     $length = (Get-Item $file).Length
     $process = [Diagnostics.Process]::GetCurrentProcess()

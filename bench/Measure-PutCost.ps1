@@ -31,6 +31,7 @@ Set-StrictMode -Version 3.0
 $repo = Split-Path -Parent $PSScriptRoot
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
 Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
 $work = Join-Path $PSScriptRoot "work/put-cost-$PID"
 $stack = Start-ChittyStack -S3Only
 $store = $null
@@ -41,14 +42,9 @@ try {
     [Random]::new(3).NextBytes($bytes)
     [IO.File]::WriteAllBytes($file, $bytes)
     $hashes = [ChittyConnect.Hashing.ContentHasher]::HashFileAsync($file, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
-    $settings = [ChittyConnect.Configuration.ChittyConnectionSettings]::new()
-    $settings.R2Endpoint = $stack.S3Uri
-    $settings.Bucket = $stack.Bucket
-    $settings.R2AccessKeyId = $stack.S3AccessKey
-    $settings.R2SecretAccessKey = [ChittyConnect.Configuration.ChittySecret]::new($stack.S3SecretKey)
     $options = [ChittyConnect.Storage.R2StoreOptions]::new()
     $options.MaxConcurrentRequests = $Parallel
-    $store = [ChittyConnect.Storage.R2ObjectStore]::new($settings, $options)
+    $store = New-BenchStore $stack $options
     $none = [Threading.CancellationToken]::None
     $now = [DateTimeOffset]::UtcNow
     $send = {

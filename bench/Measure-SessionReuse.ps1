@@ -27,39 +27,21 @@ Set-StrictMode -Version 3.0
 $repo = Split-Path -Parent $PSScriptRoot
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
 Import-Module (Join-Path $repo 'ChittyConnect.psd1')
+# Run-Bench.ps1's link and its WAN proxy helpers (Start-WanProxy, Get-ProxyCounts, Stop-WanProxy, Get-Median;
+# BenchStack.ps1 brings BenchSupport.ps1's Write-SmallFiles).
+$ProxyScript = Join-Path $PSScriptRoot 'wan-proxy.js'
+$WanLink = @{ DelayMs = 30; Mbit = 100; HandshakeRtt = 1 }
+. (Join-Path $PSScriptRoot 'BenchStack.ps1')
 
 $work = Join-Path $PSScriptRoot "work/session-reuse-$PID"
 $data = Join-Path $work 'data'
 $stack = Start-ChittyStack -S3Only
 $proxy = $null
 try {
-    $psi = [Diagnostics.ProcessStartInfo]::new('node')
-    foreach ($a in @((Join-Path $PSScriptRoot 'wan-proxy.js'), '--upstream', "$($stack.S3Uri.Host):$($stack.S3Uri.Port)",
-            '--delay-ms', '30', '--mbit', '100', '--handshake-rtt', '1', '--max-seconds', '900', '--parent-pid', "$PID", '--listen', 'session')) {
-        $psi.ArgumentList.Add($a)
-    }
-    $psi.RedirectStandardInput = $true
-    $psi.RedirectStandardOutput = $true
-    $proxy = [Diagnostics.Process]::Start($psi)
-    $port = 0
-    while (($line = $proxy.StandardOutput.ReadLine()) -ne 'wan-proxy ready') {
-        if ($null -eq $line) { throw 'The WAN proxy exited before it was ready.' }
-        if ($line -match '^wan-proxy listening session (\d+)$') { $port = [int]$Matches[1] }
-    }
-    $connections = {
-        $proxy.StandardInput.WriteLine('counts')
-        while (-not ($line = $proxy.StandardOutput.ReadLine()).StartsWith('wan-proxy counts ')) { }
-        ($line.Substring(17) | ConvertFrom-Json).session.connections
-    }
-
-    $random = [Random]::new(11)
-    $buffer = [byte[]]::new(4KB)
-    for ($i = 0; $i -lt $Files; $i++) {
-        $folder = Join-Path $data ('d{0:0000}' -f [Math]::Floor($i / 100))
-        $null = [IO.Directory]::CreateDirectory($folder)
-        $random.NextBytes($buffer)
-        [IO.File]::WriteAllBytes((Join-Path $folder ('f{0:000000}.bin' -f $i)), $buffer)
-    }
+    $proxy = Start-WanProxy -Upstream $stack.S3Uri -Names 'session'
+    $port = $proxy.Ports['session']
+    $connections = { (Get-ProxyCounts $proxy).session.connections }
+    Write-SmallFiles $data -Count $Files -Seed 11
 
     # Each round times one call on the transport the previous call left (reused) and one after Remove-Module
     # and Import-Module, which release the kept transports (fresh: a new client and connection, as every call
@@ -93,16 +75,13 @@ try {
         }
     }
     foreach ($mode in 'fresh', 'reused') {
-        $sorted = @($seconds[$mode] | Sort-Object)
+        $range = $seconds[$mode] | Measure-Object -Minimum -Maximum
         Write-Host ("no-op of {0} files over the WAN proxy, {1} transport, {2} rounds: median {3:0.000} s (range {4:0.000}-{5:0.000})" -f $Files, $mode, $Rounds,
-            $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)], $sorted[0], $sorted[-1])
+            (Get-Median $seconds[$mode]), $range.Minimum, $range.Maximum)
     }
 }
 finally {
-    if ($proxy) {
-        $proxy.StandardInput.Close()
-        if (-not $proxy.WaitForExit(5000)) { $proxy.Kill() }
-    }
+    Stop-WanProxy $proxy
     Stop-ChittyStack -Stack $stack
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }

@@ -24,6 +24,7 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Import-Module (Join-Path $PSScriptRoot '../build/ChittyStack.psm1')
+. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
 $stack = Start-ChittyStack -S3Only
 $work = Join-Path ([IO.Path]::GetTempPath()) ('chitty-storecost-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
 try {
@@ -36,15 +37,7 @@ try {
         [IO.File]::WriteAllBytes((Join-Path $source ('f{0:D5}.bin' -f $i)), $bytes)
     }
 
-    $env:CHITTY_ENDPOINT = 'http://127.0.0.1:9'
-    $env:CHITTY_API_KEY = 'bench-key'
-    $env:CHITTY_ID = 'CT-BENCH'
-    $env:CHITTY_SESSION_ID = 'bench'
-    $env:CHITTY_R2_ENDPOINT = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
-    $env:CHITTY_R2_BUCKET = $stack.Bucket
-    $env:CHITTY_R2_ACCESS_KEY_ID = $stack.S3AccessKey
-    $env:CHITTY_R2_SECRET_ACCESS_KEY = $stack.S3SecretKey
-    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
+    Set-BenchConnectionEnvironment $stack -ConfigDirectory (Join-Path $work 'config')
     Import-Module $Manifest
     $null = Connect-Chitty
     $process = [Diagnostics.Process]::GetCurrentProcess()

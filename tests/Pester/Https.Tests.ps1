@@ -6,20 +6,16 @@
 BeforeAll {
     . $PSScriptRoot/_Common.ps1
     $script:stack = Start-ChittyStack -Https
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-https-" + [guid]::NewGuid().ToString('N'))
+    $script:testWork = Enter-ChittyTestWork 'https'
+    $script:work = $testWork.Path
     $script:folder = Join-Path $work 'data'
     New-Item -ItemType Directory -Path (Join-Path $folder 'sub') -Force | Out-Null
     Set-Content -LiteralPath (Join-Path $folder 'a.txt') -Value 'alpha'
     Set-Content -LiteralPath (Join-Path $folder 'sub/b.txt') -Value 'beta'
-    $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
-    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
 }
 
 AfterAll {
-    Disconnect-Chitty
-    $env:CHITTY_CONFIG_DIR = $script:savedConfigDir
-    if ($script:stack) { Stop-ChittyStack -Stack $script:stack }
-    if ($script:work) { Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue }
+    Exit-ChittyTestWork $script:testWork -Stack $script:stack
 }
 
 Describe 'Start-ChittyStack -Https' {

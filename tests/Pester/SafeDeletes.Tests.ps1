@@ -6,12 +6,9 @@
 BeforeAll {
     . $PSScriptRoot/_Common.ps1
     $script:stack = Start-ChittyStack
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-deletes-" + [guid]::NewGuid().ToString('N'))
-    New-Item -ItemType Directory -Path $work | Out-Null
-    $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
-    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
-    Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
-        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
+    $script:testWork = Enter-ChittyTestWork 'deletes'
+    $script:work = $testWork.Path
+    Connect-ChittyTestStack -Stack $stack | Out-Null
     $script:session = $stack.SessionId
 
     # The bucket as rclone lists it: the outside oracle of what is there.
@@ -44,10 +41,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Disconnect-Chitty
-    $env:CHITTY_CONFIG_DIR = $script:savedConfigDir
-    if ($script:stack) { Stop-ChittyStack -Stack $script:stack }
-    if ($script:work) { Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue }
+    Exit-ChittyTestWork $script:testWork -Stack $script:stack
 }
 
 Describe 'A sync never deletes what it does not own' {

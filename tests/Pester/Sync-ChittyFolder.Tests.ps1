@@ -5,15 +5,10 @@
 BeforeAll {
     . $PSScriptRoot/_Common.ps1
     $script:stack = Start-ChittyStack
-    $script:work = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-sync-" + [guid]::NewGuid().ToString('N'))
-    New-Item -ItemType Directory -Path $work | Out-Null
-    # Sync state goes to the config directory: keep it inside the test folder.
-    $script:savedConfigDir = $env:CHITTY_CONFIG_DIR
-    $env:CHITTY_CONFIG_DIR = Join-Path $work 'config'
-
-    # Connect-Chitty directly: _Common.ps1's Connect-ChittyTestStack splats $null when given no extra parameter.
-    Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $stack.SecureApiKey -ChittyId $stack.ChittyId -SessionId $stack.SessionId `
-        -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
+    # Sync state goes to the config directory: inside the test folder.
+    $script:testWork = Enter-ChittyTestWork 'sync'
+    $script:work = $testWork.Path
+    Connect-ChittyTestStack -Stack $stack | Out-Null
 
     $script:folder = Join-Path $work 'chittyos-data'
     function New-Fixture([string] $Relative, [string] $Content) {
@@ -36,10 +31,7 @@ BeforeAll {
 }
 
 AfterAll {
-    Disconnect-Chitty
-    $env:CHITTY_CONFIG_DIR = $script:savedConfigDir
-    if ($script:stack) { Stop-ChittyStack -Stack $script:stack }
-    if ($script:work) { Remove-Item -LiteralPath $script:work -Recurse -Force -ErrorAction SilentlyContinue }
+    Exit-ChittyTestWork $script:testWork -Stack $script:stack
 }
 
 Describe 'Sync-ChittyFolder' {

@@ -44,6 +44,27 @@ function Connect-ChittyTestStack {
     Connect-Chitty @connect
 }
 
+function Enter-ChittyTestWork {
+    # A new folder for one test file, with the module's configuration (and so the sync state) inside it.
+    # Returns the folder and the CHITTY_CONFIG_DIR it replaced, which Exit-ChittyTestWork puts back.
+    param([Parameter(Mandatory)] [string] $Name)
+    $path = Join-Path ([IO.Path]::GetTempPath()) ("chitty-pester-$Name-" + [guid]::NewGuid().ToString('N'))
+    New-Item -ItemType Directory -Path $path | Out-Null
+    $saved = $env:CHITTY_CONFIG_DIR
+    $env:CHITTY_CONFIG_DIR = Join-Path $path 'config'
+    [pscustomobject]@{ Path = $path; SavedConfigDir = $saved }
+}
+
+function Exit-ChittyTestWork {
+    # Undoes Enter-ChittyTestWork and the file's connection, and stops its stack; any of them may be missing
+    # when BeforeAll failed part way.
+    param($Work, $Stack)
+    Disconnect-Chitty
+    if ($Work) { $env:CHITTY_CONFIG_DIR = $Work.SavedConfigDir }
+    if ($Stack) { Stop-ChittyStack -Stack $Stack }
+    if ($Work) { Remove-Item -LiteralPath $Work.Path -Recurse -Force -ErrorAction SilentlyContinue }
+}
+
 function Invoke-ChittyPwsh {
     <#
     Runs a script in a fresh PowerShell (the same version as this one), from the repository root (or

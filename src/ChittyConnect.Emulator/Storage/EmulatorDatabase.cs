@@ -165,17 +165,7 @@ internal sealed class EmulatorDatabase : IDisposable
                 """;
             command.Parameters.AddWithValue("$chitty", chittyId);
             command.Parameters.AddWithValue("$now", nowMs);
-            var result = new List<JsonObject>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                if (JsonNode.Parse(reader.GetString(0)) is JsonObject session)
-                {
-                    result.Add(session);
-                }
-            }
-
-            return result;
+            return ReadAll(command, reader => JsonNode.Parse(reader.GetString(0)) as JsonObject);
         });
 
     // Context files --------------------------------------------------------------------------------
@@ -246,26 +236,19 @@ internal sealed class EmulatorDatabase : IDisposable
                 ORDER BY last_accessed DESC, rowid DESC
                 {(limit is { } n ? "LIMIT " + n : string.Empty)}
                 """;
-            var result = new List<ContextFileRow>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(new ContextFileRow(
-                    reader.GetString(0),
-                    reader.GetString(1),
-                    NullableString(reader, 2),
-                    reader.GetString(3),
-                    NullableString(reader, 4),
-                    reader.IsDBNull(5) ? null : reader.GetInt64(5),
-                    NullableString(reader, 6),
-                    NullableString(reader, 7),
-                    !reader.IsDBNull(8) && reader.GetInt64(8) != 0,
-                    reader.IsDBNull(9) ? 0 : reader.GetInt64(9),
-                    reader.IsDBNull(10) ? 0 : reader.GetInt64(10),
-                    NullableString(reader, 11)));
-            }
-
-            return result;
+            return ReadAll(command, reader => new ContextFileRow(
+                reader.GetString(0),
+                reader.GetString(1),
+                NullableString(reader, 2),
+                reader.GetString(3),
+                NullableString(reader, 4),
+                NullableInt64(reader, 5),
+                NullableString(reader, 6),
+                NullableString(reader, 7),
+                !reader.IsDBNull(8) && reader.GetInt64(8) != 0,
+                Int64OrZero(reader, 9),
+                Int64OrZero(reader, 10),
+                NullableString(reader, 11)));
         });
 
     // Sync events ----------------------------------------------------------------------------------
@@ -301,24 +284,17 @@ internal sealed class EmulatorDatabase : IDisposable
                        synced_at, metadata
                 FROM sync_events ORDER BY rowid
                 """;
-            var result = new List<SyncEventRow>();
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                result.Add(new SyncEventRow(
-                    reader.GetString(0),
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    NullableString(reader, 3) ?? string.Empty,
-                    reader.IsDBNull(4) ? 0 : reader.GetInt64(4),
-                    reader.IsDBNull(5) ? 0 : reader.GetInt64(5),
-                    NullableString(reader, 6) ?? string.Empty,
-                    NullableString(reader, 7),
-                    reader.IsDBNull(8) ? 0 : reader.GetInt64(8),
-                    NullableString(reader, 9)));
-            }
-
-            return result;
+            return ReadAll(command, reader => new SyncEventRow(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                NullableString(reader, 3) ?? string.Empty,
+                Int64OrZero(reader, 4),
+                Int64OrZero(reader, 5),
+                NullableString(reader, 6) ?? string.Empty,
+                NullableString(reader, 7),
+                Int64OrZero(reader, 8),
+                NullableString(reader, 9)));
         });
 
     // Upload tokens --------------------------------------------------------------------------------
@@ -366,7 +342,7 @@ internal sealed class EmulatorDatabase : IDisposable
                 reader.GetString(2),
                 reader.GetString(3),
                 reader.GetString(4),
-                reader.IsDBNull(5) ? null : reader.GetInt64(5),
+                NullableInt64(reader, 5),
                 NullableString(reader, 6),
                 NullableString(reader, 7),
                 reader.GetInt64(8));
@@ -388,6 +364,29 @@ internal sealed class EmulatorDatabase : IDisposable
 
     private static string? NullableString(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetValue(ordinal).ToString();
+
+    private static long? NullableInt64(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetInt64(ordinal);
+
+    private static long Int64OrZero(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? 0 : reader.GetInt64(ordinal);
+
+    // Every row the command returns, in order, mapped; a row the map answers null for is left out.
+    private static List<T> ReadAll<T>(SqliteCommand command, Func<SqliteDataReader, T?> map)
+        where T : class
+    {
+        var result = new List<T>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            if (map(reader) is { } row)
+            {
+                result.Add(row);
+            }
+        }
+
+        return result;
+    }
 
     private async Task<T> RunAsync<T>(Func<SqliteConnection, T> work)
     {

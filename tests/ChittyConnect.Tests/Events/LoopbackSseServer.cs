@@ -37,16 +37,7 @@ internal sealed class LoopbackSseServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Stop();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (Exception)
-        {
-            // The listener was stopped under the accept.
-        }
+        await LoopbackAccept.StopAsync(_listener, _stop, _acceptLoop);
 
         await Task.WhenAll(_connections.ToArray()).WaitAsync(TimeSpan.FromSeconds(5));
         _stop.Dispose();

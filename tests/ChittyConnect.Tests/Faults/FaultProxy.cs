@@ -118,15 +118,7 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Stop();
-        try
-        {
-            await _acceptLoop;
-        }
-        catch (Exception)
-        {
-        }
+        await LoopbackAccept.StopAsync(_listener, _stop, _acceptLoop);
 
         await Task.WhenAny(Task.WhenAll(_connections.Values), Task.Delay(TimeSpan.FromSeconds(5)));
         _stop.Dispose();

@@ -41,18 +41,25 @@ internal sealed class FaultStack : IAsyncDisposable
     }
 
     /// <summary>Settings that reach both servers through the proxies, with short timeouts.</summary>
-    public ChittyConnectionSettings Settings(TimeSpan timeout) => new()
+    public ChittyConnectionSettings Settings(TimeSpan timeout)
     {
-        Endpoint = ApiProxy.Uri,
+        var settings = SettingsFor(ApiProxy.Uri, S3Proxy.Uri, S3rver.Bucket);
+        settings.RequestTimeout = timeout;
+        settings.MaxRetries = 4;
+        return settings;
+    }
+
+    /// <summary>The emulator's key and identity at <paramref name="api"/>, s3rver's keys for <paramref name="bucket"/> at <paramref name="r2"/>.</summary>
+    public static ChittyConnectionSettings SettingsFor(Uri api, Uri r2, string bucket) => new()
+    {
+        Endpoint = api,
         ApiKey = new ChittySecret(EmulatorHost.ApiKey),
         ChittyId = EmulatorHost.ChittyId,
         SessionId = EmulatorHost.SessionId,
-        R2Endpoint = S3Proxy.Uri,
-        Bucket = S3rver.Bucket,
+        R2Endpoint = r2,
+        Bucket = bucket,
         R2AccessKeyId = S3rverProcess.AccessKey,
         R2SecretAccessKey = new ChittySecret(S3rverProcess.SecretKey),
-        RequestTimeout = timeout,
-        MaxRetries = 4,
     };
 
     /// <summary>Every object under <paramref name="prefix"/> (relative key to SHA-256), listed and read straight from s3rver.</summary>

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Amazon.S3.Model;
 using ChittyConnect.Api;
-using ChittyConnect.Configuration;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
@@ -146,17 +145,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
     private async Task<(ChittySyncSummary Summary, int ProgressAtStop)> SyncThroughOutageAsync(string local, string prefix, int transfers,
         Action<ChittySyncResult>? onResult, IProgress<SyncProgress>? progress, Task midway, Func<int> progressNow)
     {
-        var settings = new ChittyConnectionSettings
-        {
-            Endpoint = _emulator.BaseUri,
-            ApiKey = new ChittySecret(EmulatorHost.ApiKey),
-            ChittyId = EmulatorHost.ChittyId,
-            SessionId = EmulatorHost.SessionId,
-            R2Endpoint = _s3rver.Endpoint,
-            Bucket = _s3rver.Bucket,
-            R2AccessKeyId = S3rverProcess.AccessKey,
-            R2SecretAccessKey = new ChittySecret(S3rverProcess.SecretKey),
-        };
+        var settings = FaultStack.SettingsFor(_emulator.BaseUri, _s3rver.Endpoint, _s3rver.Bucket);
 
         // The module's defaults but the part size, so that a 200 MB file has parts in flight when the store goes.
         using var store = S3rverStores.Create(settings, new R2StoreOptions { MaxConcurrentRequests = transfers, PartSize = 8L * 1024 * 1024, MultipartThreshold = 64L * 1024 * 1024 }, minimumPartSize: 5L * 1024 * 1024);

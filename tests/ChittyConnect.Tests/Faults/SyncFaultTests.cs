@@ -1,4 +1,5 @@
 using ChittyConnect.Api;
+using ChittyConnect.Configuration;
 using ChittyConnect.Retry;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
@@ -47,6 +48,21 @@ public sealed class SyncFaultTests : IAsyncLifetime
         }
     }
 
+    // The store and the API client of one faulted run, the API's retries without their usual back-off.
+    private sealed class ProxiedClients(ChittyConnectionSettings settings, R2StoreOptions storeOptions) : IDisposable
+    {
+        private readonly R2ObjectStore _store = S3rverStores.Create(settings, storeOptions);
+        private readonly ChittyApiClient _api = new(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
+
+        public SyncEngine Engine => new(_store, _api);
+
+        public void Dispose()
+        {
+            _api.Dispose();
+            _store.Dispose();
+        }
+    }
+
     internal static R2StoreOptions SmallParts(TimeSpan timeout) => new()
     {
         PartSize = 256 * 1024,
@@ -87,9 +103,8 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.ApiProxy.Rate = 0.10;
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(3);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
-        using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
-        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
-        var engine = new SyncEngine(store, api);
+        using var clients = new ProxiedClients(settings, SmallParts(TimeSpan.FromSeconds(1.5)));
+        var engine = clients.Engine;
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 6, ReportBatchSize = 50 };
         var uploadedSomewhere = new HashSet<string>(StringComparer.Ordinal);
         var failedFirst = new HashSet<string>(StringComparer.Ordinal);
@@ -169,9 +184,8 @@ public sealed class SyncFaultTests : IAsyncLifetime
         var settings = _stack.Settings(TimeSpan.FromSeconds(1.5));
         var storeOptions = SmallParts(TimeSpan.FromSeconds(1.5));
         storeOptions.MaxRetries = 2;
-        using var store = S3rverStores.Create(settings, storeOptions);
-        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
-        var engine = new SyncEngine(store, api);
+        using var clients = new ProxiedClients(settings, storeOptions);
+        var engine = clients.Engine;
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 3 };
         var errorsPerRun = new List<int>();
         ChittySyncSummary summary;
@@ -204,9 +218,8 @@ public sealed class SyncFaultTests : IAsyncLifetime
         _stack.S3Proxy.Rate = _stack.ApiProxy.Rate = 0.15;
         _stack.S3Proxy.SlowDelay = _stack.ApiProxy.SlowDelay = TimeSpan.FromSeconds(2.5);
         var settings = _stack.Settings(TimeSpan.FromSeconds(1));
-        using var store = S3rverStores.Create(settings, SmallParts(TimeSpan.FromSeconds(1)));
-        using var api = new ChittyApiClient(settings, retry: RetryPolicy.ForApi(settings.MaxRetries, TimeSpan.FromMilliseconds(20)));
-        var engine = new SyncEngine(store, api);
+        using var clients = new ProxiedClients(settings, SmallParts(TimeSpan.FromSeconds(1)));
+        var engine = clients.Engine;
         var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = Path.Combine(_root, "state"), Transfers = 8, ReportBatchSize = 8 };
         var fileErrors = new List<string>();
         async Task<ChittySyncSummary> RunAsync(int run)

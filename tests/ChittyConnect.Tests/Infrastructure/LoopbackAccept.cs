@@ -30,4 +30,22 @@ internal static class LoopbackAccept
             accepted(client);
         }
     }
+
+    /// <summary>
+    /// Cancels <paramref name="stop"/>, stops the listener and waits for <paramref name="acceptLoop"/>, which may
+    /// end with the error of the accept the stop interrupted; the caller then waits for its own connections.
+    /// </summary>
+    public static async Task StopAsync(TcpListener listener, CancellationTokenSource stop, Task acceptLoop)
+    {
+        stop.Cancel();
+        listener.Stop();
+        try
+        {
+            await acceptLoop;
+        }
+        catch (Exception)
+        {
+            // The listener was stopped under the accept.
+        }
+    }
 }

@@ -21,54 +21,43 @@ public sealed class LargeFileReadTests
 
     public LargeFileReadTests(S3rverProcess s3rver) => _s3rver = s3rver;
 
-    [Fact]
-    public async Task With_the_part_hashes_of_the_hashing_read_the_upload_reads_the_file_only_to_send_it()
+    /// <summary>The part hashes an upload is given beside the file's own hashes.</summary>
+    public enum PartHashes
+    {
+        /// <summary>Those of the hashing read, with the store's part size: the upload uses them.</summary>
+        OfTheStoresPartSize,
+        /// <summary>None: the upload hashes the parts by a read of its own.</summary>
+        None,
+        /// <summary>Those of another part size: not used, the upload hashes the parts itself.</summary>
+        OfAnotherPartSize,
+    }
+
+    [Theory]
+    [InlineData(PartHashes.OfTheStoresPartSize, 1, 31)]
+    [InlineData(PartHashes.None, 2, 32)]
+    [InlineData(PartHashes.OfAnotherPartSize, 2, 33)]
+    public async Task An_upload_in_parts_reads_the_file_to_send_it_and_again_only_without_part_hashes_of_its_part_size(
+        PartHashes given, int readsOfTheFile, int seed)
     {
         var reads = new ReadCounter();
         using var ctx = new SyncTestContext(_s3rver, openFile: reads.Open);
-        var content = SyncTestContext.RandomBytes(Size, 31);
+        var content = SyncTestContext.RandomBytes(Size, seed);
         var path = ctx.Write("big.bin", content);
+        var partSize = given switch
+        {
+            PartHashes.OfTheStoresPartSize => ctx.Store.PartSizeFor(Size),
+            PartHashes.OfAnotherPartSize => 2 * 1024 * 1024,
+            _ => 0,
+        };
         long hashed = 0;
-        var hashes = await ContentHasher.HashFileAsync(path, CancellationToken.None, n => hashed += n, partSize: ctx.Store.PartSizeFor(Size));
+        var hashes = await ContentHasher.HashFileAsync(path, CancellationToken.None, n => hashed += n, partSize: partSize);
 
         var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", hashes.Sha256, hashes.Md5, DateTimeOffset.UtcNow,
-            null, null, CancellationToken.None, parts: hashes.Parts);
+            null, null, CancellationToken.None, parts: given == PartHashes.None ? null : hashes.Parts);
 
         Assert.Equal(4, result.Parts);
         Assert.Equal(Size, hashed);
-        Assert.Equal(Size, reads.Bytes);
-        AssertRcloneSeesTheFile(ctx, content);
-    }
-
-    [Fact]
-    public async Task Without_part_hashes_the_parts_are_hashed_by_a_read_of_their_own_and_the_object_is_the_same()
-    {
-        var reads = new ReadCounter();
-        using var ctx = new SyncTestContext(_s3rver, openFile: reads.Open);
-        var content = SyncTestContext.RandomBytes(Size, 32);
-        var path = ctx.Write("big.bin", content);
-
-        await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", SyncTestContext.Sha256(content), Convert.ToHexStringLower(MD5.HashData(content)),
-            DateTimeOffset.UtcNow, null, null, CancellationToken.None);
-
-        Assert.Equal(2L * Size, reads.Bytes);
-        AssertRcloneSeesTheFile(ctx, content);
-    }
-
-    [Fact]
-    public async Task Part_hashes_of_another_part_size_are_not_used()
-    {
-        var reads = new ReadCounter();
-        using var ctx = new SyncTestContext(_s3rver, openFile: reads.Open);
-        var content = SyncTestContext.RandomBytes(Size, 33);
-        var path = ctx.Write("big.bin", content);
-        var hashes = await ContentHasher.HashFileAsync(path, CancellationToken.None, partSize: 2 * 1024 * 1024);
-
-        var result = await ctx.Store.UploadFileAsync(path, ctx.Prefix + "big.bin", hashes.Sha256, hashes.Md5, DateTimeOffset.UtcNow,
-            null, null, CancellationToken.None, parts: hashes.Parts);
-
-        Assert.Equal(4, result.Parts);
-        Assert.Equal(2L * Size, reads.Bytes);
+        Assert.Equal(readsOfTheFile * (long)Size, reads.Bytes);
         AssertRcloneSeesTheFile(ctx, content);
     }
 

@@ -194,16 +194,10 @@ public sealed class SyncEngineTests
     public async Task Too_many_deletions_are_withheld()
     {
         using var ctx = new SyncTestContext(_s3rver);
-        for (var i = 0; i < 5; i++)
-        {
-            ctx.Write($"f{i}.txt", "content " + i);
-        }
+        ctx.WriteNumbered(5);
 
         await ctx.SyncAsync();
-        for (var i = 0; i < 3; i++)
-        {
-            File.Delete(Path.Combine(ctx.Local, $"f{i}.txt"));
-        }
+        ctx.DeleteNumbered(3);
 
         // 60% of the files: the share guard is lifted, the count alone is tested here.
         var (summary, results) = await ctx.SyncAsync(o =>

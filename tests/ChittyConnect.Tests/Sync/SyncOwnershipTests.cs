@@ -141,16 +141,10 @@ public sealed class SyncOwnershipTests
     public async Task A_one_way_run_deleting_more_than_the_share_stops_before_anything_changes_unless_forced()
     {
         using var ctx = new SyncTestContext(_s3rver);
-        for (var i = 0; i < 20; i++)
-        {
-            ctx.Write($"f{i:00}.txt", "content " + i);
-        }
+        ctx.WriteNumbered(20);
 
         await ctx.SyncAsync();
-        for (var i = 0; i < 15; i++)
-        {
-            File.Delete(Path.Combine(ctx.Local, $"f{i:00}.txt"));
-        }
+        ctx.DeleteNumbered(15);
 
         ctx.Write("new.txt", "new");
 
@@ -169,10 +163,7 @@ public sealed class SyncOwnershipTests
         Assert.Equal(6, (await ctx.RemoteContentAsync()).Count);
 
         // 10%: allowed without -Force.
-        for (var i = 0; i < 14; i++)
-        {
-            ctx.Write($"g{i:00}.txt", "more " + i);
-        }
+        ctx.WriteNumbered(14, "g", "more ");
 
         await ctx.SyncAsync();
         File.Delete(Path.Combine(ctx.Local, "g00.txt"));
@@ -203,16 +194,10 @@ public sealed class SyncOwnershipTests
     public async Task A_two_way_run_deleting_more_than_the_share_of_a_side_stops_and_a_small_share_goes_ahead()
     {
         using var ctx = new SyncTestContext(_s3rver);
-        for (var i = 0; i < 20; i++)
-        {
-            ctx.Write($"f{i:00}.txt", "content " + i);
-        }
+        ctx.WriteNumbered(20);
 
         await ctx.SyncAsync(Both);
-        for (var i = 0; i < 15; i++)
-        {
-            File.Delete(Path.Combine(ctx.Local, $"f{i:00}.txt"));
-        }
+        ctx.DeleteNumbered(15);
 
         var refused = await Assert.ThrowsAsync<SyncException>(() => ctx.SyncAsync(Both));
         Assert.Equal("SyncTooManyDeletes", refused.ErrorId);
@@ -220,10 +205,7 @@ public sealed class SyncOwnershipTests
         Assert.Equal(0, ctx.Wire.Count("DELETE"));
 
         // Two of twenty on the remote side (10%) are deleted locally.
-        for (var i = 0; i < 15; i++)
-        {
-            ctx.Write($"f{i:00}.txt", "content " + i);
-        }
+        ctx.WriteNumbered(15);
 
         await ctx.SyncAsync(Both);
         await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "f18.txt");

@@ -178,6 +178,24 @@ public sealed class SyncTestContext : IDisposable
         return path;
     }
 
+    /// <summary>Writes <paramref name="count"/> numbered files, f00.txt ("content 0") onwards for stem "f".</summary>
+    public void WriteNumbered(int count, string stem = "f", string content = "content ")
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Write($"{stem}{i:00}.txt", content + i);
+        }
+    }
+
+    /// <summary>Deletes the first <paramref name="count"/> files <see cref="WriteNumbered"/> wrote.</summary>
+    public void DeleteNumbered(int count, string stem = "f")
+    {
+        for (var i = 0; i < count; i++)
+        {
+            File.Delete(Path.Combine(Local, $"{stem}{i:00}.txt"));
+        }
+    }
+
     public static byte[] RandomBytes(int length, int seed)
     {
         var bytes = new byte[length];

@@ -91,18 +91,12 @@ public sealed class TwoWaySyncTests
     public async Task MaxDelete_holds_for_each_side_on_its_own()
     {
         using var ctx = new SyncTestContext(_s3rver);
-        for (var i = 0; i < 6; i++)
-        {
-            ctx.Write($"f{i}.txt", "content " + i);
-        }
+        ctx.WriteNumbered(6);
 
         await ctx.SyncAsync(Both);
-        for (var i = 0; i < 3; i++)
-        {
-            File.Delete(Path.Combine(ctx.Local, $"f{i}.txt"));
-        }
+        ctx.DeleteNumbered(3);
 
-        await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "f5.txt");
+        await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + "f05.txt");
 
         // The share guard is lifted: the counts alone are tested here.
         var (summary, results) = await ctx.SyncAsync(o =>
@@ -113,12 +107,12 @@ public sealed class TwoWaySyncTests
         });
 
         // Three local deletions exceed the limit: none goes to the bucket. The one remote deletion is within it.
-        Assert.Equal(new[] { ("f5.txt", SyncAction.DeletedLocal) }, results.Select(r => (r.RelativePath, r.Action)));
+        Assert.Equal(new[] { ("f05.txt", SyncAction.DeletedLocal) }, results.Select(r => (r.RelativePath, r.Action)));
         Assert.Equal(3, summary.DeletesWithheld);
         Assert.Equal(SyncWithholdReason.MaxDelete, summary.DeletesWithheldBecause);
         Assert.Contains("3 remote deletions exceed -MaxDelete 2", summary.DeletesWithheldReason);
         Assert.False(summary.Success);
-        Assert.Equal(new[] { "f0.txt", "f1.txt", "f2.txt", "f3.txt", "f4.txt" }, (await ctx.RemoteContentAsync()).Keys.OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(new[] { "f00.txt", "f01.txt", "f02.txt", "f03.txt", "f04.txt" }, (await ctx.RemoteContentAsync()).Keys.OrderBy(k => k, StringComparer.Ordinal));
 
         var (allowed, deleted) = await ctx.SyncAsync(o =>
         {
@@ -128,7 +122,7 @@ public sealed class TwoWaySyncTests
         });
         Assert.True(allowed.Success);
         Assert.Equal(3, deleted.Count(r => r.Action == SyncAction.DeletedRemote));
-        Assert.Equal(new[] { "f3.txt", "f4.txt" }, (await ctx.RemoteContentAsync()).Keys.OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(new[] { "f03.txt", "f04.txt" }, (await ctx.RemoteContentAsync()).Keys.OrderBy(k => k, StringComparer.Ordinal));
     }
 
     [Fact]
