@@ -1,11 +1,9 @@
 using System;
 using System.IO;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text;
 using ChittyConnect.Configuration;
 using ChittyConnect.Files;
-using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Sync;
 
@@ -60,13 +58,8 @@ internal static class PrefixClaim
     }
 
     /// <summary>The claim file of a target: one per endpoint, bucket and prefix.</summary>
-    internal static string PathFor(string stateDirectory, Uri endpoint, string bucket, string prefix)
-    {
-        var target = string.Join("\n", endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), bucket, prefix);
-        using var sha = SHA256.Create();
-        var hash = ContentHasher.ToHex(sha.ComputeHash(Encoding.UTF8.GetBytes(target))).Substring(0, 32);
-        return Path.Combine(stateDirectory, hash + ".prefix");
-    }
+    internal static string PathFor(string stateDirectory, Uri endpoint, string bucket, string prefix) =>
+        SyncStateLocation.FileFor(stateDirectory, SyncStateLocation.TargetOf(endpoint, bucket, prefix), ".prefix");
 
     private static string? Read(string path)
     {

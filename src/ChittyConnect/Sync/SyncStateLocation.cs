@@ -22,11 +22,20 @@ internal static class SyncStateLocation
     /// <summary>The state file for this target under <paramref name="directory"/> (default: <see cref="DefaultDirectory"/>).</summary>
     public static string PathFor(string? directory, string localPath, Uri endpoint, string bucket, string prefix, out string identity)
     {
-        directory ??= DefaultDirectory();
-        identity = string.Join("\n", NormalizeFolder(localPath), endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), bucket, prefix);
+        identity = NormalizeFolder(localPath) + "\n" + TargetOf(endpoint, bucket, prefix);
+        return FileFor(directory ?? DefaultDirectory(), identity, ".json");
+    }
+
+    /// <summary>What a sync writes to, as the state files name it: endpoint, bucket and prefix.</summary>
+    internal static string TargetOf(Uri endpoint, string bucket, string prefix) =>
+        string.Join("\n", endpoint.GetLeftPart(UriPartial.Authority).ToLowerInvariant(), bucket, prefix);
+
+    /// <summary>The file in <paramref name="directory"/> named by a hash of <paramref name="identity"/>.</summary>
+    internal static string FileFor(string directory, string identity, string extension)
+    {
         using var sha = SHA256.Create();
         var hash = ContentHasher.ToHex(sha.ComputeHash(Encoding.UTF8.GetBytes(identity))).Substring(0, 32);
-        return Path.Combine(directory, hash + ".json");
+        return Path.Combine(directory, hash + extension);
     }
 
     /// <summary>
