@@ -32,7 +32,7 @@ namespace ChittyConnect.Storage;
 /// </summary>
 internal sealed class RequestWindow
 {
-    /// <summary>Requests in flight at the start (rclone's default transfers, the module's before this window).</summary>
+    /// <summary>Requests in flight at the start (rclone's default transfers).</summary>
     public const int Initial = 4;
 
     /// <summary>Most requests in flight the window ever allows (see the summary for why).</summary>
