@@ -20,14 +20,13 @@ public static class RangedListing
     /// <summary>The most ranges listed at once (rclone lists 8 folders at a time by default).</summary>
     public const int MaxRanges = 8;
 
-    /// <summary>The keys of one page of a listing (ListObjectsV2's max-keys).</summary>
-    public const int PageKeys = 1000;
-
     /// <summary>
-    /// The known keys a range is cut to hold, up to <see cref="MaxRanges"/> ranges: a little less than a page,
-    /// so that a range still takes one request where the sample's cut is off by a few keys or a few were added.
+    /// The fewest known keys per range: about two pages. A store that does one request's work at a time
+    /// (s3rver walks the whole prefix for every page, about 0.2 s of its CPU each) lists a prefix of 2,000
+    /// keys slower in ranges of one page than in one range, on loopback and through a link of 30 ms each way
+    /// alike (bench/Measure-ListingRanges.ps1, bench/analysis.md), so smaller ranges are not taken.
     /// </summary>
-    public const int KeysPerRange = 900;
+    public const int MinKeysPerRange = 2000;
 
     /// <summary>
     /// The most known keys missing from a ranged listing that are each confirmed gone by a HEAD (at once, one
@@ -47,15 +46,13 @@ public static class RangedListing
 
     /// <summary>
     /// Split points that cut the keys a store is expected to hold (<paramref name="knownKeys"/>, in any
-    /// order; <paramref name="count"/> of them) into ranges of about equal size: none where one page holds
-    /// them all, otherwise ranges of at most <see cref="KeysPerRange"/> keys, at most <see cref="MaxRanges"/>
-    /// of them. A page costs a request, and the pages of one range follow each other, so a listing costs
-    /// about as many requests one after the other as its longest range has pages. Takes an evenly spread
-    /// sample of the keys rather than sorting them all.
+    /// order; <paramref name="count"/> of them) into ranges of about equal size: none below
+    /// <see cref="MinKeysPerRange"/> keys per range, at most <see cref="MaxRanges"/> ranges. Takes an evenly
+    /// spread sample of the keys rather than sorting them all.
     /// </summary>
     public static IReadOnlyList<string> SplitPoints(IEnumerable<string> knownKeys, int count)
     {
-        var ranges = count <= PageKeys ? 1 : Math.Min(MaxRanges, (count + KeysPerRange - 1) / KeysPerRange);
+        var ranges = Math.Min(MaxRanges, count / MinKeysPerRange);
         if (ranges < 2)
         {
             return Array.Empty<string>();

@@ -69,9 +69,7 @@ public sealed class RangedListingTests
         var bounds = points.Select(p => sorted.BinarySearch(p, RangedListing.KeyOrder)).Prepend(-1).Append(sorted.Count - 1).ToList();
         var sizes = bounds.Zip(bounds.Skip(1), (a, b) => b - a).ToList();
         Assert.All(sizes, size => Assert.InRange(size, 100_000 / 8 * 3 / 4, 100_000 / 8 * 5 / 4));
-        // Keys one page holds are listed in one request; one more, and two ranges list them at once.
-        Assert.Empty(RangedListing.SplitPoints(keys.Take(RangedListing.PageKeys), RangedListing.PageKeys));
-        Assert.Single(RangedListing.SplitPoints(keys.Take(RangedListing.PageKeys + 1), RangedListing.PageKeys + 1));
+        Assert.Empty(RangedListing.SplitPoints(keys.Take(2 * RangedListing.MinKeysPerRange - 1), 2 * RangedListing.MinKeysPerRange - 1));
     }
 
     [Fact]
@@ -193,7 +191,7 @@ public sealed class RangedListingTests
         public async Task A_re_sync_lists_in_ranges_and_sends_exactly_the_objects_another_tool_removed()
         {
             using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean);
-            const int files = 4100;
+            const int files = 2 * RangedListing.MinKeysPerRange + 100;
             static string Name(int i) => $"d{i % 7}/f{i:00000}.txt";
             for (var i = 0; i < files; i++)
             {
@@ -210,21 +208,21 @@ public sealed class RangedListingTests
 
             Assert.Equal(new[] { Name(0), Name(4012) }, results.Where(r => r.Action == SyncAction.Uploaded).Select(r => r.RelativePath).Order(StringComparer.Ordinal));
             Assert.Equal(files - 2, again.FilesSkipped);
-            // Five ranges of about 820 keys, one page each, all at once, where one listing takes five pages one
-            // after the other; the two known keys they did not list are confirmed gone by a HEAD each.
-            Assert.Equal(5, ctx.Store.Requests.List - listsBefore);
+            // Two ranges of about 2,050 keys: three pages each, where one listing would take five; the two known
+            // keys they did not list are confirmed gone by a HEAD each.
+            Assert.Equal(6, ctx.Store.Requests.List - listsBefore);
             Assert.Equal(2, ctx.Store.Requests.Head - headsBefore);
         }
 
         [Fact]
         public async Task A_store_that_lists_out_of_key_order_across_a_page_boundary_has_every_key_listed_and_nothing_deleted()
         {
-            // s3rver's order: it walks its folders, so the 1,000 keys of d/ fill the first page and d.txt,
-            // which key order puts before all of them, opens the second; a range that ends in d/ stops on the
-            // first page and never meets d.txt.
+            // s3rver's order: it walks its folders, so the 3,000 keys of d/ fill the first three pages and
+            // d.txt, which key order puts before all of them, opens the fourth; the first range, which ends in
+            // d/, stops on the third page and never meets d.txt.
             using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean, wrapHandler: inner => new FolderWalkListing(inner));
-            const int inD = 1000;
-            const int inE = 2 * RangedListing.KeysPerRange;
+            const int inD = 3000;
+            const int inE = 2 * RangedListing.MinKeysPerRange - inD + 200;
             const int total = inD + inE + 1;
             for (var i = 0; i < inD; i++)
             {
@@ -247,7 +245,7 @@ public sealed class RangedListingTests
 
             Assert.Equal(1, second.FilesUploaded);
             var rangedPages = ctx.Store.Requests.List - listsBefore;
-            Assert.True(rangedPages > 3, $"{rangedPages} pages: the re-sync was not listed in ranges.");
+            Assert.True(rangedPages > 5, $"{rangedPages} pages: the re-sync was not listed in ranges.");
             listsBefore = ctx.Store.Requests.List;
 
             // The ranges miss d.txt, which the state knows: the prefix is listed again from the start.
@@ -259,14 +257,14 @@ public sealed class RangedListingTests
             Assert.DoesNotContain(results, r => r.Action is SyncAction.Deleted or SyncAction.DeletedLocal or SyncAction.DeletedRemote);
             Assert.True(File.Exists(Path.Combine(ctx.Local, "d.txt")));
             Assert.NotNull(await ctx.Store.HeadAsync(ctx.Prefix + "d.txt", CancellationToken.None));
-            Assert.Equal(rangedPages + 3, ctx.Store.Requests.List - listsBefore);
+            Assert.Equal(rangedPages + 5, ctx.Store.Requests.List - listsBefore);
             listsBefore = ctx.Store.Requests.List;
 
             // That listing showed the store's order is not the key order: from now on one range from the start.
             var (fourth, _) = await ctx.SyncAsync(Both);
 
             Assert.Equal(total, fourth.FilesSkipped);
-            Assert.Equal(3, ctx.Store.Requests.List - listsBefore);
+            Assert.Equal(5, ctx.Store.Requests.List - listsBefore);
         }
     }
 
