@@ -227,7 +227,9 @@ function New-SummaryTable($Data) {
             $module = Get-Stats (Get-Samples $s $c)
             $rclone = Get-Stats (Get-Samples $s 'rclone')
             $aws = Get-Stats (Get-Samples $s 'aws')
-            $goal = if ($g -eq 'Scale') { $s.GoalText } else { "<= $($s.GoalRatio)" }
+            $goal = if ($g -eq 'Scale') { $s.GoalText }
+            elseif ($s.GoalRatio -le 0 -and $s.PSObject.Properties['FloorGoal']) { "<= $($s.FloorGoal) x the floor" }
+            else { "<= $($s.GoalRatio)" }
             $floor = if ($s.Floor) { '{0} s' -f (Format-Number $s.Floor.Seconds) } else { '-' }
             $where = if ($g -eq 'Scale') { if ($c -eq 'process') { 'whole process' } else { 'in a session' } } else { $groups[$g] }
             $lines.Add(('| {0} ({1}) | {2} | {3} | {4} | {5} | {6} | {7} | {8} |' -f $s.Title, $where, $goal,
