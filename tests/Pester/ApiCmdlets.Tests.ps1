@@ -112,6 +112,23 @@ Describe 'Sessions' {
         (Get-ChittySession).Id | Should -Contain $stack.SessionId
     }
 
+    It 'without -SessionId creates the connection''s own session' {
+        $other = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId 'connection-default-session'
+        $session = New-ChittySession -Metadata @{ device = 'pester' } -Connection $other
+        $session.Id | Should -Be 'connection-default-session'
+        (Get-ChittySession -SessionId 'connection-default-session' -Connection $other).Metadata.device | Should -Be 'pester'
+        Connect-Stack | Out-Null
+    }
+
+    It 'without -SessionId on a connection that names no session fails with ChittySessionRequired and sends nothing' {
+        $bare = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId
+        Connect-Stack | Out-Null
+        Clear-EmulatorRequests
+        { New-ChittySession -Connection $bare -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySessionRequired,ChittyConnect.PowerShell.Commands.NewChittySessionCommand'
+        Get-EmulatorRequests | Should -BeNullOrEmpty
+    }
+
     It 'gives ChittySessionNotFound for an unknown session' {
         { Get-ChittySession -SessionId 'no-such-session' -ErrorAction Stop } |
             Should -Throw -ErrorId 'ChittySessionNotFound,ChittyConnect.PowerShell.Commands.GetChittySessionCommand'
