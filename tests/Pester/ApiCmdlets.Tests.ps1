@@ -52,6 +52,14 @@ Describe 'Connect-Chitty and the connection cmdlets' {
         ($checks | Where-Object Check -eq 'Endpoint').Status | Should -Be 'Passed'
         ($checks | Where-Object Check -eq 'ApiKey').Status | Should -Be 'Passed'
         Test-ChittyConnection -Quiet | Should -BeFalse -Because 'the session does not exist until it is created'
+        ($checks | Where-Object Check -eq 'ApiKey').Detail | Should -Be "valid for $($stack.ChittyId), the key's session $($stack.SessionId)"
+    }
+
+    It 'says when the key''s session, which whoami answers for, is not the connection''s' {
+        $other = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId 'another-session'
+        $row = Test-ChittyConnection -Connection $other | Where-Object Check -eq 'ApiKey'
+        $row.Detail | Should -BeLike "*the key's session $($stack.SessionId) (this connection sends to 'another-session'; Get-ChittyWhoAmI shows*"
+        Connect-Stack | Out-Null
     }
 
     It 'checks the R2 bucket like rclone lsd, and fails a bucket that does not exist' {
