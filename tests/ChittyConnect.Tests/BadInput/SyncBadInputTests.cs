@@ -399,6 +399,25 @@ public sealed class SyncBadInputTests : SyncCmdletTest
     }
 
     [Fact]
+    public async Task A_store_that_is_down_is_named_in_the_error_and_nothing_is_changed()
+    {
+        // A port nothing listens on: every connection is refused.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var down = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
+        listener.Stop();
+
+        var record = Sync("$folder -RetryTimeoutSec 1", Connection(s => s.R2Endpoint = down)).SingleError();
+
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.ConnectionError, record.CategoryInfo.Category);
+        Assert.Contains($"at {down.GetLeftPart(UriPartial.Authority)} failed", record.Exception.Message);
+        Assert.Contains("Test-ChittyConnection", record.ErrorDetails.RecommendedAction);
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
+    [Fact]
     public async Task A_local_name_with_a_control_character_is_refused_at_the_scan_naming_it_and_the_rest_uploads()
     {
         File.WriteAllText(Path.Combine(Folder, "bad\u0001name.txt"), "control");
