@@ -61,4 +61,9 @@ internal sealed class SyncStateEntry
     /// machine found it on both sides without moving it.
     /// </summary>
     public bool Reported { get; set; }
+
+    /// <summary>Whether <paramref name="other"/> remembers the same content, stat, ETag and report as this entry.</summary>
+    public bool SameAs(SyncStateEntry other) =>
+        Size == other.Size && ModifiedTicks == other.ModifiedTicks && Reported == other.Reported
+        && PackedHex.Same(_sha256, other._sha256) && PackedHex.Same(_md5, other._md5) && PackedHex.Same(_remoteETag, other._remoteETag);
 }
