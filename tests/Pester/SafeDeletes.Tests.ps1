@@ -194,8 +194,10 @@ Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString
         $oldPath = ($old.Output[-1] -split '\|')[2]
         $oldPath | Should -BeLike "$roaming/sync-state/*.json"
         Remove-Item -Path (Join-Path $roaming 'sync-state/*.prefix')
-        # Its files' lines (F path size mtime sha256 md5 etag reported; '=' an ETag that is the MD5) as that version's JSON.
-        $lines = @(Get-Content -LiteralPath $oldPath | ForEach-Object { , ($_ -split "`t") })
+        # Its files' lines (F path size mtime sha256 md5 etag reported; '=' an ETag that is the MD5; \t \n \r \\
+        # escaped) as that version's JSON.
+        $unescape = { param($field) [regex]::Replace($field, '\\(.)', { param($m) switch ($m.Groups[1].Value) { 't' { "`t" } 'n' { "`n" } 'r' { "`r" } default { $_ } } }) }
+        $lines = @(Get-Content -LiteralPath $oldPath | ForEach-Object { , @($_ -split "`t" | ForEach-Object { & $unescape $_ }) })
         $files = [ordered]@{}
         foreach ($f in $lines.Where({ $_[0] -eq 'F' })) {
             $files[$f[1]] = [ordered]@{ size = [long]$f[2]; mtime = [long]$f[3]; sha256 = $f[4]; md5 = $f[5]; etag = $(if ($f[6] -eq '=') { $f[5] } else { $f[6].Substring(1) }); reported = $f[7] -eq 'r' }
