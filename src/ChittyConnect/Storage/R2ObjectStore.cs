@@ -601,7 +601,22 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             throw RemoteChanged(key, condition!, ex);
         }
+        catch (ObjectStoreException ex) when (ConditionUnsupported(ex, condition))
+        {
+            throw ConditionRefused(key, condition!, ex);
+        }
     }
+
+    // A store that does not implement conditional writes answers them 501 NotImplemented (a permanent answer,
+    // not an outage). Writing without the condition could replace another device's newer version unseen, so
+    // the upload fails instead, having written nothing.
+    private static bool ConditionUnsupported(ObjectStoreException ex, WriteCondition? condition) =>
+        condition is not null && (ex.StatusCode == 501 || ex.Code == "NotImplemented");
+
+    private static ObjectStoreException ConditionRefused(string key, WriteCondition condition, ObjectStoreException ex) =>
+        new($"'{key}' was not written: the store does not support conditional writes (it answered {condition} with {ex.StatusCode} {ex.Code}). " +
+            "A sync writes an object only over the version it listed, so that no other device's update is lost; this store cannot promise that, so nothing was written and no file or object was deleted.",
+            key, ObjectStoreException.ConditionalWriteUnsupported, ex.StatusCode, ex);
 
     // 412 is R2's (and S3's) answer to a condition that does not hold, 409 S3's to a write that raced another
     // one on the key; S3 answers If-Match on a missing key with 404 NoSuchKey.

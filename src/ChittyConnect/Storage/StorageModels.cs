@@ -222,6 +222,12 @@ public sealed class ObjectStoreException : Exception
     /// </summary>
     public const string RemoteChanged = "RemoteChanged";
 
+    /// <summary>
+    /// The <see cref="Code"/> of an upload the store refused because it does not implement conditional writes
+    /// (501 NotImplemented to If-Match or If-None-Match); nothing was written.
+    /// </summary>
+    public const string ConditionalWriteUnsupported = "ConditionalWriteUnsupported";
+
     /// <summary>The object key concerned, if any.</summary>
     public string? Key { get; }
 
