@@ -32,8 +32,16 @@ internal sealed partial class SyncState
     public static SyncState Load(string path, string identity, out string? warning, bool md5Optional = false)
     {
         warning = null;
-        var state = new SyncState(path, identity);
-        if (!File.Exists(path))
+        var source = path;
+        string? legacy = null;
+        if (!File.Exists(path) && SyncStateLocation.LegacyPathOf(path) is { } legacyPath && File.Exists(legacyPath))
+        {
+            // The state an earlier version wrote as JSON beside it: read once, replaced by this one's next save.
+            source = legacy = legacyPath;
+        }
+
+        var state = Fresh();
+        if (!File.Exists(source))
         {
             try
             {
@@ -43,7 +51,7 @@ internal sealed partial class SyncState
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 warning = $"The sync state's journal '{state.JournalPath}' could not be read ({ex.Message}); every file is hashed again.";
-                return new SyncState(path, identity);
+                return Fresh();
             }
 
             return state;
@@ -52,7 +60,7 @@ internal sealed partial class SyncState
         try
         {
             using var sha = SHA256.Create();
-            using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+            using (var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
             using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Read))
             {
                 var json = file.Length > 0 && file.ReadByte() == '{';
@@ -60,7 +68,7 @@ internal sealed partial class SyncState
                 warning = json ? state.ReadJson(hashing, md5Optional) : state.ReadLines(hashing, md5Optional);
                 if (warning is not null)
                 {
-                    return new SyncState(path, identity);
+                    return Fresh();
                 }
 
                 // Read to the end, so the hash covers the whole file.
@@ -68,15 +76,17 @@ internal sealed partial class SyncState
             }
 
             // A JSON state is written again in lines by the next save, whatever it holds.
-            state._persisted = state._needsConversion ? null : sha.Hash;
+            state._persisted = state._needsConversion || legacy is not null ? null : sha.Hash;
             state.ReplayJournal(md5Optional);
             return state;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException or OverflowException)
         {
-            warning = $"The sync state '{path}' could not be read ({ex.Message}); every file is hashed again.";
-            return new SyncState(path, identity);
+            warning = $"The sync state '{source}' could not be read ({ex.Message}); every file is hashed again.";
+            return Fresh();
         }
+
+        SyncState Fresh() => new(path, identity) { _legacyPath = legacy };
     }
 
     // A state in lines (SyncStateFormat); returns why it is not this machine's and target's, or null.
@@ -117,7 +127,7 @@ internal sealed partial class SyncState
 
                     break;
                 case "listed-in-key-order" when fields.Length == 2:
-                    ListedInKeyOrder = fields[1] == "true";
+                    _listedInKeyOrder = fields[1] == "true";
                     break;
                 case "P" when fields.Length == 4:
                     PendingUploads[fields[2]] = new PendingUpload { Key = fields[1], UploadId = fields[2], Sha256 = fields[3].Length == 0 ? null : fields[3] };
@@ -174,7 +184,7 @@ internal sealed partial class SyncState
             (version >= 2 ? Files : _inherited)[file.Name] = Checked(file.Name, entry, md5Optional);
         }
 
-        ListedInKeyOrder = root.TryGetProperty("listedInKeyOrder", out var ordered) && ordered.GetBoolean();
+        _listedInKeyOrder = root.TryGetProperty("listedInKeyOrder", out var ordered) && ordered.GetBoolean();
 
         if (root.TryGetProperty("moving", out var moving))
         {
@@ -277,6 +287,12 @@ internal sealed partial class SyncState
             if (journal)
             {
                 File.Delete(JournalPath);
+            }
+
+            if (_legacyPath is not null)
+            {
+                File.Delete(_legacyPath);
+                _legacyPath = null;
             }
         }
     }

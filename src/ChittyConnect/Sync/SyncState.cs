@@ -25,6 +25,10 @@ internal sealed partial class SyncState
     // Set by a read of a JSON state, which the next save writes in lines whatever it holds.
     private bool _needsConversion;
 
+    // The JSON state of an earlier version this one was read from (SyncStateLocation.LegacyPathOf), deleted by
+    // the first save, so that only one state of the target remains.
+    private string? _legacyPath;
+
     private readonly object _gate = new();
 
     public SyncState(string path, string identity)
@@ -41,9 +45,23 @@ internal sealed partial class SyncState
 
     /// <summary>
     /// Whether the last listing of the prefix read every key strictly in key order (UTF-8 bytes), so that the
-    /// next may be listed in ranges (RangedListing.ListKnownAsync); false until a listing showed it.
+    /// next may be listed in ranges (RangedListing.ListKnownAsync); false until a listing showed it. A change
+    /// of it is saved, as a change of an entry is (it is not journaled: false, the default, is the safe side).
     /// </summary>
-    public bool ListedInKeyOrder { get; set; }
+    public bool ListedInKeyOrder
+    {
+        get => _listedInKeyOrder;
+        set
+        {
+            lock (_gate)
+            {
+                _changed |= _listedInKeyOrder != value;
+                _listedInKeyOrder = value;
+            }
+        }
+    }
+
+    private bool _listedInKeyOrder;
 
     // The entries of a state from before machine ids (version 1), which cannot say whose they are: a cache of
     // hashes (a file with the same stat is not read again), never a baseline or what the sync owns. A run

@@ -60,7 +60,7 @@ public sealed class SyncEngineTests
         Assert.NotNull(summary.ReportEventId);
 
         // The re-run writes nothing to disk either: the state file is left as it is (not rewritten and fsynced).
-        var stateFile = Directory.EnumerateFiles(ctx.StateDirectory, "*.json").Single();
+        var stateFile = Directory.EnumerateFiles(ctx.StateDirectory, "*.state").Single();
         var stateBytes = File.ReadAllBytes(stateFile);
         var stateWritten = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(stateFile, stateWritten);
@@ -318,15 +318,19 @@ public sealed class SyncEngineTests
         ctx.WriteFixtureTree();
         var (first, _) = await ctx.SyncAsync();
         var lines = File.ReadAllText(first.StatePath);
-        File.WriteAllText(first.StatePath, StateFileLines.AsJson(first.StatePath!, version: 2));
+        // As the version before left it: JSON, in a file of the same name ending in .json, and no state in lines.
+        var legacy = Path.ChangeExtension(first.StatePath!, ".json");
+        File.WriteAllText(legacy, StateFileLines.AsJson(first.StatePath!, version: 2));
+        File.Delete(first.StatePath!);
 
         var (converted, results) = await ctx.SyncAsync();
 
-        // The JSON state was the baseline: nothing read or sent again, and it is in lines now.
+        // The JSON state was the baseline: nothing read or sent again, and it is in lines now, alone.
         Assert.Null(converted.StateWarning);
         Assert.Empty(results);
         Assert.Equal(0, converted.BytesHashed);
         Assert.Equal(lines, File.ReadAllText(first.StatePath));
+        Assert.False(File.Exists(legacy));
         var written = File.GetLastWriteTimeUtc(first.StatePath);
         File.SetLastWriteTimeUtc(first.StatePath, written.AddMinutes(-5));
 
