@@ -206,6 +206,7 @@ Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString
         $oldJson = [IO.Path]::ChangeExtension($oldPath, '.json')
         [ordered]@{ version = 1; identity = $lines.Where({ $_[0] -eq 'identity' })[0][1]; files = $files; pending = @() } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $oldJson
         Remove-Item -LiteralPath $oldPath
+        if (Test-Path -LiteralPath "$oldPath.lock") { Move-Item -LiteralPath "$oldPath.lock" -Destination "$oldJson.lock" }
 
         $environment = @{ CHITTY_CONFIG_DIR = $null; CHITTY_STATE_DIR = $null; HOME = $home_; XDG_CONFIG_HOME = $null; XDG_STATE_HOME = $null }
         $new = Invoke-ChittyPwsh -Environment $environment -Command $connect
