@@ -25,65 +25,86 @@ internal static class Poly1305Wide
         var t0 = BinaryPrimitives.ReadUInt64LittleEndian(key);
         var t1 = BinaryPrimitives.ReadUInt64LittleEndian(key.Slice(8));
         // r, clamped as the RFC asks, in limbs.
-        var r = new Limbs
-        {
-            R0 = t0 & 0xffc0fffffff,
-            R1 = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffff,
-            R2 = (t1 >> 24) & 0x00ffffffc0f,
-        };
+        var r0 = t0 & 0xffc0fffffff;
+        var r1 = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffff;
+        var r2 = (t1 >> 24) & 0x00ffffffc0f;
         // 2^130 = 5 modulo p, and the limbs' sizes put a further factor 4 on the products that wrap.
-        r.S1 = r.R1 * (5 << 2);
-        r.S2 = r.R2 * (5 << 2);
+        var s1 = r1 * (5 << 2);
+        var s2 = r2 * (5 << 2);
         ulong h0 = 0, h1 = 0, h2 = 0;
-        while (message.Length >= 16)
-        {
-            Block(in r, BinaryPrimitives.ReadUInt64LittleEndian(message), BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(8)), 1UL << 40, ref h0, ref h1, ref h2);
-            message = message.Slice(16);
-        }
 
-        if (message.Length > 0)
+        // Everything in locals, the loop's one body for full blocks and the last partial one alike, so
+        // that the accumulator stays in registers.
+        Span<byte> last = stackalloc byte[16];
+        var position = 0;
+        while (position < message.Length)
         {
-            // A final partial block: its bytes, a 1 after them, zeros to 16 bytes, and no 2^128 bit.
-            Span<byte> last = stackalloc byte[16];
-            last.Clear();
-            message.CopyTo(last);
-            last[message.Length] = 1;
-            Block(in r, BinaryPrimitives.ReadUInt64LittleEndian(last), BinaryPrimitives.ReadUInt64LittleEndian(last.Slice(8)), 0, ref h0, ref h1, ref h2);
+            ulong m0, m1, hibit;
+            if (message.Length - position >= 16)
+            {
+                m0 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position));
+                m1 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position + 8));
+                hibit = 1UL << 40;
+                position += 16;
+            }
+            else
+            {
+                // A final partial block: its bytes, a 1 after them, zeros to 16 bytes, and no 2^128 bit.
+                last.Clear();
+                message.Slice(position).CopyTo(last);
+                last[message.Length - position] = 1;
+                m0 = BinaryPrimitives.ReadUInt64LittleEndian(last);
+                m1 = BinaryPrimitives.ReadUInt64LittleEndian(last.Slice(8));
+                hibit = 0;
+                position = message.Length;
+            }
+
+            h0 += m0 & Mask44;
+            h1 += ((m0 >> 44) | (m1 << 20)) & Mask44;
+            h2 += ((m1 >> 24) & Mask42) | hibit;
+
+            // h *= r, modulo 2^130 - 5 (partially reduced), in 128-bit sums of products.
+            var d0High = Math.BigMul(h0, r0, out var d0);
+            var high = Math.BigMul(h1, s2, out var low);
+            d0 += low;
+            d0High += high + (d0 < low ? 1UL : 0UL);
+            high = Math.BigMul(h2, s1, out low);
+            d0 += low;
+            d0High += high + (d0 < low ? 1UL : 0UL);
+
+            var d1High = Math.BigMul(h0, r1, out var d1);
+            high = Math.BigMul(h1, r0, out low);
+            d1 += low;
+            d1High += high + (d1 < low ? 1UL : 0UL);
+            high = Math.BigMul(h2, s2, out low);
+            d1 += low;
+            d1High += high + (d1 < low ? 1UL : 0UL);
+
+            var d2High = Math.BigMul(h0, r2, out var d2);
+            high = Math.BigMul(h1, r1, out low);
+            d2 += low;
+            d2High += high + (d2 < low ? 1UL : 0UL);
+            high = Math.BigMul(h2, r0, out low);
+            d2 += low;
+            d2High += high + (d2 < low ? 1UL : 0UL);
+
+            var c = (d0 >> 44) | (d0High << 20);
+            h0 = d0 & Mask44;
+            d1 += c;
+            d1High += d1 < c ? 1UL : 0UL;
+            c = (d1 >> 44) | (d1High << 20);
+            h1 = d1 & Mask44;
+            d2 += c;
+            d2High += d2 < c ? 1UL : 0UL;
+            c = (d2 >> 42) | (d2High << 22);
+            h2 = d2 & Mask42;
+            h0 += c * 5;
+            c = h0 >> 44;
+            h0 &= Mask44;
+            h1 += c;
         }
 
         Finish(key, h0, h1, h2, tag);
-    }
-
-    // h = (h + block) * r, modulo 2^130 - 5 (partially reduced); hibit is the 2^128 bit of a full block.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block(in Limbs r, ulong m0, ulong m1, ulong hibit, ref ulong h0, ref ulong h1, ref ulong h2)
-    {
-        h0 += m0 & Mask44;
-        h1 += ((m0 >> 44) | (m1 << 20)) & Mask44;
-        h2 += ((m1 >> 24) & Mask42) | hibit;
-
-        var d0High = Math.BigMul(h0, r.R0, out var d0);
-        MultiplyAdd(h1, r.S2, ref d0, ref d0High);
-        MultiplyAdd(h2, r.S1, ref d0, ref d0High);
-        var d1High = Math.BigMul(h0, r.R1, out var d1);
-        MultiplyAdd(h1, r.R0, ref d1, ref d1High);
-        MultiplyAdd(h2, r.S2, ref d1, ref d1High);
-        var d2High = Math.BigMul(h0, r.R2, out var d2);
-        MultiplyAdd(h1, r.R1, ref d2, ref d2High);
-        MultiplyAdd(h2, r.R0, ref d2, ref d2High);
-
-        var c = (d0 >> 44) | (d0High << 20);
-        h0 = d0 & Mask44;
-        Add(c, ref d1, ref d1High);
-        c = (d1 >> 44) | (d1High << 20);
-        h1 = d1 & Mask44;
-        Add(c, ref d2, ref d2High);
-        c = (d2 >> 42) | (d2High << 22);
-        h2 = d2 & Mask42;
-        h0 += c * 5;
-        c = h0 >> 44;
-        h0 &= Mask44;
-        h1 += c;
     }
 
     private static void Finish(ReadOnlySpan<byte> key, ulong h0, ulong h1, ulong h2, Span<byte> tag)
@@ -138,29 +159,5 @@ internal static class Poly1305Wide
         h2 &= Mask42;
         BinaryPrimitives.WriteUInt64LittleEndian(tag, h0 | (h1 << 44));
         BinaryPrimitives.WriteUInt64LittleEndian(tag.Slice(8), (h1 >> 20) | (h2 << 24));
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MultiplyAdd(ulong a, ulong b, ref ulong low, ref ulong high)
-    {
-        var productHigh = Math.BigMul(a, b, out var productLow);
-        low += productLow;
-        high += productHigh + (low < productLow ? 1UL : 0UL);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(ulong value, ref ulong low, ref ulong high)
-    {
-        low += value;
-        high += low < value ? 1UL : 0UL;
-    }
-
-    private struct Limbs
-    {
-        public ulong R0;
-        public ulong R1;
-        public ulong R2;
-        public ulong S1;
-        public ulong S2;
     }
 }
