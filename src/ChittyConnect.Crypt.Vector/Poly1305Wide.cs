@@ -6,9 +6,10 @@ namespace ChittyConnect.Crypt;
 
 /// <summary>
 /// Poly1305 (RFC 8439 section 2.5) with the accumulator in three limbs of 44, 44 and 42 bits and 128-bit
-/// products from <see cref="Math.BigMul(ulong, ulong, out ulong)"/>: nine multiplications a 16-byte block
-/// where BouncyCastle's 26-bit limbs take twenty-five (poly1305-donna's 64-bit variant). Constant time in the
-/// key and the message.
+/// products from <see cref="Math.BigMul(ulong, ulong, out ulong)"/> (poly1305-donna's 64-bit variant), two
+/// blocks a step: h = (h + m1) r^2 + m2 r, whose two products do not wait on each other, so the chain of
+/// multiplications and carries that bounds a block at a time runs once per 32 bytes. Constant time in the key
+/// and the message.
 /// </summary>
 internal static class Poly1305Wide
 {
@@ -17,6 +18,7 @@ internal static class Poly1305Wide
 
     private const ulong Mask44 = 0xfffffffffff;
     private const ulong Mask42 = 0x3ffffffffff;
+    private const ulong HighBit = 1UL << 40;
 
     /// <summary>Writes the tag of <paramref name="message"/> under the one-time <paramref name="key"/> (32 bytes) into <paramref name="tag"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -31,12 +33,32 @@ internal static class Poly1305Wide
         // 2^130 = 5 modulo p, and the limbs' sizes put a further factor 4 on the products that wrap.
         var s1 = r1 * (5 << 2);
         var s2 = r2 * (5 << 2);
-        ulong h0 = 0, h1 = 0, h2 = 0;
+        // r^2, partially reduced: its limbs a few bits over r's, which the 128-bit sums still hold.
+        ulong d0 = 0, d0High = 0, d1 = 0, d1High = 0, d2 = 0, d2High = 0;
+        Multiply(r0, r1, r2, r0, r1, r2, s1, s2, ref d0, ref d0High, ref d1, ref d1High, ref d2, ref d2High);
+        Reduce(d0, d0High, d1, d1High, d2, d2High, out var q0, out var q1, out var q2);
+        var u1 = q1 * (5 << 2);
+        var u2 = q2 * (5 << 2);
 
-        // Everything in locals, the loop's one body for full blocks and the last partial one alike, so
-        // that the accumulator stays in registers.
-        Span<byte> last = stackalloc byte[16];
+        ulong h0 = 0, h1 = 0, h2 = 0;
         var position = 0;
+        for (; message.Length - position >= 32; position += 32)
+        {
+            var m0 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position));
+            var m1 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position + 8));
+            var n0 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position + 16));
+            var n1 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position + 24));
+            (d0, d0High, d1, d1High, d2, d2High) = (0, 0, 0, 0, 0, 0);
+            Multiply(
+                h0 + (m0 & Mask44), h1 + (((m0 >> 44) | (m1 << 20)) & Mask44), h2 + (((m1 >> 24) & Mask42) | HighBit),
+                q0, q1, q2, u1, u2, ref d0, ref d0High, ref d1, ref d1High, ref d2, ref d2High);
+            Multiply(
+                n0 & Mask44, ((n0 >> 44) | (n1 << 20)) & Mask44, ((n1 >> 24) & Mask42) | HighBit,
+                r0, r1, r2, s1, s2, ref d0, ref d0High, ref d1, ref d1High, ref d2, ref d2High);
+            Reduce(d0, d0High, d1, d1High, d2, d2High, out h0, out h1, out h2);
+        }
+
+        Span<byte> last = stackalloc byte[16];
         while (position < message.Length)
         {
             ulong m0, m1, hibit;
@@ -44,7 +66,7 @@ internal static class Poly1305Wide
             {
                 m0 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position));
                 m1 = BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(position + 8));
-                hibit = 1UL << 40;
+                hibit = HighBit;
                 position += 16;
             }
             else
@@ -59,52 +81,59 @@ internal static class Poly1305Wide
                 position = message.Length;
             }
 
-            h0 += m0 & Mask44;
-            h1 += ((m0 >> 44) | (m1 << 20)) & Mask44;
-            h2 += ((m1 >> 24) & Mask42) | hibit;
-
-            // h *= r, modulo 2^130 - 5 (partially reduced), in 128-bit sums of products.
-            var d0High = Math.BigMul(h0, r0, out var d0);
-            var high = Math.BigMul(h1, s2, out var low);
-            d0 += low;
-            d0High += high + (d0 < low ? 1UL : 0UL);
-            high = Math.BigMul(h2, s1, out low);
-            d0 += low;
-            d0High += high + (d0 < low ? 1UL : 0UL);
-
-            var d1High = Math.BigMul(h0, r1, out var d1);
-            high = Math.BigMul(h1, r0, out low);
-            d1 += low;
-            d1High += high + (d1 < low ? 1UL : 0UL);
-            high = Math.BigMul(h2, s2, out low);
-            d1 += low;
-            d1High += high + (d1 < low ? 1UL : 0UL);
-
-            var d2High = Math.BigMul(h0, r2, out var d2);
-            high = Math.BigMul(h1, r1, out low);
-            d2 += low;
-            d2High += high + (d2 < low ? 1UL : 0UL);
-            high = Math.BigMul(h2, r0, out low);
-            d2 += low;
-            d2High += high + (d2 < low ? 1UL : 0UL);
-
-            var c = (d0 >> 44) | (d0High << 20);
-            h0 = d0 & Mask44;
-            d1 += c;
-            d1High += d1 < c ? 1UL : 0UL;
-            c = (d1 >> 44) | (d1High << 20);
-            h1 = d1 & Mask44;
-            d2 += c;
-            d2High += d2 < c ? 1UL : 0UL;
-            c = (d2 >> 42) | (d2High << 22);
-            h2 = d2 & Mask42;
-            h0 += c * 5;
-            c = h0 >> 44;
-            h0 &= Mask44;
-            h1 += c;
+            (d0, d0High, d1, d1High, d2, d2High) = (0, 0, 0, 0, 0, 0);
+            Multiply(
+                h0 + (m0 & Mask44), h1 + (((m0 >> 44) | (m1 << 20)) & Mask44), h2 + (((m1 >> 24) & Mask42) | hibit),
+                r0, r1, r2, s1, s2, ref d0, ref d0High, ref d1, ref d1High, ref d2, ref d2High);
+            Reduce(d0, d0High, d1, d1High, d2, d2High, out h0, out h1, out h2);
         }
 
         Finish(key, h0, h1, h2, tag);
+    }
+
+    // d += a * r in 128-bit sums per limb, s1 and s2 being r1 and r2 times 20.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Multiply(
+        ulong a0, ulong a1, ulong a2, ulong r0, ulong r1, ulong r2, ulong s1, ulong s2,
+        ref ulong d0, ref ulong d0High, ref ulong d1, ref ulong d1High, ref ulong d2, ref ulong d2High)
+    {
+        MultiplyAdd(a0, r0, ref d0, ref d0High);
+        MultiplyAdd(a1, s2, ref d0, ref d0High);
+        MultiplyAdd(a2, s1, ref d0, ref d0High);
+        MultiplyAdd(a0, r1, ref d1, ref d1High);
+        MultiplyAdd(a1, r0, ref d1, ref d1High);
+        MultiplyAdd(a2, s2, ref d1, ref d1High);
+        MultiplyAdd(a0, r2, ref d2, ref d2High);
+        MultiplyAdd(a1, r1, ref d2, ref d2High);
+        MultiplyAdd(a2, r0, ref d2, ref d2High);
+    }
+
+    // The sums back to limbs of 44, 44 and 42 bits, modulo 2^130 - 5 (h1 may keep a carry of a few bits).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Reduce(ulong d0, ulong d0High, ulong d1, ulong d1High, ulong d2, ulong d2High, out ulong h0, out ulong h1, out ulong h2)
+    {
+        var c = (d0 >> 44) | (d0High << 20);
+        h0 = d0 & Mask44;
+        d1 += c;
+        d1High += d1 < c ? 1UL : 0UL;
+        c = (d1 >> 44) | (d1High << 20);
+        h1 = d1 & Mask44;
+        d2 += c;
+        d2High += d2 < c ? 1UL : 0UL;
+        c = (d2 >> 42) | (d2High << 22);
+        h2 = d2 & Mask42;
+        h0 += c * 5;
+        c = h0 >> 44;
+        h0 &= Mask44;
+        h1 += c;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MultiplyAdd(ulong a, ulong b, ref ulong low, ref ulong high)
+    {
+        var productHigh = Math.BigMul(a, b, out var productLow);
+        low += productLow;
+        high += productHigh + (low < productLow ? 1UL : 0UL);
     }
 
     private static void Finish(ReadOnlySpan<byte> key, ulong h0, ulong h1, ulong h2, Span<byte> tag)

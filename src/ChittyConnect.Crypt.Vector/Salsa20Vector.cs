@@ -1,15 +1,18 @@
 using System;
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ChittyConnect.Crypt;
 
 /// <summary>
 /// XSalsa20 (Bernstein, "Extending the Salsa20 nonce") with the Salsa20 core run on eight consecutive blocks
 /// at once: lane b of vector i holds word i of block b, so each quarter-round step is one 256-bit add, xor
-/// and rotate for all eight blocks, with no shuffles. HSalsa20, run once per nonce, is scalar.
+/// and rotate for all eight blocks, with no shuffles until the blocks are stored. Needs AVX2. HSalsa20, run
+/// once per nonce, is scalar.
 /// </summary>
 internal static class Salsa20Vector
 {
@@ -118,32 +121,45 @@ internal static class Salsa20Vector
             x15 ^= Rotate(x14 + x13, 18);
         }
 
-        // Word-major (vector i = word i of every block) to block-major, the keystream's byte order.
-        Span<uint> words = stackalloc uint[128];
-        (x0 + j0).CopyTo(words);
-        (x1 + j1).CopyTo(words.Slice(8));
-        (x2 + j2).CopyTo(words.Slice(16));
-        (x3 + j3).CopyTo(words.Slice(24));
-        (x4 + j4).CopyTo(words.Slice(32));
-        (x5 + j5).CopyTo(words.Slice(40));
-        (x6 + j6).CopyTo(words.Slice(48));
-        (x7 + j7).CopyTo(words.Slice(56));
-        (x8 + j8).CopyTo(words.Slice(64));
-        (x9 + j9).CopyTo(words.Slice(72));
-        (x10 + j10).CopyTo(words.Slice(80));
-        (x11 + j11).CopyTo(words.Slice(88));
-        (x12 + j12).CopyTo(words.Slice(96));
-        (x13 + j13).CopyTo(words.Slice(104));
-        (x14 + j14).CopyTo(words.Slice(112));
-        (x15 + j15).CopyTo(words.Slice(120));
-        var output = MemoryMarshal.Cast<byte, uint>(keystream.Slice(0, ChunkBytes));
-        for (var block = 0; block < 8; block++)
-        {
-            for (var word = 0; word < 16; word++)
-            {
-                output[(block * 16) + word] = words[(word * 8) + block];
-            }
-        }
+        // Word-major (vector i = word i of every block) to block-major, the keystream's byte order: words
+        // 0-7 and 8-15 of the eight blocks are each an 8 x 8 transposition.
+        ref var output = ref MemoryMarshal.GetReference(keystream.Slice(0, ChunkBytes));
+        Transpose(x0 + j0, x1 + j1, x2 + j2, x3 + j3, x4 + j4, x5 + j5, x6 + j6, x7 + j7, ref output);
+        Transpose(x8 + j8, x9 + j9, x10 + j10, x11 + j11, x12 + j12, x13 + j13, x14 + j14, x15 + j15, ref Unsafe.Add(ref output, 32));
+    }
+
+    // Stores column b of the eight rows (lane b of each) as 32 bytes at b * 64 from output.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose(
+        Vector256<uint> r0, Vector256<uint> r1, Vector256<uint> r2, Vector256<uint> r3,
+        Vector256<uint> r4, Vector256<uint> r5, Vector256<uint> r6, Vector256<uint> r7, ref byte output)
+    {
+        // Pairs of rows interleaved by word, then by pairs of words, then the 128-bit halves exchanged
+        // (AVX2, which VectorSecretBoxCore requires).
+        var t0 = Avx2.UnpackLow(r0, r1).AsUInt64();
+        var t1 = Avx2.UnpackHigh(r0, r1).AsUInt64();
+        var t2 = Avx2.UnpackLow(r2, r3).AsUInt64();
+        var t3 = Avx2.UnpackHigh(r2, r3).AsUInt64();
+        var t4 = Avx2.UnpackLow(r4, r5).AsUInt64();
+        var t5 = Avx2.UnpackHigh(r4, r5).AsUInt64();
+        var t6 = Avx2.UnpackLow(r6, r7).AsUInt64();
+        var t7 = Avx2.UnpackHigh(r6, r7).AsUInt64();
+        var u0 = Avx2.UnpackLow(t0, t2);
+        var u1 = Avx2.UnpackHigh(t0, t2);
+        var u2 = Avx2.UnpackLow(t1, t3);
+        var u3 = Avx2.UnpackHigh(t1, t3);
+        var u4 = Avx2.UnpackLow(t4, t6);
+        var u5 = Avx2.UnpackHigh(t4, t6);
+        var u6 = Avx2.UnpackLow(t5, t7);
+        var u7 = Avx2.UnpackHigh(t5, t7);
+        Avx2.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref output));
+        Avx2.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 64)));
+        Avx2.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 128)));
+        Avx2.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 192)));
+        Avx2.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 256)));
+        Avx2.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 320)));
+        Avx2.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 384)));
+        Avx2.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref Unsafe.As<byte, ulong>(ref Unsafe.Add(ref output, 448)));
     }
 
     /// <summary><paramref name="output"/> = <paramref name="input"/> XOR <paramref name="keystream"/>, all of one length; input and output may be the same.</summary>
@@ -214,7 +230,10 @@ internal static class Salsa20Vector
         (state[8], state[9], state[10], state[11], state[12], state[13], state[14], state[15]) = (x8, x9, x10, x11, x12, x13, x14, x15);
     }
 
+    // One instruction where AVX-512 has it (the bits are constants, so the check folds away), else three.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<uint> Rotate(Vector256<uint> value, int bits) =>
-        Vector256.ShiftLeft(value, bits) | Vector256.ShiftRightLogical(value, 32 - bits);
+    private static Vector256<uint> Rotate(Vector256<uint> value, [ConstantExpected] byte bits) =>
+        Avx512F.VL.IsSupported
+            ? Avx512F.VL.RotateLeft(value, bits)
+            : Vector256.ShiftLeft(value, bits) | Vector256.ShiftRightLogical(value, 32 - bits);
 }

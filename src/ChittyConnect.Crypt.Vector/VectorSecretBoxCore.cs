@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ChittyConnect.Crypt;
 
@@ -17,11 +18,12 @@ internal sealed class VectorSecretBoxCore : ISecretBoxCore
     }
 
     /// <summary>
-    /// The core where 256-bit vectors are done in hardware (on any other machine the vector code would run
-    /// element by element, slower than BouncyCastle's scalar cipher), else null.
+    /// The core where the processor has AVX2 (256-bit vectors, and the shuffles that turn eight blocks' words
+    /// into their byte order), else null: elsewhere the vector code would run element by element, slower than
+    /// BouncyCastle's scalar cipher.
     /// </summary>
     public static ISecretBoxCore? CreateIfSupported() =>
-        Vector256.IsHardwareAccelerated && BitConverter.IsLittleEndian ? new VectorSecretBoxCore() : null;
+        Avx2.IsSupported && Vector256.IsHardwareAccelerated ? new VectorSecretBoxCore() : null;
 
     /// <inheritdoc />
     public void Seal(byte[] key, byte[] nonce, byte[] plain, int offset, int count, byte[] sealedOut, int outOffset)
