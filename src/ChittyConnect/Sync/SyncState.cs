@@ -16,8 +16,14 @@ namespace ChittyConnect.Sync;
 /// </summary>
 internal sealed partial class SyncState
 {
-    /// <summary>2 records the machine that wrote the state; 1 (before) is read as a cache of hashes only.</summary>
-    public const int CurrentVersion = 2;
+    /// <summary>
+    /// 3 is the state in lines (SyncStateFormat); 2 was JSON with the machine that wrote it, converted on first
+    /// read; 1 (JSON, before machine ids) is read as a cache of hashes only.
+    /// </summary>
+    public const int CurrentVersion = 3;
+
+    // Set by a read of a JSON state, which the next save writes in lines whatever it holds.
+    private bool _needsConversion;
 
     private readonly object _gate = new();
 
@@ -101,8 +107,9 @@ internal sealed partial class SyncState
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
             var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
-            transferred |= _moving.Remove(relativePath);
-            Files[relativePath] = new SyncStateEntry
+            var wasMoving = _moving.Remove(relativePath);
+            transferred |= wasMoving;
+            var entry = new SyncStateEntry
             {
                 Size = hashes.Size,
                 ModifiedTicks = hashes.ModifiedTicks,
@@ -111,6 +118,14 @@ internal sealed partial class SyncState
                 RemoteETag = remoteETag,
                 Reported = sameContent ? old!.Reported : !transferred,
             };
+            if (!wasMoving && Files.TryGetValue(relativePath, out var current) && current.SameAs(entry))
+            {
+                // A file found as it was: nothing to write (a sync of unchanged files writes no state).
+                return;
+            }
+
+            Files[relativePath] = entry;
+            JournalEntry(relativePath, entry);
         }
     }
 
@@ -119,7 +134,13 @@ internal sealed partial class SyncState
     {
         lock (_gate)
         {
-            _moving.UnionWith(relativePaths);
+            foreach (var rel in relativePaths)
+            {
+                if (_moving.Add(rel))
+                {
+                    Journal(SyncStateFormat.Join("M", rel));
+                }
+            }
         }
     }
 
@@ -128,8 +149,10 @@ internal sealed partial class SyncState
     {
         lock (_gate)
         {
-            Files.Remove(relativePath);
-            _moving.Remove(relativePath);
+            if (Files.Remove(relativePath) | _moving.Remove(relativePath))
+            {
+                Journal(SyncStateFormat.Join("D", relativePath));
+            }
         }
     }
 
@@ -140,10 +163,9 @@ internal sealed partial class SyncState
         {
             foreach (var rel in Files.Keys.Concat(_moving).ToList())
             {
-                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)))
+                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)) && (Files.Remove(rel) | _moving.Remove(rel)))
                 {
-                    Files.Remove(rel);
-                    _moving.Remove(rel);
+                    Journal(SyncStateFormat.Join("D", rel));
                 }
             }
         }
@@ -168,9 +190,10 @@ internal sealed partial class SyncState
         {
             foreach (var rel in relativePaths)
             {
-                if (Files.TryGetValue(rel, out var e))
+                if (Files.TryGetValue(rel, out var e) && !e.Reported)
                 {
                     e.Reported = true;
+                    JournalEntry(rel, e);
                 }
             }
         }
