@@ -151,9 +151,20 @@ public static class ContentHasher
     {
         var parts = withMd5 && partSize > 0 && stream.Length > partSize;
         return withMd5 && (parts || (stream.Length >= TwoCoreLimit && Environment.ProcessorCount > 1))
-            ? HashOnTwoCoresAsync(stream, cancellationToken, bytesRead, parts ? partSize : 0)
+            ? HashOnTwoCoresAsync(stream.ReadAsync, null, cancellationToken, bytesRead, parts ? partSize : 0)
             : HashStreamAsync(stream, cancellationToken, bytesRead, withMd5);
     }
+
+    /// <summary>
+    /// Reads content through <paramref name="read"/> to its end (a read of 0 bytes), hands each chunk of up to
+    /// 1 MiB to <paramref name="write"/> in order, and returns the SHA-256 and MD5 of all of it, hashed as
+    /// <see cref="HashFileAsync"/> hashes a large file: SHA-256 by the reader, MD5 on a second thread beside it.
+    /// A chunk is reused once it is written and hashed. For a download: what it receives is written and hashed
+    /// while the next chunk arrives.
+    /// </summary>
+    internal static Task<ContentHashes> CopyAndHashAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Func<byte[], int, CancellationToken, Task> write,
+        Action<long>? bytesRead, CancellationToken cancellationToken) =>
+        HashOnTwoCoresAsync(read, write, cancellationToken, bytesRead, 0);
 
     /// <summary>Files from this size on are hashed on two cores: SHA-256 as they are read, MD5 beside it.</summary>
     public const long TwoCoreLimit = 8L * 1024 * 1024;
@@ -166,7 +177,10 @@ public static class ContentHasher
     // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two. With a
     // partSize, no buffer spans two parts: each thread also hashes the parts with its algorithm, the reader
     // closing a part's SHA-256 at its last byte and marking the buffer so the MD5 thread closes its MD5.
-    private static async Task<ContentHashes> HashOnTwoCoresAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
+    // With a write, each chunk is written (on the reader's side, before the MD5 thread gets it) and the
+    // content is whatever the reads give; without one it is hashed only.
+    private static async Task<ContentHashes> HashOnTwoCoresAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Func<byte[], int, CancellationToken, Task>? write,
+        CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
@@ -214,15 +228,20 @@ public static class ContentHasher
                 var buffer = free.Take(stop.Token);
                 var want = (int)Math.Min(TwoCoreChunk, partLeft);
                 var count = 0;
-                int read;
-                while (count < want && (read = await stream.ReadAsync(buffer, count, want - count, stop.Token).ConfigureAwait(false)) > 0)
+                int got;
+                while (count < want && (got = await read(buffer, count, want - count, stop.Token).ConfigureAwait(false)) > 0)
                 {
-                    count += read;
+                    count += got;
                 }
 
                 if (count == 0)
                 {
                     break;
+                }
+
+                if (write is not null)
+                {
+                    await write(buffer, count, stop.Token).ConfigureAwait(false);
                 }
 
                 sha.AppendData(buffer, 0, count);
