@@ -25,6 +25,9 @@ param(
     [int] $LargeMiB = 256,
     [string[]] $Scenario = @('S1', 'S2', 'S5', 'S5D'),
     [int] $RcloneRounds = 2,
+    # A folder: each scenario's child process lists there every method its runtime compiles, with its tier
+    # (DOTNET_JitStdOutFile with DOTNET_JitDisasmSummary), one file per scenario.
+    [string] $JitSummary,
     # Internal: run as the child of one scenario, in these folders.
     [string] $Child,
     [string] $Small,
@@ -107,8 +110,16 @@ try {
     }
     foreach ($name in $Scenario) {
         Push-Location $repo
+        if ($JitSummary) {
+            $null = [IO.Directory]::CreateDirectory($JitSummary)
+            $env:DOTNET_JitStdOutFile = Join-Path $JitSummary "$name.txt"
+            $env:DOTNET_JitDisasmSummary = '1'
+        }
         try { $lines = & dotnet pwsh -NoProfile -File $PSCommandPath -Child $name -Small $small -Large $large -State $state }
-        finally { Pop-Location }
+        finally {
+            Pop-Location
+            Remove-Item Env:DOTNET_JitStdOutFile, Env:DOTNET_JitDisasmSummary -ErrorAction SilentlyContinue
+        }
         foreach ($line in $lines) {
             $r = $line | ConvertFrom-Json
             Write-Host ('{0} {1,-16}: {2,7:0.000} s, CPU {3,6:0.00} s, JIT {4,5} methods / {5:0.00} s, {6} moved' -f $r.Scenario, $r.Call, $r.Seconds,

@@ -156,13 +156,14 @@ public static class ContentHasher
     }
 
     /// <summary>
-    /// Reads content through <paramref name="read"/> to its end (a read of 0 bytes), hands each chunk of up to
-    /// 1 MiB to <paramref name="write"/> in order, and returns the SHA-256 and MD5 of all of it, hashed as
-    /// <see cref="HashFileAsync"/> hashes a large file: SHA-256 by the reader, MD5 on a second thread beside it.
-    /// A chunk is reused once it is written and hashed. For a download: what it receives is written and hashed
-    /// while the next chunk arrives.
+    /// Reads content through <paramref name="read"/> to its end (a read of 0 bytes) in chunks of up to 1 MiB,
+    /// hands each chunk to <paramref name="write"/> in order, and returns the SHA-256 and MD5 of all of it,
+    /// hashed as <see cref="HashFileAsync"/> hashes a large file: SHA-256 by the reader, MD5 on a second thread,
+    /// which also writes. For a download: the reader goes on receiving while what it received is hashed and
+    /// written, and never waits for a write unless all four chunks are still being written. Every write has
+    /// been made when the task ends; a failed write fails it.
     /// </summary>
-    internal static Task<ContentHashes> CopyAndHashAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Func<byte[], int, CancellationToken, Task> write,
+    internal static Task<ContentHashes> CopyAndHashAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Action<byte[], int> write,
         Action<long>? bytesRead, CancellationToken cancellationToken) =>
         HashOnTwoCoresAsync(read, write, cancellationToken, bytesRead, 0);
 
@@ -177,9 +178,8 @@ public static class ContentHasher
     // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two. With a
     // partSize, no buffer spans two parts: each thread also hashes the parts with its algorithm, the reader
     // closing a part's SHA-256 at its last byte and marking the buffer so the MD5 thread closes its MD5.
-    // With a write, each chunk is written (on the reader's side, before the MD5 thread gets it) and the
-    // content is whatever the reads give; without one it is hashed only.
-    private static async Task<ContentHashes> HashOnTwoCoresAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Func<byte[], int, CancellationToken, Task>? write,
+    // With a write, the MD5 thread also writes each chunk, after hashing it; a failed write stops the reader.
+    private static async Task<ContentHashes> HashOnTwoCoresAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Action<byte[], int>? write,
         CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -201,17 +201,27 @@ public static class ContentHasher
         var md5Worker = Task.Run(() =>
         {
             var open = false;
-            foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
+            try
             {
-                md5.AppendData(buffer, 0, count);
-                partMd5?.AppendData(buffer, 0, count);
-                open = !endsPart;
-                if (endsPart)
+                foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
                 {
-                    partMd5s.Add(partMd5!.GetHashAndReset());
-                }
+                    md5.AppendData(buffer, 0, count);
+                    partMd5?.AppendData(buffer, 0, count);
+                    write?.Invoke(buffer, count);
+                    open = !endsPart;
+                    if (endsPart)
+                    {
+                        partMd5s.Add(partMd5!.GetHashAndReset());
+                    }
 
-                free.Add(buffer);
+                    free.Add(buffer);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The reader waits for a free buffer this thread will never give back: it stops and sees this failure.
+                stop.Cancel();
+                throw;
             }
 
             if (open && partMd5 is not null)
@@ -237,11 +247,6 @@ public static class ContentHasher
                 if (count == 0)
                 {
                     break;
-                }
-
-                if (write is not null)
-                {
-                    await write(buffer, count, stop.Token).ConfigureAwait(false);
                 }
 
                 sha.AppendData(buffer, 0, count);

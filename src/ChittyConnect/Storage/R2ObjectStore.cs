@@ -299,9 +299,9 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             DownloadResult result;
             if (withSha && withMd5 && _limiter is null && info.Size >= ContentHasher.TwoCoreLimit && Environment.ProcessorCount > 1)
             {
-                // A large object is received, written and hashed at once: SHA-256 and the write beside the
-                // receiving, MD5 on a second thread, in 1 MiB chunks.
-                var hashes = await ContentHasher.CopyAndHashAsync(ReadAsync, (buffer, count, token) => destination.WriteAsync(buffer, 0, count, token), progress, cancellationToken).ConfigureAwait(false);
+                // A large object is received, hashed and written at once, in 1 MiB chunks: SHA-256 by the
+                // receiving side, MD5 and the write on a second thread.
+                var hashes = await ContentHasher.CopyAndHashAsync(ReadAsync, (buffer, count) => destination.Write(buffer, 0, count), progress, cancellationToken).ConfigureAwait(false);
                 result = new DownloadResult { Info = info, Size = hashes.Length, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
             }
             else

@@ -118,6 +118,20 @@ public sealed class LargeFileReadTests
         Assert.True(ex.Message.Contains(SyncTestContext.Sha256(content)), ex.Message);
     }
 
+    [Fact]
+    public async Task A_large_download_into_a_destination_that_fails_to_write_fails_with_that_failure_and_ends()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var put = new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = ctx.Prefix + "big.bin", InputStream = new MemoryStream(SyncTestContext.RandomBytes(9 * 1024 * 1024, 38)), UseChunkEncoding = false };
+        await ctx.Raw.PutObjectAsync(put);
+        using var full = new FullDisk(3 * 1024 * 1024);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => ctx.Store.DownloadAsync(ctx.Prefix + "big.bin", full, null, CancellationToken.None));
+
+        Assert.Equal("No space left on the test's disk", ex.Message);
+        Assert.Equal(3 * 1024 * 1024, full.Length);
+    }
+
     // rclone finds the object's MD5 (its md5chksum metadata, the ETag being a multipart one) equal to the
     // file's and `rclone check` finds the folder and the prefix alike; the sha256 metadata is the file's.
     private void AssertRcloneSeesTheFile(SyncTestContext ctx, byte[] content)
@@ -150,6 +164,38 @@ public sealed class LargeFileReadTests
 
         public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
         public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    // A destination that takes <paramref name="room"/> bytes, then fails every write as a full disk does.
+    private sealed class FullDisk(long room) : Stream
+    {
+        private long _written;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _written;
+
+        public override long Position
+        {
+            get => _written;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_written + count > room)
+            {
+                throw new IOException("No space left on the test's disk");
+            }
+
+            _written += count;
+        }
+
+        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
