@@ -28,6 +28,9 @@ param(
     # A folder: each scenario's child process lists there every method its runtime compiles, with its tier
     # (DOTNET_JitStdOutFile with DOTNET_JitDisasmSummary), one file per scenario.
     [string] $JitSummary,
+    # Seconds each child waits between Connect-Chitty and its first call: how much of the first call's cost
+    # the background warm-up Connect-Chitty starts takes away when it has the time to finish.
+    [double] $PauseAfterConnect = 0,
     # Internal: run as the child of one scenario, in these folders.
     [string] $Child,
     [string] $Small,
@@ -41,6 +44,7 @@ $repo = Split-Path -Parent $PSScriptRoot
 if ($Child) {
     Import-Module (Join-Path $repo 'ChittyConnect.psd1')
     $null = Connect-Chitty
+    if ($PauseAfterConnect -gt 0) { Start-Sleep -Milliseconds ([int]($PauseAfterConnect * 1000)) }
     $process = [Diagnostics.Process]::GetCurrentProcess()
     foreach ($call in 1, 2) {
         $sync = switch ($Child) {
@@ -115,7 +119,7 @@ try {
             $env:DOTNET_JitStdOutFile = Join-Path $JitSummary "$name.txt"
             $env:DOTNET_JitDisasmSummary = '1'
         }
-        try { $lines = & dotnet pwsh -NoProfile -File $PSCommandPath -Child $name -Small $small -Large $large -State $state }
+        try { $lines = & dotnet pwsh -NoProfile -File $PSCommandPath -Child $name -Small $small -Large $large -State $state -PauseAfterConnect $PauseAfterConnect }
         finally {
             Pop-Location
             Remove-Item Env:DOTNET_JitStdOutFile, Env:DOTNET_JitDisasmSummary -ErrorAction SilentlyContinue
