@@ -274,6 +274,45 @@ function Invoke-DefaultsGroup {
         Invoke-OneFileScenario $ctx $one 'DW4' 'Defaults' $clients 0 $Plan.WanOneRounds ' through the WAN proxy' -ComputedFloor -GoalContender 'defaults'
     }
     Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
+    Set-FloorGoals
+}
+
+function Set-FloorGoals {
+    # Issue 21's goals against a scenario's floor (the table's 'Defaults / floor' column): the first syncs over
+    # the link within 2 x the floor at the cap in flight, 256 MiB within 1.1 x the link's, the loopback no-op
+    # within 1.3 x a bare listing.
+    $goals = @{ DW1 = 2.0; DF1 = 2.0; DW4 = 1.1; DL2 = 1.3 }
+    foreach ($s in @($Results | Where-Object { $goals.ContainsKey($_.Id) })) {
+        $s | Add-Member -NotePropertyName FloorGoal -NotePropertyValue $goals[$s.Id] -Force
+    }
+    Save-Results
+}
+
+function Invoke-Issue21Group {
+    # Every goal of issue 21 in one run: item 1 (the Defaults group), item 2's S5 in a session with the
+    # defaults beside -Transfers 8 and rclone (D5: 256 MiB on loopback, the session's first multipart call in
+    # its first round), and the measurement scripts of items 2-5 as they print (the first call of a fresh
+    # session against a warm one, encrypted against plain both ways, the CPU per PUT): bench/results.md shows
+    # their lines beside the tables.
+    Invoke-DefaultsGroup
+    $one = Join-Path $WorkRoot 'data/one'
+    New-LargeFiles $one 1 $Plan.One.Size 45
+    Use-Stack 'defaults-one' {
+        param($ctx)
+        Invoke-OneFileScenario $ctx $one 'D5' 'Defaults' @('defaults', 'session', 'rclone') 0.8 $Plan.OneRounds ' (loopback)' -GoalContender 'defaults'
+    }
+    Remove-Item -LiteralPath (Join-Path $WorkRoot 'data') -Recurse -Force
+
+    $RunInfo['Measurements'] = [ordered]@{}
+    foreach ($name in $Plan.Measurements.Keys) {
+        $m = $Plan.Measurements[$name]
+        Write-Step "${name}: bench/$($m.Script) $($m.Arguments -join ' ')"
+        $command = @(Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot $m.Script)) + $m.Arguments
+        $lines = @(& $command[0] @($command | Select-Object -Skip 1) 2>&1 | ForEach-Object { "$_" })
+        $lines | ForEach-Object { Write-Host "    $_" }
+        $RunInfo['Measurements'][$name] = [ordered]@{ Command = "bench/$($m.Script) $($m.Arguments -join ' ')"; ExitCode = $LASTEXITCODE; Lines = $lines }
+        Save-Results
+    }
 }
 
 function Invoke-HttpsGroup {

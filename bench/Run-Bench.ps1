@@ -31,6 +31,11 @@ Groups (-Group)
   Defaults  issue 21's defaults: D*1 first sync of 2,000 x 4 KiB and D*2 its no-op, on loopback (DL), over
             the WAN proxy (DW) and over it at 150 ms each way (DF), and DW4 one 256 MiB file over the WAN;
             the module without -Transfers ('defaults'), with -Transfers 8 (session) and rclone.
+  Issue21   every goal of issue 21 in one run, the defaults as the headline of results.md: the Defaults group,
+            D5 (one 256 MiB file on loopback: defaults, -Transfers 8, rclone; the session's first multipart
+            call in its first round) and the measurement scripts of items 2-5 (Measure-FirstCall,
+            Measure-CryptUpload -Download, Measure-PutCost), their lines shown as printed. About 17 minutes
+            on a quiet 2-core machine (the Defaults group alone about 11).
   Scale     100,000 files of 1 KiB (and its first 20,000): first sync and no-op; session, process and
             rclone (the AWS CLI's first sync of 100,000 files alone would take most of the budget; its
             figures at 2,000 files are in the loopback group).
@@ -72,7 +77,7 @@ param(
 
     [switch] $Quick,
 
-    [ValidateSet('Loopback', 'Wan', 'Https', 'Scale', 'Defaults')]
+    [ValidateSet('Loopback', 'Wan', 'Https', 'Scale', 'Defaults', 'Issue21')]
     [string[]] $Group = @('Loopback', 'Wan', 'Https', 'Scale', 'Defaults'),
 
     [switch] $ReportOnly
@@ -105,6 +110,11 @@ $Plan = if ($Quick) {
         WanFirstRounds = 1; WanNoopRounds = 1; WanChangedRounds = 1; WanOneRounds = 1
         HttpsFirstRounds = 1; HttpsNoopRounds = 1; HttpsOneRounds = 1
         DefaultsRounds = 1; FarRounds = 1
+        Measurements = [ordered]@{
+            'First call (item 3)' = @{ Script = 'Measure-FirstCall.ps1'; Arguments = @('-Files', '60', '-LargeMiB', '8') }
+            'Encrypted against plain (item 4)' = @{ Script = 'Measure-CryptUpload.ps1'; Arguments = @('-SizeMiB', '8', '-Rounds', '1', '-Download') }
+            'CPU per PUT (item 5)' = @{ Script = 'Measure-PutCost.ps1'; Arguments = @('-Warmup', '20', '-Puts', '100', '-Rounds', '1') }
+        }
         Scale = @{ Files = 3000; SubsetFiles = 600; Size = 1KB }; ScaleNoopRounds = 1
         StartupRounds = 1
         WarmupFiles = 10
@@ -118,6 +128,11 @@ else {
         WanFirstRounds = 2; WanNoopRounds = 3; WanChangedRounds = 3; WanOneRounds = 2
         HttpsFirstRounds = 2; HttpsNoopRounds = 3; HttpsOneRounds = 2
         DefaultsRounds = 3; FarRounds = 1
+        Measurements = [ordered]@{
+            'First call (item 3)' = @{ Script = 'Measure-FirstCall.ps1'; Arguments = @('-Files', '2000', '-LargeMiB', '256') }
+            'Encrypted against plain (item 4)' = @{ Script = 'Measure-CryptUpload.ps1'; Arguments = @('-SizeMiB', '256', '-Rounds', '3', '-Download') }
+            'CPU per PUT (item 5)' = @{ Script = 'Measure-PutCost.ps1'; Arguments = @('-Puts', '2000', '-Rounds', '3') }
+        }
         Scale = @{ Files = 100000; SubsetFiles = 20000; Size = 1KB }; ScaleNoopRounds = 2
         StartupRounds = 3
         WarmupFiles = 50
@@ -170,6 +185,7 @@ $groupRunners = [ordered]@{
     Https = { Invoke-HttpsGroup }
     Scale = { Invoke-ScaleGroup }
     Defaults = { Invoke-DefaultsGroup }
+    Issue21 = { Invoke-Issue21Group }
 }
 try {
     foreach ($name in $groupRunners.Keys) {

@@ -145,8 +145,9 @@ foreach ($failure in $syncErrors) {
     Write-RunLog "Error $($failure.FullyQualifiedErrorId) on '$($failure.TargetObject)': $($failure.Exception.Message)"
 }
 
-Write-RunLog ("Sync complete: {0} uploaded, {1} deleted, {2} unchanged, {3} error(s), report event {4}, {5:0.0} s" -f
-    $summary.FilesUploaded, $summary.FilesDeleted, $summary.FilesSkipped, $summary.Errors, $summary.ReportEventId, $summary.Elapsed.TotalSeconds)
+Write-RunLog ("Sync complete: {0} uploaded, {1} deleted, {2} unchanged, {3} error(s), report event {4}, {5:o} to {6:o} ({7:0.0} s)" -f
+    $summary.FilesUploaded, $summary.FilesDeleted, $summary.FilesSkipped, $summary.Errors, $summary.ReportEventId,
+    $summary.StartTime, $summary.EndTime, $summary.Elapsed.TotalSeconds)
 
 if ($summary.Errors -gt 0 -or $syncErrors.Count -gt 0) { exit 1 }
 exit 0

@@ -52,6 +52,14 @@ Describe 'Connect-Chitty and the connection cmdlets' {
         ($checks | Where-Object Check -eq 'Endpoint').Status | Should -Be 'Passed'
         ($checks | Where-Object Check -eq 'ApiKey').Status | Should -Be 'Passed'
         Test-ChittyConnection -Quiet | Should -BeFalse -Because 'the session does not exist until it is created'
+        ($checks | Where-Object Check -eq 'ApiKey').Detail | Should -Be "valid for $($stack.ChittyId), the key's session $($stack.SessionId)"
+    }
+
+    It 'says when the key''s session, which whoami answers for, is not the connection''s' {
+        $other = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId 'another-session'
+        $row = Test-ChittyConnection -Connection $other | Where-Object Check -eq 'ApiKey'
+        $row.Detail | Should -BeLike "*the key's session $($stack.SessionId) (this connection sends to 'another-session'; Get-ChittyWhoAmI shows*"
+        Connect-Stack | Out-Null
     }
 
     It 'checks the R2 bucket like rclone lsd, and fails a bucket that does not exist' {
@@ -110,6 +118,23 @@ Describe 'Sessions' {
         ($session.Expires - $session.Created).TotalHours | Should -Be 24
         (Get-ChittySession -SessionId $stack.SessionId).State | Should -Be 'active'
         (Get-ChittySession).Id | Should -Contain $stack.SessionId
+    }
+
+    It 'without -SessionId creates the connection''s own session' {
+        $other = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId -SessionId 'connection-default-session'
+        $session = New-ChittySession -Metadata @{ device = 'pester' } -Connection $other
+        $session.Id | Should -Be 'connection-default-session'
+        (Get-ChittySession -SessionId 'connection-default-session' -Connection $other).Metadata.device | Should -Be 'pester'
+        Connect-Stack | Out-Null
+    }
+
+    It 'without -SessionId on a connection that names no session fails with ChittySessionRequired and sends nothing' {
+        $bare = Connect-Chitty -Endpoint $stack.EmulatorUri -ApiKey $key -ChittyId $stack.ChittyId
+        Connect-Stack | Out-Null
+        Clear-EmulatorRequests
+        { New-ChittySession -Connection $bare -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ChittySessionRequired,ChittyConnect.PowerShell.Commands.NewChittySessionCommand'
+        Get-EmulatorRequests | Should -BeNullOrEmpty
     }
 
     It 'gives ChittySessionNotFound for an unknown session' {

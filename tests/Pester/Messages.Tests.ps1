@@ -102,6 +102,33 @@ Describe 'Connect-Chitty without parameters' {
         $err.Exception.Message | Should -Not -BeLike '*Neither*'
     }
 
+    It '-Save without -ApiKey keeps the connection the CHITTY_* variables describe as a profile' {
+        $variables = @{ CHITTY_ENDPOINT = 'http://127.0.0.1:9/'; CHITTY_API_KEY = 'k-env-secret-123'; CHITTY_ID = 'env-id'
+            CHITTY_SESSION_ID = 'env-session'; CHITTY_R2_ENDPOINT = 'http://127.0.0.1:10/'; CHITTY_R2_BUCKET = 'env-bucket'
+            CHITTY_R2_ACCESS_KEY_ID = 'env-key-id'; CHITTY_R2_SECRET_ACCESS_KEY = 'env-r2-secret-456' }
+        foreach ($name in $variables.Keys) { Set-ProcessVariable $name $variables[$name] }
+        $saved = Connect-Chitty -Save -Name fromenv
+        $saved.Name | Should -Be 'fromenv'
+        foreach ($name in $variables.Keys) { Set-ProcessVariable $name $null }
+        Disconnect-Chitty
+
+        $connection = Connect-Chitty -Name fromenv
+        $connection.ChittyId | Should -Be 'env-id'
+        $connection.SessionId | Should -Be 'env-session'
+        $connection.Bucket | Should -Be 'env-bucket'
+        $connection.R2AccessKeyId | Should -Be 'env-key-id'
+        $profileText = Get-ChildItem -LiteralPath $ConfigDir -Recurse -File | Get-Content -Raw
+        $profileText | Should -Not -Match 'k-env-secret-123|env-r2-secret-456'
+    }
+
+    It '-Save without -ApiKey and with nothing set says what to give or set, and saves nothing' {
+        $err = $null
+        try { Connect-Chitty -Save -Name nothing } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -BeLike 'ChittyInvalidArgument,*'
+        $err.Exception.Message | Should -BeLike '*CHITTY_API_KEY and CHITTY_ID are not set*Connect-Chitty -ApiKey*-ChittyId*-Save*'
+        @(Get-ChittyConnection -ListAvailable).Name | Should -Not -Contain 'nothing'
+    }
+
     It 'with CHITTY_API_KEY set but no CHITTY_ID, names CHITTY_ID' {
         $env:CHITTY_API_KEY = 'k-123'
         $err = $null

@@ -62,6 +62,9 @@ Describe 'Sync-ChittyFolder' {
         $log = Get-Content (Join-Path $work 'sync.log') | ForEach-Object { $_ | ConvertFrom-Json }
         ($log | Where-Object type -eq action).Count | Should -Be 3
         ($log | Where-Object type -eq summary).filesUploaded | Should -Be 3
+        # A scheduled task's log says when each run began and ended, as ISO 8601 times with their offset.
+        $summaryLine = Get-Content (Join-Path $work 'sync.log') | Where-Object { $_ -match '"type":"summary"' }
+        $summaryLine | Should -Match '"startTime":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+[+-]\d\d:\d\d","endTime":"\d{4}-\d\d-\d\dT[^"]+"'
     }
 
     It 're-runs as a no-op: no output, one listing, nothing read, no new report' {
@@ -77,9 +80,14 @@ Describe 'Sync-ChittyFolder' {
     It 'mirrors a change and a deletion, and -Summary makes the summary the only output, which Export-Csv writes as one row' {
         Set-Content -LiteralPath (Join-Path $folder 'notes.md') -Value '# notes, edited'
         Remove-Item -LiteralPath (Join-Path $folder 'empty.txt')
+        $before = [DateTimeOffset]::Now
         $out = @(Sync-ChittyFolder $folder -ExcludeFrom $ignore -Summary -Verbose 4>&1)
+        $after = [DateTimeOffset]::Now
         $summary = @($out | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
         $summary.Count | Should -Be 1
+        $summary[0].StartTime | Should -BeGreaterOrEqual $before
+        $summary[0].EndTime | Should -BeLessOrEqual $after
+        ($summary[0].EndTime - $summary[0].StartTime) | Should -Be $summary[0].Elapsed
         $summary[0].GetType().Name | Should -Be 'ChittySyncSummary'
         $summary[0].FilesUploaded | Should -Be 1
         $summary[0].FilesDeleted | Should -Be 1
@@ -88,6 +96,7 @@ Describe 'Sync-ChittyFolder' {
         $summary | Export-Csv -LiteralPath $csv
         @(Import-Csv -LiteralPath $csv).Count | Should -Be 1
         (Import-Csv -LiteralPath $csv).FilesDeleted | Should -Be '1'
+        [DateTimeOffset]::Parse((Import-Csv -LiteralPath $csv).StartTime) | Should -BeGreaterOrEqual $before.AddSeconds(-1)
     }
 
     It 'without -Summary writes file results only, and the summary to the information stream' {

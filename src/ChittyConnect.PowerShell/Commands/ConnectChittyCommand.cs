@@ -13,7 +13,8 @@ namespace ChittyConnect.PowerShell.Commands;
 /// </summary>
 // Environment is the default set, so a bare "Connect-Chitty" reads CHITTY_* (scheduled tasks), else the
 // profile a bare "-Save" wrote; "Connect-Chitty -Name work" resolves to the Profile set instead of
-// prompting for an API key.
+// prompting for an API key, and "Connect-Chitty -Save [-Name work]" to EnvironmentSave, which saves what the
+// CHITTY_* variables hold (-Save is mandatory there, so a bare -Name still loads a profile).
 [Cmdlet(VerbsCommunications.Connect, "Chitty", DefaultParameterSetName = EnvironmentSet)]
 [OutputType(typeof(ChittyConnection))]
 public sealed class ConnectChittyCommand : PSCmdlet
@@ -21,6 +22,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
     private const string ExplicitSet = "Explicit";
     private const string ProfileSet = "Profile";
     private const string EnvironmentSet = "Environment";
+    private const string EnvironmentSaveSet = "EnvironmentSave";
 
     /// <summary>The API's base URL (default https://api.chitty.cc).</summary>
     [Parameter(ParameterSetName = ExplicitSet, Position = 0)]
@@ -41,6 +43,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [Parameter(ParameterSetName = ExplicitSet)]
     [Parameter(ParameterSetName = ProfileSet)]
     [Parameter(ParameterSetName = EnvironmentSet)]
+    [Parameter(ParameterSetName = EnvironmentSaveSet)]
     [ValidateNotNullOrEmpty]
     [Internal.ValidateSessionId]
     public string? SessionId { get; set; }
@@ -99,19 +102,22 @@ public sealed class ConnectChittyCommand : PSCmdlet
     [ValidateRange(1, 3600)]
     public int TimeoutSec { get; set; } = 30;
 
-    /// <summary>Saves the connection as a profile.</summary>
+    /// <summary>Saves the connection as a profile; without -ApiKey, the one the CHITTY_* variables describe.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
+    [Parameter(ParameterSetName = EnvironmentSaveSet, Mandatory = true)]
     public SwitchParameter Save { get; set; }
 
     /// <summary>The profile name to save under (with -Save, default 'default') or to load.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
     [Parameter(ParameterSetName = ProfileSet, Mandatory = true)]
+    [Parameter(ParameterSetName = EnvironmentSaveSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(ProfileNameCompleter))]
     public string? Name { get; set; }
 
     /// <summary>Replaces an existing profile of that name.</summary>
     [Parameter(ParameterSetName = ExplicitSet)]
+    [Parameter(ParameterSetName = EnvironmentSaveSet)]
     public SwitchParameter Force { get; set; }
 
     /// <summary>
@@ -119,6 +125,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
     /// when neither CHITTY_ENDPOINT nor CHITTY_API_KEY is set it loads the saved profile 'default'.
     /// </summary>
     [Parameter(ParameterSetName = EnvironmentSet)]
+    [Parameter(ParameterSetName = EnvironmentSaveSet)]
     public SwitchParameter FromEnvironment { get; set; }
 
     /// <inheritdoc />
@@ -131,6 +138,7 @@ public sealed class ConnectChittyCommand : PSCmdlet
             {
                 ProfileSet => new ProfileStore().Load(Name!),
                 EnvironmentSet => ChittyConnectionSettings.FromEnvironment() ?? DefaultProfile(),
+                EnvironmentSaveSet => ChittyConnectionSettings.FromEnvironment() ?? throw NothingToSave(),
                 _ => FromParameters(),
             };
             if (SessionId is not null)
@@ -205,6 +213,12 @@ public sealed class ConnectChittyCommand : PSCmdlet
     }
 
     private const string DefaultProfileName = "default";
+
+    // "Connect-Chitty -Save" without -ApiKey saves the CHITTY_* connection; with none set there is nothing to save.
+    private static ArgumentException NothingToSave() =>
+        new($"-Save without -ApiKey saves the connection the CHITTY_* variables describe, but {EnvironmentNames.ApiKey} and {EnvironmentNames.ChittyId} are not set. " +
+            $"Save one with Connect-Chitty -ApiKey (Read-Host -AsSecureString) -ChittyId <id> -Save, or set {EnvironmentNames.ApiKey} and {EnvironmentNames.ChittyId} " +
+            $"({EnvironmentNames.Endpoint} too, for a service other than {ChittyConnectionSettings.ProductionEndpoint}) and run Connect-Chitty -Save again.");
 
     private ChittyConnectionSettings FromParameters()
     {

@@ -10,12 +10,12 @@ namespace ChittyConnect.PowerShell.Commands;
 [OutputType(typeof(ChittySession))]
 public sealed class NewChittySessionCommand : ChittyCmdletBase
 {
-    /// <summary>The session id, e.g. my-desktop-session.</summary>
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    /// <summary>The session id, e.g. my-desktop-session; the connection's session when not given.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [ValidateNotNullOrEmpty]
     [Internal.ValidateSessionId]
     [Alias("Id")]
-    public string SessionId { get; set; } = string.Empty;
+    public string? SessionId { get; set; }
 
     /// <summary>Metadata stored with the session (device, purpose, ...).</summary>
     [Parameter(Position = 1)]
@@ -25,12 +25,15 @@ public sealed class NewChittySessionCommand : ChittyCmdletBase
     protected override void ProcessRecord()
     {
         var connection = ResolveConnection();
-        if (!ShouldProcess($"session '{SessionId}' of {connection.ChittyId} at {connection.Endpoint}", "Create or overwrite ChittyConnect session"))
+        // The session a connection names must exist before the other cmdlets use it, and the service forgets it
+        // after 24 hours: a bare New-ChittySession (re)creates that one.
+        var sessionId = ResolveSessionId(SessionId, connection);
+        if (!ShouldProcess($"session '{sessionId}' of {connection.ChittyId} at {connection.Endpoint}", "Create or overwrite ChittyConnect session"))
         {
             return;
         }
 
         var metadata = Metadata is null ? null : PSValues.ToDictionary(Metadata);
-        TryRun(async ct => PostObject(await connection.Api.CreateSessionAsync(SessionId, metadata, ct).ConfigureAwait(false)), SessionId);
+        TryRun(async ct => PostObject(await connection.Api.CreateSessionAsync(sessionId, metadata, ct).ConfigureAwait(false)), sessionId);
     }
 }

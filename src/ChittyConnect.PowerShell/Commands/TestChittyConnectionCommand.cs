@@ -47,7 +47,12 @@ public sealed class TestChittyConnectionCommand : ChittyCmdletBase
             {
                 var whoami = await connection.Api.WhoAmIAsync(ct).ConfigureAwait(false);
                 Pass(endpoint, "answers", watch);
-                Pass(apiKey, $"valid for {whoami.ChittyId ?? connection.ChittyId}, session {whoami.SessionId}", watch);
+                // whoami answers for the key's own session, which need not be the one this connection sends to:
+                // say so, or Get-ChittyWhoAmI's active files look lost.
+                var elsewhere = connection.SessionId is { } mine && whoami.SessionId is { } keys && mine != keys
+                    ? $" (this connection sends to '{mine}'; Get-ChittyWhoAmI shows the key's session's active files)"
+                    : string.Empty;
+                Pass(apiKey, $"valid for {whoami.ChittyId ?? connection.ChittyId}, the key's session {whoami.SessionId}{elsewhere}", watch);
             }
             catch (ChittyApiException ex) when (ex.Kind is ChittyErrorKind.Network or ChittyErrorKind.Timeout or ChittyErrorKind.InvalidResponse)
             {

@@ -123,6 +123,8 @@ internal static class ChittyErrors
         "RequestTimeTooSkewed" => ("ChittyStorageClockSkewed", ErrorCategory.InvalidOperation, "Set this computer's clock right (it is off from the store's by more than 15 minutes)."),
         "UnsafeKey" => ("ChittyStorageUnsafeKey", ErrorCategory.SecurityError, null),
         "KeyTooLong" => ("ChittyStorageKeyTooLong", ErrorCategory.InvalidArgument, null),
+        ObjectStoreException.ConditionalWriteUnsupported => ("ChittyStorageConditionalWriteUnsupported", ErrorCategory.NotImplemented,
+            "Sync to Cloudflare R2 or another S3 store that honours If-Match and If-None-Match (Amazon S3 does); Test-ChittyConnection checks the R2 settings. Your files are unchanged."),
         "ETagMismatch" or "Sha256Mismatch" or "LengthMismatch" or "IntegrityError" => ("ChittyStorageIntegrityError", ErrorCategory.InvalidResult, "Run the sync again: nothing unverified was kept."),
         "IncompleteListing" => ("ChittyStorageIncompleteListing", ErrorCategory.InvalidResult, "Run the sync again later; nothing was changed."),
         "ContentChanged" => ("ChittyStorageContentChanged", ErrorCategory.InvalidData, null),

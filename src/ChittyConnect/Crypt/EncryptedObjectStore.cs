@@ -98,14 +98,16 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// when no object decrypts at all, the password is taken to be wrong and
     /// <see cref="RcloneCryptException"/> is thrown, so nothing is planned from a listing that looks empty.
     /// </summary>
-    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken) =>
+    public Task<RemoteListing> ListAsync(string prefix, CancellationToken cancellationToken) =>
         ListAsync(prefix, Array.Empty<string>(), cancellationToken);
 
     /// <summary>
     /// The listing above, its ranges split at the ciphertext keys of the plaintext keys
-    /// <paramref name="splitAfter"/> (which sort differently from them, so they are sorted again).
+    /// <paramref name="splitAfter"/> (which sort differently from them, so they are sorted again). The
+    /// plaintext keys come in the ciphertext keys' order; <see cref="RemoteListing.InKeyOrder"/> is whether
+    /// the store gave the ciphertext keys in key order.
     /// </summary>
-    public async Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
+    public async Task<RemoteListing> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
     {
         if (prefix != Prefix)
         {
@@ -148,7 +150,8 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
             ChittyLog.Warning($"{foreign} object(s) under '{prefix}' do not decrypt with this crypt password and salt; they are left alone (neither downloaded nor deleted).");
         }
 
-        return result;
+        // The order the store gave the ciphertext keys in: what decides how the prefix may be listed next.
+        return new RemoteListing(result, listing.InKeyOrder);
     }
 
     /// <summary>

@@ -29,13 +29,13 @@ public interface IObjectStore
     long PartSizeFor(long length);
 
     /// <summary>Every object under <paramref name="prefix"/>.</summary>
-    Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken);
+    Task<RemoteListing> ListAsync(string prefix, CancellationToken cancellationToken);
 
     /// <summary>
     /// Every object under <paramref name="prefix"/>, listed in the ranges between <paramref name="splitAfter"/>
     /// at once (<see cref="RangedListing"/>); the same objects in the same order as the listing above.
     /// </summary>
-    Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken);
+    Task<RemoteListing> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken);
 
     /// <summary>
     /// Uploads a local file to <paramref name="key"/>, verified, resuming <paramref name="resumableUpload"/> when

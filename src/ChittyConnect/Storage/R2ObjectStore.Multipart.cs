@@ -146,6 +146,10 @@ public sealed partial class R2ObjectStore
             {
                 throw RemoteChanged(key, condition!, ex);
             }
+            catch (ObjectStoreException ex) when (ConditionUnsupported(ex, condition))
+            {
+                throw ConditionRefused(key, condition!, ex);
+            }
             catch (ObjectStoreException ex) when (ex.Code == "AnswerLost")
             {
                 if (!await AbortOrphansAsync(key, keep, sent).ConfigureAwait(false) || attempt == 2)

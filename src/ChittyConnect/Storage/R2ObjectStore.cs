@@ -143,19 +143,20 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// (<see cref="ObjectStoreException"/>, code IncompleteListing): a shorter listing would read as
     /// deleted objects.
     /// </summary>
-    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, CancellationToken cancellationToken) =>
+    public Task<RemoteListing> ListAsync(string prefix, CancellationToken cancellationToken) =>
         ListAsync(prefix, Array.Empty<string>(), cancellationToken);
 
     /// <summary>
     /// Lists every object under <paramref name="prefix"/> as <see cref="RangedListing"/> does: the ranges
     /// between <paramref name="splitAfter"/> (keys under the prefix, ascending in key order) side by side,
-    /// the result in key order as one listing would give it.
+    /// the result in key order as one listing would give it. Whether the store gave every key it was read
+    /// in key order is <see cref="RemoteListing.InKeyOrder"/>.
     /// </summary>
-    public Task<IReadOnlyList<RemoteObject>> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
+    public Task<RemoteListing> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
         RangedListing.ListAsync(splitAfter, (startAfter, last, token) => ListRangeAsync(prefix, startAfter, last, token), cancellationToken);
 
     // The objects under the prefix after startAfter up to and including last (null: from the start, to the end).
-    private async Task<List<RemoteObject>> ListRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
+    private async Task<RemoteListing> ListRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
     {
         var result = new List<RemoteObject>();
         var followed = new HashSet<string>(StringComparer.Ordinal);
@@ -164,10 +165,12 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         // ignores the parameter and leaves EncodingType out), as rclone and botocore decode them: %XX as UTF-8
         // and '+' as a space.
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
-        // A range checks that the store lists in key order (RangedListing.OutOfOrderException); the whole
-        // key space in one range does not need to.
+        // A range stops at its last key, so it holds the right keys only where the store lists in key order: it
+        // checks that across its pages and through the page where it ends (RangedListing.OutOfOrderException).
+        // The whole key space in one range reads every key, and says whether they came in key order.
         var ranged = startAfter is not null || last is not null;
         string? previous = null;
+        var inKeyOrder = true;
         var ended = false;
         while (true)
         {
@@ -176,22 +179,29 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             foreach (var o in page.S3Objects ?? new List<S3Object>())
             {
                 var key = encoded ? WebUtility.UrlDecode(o.Key) : o.Key;
-                if (ranged && previous is not null && RangedListing.CompareKeys(key, previous) <= 0)
+                if (previous is not null && RangedListing.CompareKeys(key, previous) <= 0)
                 {
-                    throw new RangedListing.OutOfOrderException(previous, key);
+                    inKeyOrder = false;
+                    if (ranged)
+                    {
+                        throw new RangedListing.OutOfOrderException(previous, key);
+                    }
                 }
 
                 previous = key;
-                ended |= last is not null && RangedListing.CompareKeys(key, last) > 0;
-                if (!ended)
+                var beyond = last is null ? -1 : RangedListing.CompareKeys(key, last);
+                if (!ended && beyond <= 0)
                 {
                     result.Add(new RemoteObject(key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
                 }
+
+                // At its last key the range is whole: no next page is asked for only to find the key beyond it.
+                ended |= beyond >= 0;
             }
 
             if (ended || page.IsTruncated != true)
             {
-                return result;
+                return new RemoteListing(result, inKeyOrder);
             }
 
             var token = page.NextContinuationToken;
@@ -626,7 +636,22 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             throw RemoteChanged(key, condition!, ex);
         }
+        catch (ObjectStoreException ex) when (ConditionUnsupported(ex, condition))
+        {
+            throw ConditionRefused(key, condition!, ex);
+        }
     }
+
+    // A store that does not implement conditional writes answers them 501 NotImplemented (a permanent answer,
+    // not an outage). Writing without the condition could replace another device's newer version unseen, so
+    // the upload fails instead, having written nothing.
+    private static bool ConditionUnsupported(ObjectStoreException ex, WriteCondition? condition) =>
+        condition is not null && (ex.StatusCode == 501 || ex.Code == "NotImplemented");
+
+    private static ObjectStoreException ConditionRefused(string key, WriteCondition condition, ObjectStoreException ex) =>
+        new($"'{key}' was not written: the store does not support conditional writes (it answered {condition} with {ex.StatusCode} {ex.Code}). " +
+            "A sync writes an object only over the version it listed, so that no other device's update is lost; this store cannot promise that, so nothing was written and no file or object was deleted.",
+            key, ObjectStoreException.ConditionalWriteUnsupported, ex.StatusCode, ex);
 
     // 412 is R2's (and S3's) answer to a condition that does not hold, 409 S3's to a write that raced another
     // one on the key; S3 answers If-Match on a missing key with 404 NoSuchKey.

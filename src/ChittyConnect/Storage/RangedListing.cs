@@ -20,8 +20,19 @@ public static class RangedListing
     /// <summary>The most ranges listed at once (rclone lists 8 folders at a time by default).</summary>
     public const int MaxRanges = 8;
 
-    /// <summary>The fewest known keys per range: below about two pages each, more ranges only add requests.</summary>
+    /// <summary>
+    /// The fewest known keys per range: about two pages. A store that does one request's work at a time
+    /// (s3rver walks the whole prefix for every page, about 0.2 s of its CPU each) lists a prefix of 2,000
+    /// keys slower in ranges of one page than in one range, on loopback and through a link of 30 ms each way
+    /// alike (bench/Measure-ListingRanges.ps1, bench/analysis.md), so smaller ranges are not taken.
+    /// </summary>
     public const int MinKeysPerRange = 2000;
+
+    /// <summary>
+    /// The most known keys missing from a ranged listing that are each confirmed gone by a HEAD (at once, one
+    /// round trip); beyond them one listing from the start costs less than the HEADs.
+    /// </summary>
+    public const int MaxKeysConfirmed = 32;
 
     /// <summary>
     /// Orders keys as S3 and R2 list them: by their UTF-8 bytes. An ordinal comparison of .NET strings orders
@@ -65,6 +76,41 @@ public static class RangedListing
     }
 
     /// <summary>
+    /// Lists <paramref name="prefix"/> for a sync whose last run left <paramref name="knownKeys"/> (full keys):
+    /// in ranges split at them (<see cref="SplitPoints"/>) only where <paramref name="listedInKeyOrder"/> says
+    /// the last listing of this prefix read every key strictly in key order, and otherwise in one range. A
+    /// range stops at its last key, so on a store whose order changed since (new keys that s3rver walks to in
+    /// another order), a key of the range that the store lists later, on a page the range never reads, would
+    /// be missing, and a missing known key reads as deleted. So a known key the ranges did not list is asked
+    /// for by HEAD (up to <see cref="MaxKeysConfirmed"/> of them, at once; more, and the prefix is listed again
+    /// in one range): one that is there after all has the prefix listed again in one range, which decides.
+    /// The result's <see cref="RemoteListing.InKeyOrder"/> is what the next listing of the prefix is to be given.
+    /// </summary>
+    public static async Task<RemoteListing> ListKnownAsync(IObjectStore store, string prefix, IReadOnlyCollection<string> knownKeys,
+        bool listedInKeyOrder, CancellationToken cancellationToken)
+    {
+        var splitAfter = listedInKeyOrder ? SplitPoints(knownKeys, knownKeys.Count) : Array.Empty<string>();
+        var listing = await store.ListAsync(prefix, splitAfter, cancellationToken).ConfigureAwait(false);
+        if (splitAfter.Count == 0)
+        {
+            return listing;
+        }
+
+        var listed = new HashSet<string>(listing.Select(o => o.Key), StringComparer.Ordinal);
+        var missing = knownKeys.Where(k => !listed.Contains(k)).Take(MaxKeysConfirmed + 1).ToList();
+        if (missing.Count <= MaxKeysConfirmed)
+        {
+            var found = await Task.WhenAll(missing.Select(k => store.HeadAsync(k, cancellationToken))).ConfigureAwait(false);
+            if (found.All(o => o is null))
+            {
+                return listing;
+            }
+        }
+
+        return await store.ListAsync(prefix, Array.Empty<string>(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Lists every range at once through <paramref name="listRange"/> and returns their keys in order: the
     /// first range from the start, each next one after the split point that ends the one before.
     /// <paramref name="listRange"/> receives the key to start after (null for the first range) and the last
@@ -72,11 +118,11 @@ public static class RangedListing
     /// none beyond its last key, and throws <see cref="OutOfOrderException"/> where the store lists keys out of
     /// key order (s3rver walks its folders: "a/x" before "a b"); the key space is then listed in one range,
     /// from the start to the end, as the store orders it. Should one range fail otherwise, the others are
-    /// cancelled and that failure is thrown.
+    /// cancelled and that failure is thrown. Without split points, the one range's listing is returned as it is.
     /// </summary>
     /// <exception cref="ArgumentException">The split points are not in strictly ascending key order.</exception>
-    public static async Task<IReadOnlyList<RemoteObject>> ListAsync(IReadOnlyList<string> splitAfter,
-        Func<string?, string?, CancellationToken, Task<List<RemoteObject>>> listRange, CancellationToken cancellationToken)
+    public static async Task<RemoteListing> ListAsync(IReadOnlyList<string> splitAfter,
+        Func<string?, string?, CancellationToken, Task<RemoteListing>> listRange, CancellationToken cancellationToken)
     {
         for (var i = 1; i < splitAfter.Count; i++)
         {
@@ -92,7 +138,7 @@ public static class RangedListing
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var ranges = new Task<List<RemoteObject>>[splitAfter.Count + 1];
+        var ranges = new Task<RemoteListing>[splitAfter.Count + 1];
         for (var r = 0; r < ranges.Length; r++)
         {
             var startAfter = r == 0 ? null : splitAfter[r - 1];
@@ -122,15 +168,16 @@ public static class RangedListing
             throw;
         }
 
+        // Each range ascended (or threw), and the ranges follow each other: the whole is in key order.
         var result = new List<RemoteObject>(ranges.Sum(t => t.Result.Count));
         foreach (var range in ranges)
         {
             result.AddRange(range.Result);
         }
 
-        return result;
+        return new RemoteListing(result, inKeyOrder: true);
 
-        async Task<List<RemoteObject>> ListOneAsync(string? startAfter, string? last)
+        async Task<RemoteListing> ListOneAsync(string? startAfter, string? last)
         {
             try
             {

@@ -156,7 +156,7 @@ internal sealed class S3Transport : IDisposable
                 var text = string.IsNullOrEmpty(s3.Message) ? code : s3.Message;
                 var message = code switch
                 {
-                    "NoSuchBucket" => $"The bucket '{_bucket}' does not exist at {_endpoint.GetLeftPart(UriPartial.Authority)} (S3 {verb} '{target}': {status} {code}).",
+                    "NoSuchBucket" => $"The bucket '{_bucket}' does not exist at {Where} (S3 {verb} '{target}': {status} {code}).",
                     "RequestTimeTooSkewed" => $"S3 {verb} '{target}' failed: this computer's clock is too far from the store's, even after correcting for it ({status} {code}: {text}).",
                     _ => $"S3 {verb} '{target}' failed: {status} {code}: {text}",
                 };
@@ -166,19 +166,23 @@ internal sealed class S3Transport : IDisposable
                 return new ObjectStoreException($"S3 {verb} '{target}' failed: {final.StatusCode} {final.Code}: {final.Message}", target, final.Code, final.StatusCode, ex);
             case AnswerLostException lost:
                 return new ObjectStoreException($"S3 {verb} '{target}': {lost.Message}", target, "AnswerLost", 0, ex);
+            // A store that did not answer at all: the message names where it was looked for, since the
+            // path alone does not tell a wrong endpoint from a network that is down.
             case IdleTimeoutException or TimeoutException or OperationCanceledException:
-                return new ObjectStoreException($"S3 {verb} '{target}' timed out: {Innermost(ex).Message}", target, "Timeout", 0, ex);
+                return new ObjectStoreException($"S3 {verb} '{target}' at {Where} timed out: {Innermost(ex).Message}", target, "Timeout", 0, ex);
             case AmazonUnmarshallingException:
                 return new ObjectStoreException($"S3 {verb} '{target}' failed: the answer could not be read ({Innermost(ex).Message}).", target, "BadResponse", 0, ex);
             default:
                 if (ExceptionChain.Find<IdleTimeoutException>(ex) is { } idle)
                 {
-                    return new ObjectStoreException($"S3 {verb} '{target}' timed out: {idle.Message}", target, "Timeout", 0, ex);
+                    return new ObjectStoreException($"S3 {verb} '{target}' at {Where} timed out: {idle.Message}", target, "Timeout", 0, ex);
                 }
 
-                return new ObjectStoreException($"S3 {verb} '{target}' failed: {Innermost(ex).Message}", target, "NetworkError", 0, ex);
+                return new ObjectStoreException($"S3 {verb} '{target}' at {Where} failed: {Innermost(ex).Message}", target, "NetworkError", 0, ex);
         }
     }
+
+    private string Where => _endpoint.GetLeftPart(UriPartial.Authority);
 
     public void Dispose() => _client.Dispose();
 

@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
 using System.Threading;
 
 namespace ChittyConnect.Storage;
@@ -32,6 +34,26 @@ public sealed class RemoteObject
 
     /// <inheritdoc />
     public override string ToString() => Key;
+}
+
+/// <summary>
+/// The objects a listing found, in the order the store gave them, and whether that order is the key order
+/// (UTF-8 bytes) throughout: what decides whether the next listing of the prefix may be cut into ranges.
+/// </summary>
+public sealed class RemoteListing : ReadOnlyCollection<RemoteObject>
+{
+    /// <summary>Creates the value.</summary>
+    public RemoteListing(IList<RemoteObject> objects, bool inKeyOrder)
+        : base(objects)
+    {
+        InKeyOrder = inKeyOrder;
+    }
+
+    /// <summary>
+    /// True when every key the listing read came strictly after the one before it in key order (UTF-8 bytes),
+    /// as R2 and S3 list; false for a store that lists otherwise (s3rver walks its folders: "a/x" before "a b").
+    /// </summary>
+    public bool InKeyOrder { get; }
 }
 
 /// <summary>What HEAD (or the headers of a GET) says about an object.</summary>
@@ -201,6 +223,12 @@ public sealed class ObjectStoreException : Exception
     /// <see cref="WriteCondition"/> named (another writer came first); nothing was written.
     /// </summary>
     public const string RemoteChanged = "RemoteChanged";
+
+    /// <summary>
+    /// The <see cref="Code"/> of an upload the store refused because it does not implement conditional writes
+    /// (501 NotImplemented to If-Match or If-None-Match); nothing was written.
+    /// </summary>
+    public const string ConditionalWriteUnsupported = "ConditionalWriteUnsupported";
 
     /// <summary>The object key concerned, if any.</summary>
     public string? Key { get; }

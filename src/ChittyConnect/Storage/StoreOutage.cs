@@ -34,10 +34,12 @@ internal sealed class StoreOutage
 
     /// <summary>
     /// Whether <paramref name="failure"/> says the store is unreachable or failing for now, rather than refusing the
-    /// request; a certificate that is not trusted fails every attempt alike, so it is no outage.
+    /// request; a certificate that is not trusted fails every attempt alike, so it is no outage, and neither is
+    /// 501 NotImplemented, a store's lasting answer to a request it does not support.
     /// </summary>
     public static bool IsOutage(ObjectStoreException failure) =>
-        (failure.Code is "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" || failure.StatusCode is 429 or >= 500)
+        (failure.Code is "NetworkError" or "Timeout" or "SlowDown" or "ServiceUnavailable" or "InternalError" || failure.StatusCode is 429 or (>= 500 and not 501))
+        && failure.Code != "NotImplemented"
         && ExceptionChain.Find<System.Security.Authentication.AuthenticationException>(failure) is null;
 
     /// <summary>Runs <paramref name="call"/>, again after each outage failure while the outage is shorter than the timeout.</summary>

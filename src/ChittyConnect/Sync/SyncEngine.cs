@@ -161,6 +161,8 @@ public sealed class SyncEngine
             run.Progress.Finish();
             var summary = run.Summary;
             summary.Elapsed = run.Watch.Elapsed;
+            summary.StartTime = run.Started;
+            summary.EndTime = run.Started + summary.Elapsed;
             summary.Requests = _store.Requests.Since(requestsAtStart);
             var moved = summary.BytesUploaded + summary.BytesDownloaded;
             summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;

@@ -187,10 +187,11 @@ internal sealed class SyncInventory
 
     private static async Task<Dictionary<string, RemoteObject>> ListAsync(SyncRun run, CancellationToken cancellationToken)
     {
-        // The keys the last run left are where the listing is split: ranges of about equal size, listed at once.
-        var known = run.State.Files;
-        var splitAfter = RangedListing.SplitPoints(known.Keys.Select(rel => run.Prefix + rel), known.Count);
-        var listing = await run.Store.ListAsync(run.Prefix, splitAfter, cancellationToken).ConfigureAwait(false);
+        // The keys the last run left are where the listing is split (ranges listed at once), where the last
+        // listing of the prefix came in key order; what this one shows decides for the next.
+        var known = run.State.Files.Keys.Select(rel => run.Prefix + rel).ToList();
+        var listing = await RangedListing.ListKnownAsync(run.Store, run.Prefix, known, run.State.ListedInKeyOrder, cancellationToken).ConfigureAwait(false);
+        run.State.ListedInKeyOrder = listing.InKeyOrder;
         var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
         foreach (var o in listing)
         {

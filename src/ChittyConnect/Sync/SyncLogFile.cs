@@ -58,6 +58,8 @@ internal sealed class SyncLogFile : IDisposable
         w.WriteNumber("notOwned", s.NotOwned);
         if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
         if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
+        w.WriteString("startTime", s.StartTime.ToString("o", CultureInfo.InvariantCulture));
+        w.WriteString("endTime", s.EndTime.ToString("o", CultureInfo.InvariantCulture));
         w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));
         w.WriteNumber("bytesPerSecond", Math.Round(s.BytesPerSecond));
         w.WriteNumber("bytesHashed", s.BytesHashed);

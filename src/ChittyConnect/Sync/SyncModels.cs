@@ -357,6 +357,12 @@ public sealed class ChittySyncSummary
 
     public TimeSpan Elapsed { get; set; }
 
+    /// <summary>When the run began (local time with its offset, as a scheduled task's log shows it).</summary>
+    public DateTimeOffset StartTime { get; set; }
+
+    /// <summary>When the run ended, finished or stopped: <see cref="StartTime"/> plus <see cref="Elapsed"/>.</summary>
+    public DateTimeOffset EndTime { get; set; }
+
     /// <summary>Bytes transferred per second of elapsed time.</summary>
     public double BytesPerSecond { get; set; }
 

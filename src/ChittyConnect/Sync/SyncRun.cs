@@ -81,6 +81,9 @@ internal sealed class SyncRun
 
     public Stopwatch Watch { get; } = Stopwatch.StartNew();
 
+    /// <summary>When the run began, by the clock of the machine (its end is this plus <see cref="Watch"/>'s elapsed time).</summary>
+    public DateTimeOffset Started { get; } = DateTimeOffset.Now;
+
     public SyncState State { get; set; } = null!;
 
     /// <summary>Changes the totals from any thread.</summary>

@@ -76,6 +76,7 @@ internal sealed partial class SyncState
                 (version >= 2 ? state.Files : state._inherited)[file.Name] = entry;
             }
 
+            state.ListedInKeyOrder = root.TryGetProperty("listedInKeyOrder", out var ordered) && ordered.GetBoolean();
             if (root.TryGetProperty("moving", out var moving))
             {
                 foreach (var m in moving.EnumerateArray())
@@ -155,6 +156,7 @@ internal sealed partial class SyncState
         w.WriteNumber("version", CurrentVersion);
         w.WriteString("identity", Identity);
         w.WriteString("machine", MachineId.Current);
+        w.WriteBoolean("listedInKeyOrder", ListedInKeyOrder);
         w.WriteStartObject("files");
         foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
         {

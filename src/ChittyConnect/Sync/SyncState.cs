@@ -33,6 +33,12 @@ internal sealed partial class SyncState
 
     public Dictionary<string, SyncStateEntry> Files { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Whether the last listing of the prefix read every key strictly in key order (UTF-8 bytes), so that the
+    /// next may be listed in ranges (RangedListing.ListKnownAsync); false until a listing showed it.
+    /// </summary>
+    public bool ListedInKeyOrder { get; set; }
+
     // The entries of a state from before machine ids (version 1), which cannot say whose they are: a cache of
     // hashes (a file with the same stat is not read again), never a baseline or what the sync owns. A run
     // re-records each path it finds in agreement, so after it the state is this machine's.

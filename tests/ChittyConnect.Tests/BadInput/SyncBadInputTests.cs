@@ -366,6 +366,57 @@ public sealed class SyncBadInputTests : SyncCmdletTest
         Assert.DoesNotContain(stub.Requests, r => r.Method != "GET" || !r.Target.Contains("list-type=2", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("Upload")]
+    [InlineData("Both")]
+    public async Task A_store_that_refuses_conditional_writes_fails_each_upload_at_once_saying_what_to_do_and_changes_nothing(string direction)
+    {
+        File.WriteAllText(Path.Combine(Folder, "b.txt"), "bravo");
+        // An empty prefix, and 501 NotImplemented to every PUT that carries If-Match or If-None-Match.
+        const string NotImplemented = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>";
+        await using var stub = new LoopbackHttpStub(r =>
+            r.Method == "GET" ? new StubResponse(200, ListPage(false, null), "application/xml")
+            : r.Method == "PUT" && (r.Header("If-None-Match") ?? r.Header("If-Match")) is not null ? new StubResponse(501, NotImplemented, "application/xml")
+            : new StubResponse(400, string.Empty, "text/plain"));
+
+        var result = Sync($"$folder -Direction {direction} -Summary", Connection(s => s.R2Endpoint = stub.BaseUri));
+
+        Assert.Equal(2, result.Errors.Count);
+        Assert.All(result.Errors, record =>
+        {
+            Assert.Equal("ChittySyncUploadFailed", Id(record));
+            Assert.Equal(ErrorCategory.NotImplemented, record.CategoryInfo.Category);
+            Assert.Contains("does not support conditional writes", record.Exception.Message);
+            Assert.Contains("501 NotImplemented", record.Exception.Message);
+            Assert.Contains("If-None-Match", record.ErrorDetails.RecommendedAction);
+        });
+        Assert.Equal(0, SummaryOf(result).FilesUploaded);
+        // One PUT per file: a refusal the store will repeat is not waited out as an outage.
+        Assert.Equal(2, stub.Requests.Count(r => r.Method == "PUT"));
+        Assert.DoesNotContain(stub.Requests, r => r.Method is "DELETE" or "POST");
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        Assert.Equal("bravo", File.ReadAllText(Path.Combine(Folder, "b.txt")));
+    }
+
+    [Fact]
+    public async Task A_store_that_is_down_is_named_in_the_error_and_nothing_is_changed()
+    {
+        // A port nothing listens on: every connection is refused.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var down = new Uri($"http://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
+        listener.Stop();
+
+        var record = Sync("$folder -RetryTimeoutSec 1", Connection(s => s.R2Endpoint = down)).SingleError();
+
+        Assert.Equal("ChittyStorageError", Id(record));
+        Assert.Equal(ErrorCategory.ConnectionError, record.CategoryInfo.Category);
+        Assert.Contains($"at {down.GetLeftPart(UriPartial.Authority)} failed", record.Exception.Message);
+        Assert.Contains("Test-ChittyConnection", record.ErrorDetails.RecommendedAction);
+        Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
+        Assert.Empty(await RemoteKeysAsync());
+    }
+
     [Fact]
     public async Task A_local_name_with_a_control_character_is_refused_at_the_scan_naming_it_and_the_rest_uploads()
     {

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Web;
+using System.Xml.Linq;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
 using ChittyConnect.Tests.Infrastructure;
@@ -78,7 +80,7 @@ public sealed class RangedListingTests
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => RangedListing.ListAsync(["b", "a"], (_, _, _) =>
         {
             calls++;
-            return Task.FromResult(new List<RemoteObject>());
+            return Task.FromResult(new RemoteListing([], inKeyOrder: true));
         }, CancellationToken.None));
 
         Assert.Contains("ascend", ex.Message, StringComparison.Ordinal);
@@ -108,7 +110,7 @@ public sealed class RangedListingTests
                 throw;
             }
 
-            return [];
+            return new RemoteListing([], inKeyOrder: true);
         }, CancellationToken.None));
 
         Assert.Equal("AccessDenied", ex.Code);
@@ -200,13 +202,69 @@ public sealed class RangedListingTests
             Assert.Equal(files, first.FilesUploaded);
             await ctx.Store.DeleteAsync([ctx.Prefix + Name(0), ctx.Prefix + Name(4012)], CancellationToken.None);
             var listsBefore = ctx.Store.Requests.List;
+            var headsBefore = ctx.Store.Requests.Head;
 
             var (again, results) = await ctx.SyncAsync();
 
             Assert.Equal(new[] { Name(0), Name(4012) }, results.Where(r => r.Action == SyncAction.Uploaded).Select(r => r.RelativePath).Order(StringComparer.Ordinal));
             Assert.Equal(files - 2, again.FilesSkipped);
-            // Two ranges of about 2,050 keys: three pages each, where one listing would take five.
+            // Two ranges of about 2,050 keys: three pages each, where one listing would take five; the two known
+            // keys they did not list are confirmed gone by a HEAD each.
             Assert.Equal(6, ctx.Store.Requests.List - listsBefore);
+            Assert.Equal(2, ctx.Store.Requests.Head - headsBefore);
+        }
+
+        [Fact]
+        public async Task A_store_that_lists_out_of_key_order_across_a_page_boundary_has_every_key_listed_and_nothing_deleted()
+        {
+            // s3rver's order: it walks its folders, so the 3,000 keys of d/ fill the first three pages and
+            // d.txt, which key order puts before all of them, opens the fourth; the first range, which ends in
+            // d/, stops on the third page and never meets d.txt.
+            using var ctx = new ChittyConnect.Tests.Sync.SyncTestContext(_lean, wrapHandler: inner => new FolderWalkListing(inner));
+            const int inD = 3000;
+            const int inE = 2 * RangedListing.MinKeysPerRange - inD + 200;
+            const int total = inD + inE + 1;
+            for (var i = 0; i < inD; i++)
+            {
+                ctx.Write($"d/f{i:0000}.txt", "d");
+            }
+
+            for (var i = 0; i < inE; i++)
+            {
+                ctx.Write($"e/f{i:0000}.txt", "e");
+            }
+
+            static void Both(SyncOptions o) => o.Direction = SyncDirection.Both;
+            var (first, _) = await ctx.SyncAsync(Both);
+            Assert.Equal(total - 1, first.FilesUploaded);
+            ctx.Write("d.txt", "added next to the folder d");
+            var listsBefore = ctx.Store.Requests.List;
+
+            // The last listing came in key order: this one is in ranges, and d.txt, new, is uploaded.
+            var (second, _) = await ctx.SyncAsync(Both);
+
+            Assert.Equal(1, second.FilesUploaded);
+            var rangedPages = ctx.Store.Requests.List - listsBefore;
+            Assert.True(rangedPages > 5, $"{rangedPages} pages: the re-sync was not listed in ranges.");
+            listsBefore = ctx.Store.Requests.List;
+
+            // The ranges miss d.txt, which the state knows: the prefix is listed again from the start.
+            var (third, results) = await ctx.SyncAsync(Both);
+
+            Assert.Equal(0, third.FilesDeleted);
+            Assert.Equal(0, third.FilesDownloaded + third.FilesUploaded);
+            Assert.Equal(total, third.FilesSkipped);
+            Assert.DoesNotContain(results, r => r.Action is SyncAction.Deleted or SyncAction.DeletedLocal or SyncAction.DeletedRemote);
+            Assert.True(File.Exists(Path.Combine(ctx.Local, "d.txt")));
+            Assert.NotNull(await ctx.Store.HeadAsync(ctx.Prefix + "d.txt", CancellationToken.None));
+            Assert.Equal(rangedPages + 5, ctx.Store.Requests.List - listsBefore);
+            listsBefore = ctx.Store.Requests.List;
+
+            // That listing showed the store's order is not the key order: from now on one range from the start.
+            var (fourth, _) = await ctx.SyncAsync(Both);
+
+            Assert.Equal(total, fourth.FilesSkipped);
+            Assert.Equal(5, ctx.Store.Requests.List - listsBefore);
         }
     }
 
@@ -217,6 +275,7 @@ public sealed class RangedListingTests
         var expected = Names().Select(n => prefix + n).OrderBy(k => k, RangedListing.KeyOrder).ToList();
         Assert.Equal(expected, inKeyOrder ? flat.Select(o => o.Key) : flat.Select(o => o.Key).OrderBy(k => k, RangedListing.KeyOrder));
         Assert.Equal(inKeyOrder, flat.Select(o => o.Key).SequenceEqual(expected));
+        Assert.Equal(inKeyOrder, flat.InKeyOrder);
         Assert.Equal(3, store.Requests.List);
 
         foreach (var set in SplitSets())
@@ -235,6 +294,73 @@ public sealed class RangedListingTests
     }
 
     private static IEnumerable<string> Describe(IEnumerable<RemoteObject> listing) => listing.Select(o => $"{o.Key} {o.Size} {o.ETag} {o.LastModified:O}");
+
+    /// <summary>
+    /// Answers ListObjectsV2 as s3rver orders it, walking folders (the keys of "d/" before "d.txt", which key
+    /// order puts first), from the objects the store behind holds: start-after compared as S3 compares it, in
+    /// pages of max-keys with a continuation token. A real out-of-order answer whose disorder a page boundary
+    /// can hide from a range.
+    /// </summary>
+    private sealed class FolderWalkListing(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        private static readonly XNamespace S3 = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method != HttpMethod.Get || !request.RequestUri!.Query.Contains("list-type=2", StringComparison.Ordinal))
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+
+            var query = HttpUtility.ParseQueryString(request.RequestUri.Query);
+            var prefix = query["prefix"] ?? string.Empty;
+            var objects = new List<XElement>();
+            string? token = null;
+            do
+            {
+                var uri = new UriBuilder(request.RequestUri) { Query = "list-type=2&prefix=" + Uri.EscapeDataString(prefix) + (token is null ? string.Empty : "&continuation-token=" + Uri.EscapeDataString(token)) }.Uri;
+                using var whole = await base.SendAsync(new HttpRequestMessage(HttpMethod.Get, uri), cancellationToken);
+                var page = XDocument.Parse(await whole.Content.ReadAsStringAsync(cancellationToken)).Root!;
+                var ns = page.Name.Namespace;
+                objects.AddRange(page.Elements(ns + "Contents").Select(c => new XElement(S3 + "Contents", c.Elements().Select(e => new XElement(S3 + e.Name.LocalName, e.Value)))));
+                token = page.Element(ns + "IsTruncated")?.Value == "true" ? page.Element(ns + "NextContinuationToken")?.Value : null;
+            }
+            while (token is not null);
+
+            var walk = objects.Select(o => o.Element(S3 + "Key")!.Value).ToList();
+            walk.Sort(FolderWalkOrder);
+            var byKey = objects.ToDictionary(o => o.Element(S3 + "Key")!.Value, StringComparer.Ordinal);
+            var startAfter = query["start-after"];
+            var from = query["continuation-token"] is { } next ? int.Parse(next, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            var maxKeys = int.Parse(query["max-keys"] ?? "1000", System.Globalization.CultureInfo.InvariantCulture);
+            var after = walk.Where(k => startAfter is null || string.CompareOrdinal(k, startAfter) > 0).ToList();
+            var keys = after.Skip(from).Take(maxKeys).ToList();
+            var truncated = from + keys.Count < after.Count;
+            var answer = new XElement(S3 + "ListBucketResult",
+                new XElement(S3 + "Name", "bucket"), new XElement(S3 + "Prefix", prefix), new XElement(S3 + "KeyCount", keys.Count),
+                new XElement(S3 + "MaxKeys", maxKeys), new XElement(S3 + "IsTruncated", truncated ? "true" : "false"),
+                truncated ? new XElement(S3 + "NextContinuationToken", (from + keys.Count).ToString(System.Globalization.CultureInfo.InvariantCulture)) : null,
+                keys.Select(k => byKey[k]));
+            return new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent(new XDocument(new XDeclaration("1.0", "UTF-8", null), answer).ToString(), Encoding.UTF8, "application/xml") };
+        }
+
+        // Folder by folder, each folder's names in ordinal order, a folder's keys where its name falls.
+        private static int FolderWalkOrder(string a, string b)
+        {
+            var x = a.Split('/');
+            var y = b.Split('/');
+            for (var i = 0; i < Math.Min(x.Length, y.Length); i++)
+            {
+                var c = string.CompareOrdinal(x[i], y[i]);
+                if (c != 0)
+                {
+                    return c;
+                }
+            }
+
+            return x.Length - y.Length;
+        }
+    }
 
     // A folder holding a file of one byte (the name's length) for each '/'-separated name.
     private sealed class TemporaryTree : IDisposable
