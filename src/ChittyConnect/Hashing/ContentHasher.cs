@@ -151,21 +151,9 @@ public static class ContentHasher
     {
         var parts = withMd5 && partSize > 0 && stream.Length > partSize;
         return withMd5 && (parts || (stream.Length >= TwoCoreLimit && Environment.ProcessorCount > 1))
-            ? HashOnTwoCoresAsync(stream.ReadAsync, null, cancellationToken, bytesRead, parts ? partSize : 0)
+            ? HashOnTwoCoresAsync(stream, cancellationToken, bytesRead, parts ? partSize : 0)
             : HashStreamAsync(stream, cancellationToken, bytesRead, withMd5);
     }
-
-    /// <summary>
-    /// Reads content through <paramref name="read"/> to its end (a read of 0 bytes) in chunks of up to 1 MiB,
-    /// hands each chunk to <paramref name="write"/> in order, and returns the SHA-256 and MD5 of all of it,
-    /// hashed as <see cref="HashFileAsync"/> hashes a large file: SHA-256 by the reader, MD5 on a second thread,
-    /// which also writes. For a download: the reader goes on receiving while what it received is hashed and
-    /// written, and never waits for a write unless all four chunks are still being written. Every write has
-    /// been made when the task ends; a failed write fails it.
-    /// </summary>
-    internal static Task<ContentHashes> CopyAndHashAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Action<byte[], int> write,
-        Action<long>? bytesRead, CancellationToken cancellationToken) =>
-        HashOnTwoCoresAsync(read, write, cancellationToken, bytesRead, 0);
 
     /// <summary>Files from this size on are hashed on two cores: SHA-256 as they are read, MD5 beside it.</summary>
     public const long TwoCoreLimit = 8L * 1024 * 1024;
@@ -178,9 +166,7 @@ public static class ContentHasher
     // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two. With a
     // partSize, no buffer spans two parts: each thread also hashes the parts with its algorithm, the reader
     // closing a part's SHA-256 at its last byte and marking the buffer so the MD5 thread closes its MD5.
-    // With a write, the MD5 thread also writes each chunk, after hashing it; a failed write stops the reader.
-    private static async Task<ContentHashes> HashOnTwoCoresAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Action<byte[], int>? write,
-        CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
+    private static async Task<ContentHashes> HashOnTwoCoresAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
@@ -201,27 +187,17 @@ public static class ContentHasher
         var md5Worker = Task.Run(() =>
         {
             var open = false;
-            try
+            foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
             {
-                foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
+                md5.AppendData(buffer, 0, count);
+                partMd5?.AppendData(buffer, 0, count);
+                open = !endsPart;
+                if (endsPart)
                 {
-                    md5.AppendData(buffer, 0, count);
-                    partMd5?.AppendData(buffer, 0, count);
-                    write?.Invoke(buffer, count);
-                    open = !endsPart;
-                    if (endsPart)
-                    {
-                        partMd5s.Add(partMd5!.GetHashAndReset());
-                    }
-
-                    free.Add(buffer);
+                    partMd5s.Add(partMd5!.GetHashAndReset());
                 }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The reader waits for a free buffer this thread will never give back: it stops and sees this failure.
-                stop.Cancel();
-                throw;
+
+                free.Add(buffer);
             }
 
             if (open && partMd5 is not null)
@@ -238,10 +214,10 @@ public static class ContentHasher
                 var buffer = free.Take(stop.Token);
                 var want = (int)Math.Min(TwoCoreChunk, partLeft);
                 var count = 0;
-                int got;
-                while (count < want && (got = await read(buffer, count, want - count, stop.Token).ConfigureAwait(false)) > 0)
+                int read;
+                while (count < want && (read = await stream.ReadAsync(buffer, count, want - count, stop.Token).ConfigureAwait(false)) > 0)
                 {
-                    count += got;
+                    count += read;
                 }
 
                 if (count == 0)

@@ -288,40 +288,63 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             var singlePart = !info.ETag.Contains("-");
-            var withSha = contentHashes || info.Sha256 is not null;
-            var withMd5 = contentHashes || info.ContentMd5 is not null || singlePart;
-            using var body = response.ResponseStream;
-
-            // A failure of the body's read ends the download (the caller writes to a temporary file and starts over).
-            async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken token)
+            using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            using var md5 = contentHashes || info.ContentMd5 is not null || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
+            // Pooled: a sync of many small objects would otherwise allocate this for each of them.
+            var buffer = ArrayPool<byte>.Shared.Rent(81920);
+            long total = 0;
+            try
             {
-                try
+                using (var body = response.ResponseStream)
                 {
-                    return await body.ReadAsync(buffer, offset, count, token).ConfigureAwait(false);
+                    while (true)
+                    {
+                        var want = buffer.Length;
+                        if (_limiter is not null)
+                        {
+                            want = BandwidthLimiter.MaxChunk;
+                            await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
+                        }
+
+                        int read;
+                        try
+                        {
+                            read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
+                        {
+                            var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
+                            throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
+                        }
+
+                        if (read == 0)
+                        {
+                            break;
+                        }
+
+                        sha?.AppendData(buffer, 0, read);
+                        md5?.AppendData(buffer, 0, read);
+                        await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+                        total += read;
+                        progress?.Invoke(read);
+                    }
                 }
-                catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
-                {
-                    var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
-                    throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
-                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            DownloadResult result;
-            if (withSha && withMd5 && _limiter is null && info.Size >= ContentHasher.TwoCoreLimit && Environment.ProcessorCount > 1)
+            var result = new DownloadResult
             {
-                // A large object is received, hashed and written at once, in 1 MiB chunks: SHA-256 by the
-                // receiving side, MD5 and the write on a second thread.
-                var hashes = await ContentHasher.CopyAndHashAsync(ReadAsync, (buffer, count) => destination.Write(buffer, 0, count), progress, cancellationToken).ConfigureAwait(false);
-                result = new DownloadResult { Info = info, Size = hashes.Length, Sha256 = hashes.Sha256, Md5 = hashes.Md5 };
-            }
-            else
+                Info = info,
+                Size = total,
+                Sha256 = sha is null ? string.Empty : ContentHasher.ToHex(sha.GetHashAndReset()),
+                Md5 = md5 is null ? string.Empty : ContentHasher.ToHex(md5.GetHashAndReset()),
+            };
+            if (total != info.Size)
             {
-                result = await ReceiveAsync(ReadAsync, destination, info, withSha, withMd5, progress, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (result.Size != info.Size)
-            {
-                throw new ObjectStoreException($"'{key}': received {result.Size} bytes, expected {info.Size}.", key, "LengthMismatch");
+                throw new ObjectStoreException($"'{key}': received {total} bytes, expected {info.Size}.", key, "LengthMismatch");
             }
 
             if (info.Sha256 is not null && !string.Equals(info.Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
@@ -358,54 +381,6 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         {
             _window.Exit(slot);
         }
-    }
-
-    // Receives an object in reads of up to 80 KiB, each hashed and written before the next, in the limiter's
-    // pace when there is one.
-    private async Task<DownloadResult> ReceiveAsync(Func<byte[], int, int, CancellationToken, Task<int>> read, Stream destination, RemoteObjectInfo info,
-        bool withSha, bool withMd5, Action<long>? progress, CancellationToken cancellationToken)
-    {
-        using var sha = withSha ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        using var md5 = withMd5 ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-        // Pooled: a sync of many small objects would otherwise allocate this for each of them.
-        var buffer = ArrayPool<byte>.Shared.Rent(81920);
-        long total = 0;
-        try
-        {
-            while (true)
-            {
-                var want = buffer.Length;
-                if (_limiter is not null)
-                {
-                    want = BandwidthLimiter.MaxChunk;
-                    await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
-                }
-
-                var got = await read(buffer, 0, want, cancellationToken).ConfigureAwait(false);
-                if (got == 0)
-                {
-                    break;
-                }
-
-                sha?.AppendData(buffer, 0, got);
-                md5?.AppendData(buffer, 0, got);
-                await destination.WriteAsync(buffer, 0, got, cancellationToken).ConfigureAwait(false);
-                total += got;
-                progress?.Invoke(got);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
-        return new DownloadResult
-        {
-            Info = info,
-            Size = total,
-            Sha256 = sha is null ? string.Empty : ContentHasher.ToHex(sha.GetHashAndReset()),
-            Md5 = md5 is null ? string.Empty : ContentHasher.ToHex(md5.GetHashAndReset()),
-        };
     }
 
     /// <summary>The object's size, ETag and module metadata; null when there is no such object.</summary>

@@ -285,8 +285,8 @@ internal sealed class SyncExecutor
         try
         {
             DownloadResult result;
-            // Unbuffered: the store writes whole chunks (80 KiB, 1 MiB for a large object, or a decrypted batch),
-            // and a buffer here would be 64 KiB more for every object, however small.
+            // Unbuffered: the store writes whole chunks (80 KiB, or a decrypted batch), and a buffer here would
+            // be 64 KiB more for every object, however small.
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
             {
                 result = await Store.DownloadAsync(item.Key, file, bytes => _run.Progress.AddBytes(bytes, large), Token).ConfigureAwait(false);

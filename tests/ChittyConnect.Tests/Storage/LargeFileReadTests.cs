@@ -78,7 +78,7 @@ public sealed class LargeFileReadTests
         AssertRcloneSeesTheFile(ctx, content);
     }
 
-    // 300,000 bytes are received, hashed and written in turn; 9 MiB on two threads as they arrive.
+    // A small object and one of several parts and reads.
     [Theory]
     [InlineData(300_000)]
     [InlineData(9 * 1024 * 1024 + 7)]
