@@ -115,6 +115,15 @@ function Invoke-Build {
     }
     Remove-Item -LiteralPath $publish -Recurse -Force
 
+    # The vectorised cipher is built for .NET 8, so the netstandard2.0 publish above cannot carry it; it
+    # goes beside the library, which loads it by name only where the runtime can (Crypt/SecretBoxCores.cs).
+    Write-Step "Vectorised cipher ($Configuration) -> bin/dependencies"
+    $vector = Join-Path $OutDir 'vector'
+    if (Test-Path -LiteralPath $vector) { Remove-Item -LiteralPath $vector -Recurse -Force }
+    Invoke-Native dotnet build (Join-Path $RepoRoot 'src/ChittyConnect.Crypt.Vector') -c $Configuration -o $vector --nologo -v quiet
+    Copy-Item -LiteralPath (Join-Path $vector 'ChittyConnect.Crypt.Vector.dll'), (Join-Path $vector 'ChittyConnect.Crypt.Vector.pdb') -Destination $dependencies
+    Remove-Item -LiteralPath $vector -Recurse -Force
+
     Write-Step "Emulator ($Configuration)"
     Invoke-Native dotnet build (Join-Path $RepoRoot 'src/ChittyConnect.Emulator') -c $Configuration --nologo -v quiet
 

@@ -335,7 +335,7 @@ function Invoke-HttpsGroup {
 
 function Add-StateSize($Scenario, $Ctx) {
     # The module's state file that the scenario's first sync has just written (the newest in the state folder).
-    $file = Get-ChildItem -LiteralPath (Join-Path $Ctx.StateDir 'sync-state') -Filter '*.json' | Sort-Object LastWriteTimeUtc | Select-Object -Last 1
+    $file = Get-ChildItem -LiteralPath (Join-Path $Ctx.StateDir 'sync-state') -Filter '*.state' | Sort-Object LastWriteTimeUtc | Select-Object -Last 1
     $Scenario | Add-Member -NotePropertyName StateBytes -NotePropertyValue $file.Length
     $Scenario.Notes.Add(('state file {0:0.0} MB, {1:0} bytes per file' -f ($file.Length / 1MB), ($file.Length / $Scenario.Files)))
     Write-Host "    $($Scenario.Notes[-1])"

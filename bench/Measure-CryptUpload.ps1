@@ -7,8 +7,9 @@ Times the upload of one large file with and without rclone crypt encryption, in 
 Starts a private s3rver (build/ChittyStack.psm1), writes one file of -SizeMiB of random bytes (or, with
 -Files, that many files of -FileSizeKiB each), and syncs the folder -Rounds times each way to fresh prefixes with fresh state (so every run hashes and uploads the whole file),
 the two kinds taking turns so they share the machine's load alike. Prints each run's Sync-ChittyFolder time
-(the summary's Elapsed), the bytes the session allocated and its gen2 collections during the run, and the
-median ratio encrypted / plain. With -Download, each uploaded prefix is also
+(the summary's Elapsed), the CPU time the session spent in it (its own, so other work on a loaded
+machine does not count; s3rver's is not in it), the bytes the session allocated and its gen2 collections during the run, and the
+median ratios encrypted / plain of both. With -Download, each uploaded prefix is also
 synced down into an empty folder with fresh state (every block authenticated and decrypted, the file hashed
 as it is written), timed the same way and compared byte for byte with the original. Build the module first
 (build.ps1 -Task Build).
@@ -62,16 +63,23 @@ try {
         -SessionId bench -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
     $password = ConvertTo-SecureString 'a benchmark crypt password' -AsPlainText -Force
     $times = @{}
-    foreach ($name in 'Plain', 'Encrypted', 'Plain download', 'Encrypted download') { $times[$name] = [Collections.Generic.List[double]]::new() }
+    $cpuTimes = @{}
+    foreach ($name in 'Plain', 'Encrypted', 'Plain download', 'Encrypted download') {
+        $times[$name] = [Collections.Generic.List[double]]::new()
+        $cpuTimes[$name] = [Collections.Generic.List[double]]::new()
+    }
     $originals = Get-ChildItem -LiteralPath $folder -File | Get-FileHash -Algorithm SHA256 | ForEach-Object { '{0} {1}' -f (Split-Path $_.Path -Leaf), $_.Hash }
     $measured = {
         param($kind, $round, $sync)
         $gen2 = [GC]::CollectionCount(2)
         $allocated = [GC]::GetTotalAllocatedBytes($false)
+        $cpu = [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime
         $summary = Sync-ChittyFolder @sync | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }
+        $cpuSeconds = ([Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime - $cpu).TotalSeconds
         $times[$kind].Add($summary.Elapsed.TotalSeconds)
-        '{0,-18} round {1}: {2,6:N2} s  allocated {3,6:N0} MB  gen2 {4}' -f $kind, $round, $summary.Elapsed.TotalSeconds,
-            (([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB), ([GC]::CollectionCount(2) - $gen2) | Out-Host
+        $cpuTimes[$kind].Add($cpuSeconds)
+        '{0,-18} round {1}: {2,6:N2} s  CPU {3,5:N2} s  allocated {4,6:N0} MB  gen2 {5}' -f $kind, $round, $summary.Elapsed.TotalSeconds,
+            $cpuSeconds, (([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB), ([GC]::CollectionCount(2) - $gen2) | Out-Host
         $summary
     }
     for ($round = 1; $round -le $Rounds; $round++) {
@@ -99,13 +107,15 @@ try {
     }
 
     $median = { param($values) $sorted = $values | Sort-Object; $sorted[[int][math]::Floor(($sorted.Count - 1) / 2)] }
-    $plain = & $median $times.Plain
-    $encrypted = & $median $times.Encrypted
-    '{0}, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $what, $Rounds, $plain, $encrypted, ($encrypted / $plain)
-    if ($Download) {
-        $plain = & $median $times['Plain download']
-        $encrypted = & $median $times['Encrypted download']
-        '{0} download, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}' -f $what, $Rounds, $plain, $encrypted, ($encrypted / $plain)
+    $directions = @(@{ Name = $what; Plain = 'Plain'; Encrypted = 'Encrypted' })
+    if ($Download) { $directions += @{ Name = "$what download"; Plain = 'Plain download'; Encrypted = 'Encrypted download' } }
+    foreach ($direction in $directions) {
+        $plain = & $median $times[$direction.Plain]
+        $encrypted = & $median $times[$direction.Encrypted]
+        $plainCpu = & $median $cpuTimes[$direction.Plain]
+        $encryptedCpu = & $median $cpuTimes[$direction.Encrypted]
+        '{0}, {1} rounds: plain median {2:N2} s, encrypted median {3:N2} s, ratio {4:N2}; session CPU {5:N2} s against {6:N2} s, ratio {7:N2}' -f `
+            $direction.Name, $Rounds, $plain, $encrypted, ($encrypted / $plain), $plainCpu, $encryptedCpu, ($encryptedCpu / $plainCpu)
     }
 }
 finally {

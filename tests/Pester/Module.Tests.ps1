@@ -105,6 +105,21 @@ $type = [ChittyConnect.Sync.ChittySyncResult]
         $result.Output | Should -Be @('bin/dependencies/ChittyConnect.dll', 'ModuleLoadContext', 'True')
     }
 
+    It 'encrypts with its vectorised cipher, loaded from bin/dependencies in its own load context' {
+        # PowerShell 7 on a processor with 256-bit vectors, as here: the library finds the .NET 8 assembly at
+        # run time; were it not found, encryption would still work, on BouncyCastle's slower cipher.
+        $result = Invoke-ChittyPwsh -Command @'
+$ErrorActionPreference = 'Stop'
+Import-Module ./ChittyConnect.psd1
+$core = [ChittyConnect.Sync.ChittySyncResult].Assembly.GetType('ChittyConnect.Crypt.SecretBoxCores', $true).GetProperty('Fastest').GetValue($null)
+$core.GetType().FullName
+[IO.Path]::GetRelativePath($PWD, $core.GetType().Assembly.Location).Replace('\', '/')
+[Runtime.Loader.AssemblyLoadContext]::GetLoadContext($core.GetType().Assembly).GetType().Name
+'@
+        $result.ExitCode | Should -Be 0 -Because ($result.Output -join "`n")
+        $result.Output | Should -Be @('ChittyConnect.Crypt.VectorSecretBoxCore', 'bin/dependencies/ChittyConnect.Crypt.Vector.dll', 'ModuleLoadContext')
+    }
+
     It 'leaves a request for a System.Text.Json newer than its own to whoever else resolves it' {
         # The default context asks every resolver for a version the platform lacks: the module carries
         # System.Text.Json, but a request for a version it does not have is not its to answer.

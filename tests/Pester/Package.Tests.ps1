@@ -34,7 +34,7 @@ Describe 'The ChittyConnect package' {
         }
         foreach ($needed in 'ChittyConnect.psd1', 'ChittyConnect.Format.ps1xml', 'LICENSE', 'en-US/ChittyConnect.PowerShell.dll-Help.xml',
             'bin/ChittyConnect.PowerShell.dll', 'bin/en-US/ChittyConnect.PowerShell.dll-Help.xml', 'bin/dependencies/ChittyConnect.dll',
-            'bin/dependencies/AWSSDK.S3.dll', 'bin/dependencies/AWSSDK.Core.dll') {
+            'bin/dependencies/AWSSDK.S3.dll', 'bin/dependencies/AWSSDK.Core.dll', 'bin/dependencies/ChittyConnect.Crypt.Vector.dll') {
             $entries | Should -Contain $needed
         }
         # Nothing of the repository but the module: no sources, tests, tools, symbols or XML docs.

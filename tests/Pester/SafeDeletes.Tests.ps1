@@ -192,12 +192,21 @@ Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString
         $old = Invoke-ChittyPwsh -Environment @{ CHITTY_CONFIG_DIR = $roaming } -Command $connect
         $old.ExitCode | Should -Be 0
         $oldPath = ($old.Output[-1] -split '\|')[2]
-        $oldPath | Should -BeLike "$roaming/sync-state/*.json"
+        $oldPath | Should -BeLike "$roaming/sync-state/*.state"
         Remove-Item -Path (Join-Path $roaming 'sync-state/*.prefix')
-        $state = Get-Content -Raw -LiteralPath $oldPath | ConvertFrom-Json -AsHashtable
-        $state.version = 1
-        $state.Remove('machine')
-        $state | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $oldPath
+        # Its files' lines (F path size mtime sha256 md5 etag reported; '=' an ETag that is the MD5; \t \n \r \\
+        # escaped) as that version's JSON.
+        $unescape = { param($field) [regex]::Replace($field, '\\(.)', { param($m) switch ($m.Groups[1].Value) { 't' { "`t" } 'n' { "`n" } 'r' { "`r" } default { $_ } } }) }
+        $lines = @(Get-Content -LiteralPath $oldPath | ForEach-Object { , @($_ -split "`t" | ForEach-Object { & $unescape $_ }) })
+        $files = [ordered]@{}
+        foreach ($f in $lines.Where({ $_[0] -eq 'F' })) {
+            $files[$f[1]] = [ordered]@{ size = [long]$f[2]; mtime = [long]$f[3]; sha256 = $f[4]; md5 = $f[5]; etag = $(if ($f[6] -eq '=') { $f[5] } else { $f[6].Substring(1) }); reported = $f[7] -eq 'r' }
+        }
+        # That version named the file after its format: <hash>.json.
+        $oldJson = [IO.Path]::ChangeExtension($oldPath, '.json')
+        [ordered]@{ version = 1; identity = $lines.Where({ $_[0] -eq 'identity' })[0][1]; files = $files; pending = @() } | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $oldJson
+        Remove-Item -LiteralPath $oldPath
+        if (Test-Path -LiteralPath "$oldPath.lock") { Move-Item -LiteralPath "$oldPath.lock" -Destination "$oldJson.lock" }
 
         $environment = @{ CHITTY_CONFIG_DIR = $null; CHITTY_STATE_DIR = $null; HOME = $home_; XDG_CONFIG_HOME = $null; XDG_STATE_HOME = $null }
         $new = Invoke-ChittyPwsh -Environment $environment -Command $connect
@@ -208,7 +217,8 @@ Connect-Chitty -Endpoint '$($stack.EmulatorUri)' -ApiKey (ConvertTo-SecureString
         $hashed | Should -Be 0
         $uploaded | Should -Be 0
         Test-Path -LiteralPath (Join-Path $roaming 'sync-state') | Should -BeFalse
-        (Get-Content -Raw -LiteralPath $newPath | ConvertFrom-Json).machine | Should -Match '^[0-9a-f]{32}$'
+        Test-Path -LiteralPath ([IO.Path]::ChangeExtension($newPath, '.json')) | Should -BeFalse
+        (Get-Content -LiteralPath $newPath | Where-Object { $_ -like "machine`t*" }) | Should -Match '^machine\t[0-9a-f]{32}$'
         if (-not $IsWindows) { (Get-Item -LiteralPath $newPath).UnixFileMode | Should -Be ([IO.UnixFileMode]'UserRead, UserWrite') }
     }
 }

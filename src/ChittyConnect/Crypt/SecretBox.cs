@@ -9,7 +9,9 @@ namespace ChittyConnect.Crypt;
 /// <summary>
 /// NaCl secretbox (XSalsa20-Poly1305) as golang.org/x/crypto/nacl/secretbox seals it: the first 32 bytes
 /// of the XSalsa20 keystream key a one-time Poly1305, the rest of the stream encrypts the message, and
-/// the sealed form is the 16-byte tag followed by the ciphertext. Not thread-safe: one per stream.
+/// the sealed form is the 16-byte tag followed by the ciphertext. Not thread-safe: one per stream. Where
+/// the runtime loads the vectorised core (<see cref="SecretBoxCores"/>) that core seals and opens; elsewhere
+/// BouncyCastle's XSalsa20 and Poly1305 do, which tests keep as the reference for both.
 /// </summary>
 internal sealed class SecretBox
 {
@@ -20,23 +22,39 @@ internal sealed class SecretBox
 
     private readonly XSalsa20Keystream _salsa = new();
     private readonly Poly1305 _poly = new();
+    private readonly byte[] _keyBytes;
     private readonly KeyParameter _key;
+    private readonly ISecretBoxCore? _core;
     private readonly byte[] _polyKey = new byte[PolyKeySize];
     private readonly byte[] _tag = new byte[TagSize];
 
     public SecretBox(byte[] key)
+        : this(key, SecretBoxCores.Fastest)
+    {
+    }
+
+    /// <summary>Seals and opens with <paramref name="core"/>, or with BouncyCastle's cipher when it is null.</summary>
+    internal SecretBox(byte[] key, ISecretBoxCore? core)
     {
         if (key is null || key.Length != 32)
         {
             throw new ArgumentException("A secretbox key has 32 bytes.", nameof(key));
         }
 
+        _keyBytes = (byte[])key.Clone();
         _key = new KeyParameter(key);
+        _core = core;
     }
 
     /// <summary>Seals <paramref name="count"/> bytes of <paramref name="plain"/> into <paramref name="sealedOut"/> (tag then ciphertext).</summary>
     public void Seal(byte[] plain, int offset, int count, byte[] nonce, byte[] sealedOut, int outOffset)
     {
+        if (_core is not null)
+        {
+            _core.Seal(_keyBytes, nonce, plain, offset, count, sealedOut, outOffset);
+            return;
+        }
+
         Start(nonce);
         _salsa.Xor(plain, offset, count, sealedOut, outOffset + TagSize);
         _poly.BlockUpdate(sealedOut, outOffset + TagSize, count);
@@ -52,6 +70,11 @@ internal sealed class SecretBox
         if (count < TagSize)
         {
             return false;
+        }
+
+        if (_core is not null)
+        {
+            return _core.Open(_keyBytes, nonce, sealedIn, offset, count, plainOut, outOffset);
         }
 
         Start(nonce);

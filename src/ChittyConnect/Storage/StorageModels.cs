@@ -2,35 +2,55 @@ using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.Threading;
+using ChittyConnect.Hashing;
 
 namespace ChittyConnect.Storage;
 
 /// <summary>An object as a listing shows it (listings carry no user metadata).</summary>
 public sealed class RemoteObject
 {
+    // A sync holds one per object under its prefix, so there the key is kept as the prefix (one string for
+    // all) and the part after it, and the ETag as its bytes (Hashing.PackedHex); each reads back as given.
+    private readonly string? _key;
+    private readonly string? _prefix;
+    private readonly object _etag;
+
     /// <summary>Creates the value.</summary>
     public RemoteObject(string key, long size, string etag, DateTimeOffset? lastModified)
     {
-        Key = key;
+        _key = key;
         Size = size;
-        ETag = etag;
+        _etag = etag;
+        LastModified = lastModified;
+    }
+
+    /// <summary>The object at <paramref name="prefix"/> + <paramref name="relativeKey"/>, held in parts.</summary>
+    internal RemoteObject(string prefix, string relativeKey, long size, string etag, DateTimeOffset? lastModified)
+    {
+        _prefix = prefix;
+        RelativeKey = relativeKey;
+        Size = size;
+        _etag = PackedHex.Pack(etag)!;
         LastModified = lastModified;
     }
 
     /// <summary>The full object key.</summary>
-    public string Key { get; }
+    public string Key => _key ?? _prefix + RelativeKey;
+
+    /// <summary>The key after the prefix it was listed under, when it was made from the two.</summary>
+    internal string? RelativeKey { get; }
 
     /// <summary>Size in bytes.</summary>
     public long Size { get; }
 
     /// <summary>The ETag without quotes, lower case: an MD5 for single-part objects, md5-of-md5s-N for R2 multipart.</summary>
-    public string ETag { get; }
+    public string ETag => PackedHex.Unpack(_etag)!;
 
     /// <summary>When the store last wrote it.</summary>
     public DateTimeOffset? LastModified { get; }
 
     /// <summary>True when the ETag has the md5-of-part-md5s-N form, i.e. it is not the MD5 of the content.</summary>
-    public bool IsMultipartETag => ETag.IndexOf('-') >= 0;
+    public bool IsMultipartETag => _etag is string etag && etag.IndexOf('-') >= 0;
 
     /// <inheritdoc />
     public override string ToString() => Key;

@@ -10,18 +10,24 @@ using ChittyConnect.Filters;
 namespace ChittyConnect.Sync;
 
 /// <summary>A local file the scan selected.</summary>
+/// <remarks>
+/// A scan holds one per file, so the full path is not kept but made from the folder (one string for all)
+/// and the relative path when asked for.
+/// </remarks>
 internal sealed class LocalFile
 {
-    public LocalFile(string relativePath, string fullPath, long size, DateTime lastWriteUtc)
+    private readonly string _root;
+
+    public LocalFile(string root, string relativePath, long size, DateTime lastWriteUtc)
     {
+        _root = root;
         RelativePath = relativePath;
-        FullPath = fullPath;
         Size = size;
         LastWriteUtc = lastWriteUtc;
     }
 
     public string RelativePath { get; }
-    public string FullPath { get; }
+    public string FullPath => LocalScanner.FullPathOf(_root, RelativePath);
     public long Size { get; }
     public DateTime LastWriteUtc { get; }
 
@@ -80,6 +86,10 @@ internal static class LocalScanner
     /// <summary>Suffix of a download in progress; such files are never synced.</summary>
     public const string PartialSuffix = ".chittypart";
 
+    /// <summary>The path of <paramref name="relativePath"/> ('/'-separated) in the folder <paramref name="root"/>.</summary>
+    public static string FullPathOf(string root, string relativePath) =>
+        Path.Combine(root, Path.DirectorySeparatorChar == '/' ? relativePath : relativePath.Replace('/', Path.DirectorySeparatorChar));
+
     /// <summary>Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.</summary>
     public static LocalScan Scan(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken) =>
         Walk(root, filters, firstFileOnly: false, cancellationToken);
@@ -90,6 +100,7 @@ internal static class LocalScanner
 
     private static LocalScan Walk(string root, FilterRules filters, bool firstFileOnly, System.Threading.CancellationToken cancellationToken)
     {
+        root = Path.GetFullPath(root);
         var scan = new LocalScan();
         var pending = new Stack<(DirectoryInfo Dir, string Relative)>();
         pending.Push((new DirectoryInfo(root), string.Empty));
@@ -111,7 +122,7 @@ internal static class LocalScanner
             foreach (var entry in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
             {
                 var rel = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
-                switch (Examine(entry, rel, filters, scan, warn: !firstFileOnly))
+                switch (Examine(root, entry, rel, filters, scan, warn: !firstFileOnly))
                 {
                     case EntryKind.Folder:
                         pending.Push(((DirectoryInfo)entry, rel));
@@ -135,7 +146,7 @@ internal static class LocalScanner
 
     // What one entry is to a sync, by the scan's rules; a selected file is added to the scan, a refused name
     // counted among its errors, a link or special file among what it skipped (with its warning).
-    private static EntryKind Examine(FileSystemInfo entry, string rel, FilterRules filters, LocalScan scan, bool warn)
+    private static EntryKind Examine(string root, FileSystemInfo entry, string rel, FilterRules filters, LocalScan scan, bool warn)
     {
         if (ControlCharacter(entry.Name) is { } control)
         {
@@ -174,7 +185,7 @@ internal static class LocalScanner
             return EntryKind.Passed;
         }
 
-        scan.Files[rel] = new LocalFile(rel, file.FullName, file.Length, file.LastWriteTimeUtc);
+        scan.Files[rel] = new LocalFile(root, rel, file.Length, file.LastWriteTimeUtc);
         return EntryKind.File;
     }
 
@@ -187,6 +198,7 @@ internal static class LocalScanner
     /// </summary>
     public static bool ScanPath(string root, string relativePath, FilterRules filters, LocalScan scan)
     {
+        root = Path.GetFullPath(root);
         var segments = relativePath.Split('/');
         var full = root;
         var rel = string.Empty;
@@ -207,7 +219,7 @@ internal static class LocalScanner
             var last = i == segments.Length - 1;
             var probe = new LocalScan();
             // Quietly: a path it cannot settle goes to a whole scan, which warns of it.
-            switch (Examine(entry, rel, filters, probe, warn: false))
+            switch (Examine(root, entry, rel, filters, probe, warn: false))
             {
                 case EntryKind.Excluded:
                     return true;

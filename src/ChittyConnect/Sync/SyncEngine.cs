@@ -253,11 +253,11 @@ public sealed class SyncEngine
 
         if (plan.Transfers.Count > 0)
         {
-            // Saved before anything moves: a kill between a transfer and its record must not lose the report.
+            // Journaled before anything moves: a kill between a transfer and its record must not lose the report.
             run.State.BeginMoving(plan.Transfers.Select(t => t.RelativePath).Concat(plan.Transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!)));
             try
             {
-                run.State.Save();
+                run.State.Checkpoint();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

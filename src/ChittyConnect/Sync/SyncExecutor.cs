@@ -111,7 +111,7 @@ internal sealed class SyncExecutor
                 }
 
                 _run.Progress.FileDone();
-                MaybeSaveState();
+                MaybeCheckpoint();
             }
         }).ConfigureAwait(false);
     }
@@ -186,7 +186,7 @@ internal sealed class SyncExecutor
                     State.AddPending(key, id, hashes.Sha256, uploadId);
                     uploadId = started = id;
                     // A crash from here on leaves parts behind: the next run must know to resume or abort them.
-                    ForceSaveState();
+                    CheckpointNow();
                 },
                 Token, uploadId, condition, _run.TakePartHashes(fullPath, hashes.Sha256)).ConfigureAwait(false);
         }
@@ -423,9 +423,9 @@ internal sealed class SyncExecutor
         _run.Emit(r);
     }
 
-    // A checkpoint at most every 5 seconds. Workers that finish while one is being written skip it (the
-    // next checkpoint or the final save records them) instead of queueing up to write the whole state again.
-    private void MaybeSaveState()
+    // A checkpoint (the state's journal: what changed since the last one) at most every 5 seconds. Workers that
+    // finish while one is being written skip it (the next checkpoint or the final save records them).
+    private void MaybeCheckpoint()
     {
         if (!SaveDue() || !Monitor.TryEnter(_saveGate))
         {
@@ -436,7 +436,7 @@ internal sealed class SyncExecutor
         {
             if (SaveDue())
             {
-                ForceSaveState();
+                CheckpointNow();
             }
         }
         finally
@@ -447,20 +447,20 @@ internal sealed class SyncExecutor
 
     private bool SaveDue() => _run.Watch.ElapsedTicks - Interlocked.Read(ref _lastSaveTicks) >= Stopwatch.Frequency * 5;
 
-    // Waits for a save in progress instead of skipping: that save may have serialized the state before the
-    // caller's change (a just-started multipart upload), and a crash must not lose the upload id.
-    private void ForceSaveState()
+    // Waits for a checkpoint in progress instead of skipping: that one may have taken the changes before the
+    // caller's (a just-started multipart upload), and a crash must not lose the upload id.
+    private void CheckpointNow()
     {
         lock (_saveGate)
         {
             try
             {
-                State.Save();
+                State.Checkpoint();
                 Interlocked.Exchange(ref _lastSaveTicks, _run.Watch.ElapsedTicks);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                ChittyLog.Verbose($"Could not save the sync state yet: {ex.Message}");
+                ChittyLog.Verbose($"Could not journal the sync state yet: {ex.Message}");
             }
         }
     }

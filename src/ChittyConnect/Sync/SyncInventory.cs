@@ -204,7 +204,8 @@ internal sealed class SyncInventory
 
             if (run.Options.Filters.IncludeFileAndParents(rel))
             {
-                result[rel] = o;
+                // Held for the whole run: the key as prefix and relative path, the latter shared with the map.
+                result[rel] = new RemoteObject(run.Prefix, rel, o.Size, o.ETag, o.LastModified);
             }
         }
 

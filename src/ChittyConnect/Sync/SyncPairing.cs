@@ -25,7 +25,10 @@ internal sealed class SyncPairing
         var names = writesLocally && _run.IgnoresCase() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
         var byName = new Dictionary<string, PlannedPath>(names);
         var refused = new HashSet<string>(names);
-        var colliding = new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
+        // Keys differ ordinally, so only where case is ignored can two of them collide.
+        var colliding = names == StringComparer.Ordinal
+            ? new HashSet<string>(StringComparer.Ordinal)
+            : new HashSet<string>(inventory.Remote.Keys.GroupBy(k => k, names).Where(g => g.Count() > 1).SelectMany(g => g), StringComparer.Ordinal);
         foreach (var pair in inventory.Remote.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             if (inventory.IsSkippedLocally(pair.Key))
@@ -34,7 +37,7 @@ internal sealed class SyncPairing
                 continue;
             }
 
-            var full = Path.Combine(_run.Root, pair.Key);
+            var item = new SyncPlanItem(pair.Key, _run.Prefix, _run.Root) { Remote = pair.Value };
             if (writesLocally)
             {
                 string? problem = null;
@@ -51,10 +54,13 @@ internal sealed class SyncPairing
                     continue;
                 }
 
-                full = resolved;
+                if (resolved != item.FullPath)
+                {
+                    item.FullPath = resolved;
+                }
             }
 
-            byName[pair.Key] = new PlannedPath(new SyncPlanItem(pair.Key, pair.Value.Key, full) { Remote = pair.Value });
+            byName[pair.Key] = new PlannedPath(item);
         }
 
         foreach (var file in inventory.Local.Values.OrderBy(f => f.RelativePath, StringComparer.Ordinal))
@@ -65,7 +71,7 @@ internal sealed class SyncPairing
                 if (path.Item.Local is null)
                 {
                     path.Item.Local = file;
-                    if (!writesLocally)
+                    if (!writesLocally && path.Item.FullPath != file.FullPath)
                     {
                         path.Item.FullPath = file.FullPath;
                     }
@@ -80,7 +86,7 @@ internal sealed class SyncPairing
                 continue;
             }
 
-            byName[file.RelativePath] = new PlannedPath(new SyncPlanItem(file.RelativePath, _run.Prefix + file.RelativePath, file.FullPath) { Local = file });
+            byName[file.RelativePath] = new PlannedPath(new SyncPlanItem(file.RelativePath, _run.Prefix, _run.Root) { Local = file });
         }
 
         foreach (var (rel, entry) in baseline ?? new List<(string, SyncStateEntry)>())
@@ -92,7 +98,7 @@ internal sealed class SyncPairing
             else if (!refused.Contains(rel))
             {
                 // On neither side any more: the entry is forgotten.
-                byName[rel] = new PlannedPath(new SyncPlanItem(rel, _run.Prefix + rel, Path.Combine(_run.Root, rel)) { Baseline = entry });
+                byName[rel] = new PlannedPath(new SyncPlanItem(rel, _run.Prefix, _run.Root) { Baseline = entry });
             }
         }
 

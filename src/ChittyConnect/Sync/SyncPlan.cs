@@ -43,22 +43,35 @@ internal enum SideChange
 }
 
 /// <summary>One path of the plan, with what is known of both sides.</summary>
+/// <remarks>
+/// A plan pairs every path of the folder, so the key and the full path are made from the run's prefix and
+/// folder (one string each for all items) when asked for, not kept.
+/// </remarks>
 internal sealed class SyncPlanItem
 {
-    public SyncPlanItem(string relativePath, string key, string fullPath)
+    private readonly string _prefix;
+    private readonly string _root;
+    private string? _fullPath;
+
+    /// <summary>The path <paramref name="relativePath"/> under the key prefix <paramref name="prefix"/> and the folder <paramref name="root"/>.</summary>
+    public SyncPlanItem(string relativePath, string prefix, string root)
     {
         RelativePath = relativePath;
-        Key = key;
-        FullPath = fullPath;
+        _prefix = prefix;
+        _root = root;
     }
 
     /// <summary>'/'-separated, relative to the folder and the prefix.</summary>
     public string RelativePath { get; }
 
-    public string Key { get; }
+    public string Key => _prefix + RelativePath;
 
-    /// <summary>The local file's full path (where a download is written).</summary>
-    public string FullPath { get; set; }
+    /// <summary>The local file's full path (where a download is written): the relative path in the folder unless set otherwise.</summary>
+    public string FullPath
+    {
+        get => _fullPath ?? LocalScanner.FullPathOf(_root, RelativePath);
+        set => _fullPath = value;
+    }
 
     /// <summary>The size of the version the step moves (or removes).</summary>
     public long Size { get; set; }

@@ -80,8 +80,9 @@ internal sealed class SyncPlanner
     public async Task<SyncPlanItem?> DecideAgainAsync(SyncPlanItem planned)
     {
         var info = await _run.Store.HeadAsync(planned.Key, _run.Token).ConfigureAwait(false);
-        var item = new SyncPlanItem(planned.RelativePath, planned.Key, planned.FullPath)
+        var item = new SyncPlanItem(planned.RelativePath, _run.Prefix, _run.Root)
         {
+            FullPath = planned.FullPath,
             Local = planned.Local,
             Baseline = planned.Baseline,
             Hashes = planned.Hashes,

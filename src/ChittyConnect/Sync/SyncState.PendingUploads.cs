@@ -57,6 +57,7 @@ internal sealed partial class SyncState
 
             _claimed.Add(uploadId);
             PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId, Sha256 = sha256 };
+            Journal(SyncStateFormat.Join("P", key, uploadId, sha256));
         }
     }
 
@@ -70,7 +71,10 @@ internal sealed partial class SyncState
 
         lock (_gate)
         {
-            PendingUploads.Remove(uploadId);
+            if (PendingUploads.Remove(uploadId))
+            {
+                Journal(SyncStateFormat.Join("Q", uploadId));
+            }
         }
     }
 }

@@ -2,6 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Globalization;
+using System.Text;
+using ChittyConnect.Storage;
 using System.Security.Cryptography;
 using System.Text.Json;
 using ChittyConnect.Configuration;
@@ -9,203 +12,312 @@ using ChittyConnect.Files;
 
 namespace ChittyConnect.Sync;
 
-// The state's file: its JSON, read whole and written crash-safely, compared by hash so an unchanged state is
-// not written again.
+// The state's file: lines read and written as a stream (SyncStateFormat), crash-safely, compared by hash so an
+// unchanged state is not written again; a JSON state of an earlier version is read once and converted.
 internal sealed partial class SyncState
 {
     // The SHA-256 of the file's bytes as last read or written (null when not known): Save compares against it.
     private byte[]? _persisted;
 
+    /// <summary>The first word of a state file in lines; the JSON states before it begin with '{'.</summary>
+    public const string Signature = "chittyconnect-sync-state";
+
     /// <summary>
     /// Loads the state; <paramref name="warning"/> says why it was discarded, when it was. Every entry has a
     /// SHA-256 and an MD5, except that an encrypted prefix's (<paramref name="md5Optional"/>) may have no MD5:
-    /// its objects hold ciphertext, so the plaintext's MD5 matches nothing and is not computed.
+    /// its objects hold ciphertext, so the plaintext's MD5 matches nothing and is not computed. The file is
+    /// read one line at a time; a JSON state of an earlier version is read whole, once, and written in lines
+    /// by the next save.
     /// </summary>
     public static SyncState Load(string path, string identity, out string? warning, bool md5Optional = false)
     {
         warning = null;
-        var state = new SyncState(path, identity);
-        if (!File.Exists(path))
+        var source = path;
+        string? legacy = null;
+        if (!File.Exists(path) && SyncStateLocation.LegacyPathOf(path) is { } legacyPath && File.Exists(legacyPath))
         {
+            // The state an earlier version wrote as JSON beside it: read once, replaced by this one's next save.
+            source = legacy = legacyPath;
+        }
+
+        var state = Fresh();
+        if (!File.Exists(source))
+        {
+            try
+            {
+                // A first run killed before its first whole save left only its journal.
+                state.ReplayJournal(md5Optional);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                warning = $"The sync state's journal '{state.JournalPath}' could not be read ({ex.Message}); every file is hashed again.";
+                return Fresh();
+            }
+
             return state;
         }
 
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            using var doc = JsonDocument.Parse(bytes);
-            var root = doc.RootElement;
-            var version = root.GetProperty("version").GetInt32();
-            if (version is < 1 or > CurrentVersion)
+            using var sha = SHA256.Create();
+            using (var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+            using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Read))
             {
-                warning = $"The sync state '{path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
-                return state;
-            }
-
-            if (root.GetProperty("identity").GetString() != identity)
-            {
-                warning = $"The sync state '{path}' belongs to another folder or prefix; every file is hashed again.";
-                return state;
-            }
-
-            // A roaming profile or a synced folder can bring another machine's state here: its files are not
-            // this machine's, so what it lacks here is not a delete.
-            if (version >= 2 && root.GetProperty("machine").GetString() != MachineId.Current)
-            {
-                warning = $"The sync state '{path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
-                return state;
-            }
-
-            foreach (var file in root.GetProperty("files").EnumerateObject())
-            {
-                var v = file.Value;
-                var entry = new SyncStateEntry
+                var json = file.Length > 0 && file.ReadByte() == '{';
+                file.Position = 0;
+                warning = json ? state.ReadJson(hashing, md5Optional) : state.ReadLines(hashing, md5Optional);
+                if (warning is not null)
                 {
-                    Size = v.GetProperty("size").GetInt64(),
-                    ModifiedTicks = v.GetProperty("mtime").GetInt64(),
-                    Sha256 = v.GetProperty("sha256").GetString() ?? string.Empty,
-                    Md5 = v.GetProperty("md5").GetString() ?? string.Empty,
-                    RemoteETag = v.TryGetProperty("etag", out var etag) ? etag.GetString() : null,
-                    Reported = v.TryGetProperty("reported", out var reported) && reported.GetBoolean(),
-                };
-                if (entry.Sha256.Length != 64 || (entry.Md5.Length != 32 && !(md5Optional && entry.Md5.Length == 0)) || entry.Size < 0)
-                {
-                    throw new FormatException($"bad entry '{file.Name}'");
+                    return Fresh();
                 }
 
-                (version >= 2 ? state.Files : state._inherited)[file.Name] = entry;
+                // Read to the end, so the hash covers the whole file.
+                hashing.CopyTo(Stream.Null);
             }
 
-            state.ListedInKeyOrder = root.TryGetProperty("listedInKeyOrder", out var ordered) && ordered.GetBoolean();
-            if (root.TryGetProperty("moving", out var moving))
-            {
-                foreach (var m in moving.EnumerateArray())
-                {
-                    state._moving.Add(m.GetString()!);
-                }
-            }
-
-            if (root.TryGetProperty("pending", out var pending))
-            {
-                foreach (var p in pending.EnumerateArray())
-                {
-                    var upload = new PendingUpload
-                    {
-                        Key = p.GetProperty("key").GetString()!,
-                        UploadId = p.GetProperty("uploadId").GetString()!,
-                        Sha256 = p.TryGetProperty("sha256", out var sha) ? sha.GetString() : null,
-                    };
-                    state.PendingUploads[upload.UploadId] = upload;
-                }
-            }
-
-            using (var sha = SHA256.Create())
-            {
-                state._persisted = sha.ComputeHash(bytes);
-            }
-
+            // A JSON state is written again in lines by the next save, whatever it holds.
+            state._persisted = state._needsConversion || legacy is not null ? null : sha.Hash;
+            state.ReplayJournal(md5Optional);
             return state;
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException)
+        catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException or OverflowException)
         {
-            warning = $"The sync state '{path}' could not be read ({ex.Message}); every file is hashed again.";
-            return new SyncState(path, identity);
+            warning = $"The sync state '{source}' could not be read ({ex.Message}); every file is hashed again.";
+            return Fresh();
         }
+
+        SyncState Fresh() => new(path, identity) { _legacyPath = legacy };
+    }
+
+    // A state in lines (SyncStateFormat); returns why it is not this machine's and target's, or null.
+    private string? ReadLines(Stream stream, bool md5Optional)
+    {
+        var reader = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), false, 1 << 16);
+        var header = reader.ReadLine() ?? throw new FormatException("the file is empty");
+        if (!header.StartsWith(Signature + " ", StringComparison.Ordinal) || !int.TryParse(header.Substring(Signature.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            throw new FormatException("it is not a sync state");
+        }
+
+        if (version != CurrentVersion)
+        {
+            return $"The sync state '{Path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
+        }
+
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            var fields = SyncStateFormat.Split(line);
+            switch (fields[0])
+            {
+                case "identity" when fields.Length == 2:
+                    if (fields[1] != Identity)
+                    {
+                        return $"The sync state '{Path}' belongs to another folder or prefix; every file is hashed again.";
+                    }
+
+                    break;
+                case "machine" when fields.Length == 2:
+                    // A roaming profile or a synced folder can bring another machine's state here: its files
+                    // are not this machine's, so what it lacks here is not a delete.
+                    if (fields[1] != MachineId.Current)
+                    {
+                        return $"The sync state '{Path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
+                    }
+
+                    break;
+                case "listed-in-key-order" when fields.Length == 2:
+                    _listedInKeyOrder = fields[1] == "true";
+                    break;
+                case "P" when fields.Length == 4:
+                    PendingUploads[fields[2]] = new PendingUpload { Key = fields[1], UploadId = fields[2], Sha256 = fields[3].Length == 0 ? null : fields[3] };
+                    break;
+                case "M" when fields.Length == 2:
+                    _moving.Add(fields[1]);
+                    break;
+                case "F":
+                    var (rel, entry) = SyncStateFormat.ParseEntry(fields);
+                    Files[rel] = Checked(rel, entry, md5Optional);
+                    break;
+                default:
+                    throw new FormatException($"unknown line '{fields[0]}'");
+            }
+        }
+
+        return null;
+    }
+
+    // A JSON state (versions 1 and 2, read whole): converted to lines by the next save.
+    private string? ReadJson(Stream stream, bool md5Optional)
+    {
+        _needsConversion = true;
+        using var doc = JsonDocument.Parse(stream);
+        var root = doc.RootElement;
+        var version = root.GetProperty("version").GetInt32();
+        if (version is < 1 or > 2)
+        {
+            return $"The sync state '{Path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
+        }
+
+        if (root.GetProperty("identity").GetString() != Identity)
+        {
+            return $"The sync state '{Path}' belongs to another folder or prefix; every file is hashed again.";
+        }
+
+        if (version >= 2 && root.GetProperty("machine").GetString() != MachineId.Current)
+        {
+            return $"The sync state '{Path}' was written on another machine; this run is a first run (nothing is deleted on its strength, every file is hashed again).";
+        }
+
+        foreach (var file in root.GetProperty("files").EnumerateObject())
+        {
+            var v = file.Value;
+            var entry = new SyncStateEntry
+            {
+                Size = v.GetProperty("size").GetInt64(),
+                ModifiedTicks = v.GetProperty("mtime").GetInt64(),
+                Sha256 = v.GetProperty("sha256").GetString() ?? string.Empty,
+                Md5 = v.GetProperty("md5").GetString() ?? string.Empty,
+                RemoteETag = v.TryGetProperty("etag", out var etag) ? etag.GetString() : null,
+                Reported = v.TryGetProperty("reported", out var reported) && reported.GetBoolean(),
+            };
+            (version >= 2 ? Files : _inherited)[file.Name] = Checked(file.Name, entry, md5Optional);
+        }
+
+        _listedInKeyOrder = root.TryGetProperty("listedInKeyOrder", out var ordered) && ordered.GetBoolean();
+
+        if (root.TryGetProperty("moving", out var moving))
+        {
+            foreach (var m in moving.EnumerateArray())
+            {
+                _moving.Add(m.GetString()!);
+            }
+        }
+
+        if (root.TryGetProperty("pending", out var pending))
+        {
+            foreach (var p in pending.EnumerateArray())
+            {
+                var upload = new PendingUpload
+                {
+                    Key = p.GetProperty("key").GetString()!,
+                    UploadId = p.GetProperty("uploadId").GetString()!,
+                    Sha256 = p.TryGetProperty("sha256", out var sha) ? sha.GetString() : null,
+                };
+                PendingUploads[upload.UploadId] = upload;
+            }
+        }
+
+        return null;
+    }
+
+    private static SyncStateEntry Checked(string relativePath, SyncStateEntry entry, bool md5Optional)
+    {
+        var md5 = entry.Md5;
+        if (entry.Sha256.Length != 64 || (md5.Length != 32 && !(md5Optional && md5.Length == 0)) || entry.Size < 0)
+        {
+            throw new FormatException($"bad entry '{relativePath}'");
+        }
+
+        return entry;
     }
 
     /// <summary>
-    /// Writes the state crash-safely: temp file, flush to disk, atomic rename. The JSON goes to the temp file
-    /// as it is made (memory stays a small buffer however many files there are) and is hashed on the way; a
-    /// state whose content is what the file already holds is not flushed or renamed (the temp file goes), so
-    /// a run that changed nothing leaves the file as it was.
+    /// Writes the state whole and crash-safely: temp file, flush to disk, atomic rename; then the journal,
+    /// which it now holds, goes. The lines go to the temp file as they are made (memory stays a small buffer
+    /// however many files there are) and are hashed on the way; a state whose content is what the file
+    /// already holds is not flushed or renamed (the temp file goes). A state nothing changed since it was read
+    /// or written is not written at all: a sync of unchanged files writes nothing.
     /// </summary>
     public void Save()
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        byte[]? written = null;
-        // Paths and hashes of the user's files: owner-only, as profiles are.
-        AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
+        lock (_fileGate)
         {
-            using var sha = SHA256.Create();
-            // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them. It is
-            // not disposed: that would close the file, which is flushed to disk (outside the lock, so workers
-            // recording finished transfers do not wait for the disk) and closed after this.
-            var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
+            var journal = File.Exists(JournalPath);
             lock (_gate)
             {
-                using var w = new Utf8JsonWriter(hashing);
-                Write(w);
+                if (!_changed && _persisted is not null && !journal)
+                {
+                    return;
+                }
             }
 
-            hashing.FlushFinalBlock();
-            written = sha.Hash!;
-            return _persisted is null || !written.AsSpan().SequenceEqual(_persisted);
-        });
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            byte[]? written = null;
+            try
+            {
+                // Paths and hashes of the user's files: owner-only, as profiles are.
+                AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
+                {
+                    using var sha = SHA256.Create();
+                    // A hash transform passes the bytes through unchanged: the file gets them, the hash sees them. It
+                    // is not disposed: that would close the file, which is flushed to disk (outside the lock, so
+                    // workers recording finished transfers do not wait for the disk) and closed after this.
+                    var hashing = new CryptoStream(file, sha, CryptoStreamMode.Write);
+                    var writer = new StreamWriter(hashing, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+                    lock (_gate)
+                    {
+                        Write(writer);
+                        // What the journal would hold is in this file now.
+                        _unjournaled.Clear();
+                        _changed = false;
+                    }
 
-        lock (_gate)
-        {
-            _persisted = written;
+                    writer.Flush();
+                    hashing.FlushFinalBlock();
+                    written = sha.Hash!;
+                    return _persisted is null || !written.AsSpan().SequenceEqual(_persisted);
+                });
+            }
+            catch
+            {
+                lock (_gate)
+                {
+                    _changed = true;
+                }
+
+                throw;
+            }
+
+            lock (_gate)
+            {
+                _persisted = written;
+            }
+
+            if (journal)
+            {
+                File.Delete(JournalPath);
+            }
+
+            if (_legacyPath is not null)
+            {
+                File.Delete(_legacyPath);
+                _legacyPath = null;
+            }
         }
     }
 
-    // The state as JSON, flushed to the writer's stream every 64 KiB. Called under the lock.
-    private void Write(Utf8JsonWriter w)
+    // The state in lines (SyncStateFormat): the pending uploads and the paths being moved, then one line a
+    // file in the keys' order (UTF-8 bytes, as S3 lists them). Called under the lock.
+    private void Write(TextWriter w)
     {
-        const int FlushAt = 1 << 16;
-        w.WriteStartObject();
-        w.WriteNumber("version", CurrentVersion);
-        w.WriteString("identity", Identity);
-        w.WriteString("machine", MachineId.Current);
-        w.WriteBoolean("listedInKeyOrder", ListedInKeyOrder);
-        w.WriteStartObject("files");
-        foreach (var pair in Files.OrderBy(p => p.Key, StringComparer.Ordinal))
-        {
-            var e = pair.Value;
-            w.WriteStartObject(pair.Key);
-            w.WriteNumber("size", e.Size);
-            w.WriteNumber("mtime", e.ModifiedTicks);
-            w.WriteString("sha256", e.Sha256);
-            w.WriteString("md5", e.Md5);
-            if (e.RemoteETag is not null)
-            {
-                w.WriteString("etag", e.RemoteETag);
-            }
-
-            w.WriteBoolean("reported", e.Reported);
-            w.WriteEndObject();
-            if (w.BytesPending > FlushAt)
-            {
-                w.Flush();
-            }
-        }
-
-        w.WriteEndObject();
-        w.WriteStartArray("pending");
+        w.WriteLine(Signature + " " + CurrentVersion.ToString(CultureInfo.InvariantCulture));
+        w.WriteLine(SyncStateFormat.Join("identity", Identity));
+        w.WriteLine(SyncStateFormat.Join("machine", MachineId.Current));
+        w.WriteLine(SyncStateFormat.Join("listed-in-key-order", ListedInKeyOrder ? "true" : "false"));
         foreach (var p in PendingUploads.Values)
         {
-            w.WriteStartObject();
-            w.WriteString("key", p.Key);
-            w.WriteString("uploadId", p.UploadId);
-            if (p.Sha256 is not null)
-            {
-                w.WriteString("sha256", p.Sha256);
-            }
-
-            w.WriteEndObject();
+            w.WriteLine(SyncStateFormat.Join("P", p.Key, p.UploadId, p.Sha256 ?? string.Empty));
         }
 
-        w.WriteEndArray();
-        if (_moving.Count > 0)
+        foreach (var m in _moving.OrderBy(m => m, RangedListing.KeyOrder))
         {
-            w.WriteStartArray("moving");
-            foreach (var m in _moving.OrderBy(m => m, StringComparer.Ordinal))
-            {
-                w.WriteStringValue(m);
-            }
-
-            w.WriteEndArray();
+            w.WriteLine(SyncStateFormat.Join("M", m));
         }
 
-        w.WriteEndObject();
+        foreach (var pair in Files.OrderBy(p => p.Key, RangedListing.KeyOrder))
+        {
+            SyncStateFormat.WriteEntry(w, pair.Key, pair.Value);
+        }
     }
 }

@@ -16,8 +16,18 @@ namespace ChittyConnect.Sync;
 /// </summary>
 internal sealed partial class SyncState
 {
-    /// <summary>2 records the machine that wrote the state; 1 (before) is read as a cache of hashes only.</summary>
-    public const int CurrentVersion = 2;
+    /// <summary>
+    /// 3 is the state in lines (SyncStateFormat); 2 was JSON with the machine that wrote it, converted on first
+    /// read; 1 (JSON, before machine ids) is read as a cache of hashes only.
+    /// </summary>
+    public const int CurrentVersion = 3;
+
+    // Set by a read of a JSON state, which the next save writes in lines whatever it holds.
+    private bool _needsConversion;
+
+    // The JSON state of an earlier version this one was read from (SyncStateLocation.LegacyPathOf), deleted by
+    // the first save, so that only one state of the target remains.
+    private string? _legacyPath;
 
     private readonly object _gate = new();
 
@@ -35,9 +45,23 @@ internal sealed partial class SyncState
 
     /// <summary>
     /// Whether the last listing of the prefix read every key strictly in key order (UTF-8 bytes), so that the
-    /// next may be listed in ranges (RangedListing.ListKnownAsync); false until a listing showed it.
+    /// next may be listed in ranges (RangedListing.ListKnownAsync); false until a listing showed it. A change
+    /// of it is saved, as a change of an entry is (it is not journaled: false, the default, is the safe side).
     /// </summary>
-    public bool ListedInKeyOrder { get; set; }
+    public bool ListedInKeyOrder
+    {
+        get => _listedInKeyOrder;
+        set
+        {
+            lock (_gate)
+            {
+                _changed |= _listedInKeyOrder != value;
+                _listedInKeyOrder = value;
+            }
+        }
+    }
+
+    private bool _listedInKeyOrder;
 
     // The entries of a state from before machine ids (version 1), which cannot say whose they are: a cache of
     // hashes (a file with the same stat is not read again), never a baseline or what the sync owns. A run
@@ -101,8 +125,9 @@ internal sealed partial class SyncState
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
             var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
-            transferred |= _moving.Remove(relativePath);
-            Files[relativePath] = new SyncStateEntry
+            var wasMoving = _moving.Remove(relativePath);
+            transferred |= wasMoving;
+            var entry = new SyncStateEntry
             {
                 Size = hashes.Size,
                 ModifiedTicks = hashes.ModifiedTicks,
@@ -111,6 +136,14 @@ internal sealed partial class SyncState
                 RemoteETag = remoteETag,
                 Reported = sameContent ? old!.Reported : !transferred,
             };
+            if (!wasMoving && Files.TryGetValue(relativePath, out var current) && current.SameAs(entry))
+            {
+                // A file found as it was: nothing to write (a sync of unchanged files writes no state).
+                return;
+            }
+
+            Files[relativePath] = entry;
+            JournalEntry(relativePath, entry);
         }
     }
 
@@ -119,7 +152,13 @@ internal sealed partial class SyncState
     {
         lock (_gate)
         {
-            _moving.UnionWith(relativePaths);
+            foreach (var rel in relativePaths)
+            {
+                if (_moving.Add(rel))
+                {
+                    Journal(SyncStateFormat.Join("M", rel));
+                }
+            }
         }
     }
 
@@ -128,8 +167,10 @@ internal sealed partial class SyncState
     {
         lock (_gate)
         {
-            Files.Remove(relativePath);
-            _moving.Remove(relativePath);
+            if (Files.Remove(relativePath) | _moving.Remove(relativePath))
+            {
+                Journal(SyncStateFormat.Join("D", relativePath));
+            }
         }
     }
 
@@ -140,10 +181,9 @@ internal sealed partial class SyncState
         {
             foreach (var rel in Files.Keys.Concat(_moving).ToList())
             {
-                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)))
+                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)) && (Files.Remove(rel) | _moving.Remove(rel)))
                 {
-                    Files.Remove(rel);
-                    _moving.Remove(rel);
+                    Journal(SyncStateFormat.Join("D", rel));
                 }
             }
         }
@@ -168,9 +208,10 @@ internal sealed partial class SyncState
         {
             foreach (var rel in relativePaths)
             {
-                if (Files.TryGetValue(rel, out var e))
+                if (Files.TryGetValue(rel, out var e) && !e.Reported)
                 {
                     e.Reported = true;
+                    JournalEntry(rel, e);
                 }
             }
         }

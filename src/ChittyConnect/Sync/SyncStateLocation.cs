@@ -23,8 +23,20 @@ internal static class SyncStateLocation
     public static string PathFor(string? directory, string localPath, Uri endpoint, string bucket, string prefix, out string identity)
     {
         identity = NormalizeFolder(localPath) + "\n" + TargetOf(endpoint, bucket, prefix);
-        return FileFor(directory ?? DefaultDirectory(), identity, ".json");
+        return FileFor(directory ?? DefaultDirectory(), identity, StateExtension);
     }
+
+    /// <summary>The extension of a state file: sorted lines (<see cref="SyncStateFormat"/>).</summary>
+    public const string StateExtension = ".state";
+
+    /// <summary>
+    /// Where versions that kept the state as JSON kept this target's state (same name, ".json"), or null
+    /// when <paramref name="statePath"/> is not a state file's name: read once, when no state is there yet.
+    /// </summary>
+    internal static string? LegacyPathOf(string statePath) =>
+        statePath.EndsWith(StateExtension, StringComparison.Ordinal)
+            ? statePath.Substring(0, statePath.Length - StateExtension.Length) + ".json"
+            : null;
 
     /// <summary>What a sync writes to, as the state files name it: endpoint, bucket and prefix.</summary>
     internal static string TargetOf(Uri endpoint, string bucket, string prefix) =>
@@ -73,7 +85,8 @@ internal static class SyncStateLocation
         try
         {
             ConfigDirectory.EnsurePrivateDirectory(to);
-            foreach (var state in Directory.EnumerateFiles(fromFull, "*.json").ToList())
+            var states = Directory.EnumerateFiles(fromFull, "*" + StateExtension).Concat(Directory.EnumerateFiles(fromFull, "*.json")).ToList();
+            foreach (var state in states)
             {
                 var target = Path.Combine(to, Path.GetFileName(state));
                 try

@@ -148,16 +148,13 @@ public sealed class EncryptedSyncTests
         using var crypt = Encrypted(ctx, Password, salt: null);
         var (first, _) = await SyncAsync(ctx, crypt);
         // The state keeps each file's SHA-256 and no MD5: the plaintext's matches no object here.
-        using (var state = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(first.StatePath)))
+        var entries = StateFileLines.Files(first.StatePath!);
+        Assert.Equal(files.Count, entries.Count);
+        Assert.All(entries.Values, e =>
         {
-            var entries = state.RootElement.GetProperty("files").EnumerateObject().ToList();
-            Assert.Equal(files.Count, entries.Count);
-            Assert.All(entries, e =>
-            {
-                Assert.Equal(64, e.Value.GetProperty("sha256").GetString()!.Length);
-                Assert.Equal(string.Empty, e.Value.GetProperty("md5").GetString());
-            });
-        }
+            Assert.Equal(64, e.Sha256.Length);
+            Assert.Equal(string.Empty, e.Md5);
+        });
 
         var (summary, results) = await SyncAsync(ctx, crypt);
 

@@ -6,6 +6,7 @@ using ChittyConnect.Api;
 using ChittyConnect.PowerShell.Commands;
 using ChittyConnect.Storage;
 using ChittyConnect.Sync;
+using ChittyConnect.Tests.Sync;
 using ChittyConnect.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
@@ -168,6 +169,15 @@ public sealed class CrashTests : IAsyncLifetime
 
     private string StateFile(string local, string prefix) => SyncStateLocation.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out _);
 
+    // The state as the next run reads it: the state file (when a run got to write it whole) and its journal.
+    private SyncState LoadState(string local, string prefix)
+    {
+        var path = SyncStateLocation.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out var identity);
+        var state = SyncState.Load(path, identity, out var warning);
+        Assert.Null(warning);
+        return state;
+    }
+
     [Fact]
     public async Task Upload_sync_killed_at_four_points_converges_with_an_exact_mirror_report_and_no_open_upload()
     {
@@ -177,8 +187,7 @@ public sealed class CrashTests : IAsyncLifetime
 
         // 1. With a multipart upload created and its second part on the wire (the big files sort first).
         Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 2, IsPart)));
-        var state = JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement;
-        Assert.NotEmpty(state.GetProperty("pending").EnumerateArray());
+        Assert.NotEmpty(LoadState(local, prefix).PendingUploads);
         Assert.NotEmpty(_stack.OpenUploads(prefix));
         // 2. While a multipart upload is being completed (the store completes it; the client never hears).
         Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload,
@@ -189,8 +198,9 @@ public sealed class CrashTests : IAsyncLifetime
         Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload,
             OnRequest(_stack.ApiProxy, 2, r => r.PathAndQuery.StartsWith("/api/context/files/sync-report", StringComparison.Ordinal))));
 
-        // The state file is always whole JSON (written by rename), whatever the moment of the kill.
-        Assert.Equal(SyncState.CurrentVersion, JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement.GetProperty("version").GetInt32());
+        // The state and its journal are always readable (the file written by rename, the journal read up to a
+        // torn last line), whatever the moment of the kill.
+        Assert.NotEmpty(LoadState(local, prefix).Files);
         var (engine, resources) = InProcessEngine();
         using (resources)
         {
@@ -204,7 +214,42 @@ public sealed class CrashTests : IAsyncLifetime
             // State and report agree with the bucket: the next run has nothing to send or report.
             var again = await engine.RunAsync(options, null, null, CancellationToken.None);
             Assert.Equal(0, again.FilesUploaded + again.ReportedItems + again.Errors);
-            Assert.Empty(JsonDocument.Parse(await File.ReadAllBytesAsync(StateFile(local, prefix))).RootElement.GetProperty("pending").EnumerateArray());
+            Assert.Equal(SyncState.CurrentVersion, StateFileLines.Version(StateFile(local, prefix)));
+            Assert.False(File.Exists(StateFile(local, prefix) + ".journal"), "a finished run leaves the state whole, with no journal");
+            Assert.Empty(StateFileLines.Records(StateFile(local, prefix), "P"));
+        }
+    }
+
+    [Fact]
+    public async Task A_first_sync_killed_after_some_uploads_does_not_send_them_again_and_reports_every_file_once()
+    {
+        var local = Path.Combine(_root, "some");
+        SyncFaultTests.WriteTree(local, smallFiles: 80, seed: 5);
+        var total = Directory.GetFiles(local, "*", SearchOption.AllDirectories).Length;
+        var prefix = "files/crash-" + Guid.NewGuid().ToString("N")[..8] + "/";
+
+        // Killed at its 40th upload: no whole state was written yet, only the journal.
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 40, IsPut)));
+        var sentKeys = await _stack.RemoteHashesAsync(prefix);
+        Assert.InRange(sentKeys.Count, 30, total - 1);
+
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        {
+            var uploaded = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var summary = await engine.RunAsync(new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Transfers = 4 },
+                r => uploaded.Add(r.RelativePath), null, CancellationToken.None);
+
+            // What the killed run sent in one PUT each is found in the store and not sent again; everything is
+            // reported once. (The two files stored in parts are left out: one the killed run completed is sent
+            // again, a cost of resuming multipart uploads this test does not measure.)
+            Assert.Equal(0, summary.Errors);
+            var sentWhole = sentKeys.Keys.Where(k => !k.StartsWith("big/", StringComparison.Ordinal)).ToList();
+            Assert.NotEmpty(sentWhole);
+            Assert.Empty(uploaded.Intersect(sentWhole));
+            var inParts = Directory.GetFiles(Path.Combine(local, "big")).Length;
+            Assert.Equal(total - inParts - sentWhole.Count, uploaded.Count(p => !p.StartsWith("big/", StringComparison.Ordinal)));
+            await _stack.AssertMirroredAndReportedAsync(local, prefix);
         }
     }
 

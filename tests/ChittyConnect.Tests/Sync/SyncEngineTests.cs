@@ -60,7 +60,7 @@ public sealed class SyncEngineTests
         Assert.NotNull(summary.ReportEventId);
 
         // The re-run writes nothing to disk either: the state file is left as it is (not rewritten and fsynced).
-        var stateFile = Directory.EnumerateFiles(ctx.StateDirectory, "*.json").Single();
+        var stateFile = Directory.EnumerateFiles(ctx.StateDirectory, "*.state").Single();
         var stateBytes = File.ReadAllBytes(stateFile);
         var stateWritten = new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
         File.SetLastWriteTimeUtc(stateFile, stateWritten);
@@ -312,6 +312,35 @@ public sealed class SyncEngineTests
     }
 
     [Fact]
+    public async Task A_json_state_of_the_version_before_is_converted_to_lines_once_and_a_no_op_then_writes_nothing()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        ctx.WriteFixtureTree();
+        var (first, _) = await ctx.SyncAsync();
+        var lines = File.ReadAllText(first.StatePath);
+        // As the version before left it: JSON, in a file of the same name ending in .json, and no state in lines.
+        var legacy = Path.ChangeExtension(first.StatePath!, ".json");
+        File.WriteAllText(legacy, StateFileLines.AsJson(first.StatePath!, version: 2));
+        File.Delete(first.StatePath!);
+
+        var (converted, results) = await ctx.SyncAsync();
+
+        // The JSON state was the baseline: nothing read or sent again, and it is in lines now, alone.
+        Assert.Null(converted.StateWarning);
+        Assert.Empty(results);
+        Assert.Equal(0, converted.BytesHashed);
+        Assert.Equal(lines, File.ReadAllText(first.StatePath));
+        Assert.False(File.Exists(legacy));
+        var written = File.GetLastWriteTimeUtc(first.StatePath);
+        File.SetLastWriteTimeUtc(first.StatePath, written.AddMinutes(-5));
+
+        var (noOp, _) = await ctx.SyncAsync();
+
+        Assert.Equal(0, noOp.BytesHashed + noOp.FilesUploaded);
+        Assert.Equal(written.AddMinutes(-5), File.GetLastWriteTimeUtc(first.StatePath));
+    }
+
+    [Fact]
     public async Task A_state_entry_without_an_md5_is_not_trusted_for_a_clear_prefix()
     {
         using var ctx = new SyncTestContext(_s3rver);
@@ -319,9 +348,9 @@ public sealed class SyncEngineTests
         var (first, _) = await ctx.SyncAsync();
         // Only an encrypted prefix's state may leave the MD5 out; here it is what the ETag check needs.
         var text = File.ReadAllText(first.StatePath);
-        var md5 = System.Text.RegularExpressions.Regex.Match(text, "\"md5\":\"[0-9a-f]{32}\"");
+        var md5 = System.Text.RegularExpressions.Regex.Match(text, "\t[0-9a-f]{64}\t([0-9a-f]{32})\t");
         Assert.True(md5.Success, text);
-        File.WriteAllText(first.StatePath, text.Remove(md5.Index, md5.Length).Insert(md5.Index, "\"md5\":\"\""));
+        File.WriteAllText(first.StatePath, text.Remove(md5.Groups[1].Index, md5.Groups[1].Length));
 
         var (summary, results) = await ctx.SyncAsync();
 

@@ -269,10 +269,8 @@ public sealed class SyncOwnershipTests
         ctx.Write("c.txt", "c");
         var (first, _) = await ctx.SyncAsync(Both);
         var statePath = first.StatePath;
-        var state = JsonNode.Parse(File.ReadAllText(statePath))!;
-        Assert.Equal(MachineId.Current, state["machine"]!.GetValue<string>());
-        state["machine"] = "another-machine";
-        File.WriteAllText(statePath, state.ToJsonString());
+        Assert.Equal(MachineId.Current, StateFileLines.Records(statePath!, "machine").Single()[1]);
+        File.WriteAllText(statePath!, File.ReadAllText(statePath!).Replace("machine\t" + MachineId.Current, "machine\tanother-machine"));
         File.Delete(Path.Combine(ctx.Local, "a.txt"));
 
         var (summary, results) = await ctx.SyncAsync(Both);
@@ -280,7 +278,7 @@ public sealed class SyncOwnershipTests
         Assert.Contains("another machine", summary.StateWarning);
         Assert.Equal(new[] { ("a.txt", SyncAction.Downloaded) }, results.Select(r => (r.RelativePath, r.Action)));
         Assert.Equal(3, (await ctx.RemoteContentAsync()).Count);
-        Assert.Equal(MachineId.Current, JsonNode.Parse(File.ReadAllText(statePath))!["machine"]!.GetValue<string>());
+        Assert.Equal(MachineId.Current, StateFileLines.Records(statePath!, "machine").Single()[1]);
     }
 
     [Fact]
@@ -291,10 +289,7 @@ public sealed class SyncOwnershipTests
         ctx.Write("b.txt", "b");
         ctx.Write("c.txt", "c");
         var (first, _) = await ctx.SyncAsync();
-        var state = JsonNode.Parse(File.ReadAllText(first.StatePath))!.AsObject();
-        state["version"] = 1;
-        state.Remove("machine");
-        File.WriteAllText(first.StatePath, state.ToJsonString());
+        File.WriteAllText(first.StatePath, StateFileLines.AsJson(first.StatePath!, version: 1));
         File.Delete(Path.Combine(ctx.Local, "a.txt"));
 
         var (summary, results) = await ctx.SyncAsync();

@@ -58,7 +58,7 @@ public sealed class TwoWaySyncTests
         File.SetLastWriteTimeUtc(ctx.Write("new.txt", "new here"), Later);
         var remoteBefore = await ctx.RemoteContentAsync();
         var localBefore = TwoWayScenarioTests.LocalTree(ctx);
-        var stateBefore = Directory.EnumerateFiles(ctx.StateDirectory, "*.json").Select(File.ReadAllText).Single();
+        var stateBefore = Directory.EnumerateFiles(ctx.StateDirectory, "*.state").Select(File.ReadAllText).Single();
 
         var (plan, results) = await ctx.SyncAsync(o =>
         {
@@ -84,7 +84,7 @@ public sealed class TwoWaySyncTests
         Assert.Equal(ctx.Wire.Count("LIST"), ctx.Wire.Total);
         Assert.Equal(remoteBefore.Keys.OrderBy(k => k), (await ctx.RemoteContentAsync()).Keys.OrderBy(k => k));
         Assert.Equal(localBefore, TwoWayScenarioTests.LocalTree(ctx));
-        Assert.Equal(stateBefore, Directory.EnumerateFiles(ctx.StateDirectory, "*.json").Select(File.ReadAllText).Single());
+        Assert.Equal(stateBefore, Directory.EnumerateFiles(ctx.StateDirectory, "*.state").Select(File.ReadAllText).Single());
     }
 
     [Fact]

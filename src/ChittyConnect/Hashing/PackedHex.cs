@@ -1,0 +1,59 @@
+using System;
+
+namespace ChittyConnect.Hashing;
+
+/// <summary>
+/// Lower-case hexadecimal text (hashes, single-part ETags) kept as its bytes, half the characters' count
+/// instead of twice it; any other text is kept as it is. <see cref="Unpack"/> gives back the exact text.
+/// </summary>
+internal static class PackedHex
+{
+    /// <summary>The bytes <paramref name="text"/> spells when it is non-empty lower-case hex of even length; else the text itself.</summary>
+    public static object? Pack(string? text)
+    {
+        if (text is null || text.Length == 0 || text.Length % 2 != 0)
+        {
+            return text;
+        }
+
+        var bytes = new byte[text.Length / 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var high = Nibble(text[2 * i]);
+            var low = Nibble(text[2 * i + 1]);
+            if (high < 0 || low < 0)
+            {
+                return text;
+            }
+
+            bytes[i] = (byte)((high << 4) | low);
+        }
+
+        return bytes;
+    }
+
+    /// <summary>The text <paramref name="packed"/> was made from.</summary>
+    public static string? Unpack(object? packed)
+    {
+        if (packed is not byte[] bytes)
+        {
+            return (string?)packed;
+        }
+
+        var chars = new char[bytes.Length * 2];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            chars[2 * i] = Digit(bytes[i] >> 4);
+            chars[2 * i + 1] = Digit(bytes[i] & 0xF);
+        }
+
+        return new string(chars);
+    }
+
+    /// <summary>Whether two packed values stand for the same text.</summary>
+    public static bool Same(object? a, object? b) => a is byte[] x && b is byte[] y ? x.AsSpan().SequenceEqual(y) : Equals(a, b);
+
+    private static int Nibble(char c) => c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
+
+    private static char Digit(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
+}
