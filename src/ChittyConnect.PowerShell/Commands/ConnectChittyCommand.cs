@@ -4,6 +4,7 @@ using System.Security;
 using ChittyConnect.Configuration;
 using ChittyConnect.Crypt;
 using ChittyConnect.PowerShell.Internal;
+using ChittyConnect.Storage;
 
 namespace ChittyConnect.PowerShell.Commands;
 
@@ -178,6 +179,12 @@ public sealed class ConnectChittyCommand : PSCmdlet
         }
 
         ConnectionRegistry.SetCurrent(connection);
+        if (connection.HasR2)
+        {
+            // A session that will speak to R2 begins: the SDK's code compiles in the background meanwhile.
+            S3Warmup.Start();
+        }
+
         WriteVerbose($"Connected to {connection.Endpoint} as {connection.ChittyId}" + (connection.HasR2 ? $", R2 bucket '{connection.Bucket}' at {connection.R2Endpoint}." : "."));
         WriteObject(connection);
     }

@@ -162,6 +162,9 @@ public sealed partial class SyncChittyFolderCommand : ChittyCmdletBase
             });
         }
 
+        // Compiles the SDK's request code beside this call's scan and listing, when no Connect-Chitty of this
+        // process has started it already.
+        S3Warmup.Start();
         var folder = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         string prefix = string.Empty;
         try

@@ -321,32 +321,39 @@ public sealed partial class R2ObjectStore
         try
         {
             using var part = await content.ReadPartAsync(index, partSize, _limiter, progress, cancellationToken).ConfigureAwait(false);
-            var (md5, sha256, body) = (part.Md5, part.Sha256, part.Body);
-            var md5Hex = ContentHasher.ToHex(md5);
-            var request = _s3.SignWith(new UploadPartRequest
-            {
-                BucketName = Bucket,
-                Key = key,
-                UploadId = uploadId,
-                PartNumber = number,
-                InputStream = body,
-                PartSize = size,
-                UseChunkEncoding = false,
-                MD5Digest = Convert.ToBase64String(md5),
-            }, sha256);
-            var verb = "PART " + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
-            var etag = NormalizeETag(response.ETag);
-            if (etag != md5Hex)
-            {
-                throw new ObjectStoreException($"'{key}' part {number}: the store answered ETag {etag}, not the MD5 {md5Hex} of the bytes sent.", key, "ETagMismatch");
-            }
-
-            return (etag, md5Hex);
+            var etag = await SendPartAsync(key, uploadId, number, part.Body, size, part.Md5, part.Sha256, cancellationToken).ConfigureAwait(false);
+            return (etag, etag);
         }
         finally
         {
             _window.Exit(slot);
         }
+    }
+
+    // One part sent from its body, signed with its SHA-256 and labelled with its MD5, which the store's
+    // ETag must be; returns that ETag.
+    private async Task<string> SendPartAsync(string key, string uploadId, int number, Stream body, long size, byte[] md5, string sha256, CancellationToken cancellationToken)
+    {
+        var md5Hex = ContentHasher.ToHex(md5);
+        var request = _s3.SignWith(new UploadPartRequest
+        {
+            BucketName = Bucket,
+            Key = key,
+            UploadId = uploadId,
+            PartNumber = number,
+            InputStream = body,
+            PartSize = size,
+            UseChunkEncoding = false,
+            MD5Digest = Convert.ToBase64String(md5),
+        }, sha256);
+        var verb = "PART " + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var response = await CallUploadAsync(verb, key, Requests.AddMultipart, () => S3.UploadPartAsync(Rewound(request, body), cancellationToken), cancellationToken).ConfigureAwait(false);
+        var etag = NormalizeETag(response.ETag);
+        if (etag != md5Hex)
+        {
+            throw new ObjectStoreException($"'{key}' part {number}: the store answered ETag {etag}, not the MD5 {md5Hex} of the bytes sent.", key, "ETagMismatch");
+        }
+
+        return etag;
     }
 }

@@ -78,11 +78,14 @@ public sealed class LargeFileReadTests
         AssertRcloneSeesTheFile(ctx, content);
     }
 
-    [Fact]
-    public async Task A_download_of_an_object_rclone_sent_in_parts_is_verified_as_it_is_written_without_reading_it_back()
+    // A small object and one of several parts and reads.
+    [Theory]
+    [InlineData(300_000)]
+    [InlineData(9 * 1024 * 1024 + 7)]
+    public async Task A_download_of_an_object_rclone_sent_in_parts_is_verified_as_it_is_written_without_reading_it_back(int size)
     {
         using var ctx = new SyncTestContext(_s3rver);
-        var content = SyncTestContext.RandomBytes(300_000, 35);
+        var content = SyncTestContext.RandomBytes(size, 35);
         var source = Path.Combine(ctx.Root, "rclone");
         Directory.CreateDirectory(source);
         File.WriteAllBytes(Path.Combine(source, "big.bin"), content);
@@ -98,6 +101,35 @@ public sealed class LargeFileReadTests
         Assert.Equal(Convert.ToHexStringLower(MD5.HashData(content)), result.Md5);
         Assert.Equal(SyncTestContext.Sha256(content), result.Sha256);
         Assert.Equal(content, written.ToArray());
+    }
+
+    [Fact]
+    public async Task A_large_download_whose_bytes_are_not_those_its_sha256_metadata_names_fails_naming_the_sha256_it_received()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var content = SyncTestContext.RandomBytes(9 * 1024 * 1024, 36);
+        var put = new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = ctx.Prefix + "big.bin", InputStream = new MemoryStream(content), UseChunkEncoding = false };
+        put.Metadata.Add("sha256", SyncTestContext.Sha256(SyncTestContext.RandomBytes(16, 37)));
+        await ctx.Raw.PutObjectAsync(put);
+
+        var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.DownloadAsync(ctx.Prefix + "big.bin", Stream.Null, null, CancellationToken.None));
+
+        Assert.Equal("Sha256Mismatch", ex.Code);
+        Assert.True(ex.Message.Contains(SyncTestContext.Sha256(content)), ex.Message);
+    }
+
+    [Fact]
+    public async Task A_large_download_into_a_destination_that_fails_to_write_fails_with_that_failure_and_ends()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var put = new Amazon.S3.Model.PutObjectRequest { BucketName = _s3rver.Bucket, Key = ctx.Prefix + "big.bin", InputStream = new MemoryStream(SyncTestContext.RandomBytes(9 * 1024 * 1024, 38)), UseChunkEncoding = false };
+        await ctx.Raw.PutObjectAsync(put);
+        using var full = new FullDisk(3 * 1024 * 1024);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => ctx.Store.DownloadAsync(ctx.Prefix + "big.bin", full, null, CancellationToken.None));
+
+        Assert.Equal("No space left on the test's disk", ex.Message);
+        Assert.Equal(3 * 1024 * 1024, full.Length);
     }
 
     // rclone finds the object's MD5 (its md5chksum metadata, the ETag being a multipart one) equal to the
@@ -132,6 +164,38 @@ public sealed class LargeFileReadTests
 
         public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
         public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    // A destination that takes <paramref name="room"/> bytes, then fails every write as a full disk does.
+    private sealed class FullDisk(long room) : Stream
+    {
+        private long _written;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _written;
+
+        public override long Position
+        {
+            get => _written;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            if (_written + count > room)
+            {
+                throw new IOException("No space left on the test's disk");
+            }
+
+            _written += count;
+        }
+
+        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
