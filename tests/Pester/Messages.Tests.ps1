@@ -126,7 +126,7 @@ Describe 'Connect-Chitty without parameters' {
         try { Connect-Chitty -Save -Name nothing } catch { $err = $_ }
         $err.FullyQualifiedErrorId | Should -BeLike 'ChittyInvalidArgument,*'
         $err.Exception.Message | Should -BeLike '*CHITTY_API_KEY and CHITTY_ID are not set*Connect-Chitty -ApiKey*-ChittyId*-Save*'
-        @(Get-ChittyConnection -ListAvailable).Name | Should -Not -Contain 'nothing'
+        @(Get-ChittyConnection -ListAvailable | ForEach-Object Name) | Should -Not -Contain 'nothing'
     }
 
     It 'with CHITTY_API_KEY set but no CHITTY_ID, names CHITTY_ID' {
