@@ -116,6 +116,12 @@ public sealed class FaultProxy : IAsyncDisposable
     public IReadOnlyDictionary<FaultKind, int> FaultCounts() =>
         Log.Where(e => e.Fault is not null).GroupBy(e => e.Fault!.Value).ToDictionary(g => g.Key, g => g.Count());
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until every request the proxy has taken so far is answered or
+    /// dropped: after a client is killed, the requests the proxy had read whole still reach the upstream.
+    /// </summary>
+    public Task QuietAsync(TimeSpan timeout) => Task.WhenAny(Task.WhenAll(_connections.Values), Task.Delay(timeout));
+
     public async ValueTask DisposeAsync()
     {
         await LoopbackAccept.StopAsync(_listener, _stop, _acceptLoop);
