@@ -23,6 +23,10 @@ internal sealed class SyncExecutor
     private readonly object _saveGate = new();
     private long _lastSaveTicks;
 
+    // Set by the first upload the store refused for its write condition (it does not support conditional
+    // writes): every later upload would be refused alike, so none more is sent.
+    private int _conditionsRefused;
+
     public SyncExecutor(SyncRun run, SyncPlanner planner)
     {
         _run = run;
@@ -93,7 +97,14 @@ internal sealed class SyncExecutor
             var large = item.Size >= _run.Options.LargeTransferThreshold ? _run.Progress.BeginTransfer(item.RelativePath, item.Size) : null;
             try
             {
-                await TransferOneAsync(item, watch, large).ConfigureAwait(false);
+                if (Sends(item) && Volatile.Read(ref _conditionsRefused) != 0)
+                {
+                    NotSent();
+                }
+                else
+                {
+                    await TransferOneAsync(item, watch, large).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (Token.IsCancellationRequested)
             {
@@ -101,7 +112,15 @@ internal sealed class SyncExecutor
             }
             catch (Exception ex)
             {
-                _run.Fail(item, SyncFailureReason.TransferFailed, ex, watch.Elapsed);
+                if (ex is ObjectStoreException { Code: ObjectStoreException.ConditionalWriteUnsupported } && Interlocked.Exchange(ref _conditionsRefused, 1) != 0)
+                {
+                    // An upload under way at the same time met the refusal first: its error says it for the run.
+                    NotSent();
+                }
+                else
+                {
+                    _run.Fail(item, SyncFailureReason.TransferFailed, ex, watch.Elapsed);
+                }
             }
             finally
             {
@@ -114,7 +133,15 @@ internal sealed class SyncExecutor
                 MaybeCheckpoint();
             }
         }).ConfigureAwait(false);
+        if (_run.Summary.UploadsNotSent > 0)
+        {
+            ChittyLog.Warning($"{_run.Summary.UploadsNotSent} more file(s) were not uploaded: the store refused the first upload's conditional write (see the error) and would refuse each of them alike. Nothing was deleted; they are sent by a sync to a store that supports conditional writes.");
+        }
     }
+
+    private static bool Sends(SyncPlanItem item) => item.Step is SyncStep.Upload or SyncStep.KeepBoth;
+
+    private void NotSent() => _run.Count(s => s.UploadsNotSent++);
 
     private Task TransferOneAsync(SyncPlanItem item, Stopwatch watch, SyncTransferProgress? large) => item.Step switch
     {

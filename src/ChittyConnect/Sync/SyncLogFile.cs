@@ -58,6 +58,7 @@ internal sealed class SyncLogFile : IDisposable
         w.WriteNumber("notOwned", s.NotOwned);
         if (s.FilesBackedUp > 0) { w.WriteNumber("filesBackedUp", s.FilesBackedUp); }
         if (s.RemoteChangedDuringRun > 0) { w.WriteNumber("remoteChangedDuringRun", s.RemoteChangedDuringRun); }
+        if (s.UploadsNotSent > 0) { w.WriteNumber("uploadsNotSent", s.UploadsNotSent); }
         w.WriteString("startTime", s.StartTime.ToString("o", CultureInfo.InvariantCulture));
         w.WriteString("endTime", s.EndTime.ToString("o", CultureInfo.InvariantCulture));
         w.WriteNumber("elapsedMs", Math.Round(s.Elapsed.TotalMilliseconds));

@@ -355,6 +355,12 @@ public sealed class ChittySyncSummary
     /// </summary>
     public int RemoteChangedDuringRun { get; set; }
 
+    /// <summary>
+    /// Uploads not sent because the store refused an earlier one's conditional write (it does not support
+    /// conditional writes, so it would refuse each alike): that refusal is the run's one error for them all.
+    /// </summary>
+    public int UploadsNotSent { get; set; }
+
     public TimeSpan Elapsed { get; set; }
 
     /// <summary>When the run began (local time with its offset, as a scheduled task's log shows it).</summary>

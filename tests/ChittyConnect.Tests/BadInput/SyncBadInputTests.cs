@@ -367,11 +367,16 @@ public sealed class SyncBadInputTests : SyncCmdletTest
     }
 
     [Theory]
-    [InlineData("Upload")]
-    [InlineData("Both")]
-    public async Task A_store_that_refuses_conditional_writes_fails_each_upload_at_once_saying_what_to_do_and_changes_nothing(string direction)
+    [InlineData("Upload", 1)]
+    [InlineData("Both", 1)]
+    [InlineData("Upload", 3)]
+    public async Task A_store_that_refuses_conditional_writes_gets_no_more_uploads_after_the_first_refusal_and_one_error_saying_what_to_do(string direction, int transfers)
     {
-        File.WriteAllText(Path.Combine(Folder, "b.txt"), "bravo");
+        foreach (var name in new[] { "b", "c", "d", "e", "f" })
+        {
+            File.WriteAllText(Path.Combine(Folder, name + ".txt"), "content of " + name);
+        }
+
         // An empty prefix, and 501 NotImplemented to every PUT that carries If-Match or If-None-Match.
         const string NotImplemented = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>";
         await using var stub = new LoopbackHttpStub(r =>
@@ -379,23 +384,23 @@ public sealed class SyncBadInputTests : SyncCmdletTest
             : r.Method == "PUT" && (r.Header("If-None-Match") ?? r.Header("If-Match")) is not null ? new StubResponse(501, NotImplemented, "application/xml")
             : new StubResponse(400, string.Empty, "text/plain"));
 
-        var result = Sync($"$folder -Direction {direction} -Summary", Connection(s => s.R2Endpoint = stub.BaseUri));
+        var result = Sync($"$folder -Direction {direction} -Transfers {transfers} -Summary", Connection(s => s.R2Endpoint = stub.BaseUri));
 
-        Assert.Equal(2, result.Errors.Count);
-        Assert.All(result.Errors, record =>
-        {
-            Assert.Equal("ChittySyncUploadFailed", Id(record));
-            Assert.Equal(ErrorCategory.NotImplemented, record.CategoryInfo.Category);
-            Assert.Contains("does not support conditional writes", record.Exception.Message);
-            Assert.Contains("501 NotImplemented", record.Exception.Message);
-            Assert.Contains("If-None-Match", record.ErrorDetails.RecommendedAction);
-        });
-        Assert.Equal(0, SummaryOf(result).FilesUploaded);
-        // One PUT per file: a refusal the store will repeat is not waited out as an outage.
-        Assert.Equal(2, stub.Requests.Count(r => r.Method == "PUT"));
+        // One error for the run, however many uploads were under way when the store refused.
+        var record = result.SingleError();
+        Assert.Equal("ChittySyncUploadFailed", Id(record));
+        Assert.Equal(ErrorCategory.NotImplemented, record.CategoryInfo.Category);
+        Assert.Contains("does not support conditional writes", record.Exception.Message);
+        Assert.Contains("501 NotImplemented", record.Exception.Message);
+        Assert.Contains("If-None-Match", record.ErrorDetails.RecommendedAction);
+        var summary = SummaryOf(result);
+        Assert.Equal((0, 1, 5), (summary.FilesUploaded, summary.Errors, summary.UploadsNotSent));
+        Assert.Contains(result.Warnings, w => w.StartsWith("5 more file(s) were not uploaded", StringComparison.Ordinal));
+        // No PUT after the refusal: only those already under way (one at a time: exactly one) were sent.
+        Assert.InRange(stub.Requests.Count(r => r.Method == "PUT"), 1, transfers);
         Assert.DoesNotContain(stub.Requests, r => r.Method is "DELETE" or "POST");
         Assert.Equal("alpha", File.ReadAllText(Path.Combine(Folder, "a.txt")));
-        Assert.Equal("bravo", File.ReadAllText(Path.Combine(Folder, "b.txt")));
+        Assert.Equal("content of f", File.ReadAllText(Path.Combine(Folder, "f.txt")));
     }
 
     [Fact]

@@ -116,6 +116,12 @@ public sealed class FaultProxy : IAsyncDisposable
     public IReadOnlyDictionary<FaultKind, int> FaultCounts() =>
         Log.Where(e => e.Fault is not null).GroupBy(e => e.Fault!.Value).ToDictionary(g => g.Key, g => g.Count());
 
+    /// <summary>
+    /// Waits (at most <paramref name="timeout"/>) until every request the proxy has taken so far is answered or
+    /// dropped: after a client is killed, the requests the proxy had read whole still reach the upstream.
+    /// </summary>
+    public Task QuietAsync(TimeSpan timeout) => Task.WhenAny(Task.WhenAll(_connections.Values), Task.Delay(timeout));
+
     public async ValueTask DisposeAsync()
     {
         await LoopbackAccept.StopAsync(_listener, _stop, _acceptLoop);
@@ -266,7 +272,10 @@ public sealed class FaultProxy : IAsyncDisposable
                 return;
         }
 
-        await clientStream.WriteAsync(Encoding.ASCII.GetBytes(BuildHead(response, responseBody.Length)), _stop.Token);
+        // A HEAD's Content-Length is the length of the object it describes (what a client compares), not of
+        // a body: it is passed on as the store gave it.
+        var announced = method == "HEAD" && long.TryParse(response.Header("Content-Length"), NumberStyles.None, CultureInfo.InvariantCulture, out var described) ? described : responseBody.Length;
+        await clientStream.WriteAsync(Encoding.ASCII.GetBytes(BuildHead(response, announced)), _stop.Token);
         if (hasBody && MidBody is { } midBody && responseBody.Length > 1)
         {
             await clientStream.WriteAsync(responseBody.AsMemory(0, responseBody.Length / 2), _stop.Token);

@@ -104,6 +104,10 @@ internal sealed class FaultStack : IAsyncDisposable
             .ToList();
     }
 
+    /// <summary>The parts of the open upload <paramref name="uploadId"/> that s3rver received whole (it writes a part's MD5 once all of it is there).</summary>
+    public int PartsReceived(string uploadId) =>
+        Directory.GetFiles(Path.Combine(S3rver.DataDirectory, S3rver.Bucket, "._S3rver_uploads", uploadId), "*.md5").Length;
+
     /// <summary>The emulator's context_files rows of the test session, by URI.</summary>
     public async Task<Dictionary<string, JsonNode>> ContextFilesAsync()
     {
