@@ -222,6 +222,13 @@ Describe 'What the table and list views show' {
         $summary.BytesPerSecond = 27458965
         ($summary | Format-List | Out-String) | Should -Match 'Throughput\s*:\s*26\.2 MiB/s'
     }
+
+    It 'the sync summary lists UploadsNotSent only when a store refused uploads' {
+        $summary = [ChittyConnect.Sync.ChittySyncSummary]::new()
+        ($summary | Format-List | Out-String) | Should -Not -Match 'UploadsNotSent'
+        $summary.UploadsNotSent = 5
+        ($summary | Format-List | Out-String) | Should -Match 'UploadsNotSent\s*:\s*5'
+    }
 }
 
 Describe 'A session id from the environment' {
