@@ -138,25 +138,21 @@ internal static class Poly1305Wide
 
     private static void Finish(ReadOnlySpan<byte> key, ulong h0, ulong h1, ulong h2, Span<byte> tag)
     {
-        // Carry h fully.
-        var c = h1 >> 44;
-        h1 &= Mask44;
-        h2 += c;
-        c = h2 >> 42;
-        h2 &= Mask42;
-        h0 += c * 5;
-        c = h0 >> 44;
-        h0 &= Mask44;
-        h1 += c;
-        c = h1 >> 44;
-        h1 &= Mask44;
-        h2 += c;
-        c = h2 >> 42;
-        h2 &= Mask42;
-        h0 += c * 5;
-        c = h0 >> 44;
-        h0 &= Mask44;
-        h1 += c;
+        // Carry h fully: two passes round the limbs (as poly1305-donna's), the second taking what the first's
+        // wrap from h2 into h0 carried on.
+        ulong c = 0;
+        for (var pass = 0; pass < 2; pass++)
+        {
+            c = h1 >> 44;
+            h1 &= Mask44;
+            h2 += c;
+            c = h2 >> 42;
+            h2 &= Mask42;
+            h0 += c * 5;
+            c = h0 >> 44;
+            h0 &= Mask44;
+            h1 += c;
+        }
 
         // g = h - p; h becomes g where h >= p, chosen by mask so the timing does not tell.
         var g0 = h0 + 5;

@@ -35,25 +35,11 @@ internal static class PackedHex
     /// <summary>The text <paramref name="packed"/> was made from.</summary>
     public static string? Unpack(object? packed)
     {
-        if (packed is not byte[] bytes)
-        {
-            return (string?)packed;
-        }
-
-        var chars = new char[bytes.Length * 2];
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            chars[2 * i] = Digit(bytes[i] >> 4);
-            chars[2 * i + 1] = Digit(bytes[i] & 0xF);
-        }
-
-        return new string(chars);
+        return packed is byte[] bytes ? ContentHasher.ToHex(bytes) : (string?)packed;
     }
 
     /// <summary>Whether two packed values stand for the same text.</summary>
     public static bool Same(object? a, object? b) => a is byte[] x && b is byte[] y ? x.AsSpan().SequenceEqual(y) : Equals(a, b);
 
     private static int Nibble(char c) => c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
-
-    private static char Digit(int value) => (char)(value < 10 ? '0' + value : 'a' + value - 10);
 }
