@@ -21,10 +21,10 @@ public static class RangedListing
     public const int MaxRanges = 8;
 
     /// <summary>
-    /// The fewest known keys per range: about two pages. A store that does one request's work at a time
-    /// (s3rver walks the whole prefix for every page, about 0.2 s of its CPU each) lists a prefix of 2,000
-    /// keys slower in ranges of one page than in one range, on loopback and through a link of 30 ms each way
-    /// alike (bench/Measure-ListingRanges.ps1, bench/analysis.md), so smaller ranges are not taken.
+    /// The fewest known keys per range: about two pages. Each range costs the store a request of its own and
+    /// ends in a page that overlaps the next range, so where a store's cost is per request rather than per
+    /// round trip (s3rver walks the whole prefix for every page), ranges of one page list slower than one
+    /// range; bench/Measure-ListingRanges.ps1 measures it, bench/analysis.md has the figures.
     /// </summary>
     public const int MinKeysPerRange = 2000;
 
