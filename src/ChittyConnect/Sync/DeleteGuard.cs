@@ -20,51 +20,53 @@ internal sealed class DeleteGuard
 
     // An unmounted drive, an emptied folder or a wrong bucket looks like "every file deleted" on that side;
     // propagating it would wipe the other side, so such a run needs -Force.
-    public void RefuseEmptySide(SyncInventory inventory, int baselineCount)
+    public void RefuseEmptySide(SyncTotals totals)
     {
+        var baselineCount = totals.BaselineFiles;
         if (baselineCount == 0)
         {
             return;
         }
 
-        if (Options.Force && inventory.FolderExists)
+        if (Options.Force && totals.FolderExists)
         {
             return;
         }
 
-        if (!inventory.FolderExists)
+        if (!totals.FolderExists)
         {
             // A typo or a drive not mounted: no -Force turns that into deleting everything it synced.
             throw new SyncException($"The folder '{_run.Root}' does not exist, but {baselineCount} file(s) were synced from it: check the path (a typo, or a drive not mounted?). Nothing was changed.", "SyncSourceMissing");
         }
 
-        if (inventory.LocalEmpty && inventory.Remote.Count > 0)
+        if (totals.LocalEmpty && totals.RemoteObjects > 0)
         {
             throw new SyncException($"The folder '{_run.Root}' has no files, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Store.Bucket}/{_run.Prefix}'. (An emptied drive must not wipe the remote copy; -Force allows it.)", "SyncSideEmpty");
         }
 
-        if (inventory.RemoteEmpty && inventory.Local.Count > 0)
+        if (totals.RemoteEmpty && totals.LocalFiles > 0)
         {
             throw new SyncException($"The prefix '{_run.Store.Bucket}/{_run.Prefix}' has no objects, but {baselineCount} file(s) were synced before: a two-way sync would delete them from '{_run.Root}'. (A wrong bucket or prefix must not wipe the folder; -Force allows it.)", "SyncSideEmpty");
         }
     }
 
     /// <summary>Withholds the plan's deletes, or refuses the run, where they look like an accident.</summary>
-    public void Guard(SyncPlan plan, SyncInventory inventory, int baselineFiles)
+    public void Guard(SyncPlan plan, SyncTotals totals)
     {
+        var baselineFiles = totals.BaselineFiles;
         if (Options.Direction == SyncDirection.Both)
         {
-            GuardTwoWayDeletes(plan, inventory.ScanErrors, baselineFiles);
+            GuardTwoWayDeletes(plan, totals.ScanErrors, baselineFiles);
             return;
         }
 
         var download = Options.Direction == SyncDirection.Download;
-        var sourceEmpty = download ? inventory.RemoteEmpty : inventory.LocalEmpty;
+        var sourceEmpty = download ? totals.RemoteEmpty : totals.LocalEmpty;
         // The files the destination had at its last sync; an exact mirror may also delete the others there now,
         // so its share is of what the destination has now when that is more (always, on a first run).
-        var destinationNow = Options.Mirror ? (download ? inventory.Local.Count : inventory.Remote.Count) : 0;
+        var destinationNow = Options.Mirror ? (download ? totals.LocalFiles : totals.RemoteObjects) : 0;
         var destination = destinationNow > baselineFiles ? (destinationNow, "has") : (baselineFiles, "had at its last sync");
-        GuardDeletes(plan, sourceEmpty, inventory.ScanErrors, destination);
+        GuardDeletes(plan, sourceEmpty, totals.ScanErrors, destination);
     }
 
     private void GuardDeletes(SyncPlan plan, bool sourceEmpty, int scanErrors, (int Files, string Counted) destination)

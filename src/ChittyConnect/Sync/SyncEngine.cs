@@ -223,6 +223,8 @@ public sealed class SyncEngine
             PrefixClaim.Check(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
         }
 
+        // Decided before the listing, which records how this one came for the next run.
+        var inWindows = PlansInWindows(run);
         var inventory = relativePaths is null || options.PlanOnly ? null : await SyncInventory.TakePathsAsync(run, relativePaths).ConfigureAwait(false);
         if (inventory is null && relativePaths is not null)
         {
@@ -243,43 +245,32 @@ public sealed class SyncEngine
         }
 
         var planner = new SyncPlanner(run);
-        var plan = await planner.PlanAsync(inventory).ConfigureAwait(false);
-        var executor = new SyncExecutor(run, planner);
+        var reporter = new SyncReporter(run, _api);
+        await new SyncWindows(run, planner, new SyncExecutor(run, planner), reporter).RunAsync(inWindows && inventory.IsWhole ? new SlicedWindows(run, inventory, options.WindowKeys) : new WholeWindow(run, inventory)).ConfigureAwait(false);
         if (options.PlanOnly)
         {
-            executor.EmitPlan(plan);
             return;
         }
 
-        if (plan.Transfers.Count > 0)
-        {
-            // Journaled before anything moves: a kill between a transfer and its record must not lose the report.
-            run.State.BeginMoving(plan.Transfers.Select(t => t.RelativePath).Concat(plan.Transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!)));
-            try
-            {
-                run.State.Checkpoint();
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                ChittyLog.Verbose($"Could not save the sync state before the transfers: {ex.Message}");
-            }
-        }
-
-        await executor.ExecuteAsync(plan).ConfigureAwait(false);
         if (inventory.IsWhole)
         {
             await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
         }
 
-        if (options.Direction == SyncDirection.Upload)
-        {
-            // Paths gone from both sides are forgotten; one whose delete was withheld stays owned, so the
-            // next run (with -Force, say) still deletes it.
-            run.State.ForgetMissing(run.Root, rel => !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
-        }
-
-        await new SyncReporter(run, _api).ReportAsync().ConfigureAwait(false);
+        await reporter.ReportAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Whether a whole run (not one over some paths) is planned in windows of keys (<see cref="SyncOptions.WindowKeys"/>)
+    /// rather than in one: a run of a plain prefix (an encrypted one's names do not list in key
+    /// order), not downloading into a folder that ignores case (a local name pairs with a key spelled
+    /// otherwise, which may sort into another window), whose last listing came in key order (or that has no
+    /// state yet).
+    /// </summary>
+    internal static bool PlansInWindows(SyncRun run) =>
+        run.Crypt is null
+        && (run.State.Files.Count == 0 || run.State.ListedInKeyOrder)
+        && !(run.Options.Direction != SyncDirection.Upload && run.IgnoresCase());
 
     // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,
     // changed or no longer selected) costs storage until aborted. Uploads this run is resuming stay, also

@@ -41,11 +41,11 @@ internal sealed class SyncExecutor
 
     private bool TwoWay => _run.Options.Direction == SyncDirection.Both;
 
-    /// <summary>Writes the plan as Planned* results and totals; changes nothing.</summary>
-    public void EmitPlan(SyncPlan plan)
+    /// <summary>Writes <paramref name="transfers"/> as Planned* results and totals; changes nothing.</summary>
+    public void EmitTransfers(IReadOnlyList<SyncPlanItem> transfers)
     {
         var summary = _run.Summary;
-        foreach (var item in plan.Transfers)
+        foreach (var item in transfers)
         {
             summary.PlannedBytes += item.Size;
             if (item.Step is SyncStep.Upload or SyncStep.KeepBoth)
@@ -62,7 +62,12 @@ internal sealed class SyncExecutor
                 : item.Step == SyncStep.Upload ? SyncAction.PlannedUpload : SyncAction.PlannedDownload;
             _run.Emit(_run.ResultFor(item, action, _run.PublicOperation(item.Step)));
         }
+    }
 
+    /// <summary>Writes the guarded plan's deletes as Planned* results and totals (a withheld one as an error); changes nothing.</summary>
+    public void EmitDeletes(SyncPlan plan)
+    {
+        var summary = _run.Summary;
         if (plan.DeletesWithheld)
         {
             summary.Errors++;
@@ -77,10 +82,18 @@ internal sealed class SyncExecutor
         }
     }
 
-    /// <summary>Runs the transfers, then (when all succeeded) the deletes.</summary>
-    public async Task ExecuteAsync(SyncPlan plan)
+    /// <summary>
+    /// Carries out what is left of the plan once every window is planned and guarded: its transfers (those a
+    /// run that can delete held), then (when every transfer of the run succeeded) its deletes.
+    /// </summary>
+    public async Task FinishAsync(SyncPlan plan)
     {
         await TransferAsync(plan.Transfers).ConfigureAwait(false);
+        if (_run.Summary.UploadsNotSent > 0)
+        {
+            ChittyLog.Warning($"{_run.Summary.UploadsNotSent} more file(s) were not uploaded: the store refused the first upload's conditional write (see the error) and would refuse each of them alike. Nothing was deleted; they are sent by a sync to a store that supports conditional writes.");
+        }
+
         await DeleteAsync(plan.Deletes).ConfigureAwait(false);
         if (plan.DeletesWithheld)
         {
@@ -88,9 +101,27 @@ internal sealed class SyncExecutor
         }
     }
 
-    private async Task TransferAsync(List<SyncPlanItem> transfers)
+    /// <summary>
+    /// Transfers <paramref name="transfers"/> in parallel (one window's, or the whole plan's), each recorded in
+    /// the state as it finishes. The paths are journaled as moving before the first byte moves: a kill between
+    /// a transfer and its record must not lose the report.
+    /// </summary>
+    public async Task TransferAsync(IReadOnlyList<SyncPlanItem> transfers)
     {
-        _run.Progress.Start(transfers.Count, transfers.Sum(t => t.Size));
+        if (transfers.Count > 0)
+        {
+            State.BeginMoving(transfers.Select(t => t.RelativePath).Concat(transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!)));
+            try
+            {
+                State.Checkpoint();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                ChittyLog.Verbose($"Could not save the sync state before the transfers: {ex.Message}");
+            }
+        }
+
+        _run.Progress.AddWork(transfers.Count, transfers.Sum(t => t.Size));
         await _run.ForEachAsync(transfers, _run.Options.Transfers, async item =>
         {
             var watch = Stopwatch.StartNew();
@@ -133,10 +164,6 @@ internal sealed class SyncExecutor
                 MaybeCheckpoint();
             }
         }).ConfigureAwait(false);
-        if (_run.Summary.UploadsNotSent > 0)
-        {
-            ChittyLog.Warning($"{_run.Summary.UploadsNotSent} more file(s) were not uploaded: the store refused the first upload's conditional write (see the error) and would refuse each of them alike. Nothing was deleted; they are sent by a sync to a store that supports conditional writes.");
-        }
     }
 
     private static bool Sends(SyncPlanItem item) => item.Step is SyncStep.Upload or SyncStep.KeepBoth;

@@ -16,16 +16,24 @@ internal sealed class SyncInventory
     /// <summary>The name the case-sensitivity probe (an empty file made and removed at once) starts with.</summary>
     public const string CaseProbePrefix = ".chitty-case-";
 
-    private SyncInventory(LocalScan scan, Dictionary<string, RemoteObject> remote, bool folderExists, HashSet<string>? scope = null)
+    private SyncInventory(LocalScan scan, Dictionary<string, LocalFile> local, Dictionary<string, RemoteObject> remote, bool folderExists, HashSet<string>? scope = null)
     {
         _scan = scan;
+        Local = local;
         Remote = remote;
         FolderExists = folderExists;
         _scope = scope;
-        // A run over some paths is taken only where neither side can be empty (see TakePathsAsync).
-        LocalEmpty = scope is null && scan.Files.Count == 0;
-        RemoteEmpty = scope is null && remote.Count == 0;
     }
+
+    /// <summary>
+    /// The files and objects of one window of a whole run (<see cref="SyncWindows"/>); what the scan skipped
+    /// and could not read is the whole scan's (<paramref name="scan"/>), so far as it went.
+    /// </summary>
+    public static SyncInventory OfWindow(LocalScan scan, Dictionary<string, LocalFile> local, Dictionary<string, RemoteObject> remote, bool folderExists) =>
+        new(scan, local, remote, folderExists);
+
+    /// <summary>What the scan skipped and could not read (its files are <see cref="Local"/>).</summary>
+    public LocalScan Scan => _scan;
 
     /// <summary>
     /// Above this many changed paths a run over them is no cheaper than a whole one: a HEAD per path against
@@ -43,14 +51,8 @@ internal sealed class SyncInventory
     /// <summary>Whether <paramref name="relativePath"/> is one of the paths this inventory looked at (every path, when whole).</summary>
     public bool Covers(string relativePath) => _scope is null || _scope.Contains(relativePath);
 
-    /// <summary>The folder has no selected file (known only from a whole inventory).</summary>
-    public bool LocalEmpty { get; }
-
-    /// <summary>The prefix has no selected object (known only from a whole inventory).</summary>
-    public bool RemoteEmpty { get; }
-
     /// <summary>Selected local files by '/'-separated relative path (ordinal).</summary>
-    public Dictionary<string, LocalFile> Local => _scan.Files;
+    public Dictionary<string, LocalFile> Local { get; }
 
     /// <summary>Selected objects by path relative to the prefix (ordinal); folder markers left out.</summary>
     public Dictionary<string, RemoteObject> Remote { get; }
@@ -93,7 +95,7 @@ internal sealed class SyncInventory
             run.Count(s => s.Errors++);
         }
 
-        return new SyncInventory(local, remote, folderExists);
+        return new SyncInventory(local, local.Files, remote, folderExists);
     }
 
     /// <summary>
@@ -157,7 +159,7 @@ internal sealed class SyncInventory
             return null;
         }
 
-        return new SyncInventory(scan, remote, folderExists: true, scope);
+        return new SyncInventory(scan, scan.Files, remote, folderExists: true, scope);
     }
 
     // Should the scan fail, the listing is cancelled and awaited (so no request outlives the run, and its

@@ -228,6 +228,21 @@ public sealed class SyncOptions
 
     /// <summary>Files at least this large get their own progress record.</summary>
     public long LargeTransferThreshold { get; set; } = 8L * 1024 * 1024;
+
+    /// <summary>Default of <see cref="WindowKeys"/>: a window's files, objects and state entries are a few MB.</summary>
+    internal const int DefaultWindowKeys = 5000;
+
+    /// <summary>
+    /// How many keys of each side a window of a windowed run plans at once (<see cref="SyncWindows"/>): the
+    /// environment variable CHITTY_SYNC_WINDOW_KEYS, read once (so that the tests can plan in windows of 2
+    /// keys), else <see cref="DefaultWindowKeys"/>.
+    /// </summary>
+    internal int WindowKeys { get; set; } = WindowKeysOfEnvironment;
+
+    private static readonly int WindowKeysOfEnvironment =
+        int.TryParse(Environment.GetEnvironmentVariable("CHITTY_SYNC_WINDOW_KEYS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var keys) && keys > 0
+            ? keys
+            : DefaultWindowKeys;
 }
 
 /// <summary>One file acted on (or planned).</summary>

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 using ChittyConnect.Diagnostics;
 using ChittyConnect.Storage;
@@ -23,6 +25,8 @@ internal sealed class SyncPlanner
     private readonly object _decideAgainGate = new();
     private ConflictNames _conflictNames = new();
     private string? _notOwnedExample;
+    private bool _compared;
+    private long _planned;
 
     public SyncPlanner(SyncRun run)
     {
@@ -34,41 +38,111 @@ internal sealed class SyncPlanner
 
     private SyncOptions Options => _run.Options;
 
-    /// <summary>Plans the run; refused names are reported (and counted as errors) here.</summary>
-    public async Task<SyncPlan> PlanAsync(SyncInventory inventory)
+    /// <summary>What the guards weigh the deletes against, summed over the windows planned so far.</summary>
+    public SyncTotals Totals { get; } = new();
+
+    /// <summary>
+    /// Plans one window of the run (the whole run is one window): its transfers and deletes, each sorted by
+    /// path. Refused names are reported (and counted as errors) here; the guards have their say once every
+    /// window is planned (<see cref="Conclude"/>).
+    /// </summary>
+    public async Task<SyncPlan> PlanWindowAsync(SyncWindow window)
     {
-        _run.Summary.SourceFiles = Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count;
+        var inventory = window.Inventory;
         var twoWay = Options.Direction == SyncDirection.Both;
         // An entry at or under a skipped link or special file is unknown locally, not deleted: kept, not decided on.
-        var selected = _run.State.Entries().Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
+        var selected = window.Entries.Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
         // A run over some paths decides those paths only; the guards still weigh its deletes against every file synced.
         var entries = inventory.IsWhole ? selected : selected.Where(e => inventory.Covers(e.RelativePath)).ToList();
-        if (twoWay)
+        Count(inventory, selected.Count);
+        if (!_compared)
         {
-            _guard.RefuseEmptySide(inventory, selected.Count);
+            // Later windows are planned while the transfers of the one before run: the phase stays theirs.
+            _compared = true;
+            _run.Progress.Phase(SyncPhase.Comparing);
         }
 
-        _run.Progress.Phase(SyncPhase.Comparing);
-        var (items, conflictNames) = _pairing.Pair(inventory, twoWay ? entries : null);
-        _conflictNames = conflictNames;
+        var (items, names) = _pairing.Pair(inventory, twoWay ? entries : null);
         foreach (var item in items)
         {
             _changes.Classify(item);
         }
 
         await _changes.ExamineAsync(items.Where(SideChangeDetector.NeedsExamining).ToList()).ConfigureAwait(false);
-        var plan = new SyncPlan();
-        foreach (var item in items.Where(i => !i.Failed))
+        lock (_decideAgainGate)
         {
-            Decide(item, plan);
+            _conflictNames = _conflictNames.ForWindow(names);
+        }
+
+        if (window.IsPart)
+        {
+            await NameConflictsAsync(window, items).ConfigureAwait(false);
+        }
+
+        var plan = new SyncPlan();
+        lock (_decideAgainGate)
+        {
+            foreach (var item in items.Where(i => !i.Failed))
+            {
+                Decide(item, plan);
+            }
         }
 
         plan.Transfers.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
         plan.Deletes.Sort((a, b) => string.CompareOrdinal(a.RelativePath, b.RelativePath));
-        WarnNotOwned(plan);
-        _guard.Guard(plan, inventory, selected.Count);
+        Interlocked.Add(ref _planned, plan.Transfers.Count + plan.Deletes.Count);
         return plan;
     }
+
+    /// <summary>
+    /// Once every window is planned: refuses a run whose deletes look like an accident (a SyncException, before
+    /// any of them is made), warns of what was kept for not being the sync's, and withholds the deletes
+    /// (<paramref name="plan"/>'s, all the run's) that the guards do not let through.
+    /// </summary>
+    public void Conclude(SyncPlan plan)
+    {
+        if (Options.Direction == SyncDirection.Both)
+        {
+            _guard.RefuseEmptySide(Totals);
+        }
+
+        WarnNotOwned(Interlocked.Read(ref _planned) > 0);
+        _guard.Guard(plan, Totals);
+    }
+
+    private void Count(SyncInventory inventory, int baselineFiles)
+    {
+        _run.Count(s => s.SourceFiles += Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count);
+        Totals.LocalFiles += inventory.Local.Count;
+        Totals.RemoteObjects += inventory.Remote.Count;
+        Totals.BaselineFiles += baselineFiles;
+        Totals.ScanErrors = inventory.ScanErrors;
+        Totals.FolderExists = inventory.FolderExists;
+        Totals.IsWhole = inventory.IsWhole;
+    }
+
+    // A window knows the names of its own keys only; a conflict copy's name can sort into another window
+    // ("notes.conflict-local-...txt" before "notes.txt"), so one outside it is taken where either side has it.
+    private async Task NameConflictsAsync(SyncWindow window, List<PlannedPath> items)
+    {
+        foreach (var item in items.Where(p => !p.Failed && KeepsBoth(p.Item)).Select(p => p.Item))
+        {
+            item.ConflictPath = await _conflictNames.NextAsync(item.RelativePath, "local", item.Local!.LastWriteUtc, async name =>
+                !window.Holds(name) && (ExistsLocally(name) || await _run.Store.HeadAsync(_run.Prefix + name, _run.Token).ConfigureAwait(false) is not null)).ConfigureAwait(false);
+        }
+    }
+
+    private bool ExistsLocally(string relativePath)
+    {
+        var full = LocalScanner.FullPathOf(_run.Root, relativePath);
+        return File.Exists(full) || Directory.Exists(full);
+    }
+
+    // The decision table's row that keeps both versions (Decide).
+    private static bool KeepsBoth(SyncPlanItem item) =>
+        !(item.Local is not null && item.Remote is not null && item.SameContent)
+        && item.LocalChange is SideChange.Changed or SideChange.Created
+        && item.RemoteChange is SideChange.Changed or SideChange.Created;
 
     /// <summary>
     /// Decides a path again whose upload the store refused because the key no longer holds the version the
@@ -138,7 +212,7 @@ internal sealed class SyncPlanner
                 Transfer(plan, item, SyncStep.Download, SyncConflict.DeletedLocallyChangedRemotely);
                 break;
             case (SideChange.Changed or SideChange.Created, SideChange.Changed or SideChange.Created):
-                item.ConflictPath = _conflictNames.Next(item.RelativePath, "local", item.Local!.LastWriteUtc);
+                item.ConflictPath ??= _conflictNames.Next(item.RelativePath, "local", item.Local!.LastWriteUtc);
                 Transfer(plan, item, SyncStep.KeepBoth, item.Baseline is null ? SyncConflict.FirstRunDiffers : SyncConflict.BothChanged);
                 break;
             case (SideChange.Deleted, SideChange.Unchanged) when !Owned(item):
@@ -196,7 +270,7 @@ internal sealed class SyncPlanner
 
     // One warning for all of them: the count says how many, the example what kind. A run that changes
     // nothing says it verbosely only, so a sync repeated over a shared prefix does not warn every time.
-    private void WarnNotOwned(SyncPlan plan)
+    private void WarnNotOwned(bool changes)
     {
         var count = _run.Summary.NotOwned;
         if (count == 0)
@@ -205,7 +279,6 @@ internal sealed class SyncPlanner
         }
 
         var where = Options.Direction == SyncDirection.Download ? $"in '{_run.Root}'" : $"under '{_run.Store.Bucket}/{_run.Prefix}'";
-        var changes = plan.Transfers.Count + plan.Deletes.Count > 0;
         (changes ? (Action<string>)ChittyLog.Warning : ChittyLog.Verbose)($"Kept {count} file(s) {where} that the source does not have (e.g. '{_notOwnedExample}'): this sync did not put them there (they belong to other folders, devices or uploads) or they changed since it did. They stay; only -Mirror would delete them.");
     }
 
@@ -228,10 +301,12 @@ internal sealed class SyncPlanner
             s.FilesSkipped++;
             s.BytesSkipped += item.Remote!.Size;
         });
-        _run.MarkInAgreement(item.RelativePath);
         if (!Options.PlanOnly)
         {
             _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!.ETag, transferred: false);
         }
+
+        // Recorded first: the report takes the paths in agreement as they come (SyncReporter.Collect).
+        _run.MarkInAgreement(item.RelativePath);
     }
 }

@@ -37,14 +37,22 @@ internal sealed class SyncProgressTracker
         Report(force: true);
     }
 
-    public void Start(int files, long bytes)
+    /// <summary>
+    /// Adds <paramref name="files"/> transfers of <paramref name="bytes"/> to the work ahead: the whole plan's,
+    /// or one window's, when a run transfers window by window (the totals then grow as windows are planned).
+    /// </summary>
+    public void AddWork(int files, long bytes)
     {
         lock (_gate)
         {
-            _phase = SyncPhase.Transferring;
-            _filesTotal = files;
-            _bytesTotal = bytes;
-            _transferStart = _watch.Elapsed;
+            if (_phase != SyncPhase.Transferring)
+            {
+                _phase = SyncPhase.Transferring;
+                _transferStart = _watch.Elapsed;
+            }
+
+            _filesTotal += files;
+            _bytesTotal += bytes;
         }
 
         Report(force: true);

@@ -12,12 +12,17 @@ namespace ChittyConnect.Sync;
 /// agreement whose report an earlier run owes (it failed). Files both sides already had are not reported: the
 /// service heard of them from whoever put them there. A run that moved nothing and owes nothing sends nothing.
 /// Each batch the service confirms is marked in the state at once, so a report that fails part-way is resumed,
-/// not repeated, by the next run.
+/// not repeated, by the next run. The paths in agreement are taken as windows finish (<see cref="Collect"/>):
+/// only those a report is due for are held, and a run that executes window by window sends each full batch as
+/// it fills.
 /// </summary>
 internal sealed class SyncReporter
 {
     private readonly SyncRun _run;
     private readonly ChittyApiClient? _api;
+    private readonly object _gate = new();
+    private readonly List<(string RelativePath, SyncStateEntry Entry)> _due = new();
+    private bool _failed;
 
     public SyncReporter(SyncRun run, ChittyApiClient? api)
     {
@@ -25,7 +30,32 @@ internal sealed class SyncReporter
         _api = api;
     }
 
-    /// <summary>Sends the report; a failure is counted and kept in the summary, not thrown.</summary>
+    private bool Sends => !_run.Options.NoReport && _api is not null && !_failed;
+
+    /// <summary>Takes the paths found or made in agreement since the last call and keeps those a report is due for.</summary>
+    public void Collect()
+    {
+        var agreed = _run.TakeInAgreement();
+        lock (_gate)
+        {
+            if (Sends && agreed.Count > 0)
+            {
+                _due.AddRange(_run.State.Unreported(agreed));
+            }
+        }
+    }
+
+    /// <summary>Sends the batches that are full (a batch of <see cref="SyncOptions.ReportBatchSize"/> items); a failure is counted, not thrown.</summary>
+    public Task SendFullBatchesAsync()
+    {
+        var batch = _run.Options.ReportBatchSize;
+        lock (_gate)
+        {
+            return SendAsync(_due.Count / batch * batch);
+        }
+    }
+
+    /// <summary>Sends what is due (all of it: the run is over); a failure is counted and kept in the summary, not thrown.</summary>
     public async Task ReportAsync()
     {
         if (_run.Options.NoReport)
@@ -39,10 +69,27 @@ internal sealed class SyncReporter
             return;
         }
 
-        var unreported = _run.State.Unreported(_run.InAgreement());
-        if (unreported.Count == 0)
+        Collect();
+        if (_due.Count > 0 && Sends)
+        {
+            _run.Progress.Phase(SyncPhase.Reporting);
+        }
+
+        await SendAsync(_due.Count).ConfigureAwait(false);
+    }
+
+    private async Task SendAsync(int count)
+    {
+        if (count == 0 || !Sends)
         {
             return;
+        }
+
+        List<(string RelativePath, SyncStateEntry Entry)> unreported;
+        lock (_gate)
+        {
+            unreported = _due.GetRange(0, count);
+            _due.RemoveRange(0, count);
         }
 
         // For an encrypted prefix the service learns what R2 itself holds: the encrypted key and the
@@ -55,7 +102,6 @@ internal sealed class SyncReporter
             Size = crypt is null ? u.Entry.Size : RcloneCryptFormat.EncryptedSize(u.Entry.Size),
             Modified = new System.DateTimeOffset(new System.DateTime(u.Entry.ModifiedTicks, System.DateTimeKind.Utc)),
         }).ToList();
-        _run.Progress.Phase(SyncPhase.Reporting);
         var confirmed = 0;
         void MarkReported(int upTo)
         {
@@ -63,19 +109,27 @@ internal sealed class SyncReporter
             confirmed = upTo;
         }
 
+        var summary = _run.Summary;
         try
         {
-            var result = await _api.SendSyncReportAsync(_run.Prefix, _run.Options.Source, items, _run.Token, _run.Options.ReportBatchSize, MarkReported).ConfigureAwait(false);
-            _run.Summary.ReportedItems = result.Count;
-            _run.Summary.ReportEventId = result.EventId;
-            _run.Summary.ReportEventIds = result.EventIds;
+            var result = await _api!.SendSyncReportAsync(_run.Prefix, _run.Options.Source, items, _run.Token, _run.Options.ReportBatchSize, MarkReported).ConfigureAwait(false);
+            summary.ReportedItems += result.Count;
+            summary.ReportEventIds = summary.ReportEventIds.Concat(result.EventIds).ToList();
+            summary.ReportEventId = result.EventId ?? summary.ReportEventId;
         }
         catch (ChittyApiException ex)
         {
-            _run.Summary.ReportedItems = confirmed;
-            _run.Summary.ReportError = ex.Message;
+            // The rest of this run's report waits for the next run, which finds it still owed in the state.
+            summary.ReportedItems += confirmed;
+            summary.ReportError = ex.Message;
             _run.Count(s => s.Errors++);
-            ChittyLog.Warning($"The sync report failed after {confirmed} of {items.Count} items; the rest is sent by the next sync: {ex.Message}");
+            lock (_gate)
+            {
+                _failed = true;
+                _due.Clear();
+            }
+
+            ChittyLog.Warning($"The sync report failed after {summary.ReportedItems} item(s) were confirmed; the rest is sent by the next sync: {ex.Message}");
         }
     }
 }

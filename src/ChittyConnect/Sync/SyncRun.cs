@@ -32,8 +32,10 @@ internal sealed class SyncRun
 
     private readonly Func<SyncRun, bool> _ignoresCase;
 
-    /// <summary>Whether the folder's file system takes names differing only in case for one file.</summary>
-    public bool IgnoresCase() => _ignoresCase(this);
+    private bool? _caseIgnored;
+
+    /// <summary>Whether the folder's file system takes names differing only in case for one file (asked once a run).</summary>
+    public bool IgnoresCase() => _caseIgnored ??= _ignoresCase(this);
 
     /// <summary>The most files hashed at once.</summary>
     public const int MaxParallelHashReads = 8;
@@ -104,12 +106,14 @@ internal sealed class SyncRun
         }
     }
 
-    /// <summary>The paths found or made identical on both sides in this run.</summary>
-    public IReadOnlyList<string> InAgreement()
+    /// <summary>The paths found or made identical on both sides since the last call (the sync report's, <see cref="SyncReporter.Collect"/>).</summary>
+    public IReadOnlyList<string> TakeInAgreement()
     {
         lock (_gate)
         {
-            return _inAgreement.ToList();
+            var agreed = _inAgreement.ToList();
+            _inAgreement.Clear();
+            return agreed;
         }
     }
 

@@ -1,0 +1,126 @@
+using System;
+using System.Threading.Tasks;
+using ChittyConnect.Storage;
+
+namespace ChittyConnect.Sync;
+
+/// <summary>
+/// Plans a run window by window (<see cref="ISyncWindowSource"/>: a whole-mode run is one window) and carries the
+/// plan out. Deletes are never made before the whole plan is known: the guards weigh them against the run's
+/// totals, and a run they refuse has changed nothing. So a run that can delete holds its transfers and deletes
+/// (the changes, not the files) until every window is planned and guarded; a run that cannot delete (no state
+/// entry and no -Mirror, or -NoDelete) transfers each window's files while the next window is planned, and
+/// reports them in batches as they finish. -WhatIf writes each window's transfers as it is planned and the
+/// deletes once guarded.
+/// </summary>
+internal sealed class SyncWindows
+{
+    private readonly SyncRun _run;
+    private readonly SyncPlanner _planner;
+    private readonly SyncExecutor _executor;
+    private readonly SyncReporter _reporter;
+
+    public SyncWindows(SyncRun run, SyncPlanner planner, SyncExecutor executor, SyncReporter reporter)
+    {
+        _run = run;
+        _planner = planner;
+        _executor = executor;
+        _reporter = reporter;
+    }
+
+    /// <summary>
+    /// Whether the run may delete anything: with the state empty, a one-way run deletes only under -Mirror
+    /// (nothing else is owned) and a two-way run has no baseline to find a delete by.
+    /// </summary>
+    public static bool CanDelete(SyncRun run) => !run.Options.NoDelete && (run.Options.Mirror || run.State.Files.Count > 0);
+
+    /// <summary>The last key of a window: the smaller of the sides' last keys, null (to the end) when neither side fills the window.</summary>
+    public static string? EndOf(string? localEnd, string? remoteEnd) =>
+        localEnd is null ? remoteEnd
+        : remoteEnd is null ? localEnd
+        : RangedListing.CompareKeys(localEnd, remoteEnd) <= 0 ? localEnd : remoteEnd;
+
+    /// <summary>Whether <paramref name="key"/> comes at or before <paramref name="upTo"/> (null: the end).</summary>
+    public static bool UpTo(string key, string? upTo) => upTo is null || RangedListing.CompareKeys(key, upTo) <= 0;
+
+    /// <summary>Plans every window, guards the run's deletes and carries out what was held.</summary>
+    public async Task RunAsync(ISyncWindowSource windows)
+    {
+        var holds = CanDelete(_run);
+        var held = new SyncPlan();
+        var carrying = Task.CompletedTask;
+        try
+        {
+            while (await windows.NextAsync().ConfigureAwait(false) is { } window)
+            {
+                var plan = await _planner.PlanWindowAsync(window).ConfigureAwait(false);
+                held.Deletes.AddRange(plan.Deletes);
+                ForgetGone(window);
+                if (_run.Options.PlanOnly)
+                {
+                    _executor.EmitTransfers(plan.Transfers);
+                }
+                else if (holds)
+                {
+                    held.Transfers.AddRange(plan.Transfers);
+                    _reporter.Collect();
+                }
+                else
+                {
+                    await carrying.ConfigureAwait(false);
+                    carrying = CarryAsync(plan);
+                }
+            }
+
+            await carrying.ConfigureAwait(false);
+        }
+        catch
+        {
+            // No transfer outlives the run: the state is saved after this returns.
+            await Settle(carrying).ConfigureAwait(false);
+            throw;
+        }
+
+        _planner.Conclude(held);
+        if (_run.Options.PlanOnly)
+        {
+            _executor.EmitDeletes(held);
+            return;
+        }
+
+        await _executor.FinishAsync(held).ConfigureAwait(false);
+    }
+
+    // One window's transfers, then the report's batches that are full by then.
+    private async Task CarryAsync(SyncPlan plan)
+    {
+        await _executor.TransferAsync(plan.Transfers).ConfigureAwait(false);
+        _reporter.Collect();
+        await _reporter.SendFullBatchesAsync().ConfigureAwait(false);
+    }
+
+    private static async Task Settle(Task carrying)
+    {
+        try
+        {
+            await carrying.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The exception that stopped the planning is the run's.
+        }
+    }
+
+    // An upload forgets the window's paths gone from both sides; one whose delete is withheld is still listed, so
+    // it stays owned and the next run (with -Force, say) still deletes it.
+    private void ForgetGone(SyncWindow window)
+    {
+        if (_run.Options.Direction != SyncDirection.Upload || _run.Options.PlanOnly)
+        {
+            return;
+        }
+
+        var inventory = window.Inventory;
+        _run.State.ForgetMissing(_run.Root, rel => !window.Holds(rel) || !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
+    }
+}
