@@ -10,7 +10,8 @@ Run it with the pinned PowerShell from the repository root, after `dotnet tool r
 
 Tasks:
   Build     publishes the module into ./bin, builds the emulator and turns docs/en-US/*.md into MAML help.
-  Test      Build, then the xunit tests and the Pester tests; ends with one line `N passed, N failed`.
+  Test      Build, then the xunit tests (the planning sync tests twice: also in windows of 2 keys) and the Pester
+            tests; ends with one line `N passed, N failed`.
   Demo      Build, start the local stack (s3rver + emulator), run examples/Quickstart.ps1, stop the stack.
   Emulator  Build, start the local stack in the foreground and print how to use it, until Ctrl+C.
   Bench     Build, then bench/Run-Bench.ps1.
@@ -166,27 +167,47 @@ function Get-TrxCount([string] $Path) {
     [pscustomobject]@{ Passed = [int]$counters.passed; Failed = $failed; Total = [int]$counters.total; Failures = $failures }
 }
 
-function Invoke-XunitTests {
-    Write-Step 'xunit: tests/ChittyConnect.Tests'
+# The sync tests that plan (pairing, two-way, ownership, the delete guards, crash and resume, the report, the
+# rclone cross-checks), run a second time with windows of 2 keys: a folder of a few files is then cut into many
+# windows, so a decision that depends on seeing the whole folder at once fails there.
+$WindowedSyncTests = @(
+    'FullyQualifiedName~ChittyConnect.Tests.Sync.'
+    'FullyQualifiedName~ChittyConnect.Tests.Faults.CrashTests'
+    'FullyQualifiedName~ChittyConnect.Tests.Faults.SyncFaultTests'
+    'FullyQualifiedName~ChittyConnect.Tests.BadInput.SyncBadInputTests'
+) -join '|'
+
+function Invoke-XunitTests([string] $Name = 'xunit', [string] $Filter, [string] $WindowKeys) {
+    Write-Step "${Name}: tests/ChittyConnect.Tests"
     $resultsDir = Join-Path $OutDir 'TestResults'
-    $trx = Join-Path $resultsDir 'xunit.trx'
+    $trxName = ($Name -replace '[^A-Za-z0-9-]', '-') + '.trx'
+    $trx = Join-Path $resultsDir $trxName
     if (Test-Path -LiteralPath $trx) { Remove-Item -LiteralPath $trx -Force }
-    & dotnet test (Join-Path $RepoRoot 'tests/ChittyConnect.Tests') -c $Configuration --nologo `
-        --logger 'trx;LogFileName=xunit.trx' --logger 'console;verbosity=normal' --results-directory $resultsDir |
-        Out-Host
-    $exitCode = $LASTEXITCODE
+    # The run of a selection follows the whole run, which built the tests.
+    $selection = if ($Filter) { @('--no-build', '--filter', $Filter) } else { @() }
+    $env:CHITTY_SYNC_WINDOW_KEYS = $WindowKeys
+    try {
+        & dotnet test (Join-Path $RepoRoot 'tests/ChittyConnect.Tests') -c $Configuration --nologo @selection `
+            --logger "trx;LogFileName=$trxName" --logger 'console;verbosity=normal' --results-directory $resultsDir |
+            Out-Host
+        $exitCode = $LASTEXITCODE
+    }
+    finally {
+        Remove-Item Env:CHITTY_SYNC_WINDOW_KEYS -ErrorAction Ignore
+    }
     if (-not (Test-Path -LiteralPath $trx)) {
-        Write-Host "xunit: no results (dotnet test exited with $exitCode; did the build fail?)"
-        return [pscustomobject]@{ Passed = 0; Failed = 1; Total = 0; Failures = @("xunit: no results (dotnet test exited with $exitCode)") }
+        Write-Host "${Name}: no results (dotnet test exited with $exitCode; did the build fail?)"
+        return [pscustomobject]@{ Passed = 0; Failed = 1; Total = 0; Failures = @("${Name}: no results (dotnet test exited with $exitCode)") }
     }
     $count = Get-TrxCount $trx
+    $count.Failures = @($count.Failures | ForEach-Object { $_ -replace '^xunit:', "${Name}:" })
     if ($exitCode -ne 0 -and $count.Failed -eq 0) {
         # The runner failed without a failed test (a crash, a build error): that is still a failure.
-        Write-Host "xunit: dotnet test exited with $exitCode"
+        Write-Host "${Name}: dotnet test exited with $exitCode"
         $count.Failed = 1
-        $count.Failures += "xunit: dotnet test exited with $exitCode"
+        $count.Failures += "${Name}: dotnet test exited with $exitCode"
     }
-    Write-Host "xunit: $($count.Passed) passed, $($count.Failed) failed"
+    Write-Host "${Name}: $($count.Passed) passed, $($count.Failed) failed"
     $count
 }
 
@@ -234,13 +255,15 @@ function Invoke-Test {
         exit 1
     }
     $xunit = Invoke-XunitTests
+    $windowed = Invoke-XunitTests -Name 'xunit-windows-of-2' -Filter $WindowedSyncTests -WindowKeys 2
     $pester = Invoke-PesterTests
-    $passed = $xunit.Passed + $pester.Passed
-    $failed = $xunit.Failed + $pester.Failed
+    $passed = $xunit.Passed + $windowed.Passed + $pester.Passed
+    $failed = $xunit.Failed + $windowed.Failed + $pester.Failed
     $ok = $failed -eq 0
     if ($xunit.Total -eq 0) { Write-Host 'xunit ran no test.'; $ok = $false }
+    if ($windowed.Total -eq 0) { Write-Host 'xunit-windows-of-2 ran no test.'; $ok = $false }
     if ($pester.Total -eq 0) { Write-Host 'Pester ran no test.'; $ok = $false }
-    $failures = @($xunit.Failures) + @($pester.Failures) | Where-Object { $_ }
+    $failures = @($xunit.Failures) + @($windowed.Failures) + @($pester.Failures) | Where-Object { $_ }
     if ($failures) {
         Write-Host 'Failed:'
         foreach ($failure in $failures) { Write-Host "  $failure" }
