@@ -14,6 +14,7 @@ namespace ChittyConnect.Storage;
 /// costs about an eighth of them (the ranges' last pages overlap a little). The result is exactly the
 /// sequential listing's: range <c>i</c> holds the keys after split point <c>i - 1</c> up to and including
 /// split point <c>i</c>, so every key falls in exactly one range, whether or not a split point exists as a key.
+/// <see cref="RemoteKeyStream"/> reads the same ranges as a stream, holding a few pages of each.
 /// </summary>
 public static class RangedListing
 {

@@ -36,6 +36,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     private int _index;
     private bool _inKeyOrder = true;
     private bool _ended;
+    private bool _disposed;
 
     private RemoteKeyStream(int ranges, CancellationToken cancellationToken)
     {
@@ -98,6 +99,12 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// <summary>Cancels the ranges' listings and waits for them to end.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _cancel.Cancel();
         foreach (var range in _ranges)
         {

@@ -102,6 +102,7 @@ public sealed class RemoteKeyStreamTests
 
             await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stream.NextAsync());
             await stream.DisposeAsync();
+            await stream.DisposeAsync();
             var lists = store.Requests.List;
             await Task.Delay(200);
             Assert.Equal(lists, store.Requests.List);
@@ -117,6 +118,20 @@ public sealed class RemoteKeyStreamTests
 
             Assert.Contains("ascend", ex.Message, StringComparison.Ordinal);
             Assert.Equal(0, store.Requests.List);
+        }
+
+        [Fact]
+        public void An_encrypted_prefix_is_refused_with_the_listing_to_use_instead()
+        {
+            using var inner = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+            using var staging = new TemporaryTree([]);
+            using var store = new ChittyConnect.Crypt.EncryptedObjectStore(inner, "crypt/", ChittyConnect.Crypt.RcloneCryptKey.Derive(new ChittyConnect.Configuration.ChittySecret("stream")),
+                ChittyConnect.Crypt.RcloneNameEncryption.Standard, staging.Root);
+
+            var ex = Assert.Throws<NotSupportedException>(() => RemoteKeyStream.Open(store, "crypt/", [], CancellationToken.None));
+
+            Assert.Contains("list it whole with ListAsync", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(0, inner.Requests.List);
         }
 
         [Fact]
