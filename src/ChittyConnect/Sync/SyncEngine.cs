@@ -224,11 +224,37 @@ public sealed class SyncEngine
         }
 
         // Decided before the listing, which records how this one came for the next run.
-        var inWindows = PlansInWindows(run);
+        var streamed = PlansInWindows(run);
         var inventory = relativePaths is null || options.PlanOnly ? null : await SyncInventory.TakePathsAsync(run, relativePaths).ConfigureAwait(false);
         if (inventory is null && relativePaths is not null)
         {
             ChittyLog.Verbose($"The {relativePaths.Count} changed path(s) need a whole run (a folder, a remote delete or an emptied folder among them, or too many).");
+        }
+
+        if (inventory is null && streamed)
+        {
+            if (writesRemote && !options.PlanOnly && Directory.Exists(run.Root) && LocalScanner.HasFile(run.Root, options.Filters, run.Token))
+            {
+                PrefixClaim.Claim(stateDirectory, run.Root, _store.Endpoint, _store.Bucket, run.Prefix);
+            }
+
+            try
+            {
+                await CarryOutAsync(run, StreamedWindows.Open(run, options.WindowKeys), whole: true).ConfigureAwait(false);
+                if (options.Direction != SyncDirection.Upload)
+                {
+                    // Once the listing worked: a download that could not list changes nothing locally.
+                    SyncInventory.RemoveLeftoverPartials(run.Root);
+                }
+
+                return;
+            }
+            catch (StreamedWindows.ListAgainException ex)
+            {
+                ChittyLog.Verbose(ex.Message);
+                run.State.ListedInKeyOrder = false;
+                run.PlanAgain();
+            }
         }
 
         inventory ??= await SyncInventory.TakeAsync(run).ConfigureAwait(false);
@@ -244,15 +270,21 @@ public sealed class SyncEngine
             SyncInventory.RemoveLeftoverPartials(run.Root);
         }
 
+        await CarryOutAsync(run, new WholeWindow(run, inventory), inventory.IsWhole).ConfigureAwait(false);
+    }
+
+    // Plans the windows, carries the plan out, and (unless only planned) cleans up and sends the report.
+    private async Task CarryOutAsync(SyncRun run, ISyncWindowSource windows, bool whole)
+    {
         var planner = new SyncPlanner(run);
         var reporter = new SyncReporter(run, _api);
-        await new SyncWindows(run, planner, new SyncExecutor(run, planner), reporter).RunAsync(inWindows && inventory.IsWhole ? new SlicedWindows(run, inventory, options.WindowKeys) : new WholeWindow(run, inventory)).ConfigureAwait(false);
-        if (options.PlanOnly)
+        await new SyncWindows(run, planner, new SyncExecutor(run, planner), reporter).RunAsync(windows).ConfigureAwait(false);
+        if (run.Options.PlanOnly)
         {
             return;
         }
 
-        if (inventory.IsWhole)
+        if (whole)
         {
             await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
         }
@@ -262,14 +294,17 @@ public sealed class SyncEngine
 
     /// <summary>
     /// Whether a whole run (not one over some paths) is planned in windows of keys (<see cref="SyncOptions.WindowKeys"/>)
-    /// rather than in one: a run of a plain prefix (an encrypted one's names do not list in key
-    /// order), not downloading into a folder that ignores case (a local name pairs with a key spelled
-    /// otherwise, which may sort into another window), whose last listing came in key order (or that has no
-    /// state yet).
+    /// read from both sides as streams (<see cref="StreamedWindows"/>) rather than in one: a run of a plain prefix
+    /// on a store that lists page by page (an encrypted prefix's names do not list in key order), not
+    /// downloading into a folder that ignores case (a local name pairs with a key spelled otherwise, which may
+    /// sort into another window); a first run, or one whose last listing came in key order and that holds its
+    /// plan until every window is planned (it can delete, and is not -WhatIf): a key its listing gives out of
+    /// order, after its window was planned, then has it planned again whole before anything changed.
     /// </summary>
     internal static bool PlansInWindows(SyncRun run) =>
-        run.Crypt is null
-        && (run.State.Files.Count == 0 || run.State.ListedInKeyOrder)
+        run.Store is R2ObjectStore
+        && run.Crypt is null
+        && (run.State.Files.Count == 0 || (run.State.ListedInKeyOrder && SyncWindows.CanDelete(run) && !run.Options.PlanOnly))
         && !(run.Options.Direction != SyncDirection.Upload && run.IgnoresCase());
 
     // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,

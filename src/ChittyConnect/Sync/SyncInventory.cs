@@ -89,12 +89,7 @@ internal sealed class SyncInventory
             remote = await listing.ConfigureAwait(false);
         }
 
-        foreach (var error in local.Errors)
-        {
-            ChittyLog.Warning(error);
-            run.Count(s => s.Errors++);
-        }
-
+        WarnScanErrors(run, local, 0);
         return new SyncInventory(local, local.Files, remote, folderExists);
     }
 
@@ -197,21 +192,41 @@ internal sealed class SyncInventory
         var result = new Dictionary<string, RemoteObject>(StringComparer.Ordinal);
         foreach (var o in listing)
         {
-            var rel = o.Key.Substring(run.Prefix.Length);
-            // Folder markers made by other tools are not files.
-            if (rel.Length == 0 || rel.EndsWith("/", StringComparison.Ordinal))
+            if (Selected(run, o) is { } selected)
             {
-                continue;
-            }
-
-            if (run.Options.Filters.IncludeFileAndParents(rel))
-            {
-                // Held for the whole run: the key as prefix and relative path, the latter shared with the map.
-                result[rel] = new RemoteObject(run.Prefix, rel, o.Size, o.ETag, o.LastModified);
+                result[selected.RelativeKey!] = selected;
             }
         }
 
         return result;
+    }
+
+    /// <summary>Warns of the scan's errors from the <paramref name="from"/>-th on, each counted as an error of the run; returns how many it has.</summary>
+    public static int WarnScanErrors(SyncRun run, LocalScan scan, int from)
+    {
+        for (var i = from; i < scan.Errors.Count; i++)
+        {
+            ChittyLog.Warning(scan.Errors[i]);
+            run.Count(s => s.Errors++);
+        }
+
+        return scan.Errors.Count;
+    }
+
+    /// <summary>
+    /// The listed object <paramref name="listed"/> as the run holds it (the key as prefix and relative path,
+    /// the latter shared with the run's maps), or null when it is not a file of the run: a folder marker made by
+    /// another tool, or a path the filters leave out.
+    /// </summary>
+    public static RemoteObject? Selected(SyncRun run, RemoteObject listed)
+    {
+        var rel = listed.Key.Substring(run.Prefix.Length);
+        if (rel.Length == 0 || rel.EndsWith("/", StringComparison.Ordinal) || !run.Options.Filters.IncludeFileAndParents(rel))
+        {
+            return null;
+        }
+
+        return new RemoteObject(run.Prefix, rel, listed.Size, listed.ETag, listed.LastModified);
     }
 
     /// <summary>

@@ -117,6 +117,9 @@ internal sealed class SyncPlan
 
     public List<SyncPlanItem> Deletes { get; } = new();
 
+    /// <summary>Paths gone from both sides, whose entries the state forgets once the plan is final.</summary>
+    public List<string> Forgets { get; } = new();
+
     /// <summary>True when a guard (-MaxDelete, an empty source, scan errors) held deletes back: an error of the run.</summary>
     public bool DeletesWithheld { get; set; }
 }

@@ -54,7 +54,7 @@ internal sealed class SyncPlanner
         var selected = window.Entries.Where(e => Options.Filters.IncludeFileAndParents(e.RelativePath) && !inventory.IsSkippedLocally(e.RelativePath)).ToList();
         // A run over some paths decides those paths only; the guards still weigh its deletes against every file synced.
         var entries = inventory.IsWhole ? selected : selected.Where(e => inventory.Covers(e.RelativePath)).ToList();
-        Count(inventory, selected.Count);
+        Count(window, selected.Count);
         if (!_compared)
         {
             // Later windows are planned while the transfers of the one before run: the phase stays theirs.
@@ -110,12 +110,15 @@ internal sealed class SyncPlanner
         _guard.Guard(plan, Totals);
     }
 
-    private void Count(SyncInventory inventory, int baselineFiles)
+    // The local files of the late window were counted in their places.
+    private void Count(SyncWindow window, int baselineFiles)
     {
-        _run.Count(s => s.SourceFiles += Options.Direction == SyncDirection.Download ? inventory.Remote.Count : inventory.Local.Count);
-        Totals.LocalFiles += inventory.Local.Count;
+        var inventory = window.Inventory;
+        var localFiles = window.IsLate ? 0 : inventory.Local.Count;
+        _run.Count(s => s.SourceFiles += Options.Direction == SyncDirection.Download ? inventory.Remote.Count : localFiles);
+        Totals.LocalFiles += localFiles;
         Totals.RemoteObjects += inventory.Remote.Count;
-        Totals.BaselineFiles += baselineFiles;
+        Totals.BaselineFiles += window.IsLate ? 0 : baselineFiles;
         Totals.ScanErrors = inventory.ScanErrors;
         Totals.FolderExists = inventory.FolderExists;
         Totals.IsWhole = inventory.IsWhole;
@@ -233,7 +236,7 @@ internal sealed class SyncPlanner
                 // Gone from both sides: nothing to keep.
                 if (!Options.PlanOnly)
                 {
-                    _run.State.Forget(item.RelativePath);
+                    plan.Forgets.Add(item.RelativePath);
                 }
 
                 break;

@@ -45,6 +45,15 @@ internal sealed class SyncReporter
         }
     }
 
+    /// <summary>The paths whose report is due and not yet sent (their entries are needed until it is confirmed).</summary>
+    public IReadOnlyList<string> DuePaths()
+    {
+        lock (_gate)
+        {
+            return _due.Select(d => d.RelativePath).ToList();
+        }
+    }
+
     /// <summary>Sends the batches that are full (a batch of <see cref="SyncOptions.ReportBatchSize"/> items); a failure is counted, not thrown.</summary>
     public Task SendFullBatchesAsync()
     {

@@ -97,6 +97,21 @@ internal sealed class SyncRun
         }
     }
 
+    /// <summary>
+    /// Before a run's planning starts again (its streamed listing turned out not to be in key order): the totals
+    /// that planning counts start from nothing again. Planning changed no file or object.
+    /// </summary>
+    public void PlanAgain()
+    {
+        lock (_gate)
+        {
+            _inAgreement.Clear();
+            var s = Summary;
+            (s.SourceFiles, s.FilesSkipped, s.BytesSkipped, s.NotOwned, s.Errors) = (0, 0, 0, 0, 0);
+            (s.FilesHashed, s.BytesHashed, s.FilesCompared, s.BytesCompared) = (0, 0, 0, 0);
+        }
+    }
+
     /// <summary>Records that <paramref name="relativePath"/> holds the same content on both sides (for the sync report).</summary>
     public void MarkInAgreement(string relativePath)
     {

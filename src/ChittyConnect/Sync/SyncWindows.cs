@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using ChittyConnect.Storage;
 
@@ -43,7 +45,7 @@ internal sealed class SyncWindows
     /// <summary>Whether <paramref name="key"/> comes at or before <paramref name="upTo"/> (null: the end).</summary>
     public static bool UpTo(string key, string? upTo) => upTo is null || RangedListing.CompareKeys(key, upTo) <= 0;
 
-    /// <summary>Plans every window, guards the run's deletes and carries out what was held.</summary>
+    /// <summary>Plans every window, guards the run's deletes and carries out what was held; disposes of <paramref name="windows"/>.</summary>
     public async Task RunAsync(ISyncWindowSource windows)
     {
         var holds = CanDelete(_run);
@@ -53,22 +55,40 @@ internal sealed class SyncWindows
         {
             while (await windows.NextAsync().ConfigureAwait(false) is { } window)
             {
+                if (window.IsLate)
+                {
+                    // Its paths were planned in their places as having no object: decided again from how they are now.
+                    await carrying.ConfigureAwait(false);
+                    held.Transfers.RemoveAll(t => window.Holds(t.RelativePath));
+                    held.Deletes.RemoveAll(d => window.Holds(d.RelativePath));
+                }
+
                 var plan = await _planner.PlanWindowAsync(window).ConfigureAwait(false);
                 held.Deletes.AddRange(plan.Deletes);
-                ForgetGone(window);
+                ForgetGone(window, plan);
+                if (holds)
+                {
+                    held.Forgets.AddRange(plan.Forgets);
+                }
+                else
+                {
+                    Forget(plan.Forgets);
+                }
                 if (_run.Options.PlanOnly)
                 {
                     _executor.EmitTransfers(plan.Transfers);
+                    windows.Release(window, Array.Empty<string>());
                 }
                 else if (holds)
                 {
                     held.Transfers.AddRange(plan.Transfers);
                     _reporter.Collect();
+                    windows.Release(window, Pending(plan).Concat(_reporter.DuePaths()).ToList());
                 }
                 else
                 {
                     await carrying.ConfigureAwait(false);
-                    carrying = CarryAsync(plan);
+                    carrying = CarryAsync(windows, window, plan);
                 }
             }
 
@@ -80,7 +100,13 @@ internal sealed class SyncWindows
             await Settle(carrying).ConfigureAwait(false);
             throw;
         }
+        finally
+        {
+            await windows.DisposeAsync().ConfigureAwait(false);
+        }
 
+        // Once every window is planned: a window's listing may have lacked a key listed later (planned again).
+        Forget(held.Forgets);
         _planner.Conclude(held);
         if (_run.Options.PlanOnly)
         {
@@ -91,12 +117,20 @@ internal sealed class SyncWindows
         await _executor.FinishAsync(held).ConfigureAwait(false);
     }
 
-    // One window's transfers, then the report's batches that are full by then.
-    private async Task CarryAsync(SyncPlan plan)
+    // The paths a plan still has to change (their entries stay in memory until then).
+    private static IEnumerable<string> Pending(SyncPlan plan) =>
+        plan.Transfers.Select(t => t.RelativePath)
+            .Concat(plan.Transfers.Where(t => t.ConflictPath is not null).Select(t => t.ConflictPath!))
+            .Concat(plan.Deletes.Select(d => d.RelativePath));
+
+    // One window's transfers, then the report's batches that are full by then; then the window is let go of
+    // (but for the paths whose report is still due).
+    private async Task CarryAsync(ISyncWindowSource windows, SyncWindow window, SyncPlan plan)
     {
         await _executor.TransferAsync(plan.Transfers).ConfigureAwait(false);
         _reporter.Collect();
         await _reporter.SendFullBatchesAsync().ConfigureAwait(false);
+        windows.Release(window, _reporter.DuePaths());
     }
 
     private static async Task Settle(Task carrying)
@@ -112,8 +146,9 @@ internal sealed class SyncWindows
     }
 
     // An upload forgets the window's paths gone from both sides; one whose delete is withheld is still listed, so
-    // it stays owned and the next run (with -Force, say) still deletes it.
-    private void ForgetGone(SyncWindow window)
+    // it stays owned and the next run (with -Force, say) still deletes it. A whole run's state forgets them at
+    // once (also the paths a killed run set out to move); a window's paths are forgotten with the plan's.
+    private void ForgetGone(SyncWindow window, SyncPlan plan)
     {
         if (_run.Options.Direction != SyncDirection.Upload || _run.Options.PlanOnly)
         {
@@ -121,6 +156,23 @@ internal sealed class SyncWindows
         }
 
         var inventory = window.Inventory;
-        _run.State.ForgetMissing(_run.Root, rel => !window.Holds(rel) || !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
+        if (!window.IsPart)
+        {
+            _run.State.ForgetMissing(_run.Root, rel => !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
+            return;
+        }
+
+        plan.Forgets.AddRange(window.Entries.Select(e => e.RelativePath)
+            .Where(rel => window.Holds(rel) && !inventory.Remote.ContainsKey(rel) && !inventory.Local.ContainsKey(rel) && !System.IO.File.Exists(LocalScanner.FullPathOf(_run.Root, rel))));
+    }
+
+    private void Forget(List<string> paths)
+    {
+        foreach (var rel in paths)
+        {
+            _run.State.Forget(rel);
+        }
+
+        paths.Clear();
     }
 }
