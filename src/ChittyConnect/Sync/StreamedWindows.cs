@@ -53,6 +53,9 @@ internal sealed class StreamedWindows : ISyncWindowSource
     private int _errorsWarned;
     private int _confirmed;
 
+    // No state entry when the run began: no window decided a path on an entry while its object was unlisted.
+    private readonly bool _firstRun;
+
     private StreamedWindows(SyncRun run, int size, bool ranged, RemoteKeyStream listing)
     {
         _run = run;
@@ -62,6 +65,7 @@ internal sealed class StreamedWindows : ISyncWindowSource
         _folderExists = System.IO.Directory.Exists(run.Root);
         _walk = _folderExists ? LocalScanner.WalkSorted(run.Root, run.Options.Filters, _sink, run.Token).GetEnumerator() : Enumerable.Empty<LocalFile>().GetEnumerator();
         _state = new StateSlices(run.State);
+        _firstRun = run.State.Files.Count == 0;
     }
 
     /// <summary>
@@ -194,12 +198,12 @@ internal sealed class StreamedWindows : ISyncWindowSource
                 var at = _remote.FindIndex(o => RangedListing.CompareKeys(o.RelativeKey!, rel) > 0);
                 _remote.Insert(at < 0 ? _remote.Count : at, selected);
             }
-            else if (_run.State.Files.Count > 0)
+            else if (!_firstRun)
             {
                 // Its window was planned as if the object were gone, which the state would take for a delete.
                 throw new ListAgainException($"'{listed.Key}' was listed after keys that come after it in key order: planning '{_run.Store.Bucket}/{_run.Prefix}' again whole.");
             }
-            else if (_run.State.Files.Count > 0)
+            else if (!_firstRun)
             {
                 // Its window was planned as if the object were gone, which the state would take for a delete.
                 throw new ListAgainException($"'{listed.Key}' was listed after keys that come after it in key order: planning '{_run.Store.Bucket}/{_run.Prefix}' again whole.");

@@ -302,7 +302,8 @@ public sealed class SyncEngine
     /// order, after its window was planned, then has it planned again whole before anything changed.
     /// </summary>
     internal static bool PlansInWindows(SyncRun run) =>
-        run.Store is R2ObjectStore
+        run.Options.WindowKeys > 0
+        && run.Store is R2ObjectStore
         && run.Crypt is null
         && (run.State.Files.Count == 0 || (run.State.ListedInKeyOrder && SyncWindows.CanDelete(run) && !run.Options.PlanOnly))
         && !(run.Options.Direction != SyncDirection.Upload && run.IgnoresCase());

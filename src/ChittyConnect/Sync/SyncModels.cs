@@ -235,7 +235,7 @@ public sealed class SyncOptions
     /// <summary>
     /// How many keys of each side a window of a windowed run plans at once (<see cref="SyncWindows"/>): the
     /// environment variable CHITTY_SYNC_WINDOW_KEYS, read once (so that the tests can plan in windows of 2
-    /// keys), else <see cref="DefaultWindowKeys"/>.
+    /// keys), else <see cref="DefaultWindowKeys"/>. 0 plans every run whole, in one window (the tests' reference).
     /// </summary>
     internal int WindowKeys { get; set; } = WindowKeysOfEnvironment;
 

@@ -13,7 +13,8 @@ namespace ChittyConnect.Tests.Sync;
 [Collection(S3rverCollection.Name)]
 public sealed class SyncWindowTests
 {
-    private const int Whole = int.MaxValue;
+    // Planned in one window from the whole scan, listing and state (the mode of the runs that are not streamed).
+    private const int Whole = 0;
 
     private static readonly DateTime Edited = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
 
@@ -98,6 +99,122 @@ public sealed class SyncWindowTests
             ctx.Reports.Items.Select(i => i.GetProperty("r2_key").GetString()!).OrderBy(k => k, StringComparer.Ordinal));
         Assert.Equal(7, summary.ReportedItems);
         Assert.Equal(3, summary.ReportEventIds.Count);
+    }
+
+    [Fact]
+    public async Task A_first_download_in_windows_takes_a_key_the_store_lists_after_its_place()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        var source = Path.Combine(ctx.Root, "source");
+        var files = new[] { "d/a.txt", "d/b.txt", "d/c.txt", "d.txt", "e.txt" };
+        foreach (var name in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(source, name))!);
+            File.WriteAllText(Path.Combine(source, name), "put by rclone: " + name);
+        }
+
+        using var rclone = RcloneMetadataInteropTests.Rclone(ctx);
+        rclone.Run("copy", source, RcloneMetadataInteropTests.Remote(ctx));
+        // s3rver walks its folders: "d.txt" comes after the keys under "d/", though it sorts before them.
+        var listed = (await ctx.Raw.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = ctx.Store.Bucket, Prefix = ctx.Prefix })).S3Objects.Select(o => o.Key.Substring(ctx.Prefix.Length)).ToList();
+        Assert.True(listed.IndexOf("d.txt") > listed.IndexOf("d/c.txt"), string.Join(", ", listed));
+
+        var (summary, results) = await ctx.SyncAsync(o =>
+        {
+            o.Direction = SyncDirection.Download;
+            o.WindowKeys = 1;
+        });
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(files.OrderBy(f => f, StringComparer.Ordinal), results.Select(r => r.RelativePath));
+        Assert.All(results, r => Assert.Equal(SyncAction.Downloaded, r.Action));
+        Assert.Equal(files.ToDictionary(f => f, f => "put by rclone: " + f), TwoWayScenarioTests.LocalTree(ctx));
+        rclone.Run("check", ctx.Local, RcloneMetadataInteropTests.Remote(ctx));
+
+        var (again, againResults) = await ctx.SyncAsync(o => o.Direction = SyncDirection.Download);
+
+        Assert.Empty(againResults);
+        Assert.Equal(files.Length, again.FilesSkipped);
+    }
+
+    [Fact]
+    public async Task A_download_of_two_thousand_files_in_windows_of_2_and_100_does_what_the_whole_run_does()
+    {
+        using var ctx = new SyncTestContext(_s3rver);
+        for (var i = 0; i < 2000; i++)
+        {
+            File.SetLastWriteTimeUtc(ctx.Write($"d{i / 100:00}/f{i % 100:000}.txt", "file " + i), Edited);
+        }
+
+        // Filled by rclone; the first sync finds every file there already and only records them.
+        using var rclone = RcloneMetadataInteropTests.Rclone(ctx);
+        rclone.Run("copy", "--transfers", "8", ctx.Local, RcloneMetadataInteropTests.Remote(ctx));
+        var first = await ctx.SyncAsync();
+        Assert.True(first.Summary.Success);
+        Assert.Equal(2000, first.Summary.FilesSkipped);
+        for (var i = 0; i < 2000; i += 50)
+        {
+            var name = $"d{i / 100:00}/f{i % 100:000}.txt";
+            switch (i / 50 % 4)
+            {
+                case 0: await ctx.PutRawAsync(ctx.Prefix + name, "changed there " + i); break;
+                case 1: await ctx.Raw.DeleteObjectAsync(ctx.Store.Bucket, ctx.Prefix + name); break;
+                case 2: File.SetLastWriteTimeUtc(ctx.Write(name, "changed here " + i), Edited.AddHours(1)); break;
+                default: File.Delete(Path.Combine(ctx.Local, name.Replace('/', Path.DirectorySeparatorChar))); break;
+            }
+        }
+
+        await ctx.PutRawAsync(ctx.Prefix + "d05/new there.txt", "new there");
+        ctx.Write("d07/new here.txt", "new here");
+        var before = Path.Combine(ctx.Root, "before");
+        CopyTree(ctx.Root, before, "folder", "state");
+
+        var outcomes = new List<(List<string> Results, Dictionary<string, string> Local, string Counts)>();
+        foreach (var windowKeys in new[] { Whole, 2, 100 })
+        {
+            foreach (var side in new[] { "folder", "state" })
+            {
+                Directory.Delete(Path.Combine(ctx.Root, side), recursive: true);
+            }
+
+            CopyTree(before, ctx.Root, "folder", "state");
+            var (summary, results) = await ctx.SyncAsync(o =>
+            {
+                o.Direction = SyncDirection.Download;
+                o.WindowKeys = windowKeys;
+            });
+            Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+            outcomes.Add((
+                results.Select(r => $"{r.RelativePath} {r.Action}").ToList(),
+                TwoWayScenarioTests.LocalTree(ctx),
+                $"{summary.FilesDownloaded} {summary.FilesDeleted} {summary.FilesSkipped} {summary.NotOwned} {summary.SourceFiles}"));
+        }
+
+        // 10 changed there, 10 changed here, 10 deleted here and the new one; 10 deleted there.
+        Assert.Equal(31, outcomes[0].Results.Count(r => r.EndsWith(" Downloaded", StringComparison.Ordinal)));
+        Assert.Equal(10, outcomes[0].Results.Count(r => r.EndsWith(" Deleted", StringComparison.Ordinal)));
+        foreach (var windowed in outcomes.Skip(1))
+        {
+            Assert.Equal(outcomes[0].Results, windowed.Results);
+            Assert.Equal(outcomes[0].Local, windowed.Local);
+            Assert.Equal(outcomes[0].Counts, windowed.Counts);
+        }
+    }
+
+    // Copies the folders named from one root to another, with their files' modification times.
+    private static void CopyTree(string fromRoot, string toRoot, params string[] folders)
+    {
+        foreach (var folder in folders)
+        {
+            var from = Path.Combine(fromRoot, folder);
+            foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            {
+                var to = Path.Combine(toRoot, folder, Path.GetRelativePath(from, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+                File.Copy(file, to);
+                File.SetLastWriteTimeUtc(to, File.GetLastWriteTimeUtc(file));
+            }
+        }
     }
 
     private sealed record Outcome(ChittySyncSummary Summary, List<string> Results, Dictionary<string, string> Local, Dictionary<string, string> Remote, List<string> Reported)
