@@ -38,8 +38,10 @@ internal sealed partial class SyncState
     // Changes not yet written to the released-changes file, by key (null: forgotten); guarded by _gate.
     private readonly SortedDictionary<string, SyncStateEntry?> _changes = new(RangedListing.KeyOrder);
 
-    // The windows' cursor over the state file, and how far it loaded (null with _loadedToEnd false: nothing yet).
+    // The windows' cursor over the state file (opened by the first window, closed at the file's end), and how
+    // far the windows loaded (null with _loadedToEnd false: nothing yet).
     private SyncStateCursor? _window;
+    private bool _windowEnded;
     private string? _loadedTo;
     private bool _loadedToEnd;
 
@@ -90,7 +92,7 @@ internal sealed partial class SyncState
                 return Array.Empty<string>();
             }
 
-            using var cursor = new SyncStateCursor(_oldFile, _md5Optional);
+            using var cursor = OpenCursor();
             return Spaced(Keys(cursor), _fileEntries.Value, count);
         }
     }
@@ -110,8 +112,9 @@ internal sealed partial class SyncState
                 return;
             }
 
-            if (_window is not null)
+            if (_oldFile is not null && !_windowEnded)
             {
+                _window ??= OpenCursor();
                 while (_window.Peek() is { } next && (upTo is null || RangedListing.CompareKeys(next.Key, upTo) <= 0))
                 {
                     _window.Take();
@@ -122,10 +125,12 @@ internal sealed partial class SyncState
                     }
                 }
 
-                if (_window.Damage is { } damage && WindowWarning is null)
+                if (_window.Peek() is null)
                 {
-                    WindowWarning = damage;
-                    ChittyLog.Warning(damage);
+                    Warn(_window.Damage);
+                    _window.Dispose();
+                    _window = null;
+                    _windowEnded = true;
                 }
             }
 
@@ -237,7 +242,18 @@ internal sealed partial class SyncState
         }
 
         _entryCountAtLoad = (_fileEntries ?? 0) + _changes.Values.LongCount(e => e is not null);
-        _window = _oldFile is null ? null : new SyncStateCursor(_oldFile, _md5Optional);
+    }
+
+    private SyncStateCursor OpenCursor() => new(_oldFile!, _md5Optional, _fileEntries);
+
+    // A damaged state file is said once: the windows and the save's merge meet the same damage.
+    private void Warn(string? damage)
+    {
+        if (damage is not null && WindowWarning is null)
+        {
+            WindowWarning = damage;
+            ChittyLog.Warning(damage);
+        }
     }
 
     // A change of one path's entry (null: forgotten), called under _gate: a streamed state keeps it for the
@@ -318,14 +334,15 @@ internal sealed partial class SyncState
                 _window?.Dispose();
                 _window = null;
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+                var entries = 0L;
                 AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
                 {
                     var writer = new StreamWriter(file, new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
                     WriteHeader(writer, 0);
-                    var entries = WriteMerged(writer, released);
+                    entries = WriteMerged(writer, released);
                     writer.Flush();
                     file.Position = s_entriesDigitsOffset;
-                    var digits = Encoding.ASCII.GetBytes(entries.ToString("D" + SyncStateFormat.EntriesDigits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+                    var digits = Encoding.ASCII.GetBytes(SyncStateFormat.EntriesLine(entries).Substring(SyncStateFormat.EntriesTag.Length + 1));
                     file.Write(digits, 0, digits.Length);
                     return true;
                 });
@@ -335,6 +352,7 @@ internal sealed partial class SyncState
                 _changes.Clear();
                 _changed = false;
                 _oldFile = Path;
+                _fileEntries = entries;
                 _releasedTo = null;
             }
 
@@ -356,7 +374,7 @@ internal sealed partial class SyncState
     // changes, overridden by the changes in memory (each stream in key order; a null line is a forgotten path).
     private long WriteMerged(TextWriter w, bool withReleased)
     {
-        using var old = _oldFile is null ? null : new SyncStateCursor(_oldFile, _md5Optional);
+        using var old = _oldFile is null ? null : OpenCursor();
         using var released = withReleased ? new StreamReader(ReleasedPath, new UTF8Encoding(false)) : null;
         var streams = new[]
         {
@@ -395,12 +413,7 @@ internal sealed partial class SyncState
             }
         }
 
-        if (old?.Damage is { } damage && WindowWarning is null)
-        {
-            WindowWarning = damage;
-            ChittyLog.Warning(damage);
-        }
-
+        Warn(old?.Damage);
         return count;
     }
 

@@ -17,15 +17,24 @@ internal sealed class SyncStateCursor : IDisposable
 {
     private readonly StreamReader _reader;
     private readonly bool _md5Optional;
+    private readonly long? _declared;
     private Item? _next;
     private bool _ended;
+    private string? _last;
+    private bool _inEntries;
+    private long _read;
 
-    public SyncStateCursor(string path, bool md5Optional)
+    /// <summary>
+    /// Opens <paramref name="path"/>; <paramref name="declared"/> is the number of entries its header gives (a
+    /// file cut short at a line's end is found by it).
+    /// </summary>
+    public SyncStateCursor(string path, bool md5Optional, long? declared = null)
     {
         // Delete is shared so that a save can replace the file this cursor was reading.
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16);
         _reader = new StreamReader(file, new UTF8Encoding(false, throwOnInvalidBytes: true), false, 1 << 16);
         _md5Optional = md5Optional;
+        _declared = declared;
         Path = path;
     }
 
@@ -56,9 +65,6 @@ internal sealed class SyncStateCursor : IDisposable
 
     public void Dispose() => _reader.Dispose();
 
-    private string? _last;
-    private bool _inEntries;
-
     private Item? ReadNext()
     {
         string? line;
@@ -85,6 +91,7 @@ internal sealed class SyncStateCursor : IDisposable
                 }
 
                 _last = key;
+                _read++;
                 return new Item(key, line, SyncState.Checked(key, entry, _md5Optional));
             }
         }
@@ -93,7 +100,7 @@ internal sealed class SyncStateCursor : IDisposable
             return Damaged(ex.Message);
         }
 
-        return null;
+        return _declared is { } declared && declared != _read ? Damaged($"its header says {declared} entries, it ends after {_read}") : null;
     }
 
     private Item? Damaged(string why)
