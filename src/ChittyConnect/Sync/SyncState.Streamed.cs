@@ -158,7 +158,8 @@ internal sealed partial class SyncState
     /// are final: their changes go to the released-changes file (created at the first, so a run that changes
     /// nothing writes nothing) and they leave memory, except those of <paramref name="keep"/> (paths with a
     /// transfer or delete still to come), which stay until the save, as do changes to keys released before.
-    /// Streamed mode only.
+    /// What needs a released entry (EntryFor, Unreported, MarkReported) is done before its release, or the
+    /// entry kept. Streamed mode only.
     /// </summary>
     public void Release(string upTo, IReadOnlyCollection<string> keep)
     {

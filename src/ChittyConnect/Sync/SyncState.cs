@@ -81,7 +81,10 @@ internal sealed partial class SyncState
     // and must still report it. A path leaves the set once recorded, or forgotten.
     private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
 
-    /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
+    /// <summary>
+    /// The entry of <paramref name="relativePath"/>, or null; in streamed mode of the entries in memory (the
+    /// window loaded and the entries kept): load the path's window first.
+    /// </summary>
     public SyncStateEntry? EntryFor(string relativePath)
     {
         lock (_gate)
