@@ -48,9 +48,11 @@ internal sealed partial class SyncState
     // The keys LoadWindow put in Files, in key order, for Release to take out again.
     private readonly Queue<string> _loadedKeys = new();
 
-    // How far the windows were released (null: not yet), and the released changes, in key order.
+    // How far the windows were released (null: not yet), and the released changes, in key order: written
+    // by this run (kept true until a save merged them, also when a save failed).
     private string? _releasedTo;
     private StreamWriter? _released;
+    private bool _releasedWritten;
 
     /// <summary>Why a window's entries ended before the state file did (a damaged file), or null.</summary>
     public string? WindowWarning { get; private set; }
@@ -184,6 +186,7 @@ internal sealed partial class SyncState
                 if ((_releasedTo is null || RangedListing.CompareKeys(change.Key, _releasedTo) > 0) && !kept.Contains(change.Key))
                 {
                     _released ??= OpenReleased();
+                    _releasedWritten = true;
                     _released.WriteLine(change.Value is null ? SyncStateFormat.Join("D", change.Key) : SyncStateFormat.EntryLine(change.Key, change.Value));
                     written.Add(change.Key);
                 }
@@ -303,6 +306,12 @@ internal sealed partial class SyncState
 
     private StreamWriter OpenReleased()
     {
+        if (_releasedWritten)
+        {
+            // Closed by a save that failed: what it holds is still to be saved.
+            return new StreamWriter(new FileStream(ReleasedPath, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16), new UTF8Encoding(false), 1 << 16) { NewLine = "\n" };
+        }
+
         // A leftover of a killed run is not this run's: its changes are in the journal, which the load replayed.
         File.Delete(ReleasedPath);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(ReleasedPath)!);
@@ -328,12 +337,14 @@ internal sealed partial class SyncState
                 }
 
                 // Only this run's: a leftover of a killed run is not merged (the journal holds its changes).
-                var released = _released is not null;
+                var released = _releasedWritten;
                 _released?.Dispose();
                 _released = null;
-                // Read by the merge below; on Windows a file open for reading cannot be replaced.
+                // Read by the merge below; on Windows a file open for reading cannot be replaced. The run's
+                // windows are over.
                 _window?.Dispose();
                 _window = null;
+                _windowEnded = true;
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
                 var entries = 0L;
                 AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
@@ -355,6 +366,7 @@ internal sealed partial class SyncState
                 _oldFile = Path;
                 _fileEntries = entries;
                 _releasedTo = null;
+                _releasedWritten = false;
             }
 
             File.Delete(ReleasedPath);

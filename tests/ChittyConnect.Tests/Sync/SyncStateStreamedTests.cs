@@ -258,6 +258,33 @@ public sealed class SyncStateStreamedTests : IDisposable
     }
 
     [Fact]
+    public void A_save_that_failed_loses_no_released_change_and_the_next_save_writes_them()
+    {
+        var path = Path.Combine(_dir, "first");
+        var state = Streamed(path);
+        var ordered = ByteOrder(s_keys);
+        foreach (var window in Windows(ordered, 100))
+        {
+            state.LoadWindow(window.Last());
+            foreach (var key in window)
+            {
+                state.Remember(key, Entry(key), Md5(key), transferred: true);
+            }
+
+            state.Release(window.Last(), Array.Empty<string>());
+        }
+
+        // Something in the state's place: the rename fails.
+        Directory.CreateDirectory(path);
+        Assert.ThrowsAny<IOException>(() => state.Save());
+        Directory.Delete(path);
+        state.Save();
+
+        Assert.Equal(ordered, StateFileLines.Files(path).Keys.OrderBy(k => k, Comparer<string>.Create(Compare)));
+        Assert.False(File.Exists(state.ReleasedPath));
+    }
+
+    [Fact]
     public void Every_save_writes_its_entries_and_a_state_written_without_the_count_is_counted()
     {
         var path = WholeState("state", s_keys);
