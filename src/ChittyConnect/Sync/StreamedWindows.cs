@@ -36,7 +36,7 @@ internal sealed class StreamedWindows : ISyncWindowSource
     private readonly IEnumerator<LocalFile> _walk;
     private readonly RemoteKeyStream _listing;
     private readonly bool _ranged;
-    private readonly StateSlices _state;
+    private readonly StateWindows _state;
 
     // Read ahead of the window being cut, in key order.
     private readonly List<LocalFile> _local = new();
@@ -64,8 +64,8 @@ internal sealed class StreamedWindows : ISyncWindowSource
         _listing = listing;
         _folderExists = System.IO.Directory.Exists(run.Root);
         _walk = _folderExists ? LocalScanner.WalkSorted(run.Root, run.Options.Filters, _sink, run.Token).GetEnumerator() : Enumerable.Empty<LocalFile>().GetEnumerator();
-        _state = new StateSlices(run.State);
-        _firstRun = run.State.Files.Count == 0;
+        _state = new StateWindows(run.State);
+        _firstRun = run.State.EntryCount == 0;
     }
 
     /// <summary>
@@ -75,11 +75,20 @@ internal sealed class StreamedWindows : ISyncWindowSource
     /// </summary>
     public static StreamedWindows Open(SyncRun run, int size)
     {
-        var ranged = run.State.ListedInKeyOrder && run.State.Files.Count > 0;
-        var known = ranged ? run.State.Files.Keys.Select(rel => run.Prefix + rel).ToList() : new List<string>();
-        var splitAfter = ranged ? RangedListing.SplitPoints(known, known.Count) : Array.Empty<string>();
+        var splitAfter = run.State.ListedInKeyOrder ? SplitPoints(run) : Array.Empty<string>();
         run.Progress.Phase(SyncPhase.Scanning);
         return new StreamedWindows(run, size, splitAfter.Count > 0, RemoteKeyStream.Open(run.Store, run.Prefix, splitAfter, run.Token));
+    }
+
+    // Where RangedListing.SplitPoints would cut the state's keys, from a sample of them read in one pass: each
+    // sampled key stands for the keys up to the next one.
+    private static IReadOnlyList<string> SplitPoints(SyncRun run)
+    {
+        var count = (int)Math.Min(int.MaxValue, run.State.EntryCount);
+        var sample = run.State.SampleKeys(512);
+        return sample.Count == 0
+            ? Array.Empty<string>()
+            : RangedListing.SplitPoints(Enumerable.Range(0, count).Select(i => run.Prefix + sample[(int)((long)i * sample.Count / count)]), count);
     }
 
     /// <summary>The whole run is to be planned again, listed in one range: the ranges missed or misplaced keys.</summary>
@@ -255,32 +264,33 @@ internal sealed class StreamedWindows : ISyncWindowSource
     }
 }
 
-/// <summary>
-/// The state's entries window by window, in key order. The state is loaded whole and cut here, until it is read
-/// a window at a time (the streamed state: SyncState.LoadWindow and Release).
-/// </summary>
-internal sealed class StateSlices
+/// <summary>The state's entries window by window, in key order, read from a state loaded streamed.</summary>
+internal sealed class StateWindows
 {
-    private readonly List<(string RelativePath, SyncStateEntry Entry)> _entries;
-    private int _next;
+    private readonly SyncState _state;
+    private string? _after;
 
-    public StateSlices(SyncState state) => _entries = state.Entries().OrderBy(e => e.RelativePath, RangedListing.KeyOrder).ToList();
+    public StateWindows(SyncState state) => _state = state;
 
     /// <summary>The entries after the last window's up to <paramref name="upTo"/> (null: to the end).</summary>
     public IReadOnlyList<(string RelativePath, SyncStateEntry Entry)> Window(string? upTo)
     {
-        var start = _next;
-        while (_next < _entries.Count && SyncWindows.UpTo(_entries[_next].RelativePath, upTo))
-        {
-            _next++;
-        }
-
-        return _entries.GetRange(start, _next - start);
+        _state.LoadWindow(upTo);
+        var after = _after;
+        _after = upTo;
+        // What the state holds in memory is the window and the entries kept from windows before.
+        return _state.Entries()
+            .Where(e => (after is null || RangedListing.CompareKeys(e.RelativePath, after) > 0) && SyncWindows.UpTo(e.RelativePath, upTo))
+            .OrderBy(e => e.RelativePath, RangedListing.KeyOrder)
+            .ToList();
     }
 
-    /// <summary>The entries up to <paramref name="upTo"/> are done with, but those of <paramref name="keep"/>.</summary>
+    /// <summary>The entries up to <paramref name="upTo"/> are done with, but those of <paramref name="keep"/> (the last window's stay until the save).</summary>
     public void Release(string? upTo, IReadOnlyCollection<string> keep)
     {
-        // The state loaded whole stays loaded until it is read a window at a time.
+        if (upTo is not null)
+        {
+            _state.Release(upTo, keep);
+        }
     }
 }

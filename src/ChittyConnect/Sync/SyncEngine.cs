@@ -125,17 +125,24 @@ public sealed class SyncEngine
         run.Summary.StatePath = statePath;
         var what = $"'{run.Root}' and '{_store.Bucket}/{run.Prefix}'";
         using var syncLock = options.PlanOnly ? null : SyncLock.Acquire(statePath, what, options.LockTimeout, cancellationToken);
-        run.State = SyncState.Load(statePath, identity, out var warning, md5Optional: run.Crypt is not null);
-        if (warning is not null)
+        // Read a window at a time where the run may be streamed (the header and the journal now), else whole.
+        void LoadState(bool streamed)
         {
-            run.Summary.StateWarning = warning;
-            ChittyLog.Warning(warning);
+            run.State = SyncState.Load(statePath, identity, out var warning, md5Optional: run.Crypt is not null, streamed: streamed);
+            run.StateStreamed = streamed;
+            if (warning is not null && warning != run.Summary.StateWarning)
+            {
+                run.Summary.StateWarning = warning;
+                ChittyLog.Warning(warning);
+            }
         }
+
+        LoadState(streamed: relativePaths is null && MayStream(run));
 
         var completed = false;
         try
         {
-            await ExecuteAsync(run, relativePaths).ConfigureAwait(false);
+            await ExecuteAsync(run, relativePaths, LoadState).ConfigureAwait(false);
             completed = true;
         }
         finally
@@ -160,6 +167,8 @@ public sealed class SyncEngine
 
             run.Progress.Finish();
             var summary = run.Summary;
+            // A state read a window at a time finds damage as it reads (and has warned of it).
+            summary.StateWarning ??= run.State.WindowWarning;
             summary.Elapsed = run.Watch.Elapsed;
             summary.StartTime = run.Started;
             summary.EndTime = run.Started + summary.Elapsed;
@@ -202,7 +211,7 @@ public sealed class SyncEngine
         }
     }
 
-    private async Task ExecuteAsync(SyncRun run, IReadOnlyCollection<string>? relativePaths)
+    private async Task ExecuteAsync(SyncRun run, IReadOnlyCollection<string>? relativePaths, Action<bool> loadState)
     {
         var options = run.Options;
         if (File.Exists(run.Root))
@@ -224,7 +233,11 @@ public sealed class SyncEngine
         }
 
         // Decided before the listing, which records how this one came for the next run.
-        var streamed = PlansInWindows(run);
+        var streamed = run.StateStreamed && PlansInWindows(run);
+        if (run.StateStreamed && !streamed)
+        {
+            loadState(false);
+        }
         var inventory = relativePaths is null || options.PlanOnly ? null : await SyncInventory.TakePathsAsync(run, relativePaths).ConfigureAwait(false);
         if (inventory is null && relativePaths is not null)
         {
@@ -251,7 +264,10 @@ public sealed class SyncEngine
             }
             catch (StreamedWindows.ListAgainException ex)
             {
+                // The state's windows read so far are gone from memory: it is read again whole (what pass 1
+                // recorded of files found in agreement is found again).
                 ChittyLog.Verbose(ex.Message);
+                loadState(false);
                 run.State.ListedInKeyOrder = false;
                 run.PlanAgain();
             }
@@ -302,11 +318,12 @@ public sealed class SyncEngine
     /// order, after its window was planned, then has it planned again whole before anything changed.
     /// </summary>
     internal static bool PlansInWindows(SyncRun run) =>
-        run.Options.WindowKeys > 0
-        && run.Store is R2ObjectStore
-        && run.Crypt is null
-        && (run.State.Files.Count == 0 || (run.State.ListedInKeyOrder && SyncWindows.CanDelete(run) && !run.Options.PlanOnly))
+        MayStream(run)
+        && (run.State.EntryCount == 0 || (run.State.ListedInKeyOrder && SyncWindows.CanDelete(run) && !run.Options.PlanOnly))
         && !(run.Options.Direction != SyncDirection.Upload && run.IgnoresCase());
+
+    // What PlansInWindows asks of the run before its state is read.
+    private static bool MayStream(SyncRun run) => run.Options.WindowKeys > 0 && run.Store is R2ObjectStore && run.Crypt is null;
 
     // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,
     // changed or no longer selected) costs storage until aborted. Uploads this run is resuming stay, also

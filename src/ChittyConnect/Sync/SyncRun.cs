@@ -88,6 +88,9 @@ internal sealed class SyncRun
 
     public SyncState State { get; set; } = null!;
 
+    /// <summary>Whether <see cref="State"/> was loaded streamed (read a window at a time), not whole.</summary>
+    public bool StateStreamed { get; set; }
+
     /// <summary>Changes the totals from any thread.</summary>
     public void Count(Action<ChittySyncSummary> change)
     {

@@ -34,7 +34,7 @@ internal sealed class SyncWindows
     /// Whether the run may delete anything: with the state empty, a one-way run deletes only under -Mirror
     /// (nothing else is owned) and a two-way run has no baseline to find a delete by.
     /// </summary>
-    public static bool CanDelete(SyncRun run) => !run.Options.NoDelete && (run.Options.Mirror || run.State.Files.Count > 0);
+    public static bool CanDelete(SyncRun run) => !run.Options.NoDelete && (run.Options.Mirror || run.State.EntryCount > 0);
 
     /// <summary>The last key of a window: the smaller of the sides' last keys, null (to the end) when neither side fills the window.</summary>
     public static string? EndOf(string? localEnd, string? remoteEnd) =>
@@ -158,7 +158,7 @@ internal sealed class SyncWindows
         var inventory = window.Inventory;
         if (!window.IsPart)
         {
-            _run.State.ForgetMissing(_run.Root, rel => !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
+            _run.State.ForgetMissingInWindow(_run.Root, rel => !inventory.Covers(rel) || inventory.Remote.ContainsKey(rel));
             return;
         }
 

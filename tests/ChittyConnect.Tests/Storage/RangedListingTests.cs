@@ -257,7 +257,9 @@ public sealed class RangedListingTests
             Assert.DoesNotContain(results, r => r.Action is SyncAction.Deleted or SyncAction.DeletedLocal or SyncAction.DeletedRemote);
             Assert.True(File.Exists(Path.Combine(ctx.Local, "d.txt")));
             Assert.NotNull(await ctx.Store.HeadAsync(ctx.Prefix + "d.txt", CancellationToken.None));
-            Assert.Equal(rangedPages + 5, ctx.Store.Requests.List - listsBefore);
+            // The flat listing's five pages, after the ranges' pages read until d.txt was missed (all of them
+            // where the plan is whole; a streamed plan stops at the window that misses it).
+            Assert.InRange(ctx.Store.Requests.List - listsBefore, 5 + 1, rangedPages + 5);
             listsBefore = ctx.Store.Requests.List;
 
             // That listing showed the store's order is not the key order: from now on one range from the start.
