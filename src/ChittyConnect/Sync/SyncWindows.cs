@@ -74,6 +74,7 @@ internal sealed class SyncWindows
                 {
                     Forget(plan.Forgets);
                 }
+
                 if (_run.Options.PlanOnly)
                 {
                     _executor.EmitTransfers(plan.Transfers);
