@@ -173,7 +173,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <paramref name="page"/> returned has finished, so a taker that waits holds the listing back. Returns
     /// whether every key read came in key order. A range with a bound throws
     /// <see cref="RangedListing.OutOfOrderException"/> (before handing on the page) on a key not above the one
-    /// before it; the whole key space in one range hands on every key in whatever order the store gives them.
+    /// before it, or its first key not above <paramref name="startAfter"/>; the whole key space in one range hands on every key in whatever order the store gives them.
     /// A page that says more follow but gives no continuation token, or repeats one already followed, throws
     /// <see cref="ObjectStoreException"/> (code IncompleteListing): a shorter listing would read as deleted objects.
     /// </summary>
@@ -188,9 +188,12 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = _options.ListPageKeys, Encoding = EncodingType.Url, StartAfter = startAfter };
         // A range stops at its last key, so it holds the right keys only where the store lists in key order: it
         // checks that across its pages and through the page where it ends (RangedListing.OutOfOrderException).
+        // It checks its first key against the key it starts after too: a store that ignores start-after (or
+        // orders it otherwise) would give the range before's keys again, each listed twice.
         // The whole key space in one range reads every key, and says whether they came in key order.
         var ranged = startAfter is not null || last is not null;
-        string? previous = null;
+        var previous = startAfter;
+        var atStart = true;
         var inKeyOrder = true;
         var ended = false;
         while (true)
@@ -206,11 +209,14 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                     inKeyOrder = false;
                     if (ranged)
                     {
-                        throw new RangedListing.OutOfOrderException(previous, key);
+                        throw atStart
+                            ? RangedListing.OutOfOrderException.BeforeStart(previous, key)
+                            : new RangedListing.OutOfOrderException(previous, key);
                     }
                 }
 
                 previous = key;
+                atStart = false;
                 var beyond = last is null ? -1 : RangedListing.CompareKeys(key, last);
                 if (!ended && beyond <= 0)
                 {
