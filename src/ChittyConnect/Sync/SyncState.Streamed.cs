@@ -54,6 +54,49 @@ internal sealed partial class SyncState
     private StreamWriter? _released;
     private bool _releasedWritten;
 
+    private bool _disposed;
+
+    /// <summary>
+    /// Closes the files a streamed state holds open between calls: the windows' cursor over the state file and
+    /// the file of released changes, which only this state's save merges, so it goes (what it held that a
+    /// checkpoint journaled, the next load replays). Does not save: a run saves first, then disposes, also after
+    /// a failure or a cancellation; <see cref="Save"/> leaves the state to dispose. May be called again; the
+    /// state is not to be used after it (its save and windows throw <see cref="ObjectDisposedException"/>). A
+    /// whole state holds no file open.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_fileGate)
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                _window?.Dispose();
+                _window = null;
+                _windowEnded = true;
+                _released?.Dispose();
+                _released = null;
+                if (_releasedWritten)
+                {
+                    _releasedWritten = false;
+                    try
+                    {
+                        File.Delete(ReleasedPath);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        // Left behind: the next run that releases a change deletes it first, and a save deletes it.
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Why a window's entries ended before the state file did (a damaged file), or null.</summary>
     public string? WindowWarning { get; private set; }
 
@@ -89,6 +132,7 @@ internal sealed partial class SyncState
                 return Spaced(Files.Keys.OrderBy(k => k, RangedListing.KeyOrder), Files.Count, count);
             }
 
+            ThrowIfDisposed();
             if (_oldFile is null || _fileEntries is not > 0)
             {
                 return Array.Empty<string>();
@@ -298,9 +342,18 @@ internal sealed partial class SyncState
 
     private void RequireStreamed()
     {
+        ThrowIfDisposed();
         if (!_streamed)
         {
             throw new InvalidOperationException("The sync state was loaded whole: windows are for a state loaded streamed.");
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(SyncState), "The sync state was disposed: load it again.");
         }
     }
 

@@ -382,6 +382,102 @@ public sealed class SyncStateStreamedTests : IDisposable
         Assert.Equal(new[] { "d05/f00.bin-moving" }, StateFileLines.Records(path, "M").Select(f => f[1]));
     }
 
+    [Fact]
+    public void Dispose_closes_the_state_file_and_the_released_changes_mid_run_and_the_journal_recovers_the_run()
+    {
+        var path = WholeState("state", s_keys);
+        var before = File.ReadAllBytes(path);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        state.LoadWindow(ordered[99]);
+        state.Remember(ordered[0], Entry("done"), "etag", transferred: true);
+        state.Checkpoint();
+        state.Release(ordered[99], Array.Empty<string>());
+        // Mid-run: the windows' cursor is on the state file, the released change is in its file.
+        Assert.NotEmpty(OpenHandlesTo(path));
+        Assert.NotEmpty(OpenHandlesTo(state.ReleasedPath));
+
+        // A run that failed before its save: disposed, not saved.
+        state.Dispose();
+        state.Dispose();
+
+        Assert.Empty(OpenHandlesTo(path));
+        Assert.Empty(OpenHandlesTo(state.ReleasedPath));
+        Assert.False(File.Exists(state.ReleasedPath));
+        Assert.Throws<ObjectDisposedException>(() => state.Save());
+        Assert.Throws<ObjectDisposedException>(() => state.LoadWindow(null));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        var next = Streamed(path);
+        next.LoadWindow(null);
+        Assert.Equal(Entry("done").Sha256, next.EntryFor(ordered[0])!.Sha256);
+        next.Dispose();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_saved_state_disposes_with_no_file_left_open(bool changed)
+    {
+        var path = WholeState("state", s_keys);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        state.LoadWindow(ordered[149]);
+        if (changed)
+        {
+            state.Forget(ordered[3]);
+            state.Release(ordered[149], Array.Empty<string>());
+        }
+
+        state.Save();
+        state.Dispose();
+        state.Dispose();
+
+        Assert.Empty(OpenHandlesTo(path));
+        Assert.Empty(OpenHandlesTo(state.ReleasedPath));
+        Assert.False(File.Exists(state.ReleasedPath));
+        Assert.Equal(changed ? s_keys.Length - 1 : s_keys.Length, StateFileLines.Files(path).Count);
+    }
+
+    // The handles this process holds open on path (Linux's /proc; elsewhere whether an exclusive open fails).
+    private static List<string> OpenHandlesTo(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists("/proc/self/fd"))
+        {
+            var open = new List<string>();
+            foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && (target == full || target == full + " (deleted)"))
+                    {
+                        open.Add(target);
+                    }
+                }
+                catch (IOException)
+                {
+                    // A descriptor closed while the folder was read.
+                }
+            }
+
+            return open;
+        }
+
+        try
+        {
+            using var exclusive = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return new List<string>();
+        }
+        catch (FileNotFoundException)
+        {
+            return new List<string>();
+        }
+        catch (IOException)
+        {
+            return new List<string> { full };
+        }
+    }
+
     private SyncState Streamed(string path)
     {
         var state = SyncState.Load(path, Identity, out var warning, streamed: true);
