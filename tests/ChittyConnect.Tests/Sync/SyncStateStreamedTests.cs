@@ -322,6 +322,33 @@ public sealed class SyncStateStreamedTests : IDisposable
     }
 
     [Fact]
+    public void A_state_grown_past_its_entries_line_gains_no_entry_streamed_as_whole_it_gains_none()
+    {
+        // Lines appended by something else than a save (another state's tail, a tool that merged two copies):
+        // an entry there would be a file the sync believes both sides held, so a file missing on one side
+        // would read as deleted there.
+        var path = WholeState("state", s_keys);
+        var other = WholeState("other", new[] { "\U0001F601 appended.txt", "\U0001F602 appended.txt" });
+        File.AppendAllLines(path, File.ReadAllLines(other).Where(l => l.StartsWith("F\t", StringComparison.Ordinal)));
+
+        var whole = SyncState.Load(path, Identity, out var warning);
+        Assert.Contains("could not be read", warning);
+        Assert.Empty(whole.Files);
+
+        var streamed = Streamed(path);
+        streamed.LoadWindow(null);
+        Assert.Equal(s_keys.Length, streamed.Files.Count);
+        Assert.Null(streamed.EntryFor("\U0001F601 appended.txt"));
+        Assert.Contains($"says {s_keys.Length} entries", streamed.WindowWarning);
+
+        // Nor does the save's merge copy them.
+        streamed.Forget(ByteOrder(s_keys)[0]);
+        streamed.Save();
+        Assert.Equal(s_keys.Length - 1, StateFileLines.Files(path).Count);
+        Assert.Null(SyncState.Load(path, Identity, out _).EntryFor("\U0001F602 appended.txt"));
+    }
+
+    [Fact]
     public void Keys_are_read_and_written_in_the_listings_order_of_UTF8_bytes()
     {
         var path = WholeState("state", s_keys);
