@@ -121,6 +121,20 @@ public sealed class RemoteKeyStreamTests
         }
 
         [Fact]
+        public void Split_points_that_are_not_keys_under_the_prefix_are_refused_before_any_request()
+        {
+            // Relative paths (the state's keys) given as split points would cut the key space outside the prefix:
+            // every key in one range, listed one page after the other, and nothing would say so.
+            using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+
+            var ex = Assert.Throws<ArgumentException>(() => RemoteKeyStream.Open(store, "p/", ["p/a.txt", "m.txt"], CancellationToken.None));
+
+            Assert.Contains("'m.txt'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("under the prefix 'p/'", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(0, store.Requests.List);
+        }
+
+        [Fact]
         public void An_encrypted_prefix_is_refused_with_the_listing_to_use_instead()
         {
             using var inner = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
