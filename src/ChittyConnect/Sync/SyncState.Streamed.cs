@@ -160,7 +160,16 @@ internal sealed partial class SyncState
 
             if (_oldFile is not null && !_windowEnded)
             {
-                _window ??= OpenCursor();
+                if (_window is null)
+                {
+                    // The first window, or the first after a save: the file from where the last window ended.
+                    _window = OpenCursor();
+                    while (_loadedTo is not null && _window.Peek() is { } loaded && RangedListing.CompareKeys(loaded.Key, _loadedTo) <= 0)
+                    {
+                        _window.Take();
+                    }
+                }
+
                 while (_window.Peek() is { } next && (upTo is null || RangedListing.CompareKeys(next.Key, upTo) <= 0))
                 {
                     _window.Take();
@@ -393,11 +402,10 @@ internal sealed partial class SyncState
                 var released = _releasedWritten;
                 _released?.Dispose();
                 _released = null;
-                // Read by the merge below; on Windows a file open for reading cannot be replaced. The run's
-                // windows are over.
+                // Read by the merge below; on Windows a file open for reading cannot be replaced. Windows after
+                // this save read the new file from the key the last one ended at (LoadWindow).
                 _window?.Dispose();
                 _window = null;
-                _windowEnded = true;
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
                 var entries = 0L;
                 AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
@@ -416,9 +424,11 @@ internal sealed partial class SyncState
                 _unjournaled.Clear();
                 _changes.Clear();
                 _changed = false;
+                // The changes of keys not yet loaded are in the new file now, for their windows to read; the
+                // released keys stay released (a change of one is kept in memory for the next save).
                 _oldFile = Path;
                 _fileEntries = entries;
-                _releasedTo = null;
+                _windowEnded = _loadedToEnd;
                 _releasedWritten = false;
             }
 

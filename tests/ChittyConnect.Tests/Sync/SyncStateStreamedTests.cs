@@ -349,6 +349,40 @@ public sealed class SyncStateStreamedTests : IDisposable
     }
 
     [Fact]
+    public void A_save_between_windows_leaves_the_later_windows_and_the_journals_changes_to_come()
+    {
+        var path = WholeState("state", s_keys);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        // A change the journal holds for a key of a later window.
+        state.Remember(ordered[250], Entry("journaled"), "etag-j", transferred: true);
+        state.Checkpoint();
+        state = Streamed(path);
+
+        state.LoadWindow(ordered[99]);
+        state.Remember(ordered[5], Entry("first window"), "etag-1", transferred: true);
+        state.Release(ordered[99], Array.Empty<string>());
+        state.Save();
+
+        state.LoadWindow(ordered[199]);
+        Assert.Equal(ordered.Skip(100).Take(100).Order(StringComparer.Ordinal), state.Entries().Select(e => e.RelativePath));
+        // A path of a released window, gone from both sides since: forgotten all the same.
+        state.Forget(ordered[7]);
+        state.Release(ordered[199], Array.Empty<string>());
+        state.LoadWindow(null);
+        Assert.Equal(ordered.Skip(200).Order(StringComparer.Ordinal), state.Entries().Select(e => e.RelativePath));
+        Assert.Equal(Entry("journaled").Sha256, state.EntryFor(ordered[250])!.Sha256);
+        state.Save();
+        state.Dispose();
+
+        var saved = StateFileLines.Files(path);
+        Assert.Equal(s_keys.Length - 1, saved.Count);
+        Assert.False(saved.ContainsKey(ordered[7]));
+        Assert.Equal(Entry("first window").Sha256, saved[ordered[5]].Sha256);
+        Assert.Equal(Entry("journaled").Sha256, saved[ordered[250]].Sha256);
+    }
+
+    [Fact]
     public void Keys_are_read_and_written_in_the_listings_order_of_UTF8_bytes()
     {
         var path = WholeState("state", s_keys);
