@@ -15,44 +15,61 @@ the guide runs it). Prints wall time and, for the module, this process's CPU; me
 warm-up, not counted); `uptime` before and after. Run it after build.ps1 -Task Build.
 
 .EXAMPLE
-dotnet pwsh -NoProfile -File bench/Measure-LargeDownload.ps1 -MiB 256 -Rounds 5 -Streams 2,4,8
+dotnet pwsh -NoProfile -File bench/Measure-LargeDownload.ps1 -MiB 256 -Rounds 5 -Streams 1,2,4,8
 #>
 [CmdletBinding()]
 param(
     [int] $MiB = 256,
     [int] $Rounds = 3,
-    # Ranged GETs in flight per download for each ranged mode; 1 is the single GET.
-    [int[]] $Streams = @(1, 4),
+    # Ranged GETs in flight per download, one mode each, comma-separated (a string, so that `pwsh -File`
+    # passes it whole); 1 is the single GET.
+    [string] $Streams = '1,4',
     [int] $ChunkMiB = 8,
-    [switch] $NoRclone
+    [switch] $NoRclone,
+    # Through bench/wan-proxy.js with this delay each way (0: straight to s3rver), on a link of -WanMbit
+    # shared by every connection, each connection holding at most 4 MiB in flight per direction (its TCP
+    # window): where one stream is bounded by its window over the round trip and ranges side by side are not.
+    [int] $WanDelayMs = 0,
+    [int] $WanMbit = 1000
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
+$streamCounts = @($Streams -split ',' | ForEach-Object { [int]$_ })
 $repo = Split-Path -Parent $PSScriptRoot
 Import-Module (Join-Path $repo 'build/ChittyStack.psm1')
 Import-Module (Join-Path $repo 'ChittyConnect.psd1')
-. (Join-Path $PSScriptRoot 'BenchSupport.ps1')
+. (Join-Path $PSScriptRoot 'BenchStack.ps1')
 $work = Join-Path $PSScriptRoot "work/large-download-$PID"
 $stack = Start-ChittyStack -S3Only
 $stores = @{}
+$proxy = $null
 try {
+    $endpoint = $stack.S3Uri
+    if ($WanDelayMs -gt 0) {
+        $ProxyScript = Join-Path $PSScriptRoot 'wan-proxy.js'
+        $WanLink = @{ DelayMs = $WanDelayMs; Mbit = $WanMbit; HandshakeRtt = 1 }
+        $proxy = Start-WanProxy -Upstream $stack.S3Uri -Names 'bench' -DelayMs $WanDelayMs
+        $endpoint = [uri]"http://127.0.0.1:$($proxy.Ports['bench'])/"
+        Write-Host "through the WAN proxy: $WanDelayMs ms each way, $WanMbit Mbit/s, 4 MiB a connection in flight"
+    }
     Write-Host "uptime: $(uptime)"
     $null = [IO.Directory]::CreateDirectory($work)
     $file = Join-Path $work 'one.bin'
     Write-RandomFile $file -MiB $MiB -Seed 7
     $none = [Threading.CancellationToken]::None
     $internal = [Reflection.BindingFlags]'NonPublic,Instance'
-    foreach ($n in $Streams) {
+    foreach ($n in $streamCounts) {
         # The ranged download's knobs are internal: set here as the tests set them.
         $options = [ChittyConnect.Storage.R2StoreOptions]::new()
         $type = $options.GetType()
         $type.GetProperty('RangedDownloadStreams', $internal).SetValue($options, [int]$n)
         $type.GetProperty('RangedDownloadThreshold', $internal).SetValue($options, [long]$(if ($n -le 1) { [long]::MaxValue } else { 1MB }))
         $type.GetProperty('RangedDownloadChunk', $internal).SetValue($options, [long]($ChunkMiB * 1MB))
-        $stores[$n] = New-BenchStore $stack $options
+        $stores[$n] = New-BenchStore ([pscustomobject]@{ S3Uri = $endpoint; Bucket = $stack.Bucket; S3AccessKey = $stack.S3AccessKey; S3SecretKey = $stack.S3SecretKey }) $options
     }
-    $first = $stores[$Streams[0]]
+    $first = New-BenchStore $stack
+    $stores[0] = $first
     $hashes = [ChittyConnect.Hashing.ContentHasher]::HashFileAsync($file, $none, $null, $true, $first.PartSizeFor((Get-Item $file).Length)).GetAwaiter().GetResult()
     $null = $first.UploadFileAsync($file, 'large/one.bin', $hashes.Sha256, $hashes.Md5, [DateTimeOffset]::UtcNow,
         $null, $null, $none, [NullString]::Value, $null, $hashes.Parts).GetAwaiter().GetResult()
@@ -60,12 +77,13 @@ try {
     $env:RCLONE_CONFIG = '/dev/null'
     $env:RCLONE_CONFIG_BENCH_TYPE = 's3'
     $env:RCLONE_CONFIG_BENCH_PROVIDER = 'Other'
-    $env:RCLONE_CONFIG_BENCH_ENDPOINT = $stack.S3Uri.AbsoluteUri.TrimEnd('/')
+    $env:RCLONE_CONFIG_BENCH_ENDPOINT = $endpoint.AbsoluteUri.TrimEnd('/')
     $env:RCLONE_CONFIG_BENCH_ACCESS_KEY_ID = $stack.S3AccessKey
     $env:RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY = $stack.S3SecretKey
     $env:RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE = 'true'
 
-    $modes = @($Streams | ForEach-Object { if ($_ -le 1) { 'one GET' } else { "$_ ranges" } })
+    $s3rverPid = Get-S3rverPid $stack
+    $modes = @($streamCounts | ForEach-Object { if ($_ -le 1) { 'one GET' } else { "$_ ranges" } })
     if (-not $NoRclone) { $modes += 'rclone' }
     $figures = @{}
     foreach ($mode in $modes) { $figures[$mode] = [Collections.Generic.List[object]]::new() }
@@ -76,6 +94,8 @@ try {
             $target = Join-Path $work "down-$round-$($mode -replace ' ', '-')"
             $process.Refresh()
             $cpu = $process.TotalProcessorTime
+            $s3rverCpu = Get-ProcessCpuSeconds $s3rverPid
+            $allocated = [GC]::GetTotalAllocatedBytes($false)
             $watch = [Diagnostics.Stopwatch]::StartNew()
             if ($mode -eq 'rclone') {
                 & /usr/bin/env -u AWS_CA_BUNDLE /usr/bin/rclone sync "bench:$($stack.Bucket)/large/" $target --checksum --transfers 8
@@ -96,10 +116,12 @@ try {
             $watch.Stop()
             $process.Refresh()
             $cpuSeconds = ($process.TotalProcessorTime - $cpu).TotalSeconds
+            $s3rverSeconds = (Get-ProcessCpuSeconds $s3rverPid) - $s3rverCpu
+            $allocatedMiB = ([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB
             Remove-Item -LiteralPath $target -Recurse -Force
             $label = if ($round -eq 0) { 'warm-up' } else { "round $round" }
-            $cpuText = if ($mode -eq 'rclone') { '' } else { ', CPU {0:0.00} s' -f $cpuSeconds }
-            Write-Host ("{0} {1,-9}: {2:0.00} s{3} ({4})" -f $label, $mode, $watch.Elapsed.TotalSeconds, $cpuText, $verified)
+            $cpuText = if ($mode -eq 'rclone') { '' } else { ', CPU {0:0.00} s, {1:0} MiB allocated' -f $cpuSeconds, $allocatedMiB }
+            Write-Host ("{0} {1,-9}: {2:0.00} s{3}, s3rver CPU {4:0.00} s ({5})" -f $label, $mode, $watch.Elapsed.TotalSeconds, $cpuText, $s3rverSeconds, $verified)
             if ($round -gt 0) { $figures[$mode].Add([pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Cpu = $cpuSeconds }) }
         }
     }
@@ -113,6 +135,7 @@ try {
 }
 finally {
     foreach ($store in $stores.Values) { $store.Dispose() }
+    if ($proxy) { Stop-WanProxy $proxy }
     Stop-ChittyStack -Stack $stack
     Remove-Item -LiteralPath $work -Recurse -Force -ErrorAction SilentlyContinue
 }

@@ -41,7 +41,7 @@ public sealed partial class R2ObjectStore
     // Chunks of RangedDownloadChunk bytes in order: the first from the object's own answer (its first bytes,
     // after which that connection is let go), the others by ranged GETs, at most RangedDownloadStreams at once,
     // each admitted by the request window as any request is. A chunk's buffer is written at its offset and then
-    // hashed in order by one reader; at most streams + 1 buffers exist, so memory stays bounded whatever the size.
+    // hashed in order; at most streams + 1 buffers exist, so memory stays bounded whatever the size.
     private async Task<long> ReceiveInRangesAsync(string key, GetObjectResponse first, RemoteObjectInfo info, Stream destination, long start,
         ReceivedHashes hashes, Action<long>? progress, Action releaseFirst, CancellationToken cancellationToken)
     {
@@ -155,17 +155,40 @@ public sealed partial class R2ObjectStore
             }
         }
 
-        async Task HashInOrderAsync()
+        // The ranges' bytes reach the hashes in order, one reader per algorithm when both run (MD5 costs about
+        // twice SHA-256's CPU, and one thread running both is the download's longest chain); a buffer goes
+        // back once every reader has hashed it.
+        var readers = hashes.Both ? 2 : 1;
+        var unread = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            unread[i] = readers;
+        }
+
+        async Task HashInOrderAsync(Action<byte[], int, int> append)
         {
             for (var i = 0; i < count; i++)
             {
                 var buffer = await received[i].Task.ConfigureAwait(false);
-                hashes.Append(buffer, 0, LengthOf(i));
-                GiveBack(buffer);
+                append(buffer, 0, LengthOf(i));
+                if (Interlocked.Decrement(ref unread[i]) == 0)
+                {
+                    GiveBack(buffer);
+                }
             }
         }
 
-        var tasks = new List<Task> { RunAsync(HashInOrderAsync), RunAsync(() => FetchAsync(fromFirstAnswer: true)) };
+        var tasks = new List<Task> { RunAsync(() => FetchAsync(fromFirstAnswer: true)) };
+        if (readers == 2)
+        {
+            tasks.Add(RunAsync(() => HashInOrderAsync(hashes.AppendSha256)));
+            tasks.Add(RunAsync(() => HashInOrderAsync(hashes.AppendMd5)));
+        }
+        else
+        {
+            tasks.Add(RunAsync(() => HashInOrderAsync(hashes.Append)));
+        }
+
         for (var i = 1; i < streams; i++)
         {
             tasks.Add(RunAsync(() => FetchAsync(fromFirstAnswer: false)));
