@@ -1,8 +1,9 @@
 #Requires -Version 7.2
 <#
 .SYNOPSIS
-One large object downloaded by the store into a file as the sync writes it: by one GET, and by ranged GETs
-side by side (-Streams of -ChunkMiB each), alternating in one process with rclone's whole run of the same
+One large object downloaded by the store into a file as the sync writes it: by one GET, by ranged GETs
+side by side (-Streams of -ChunkMiB each, whatever the first chunk's rate), and with the defaults (ranges only
+when the object's own answer brought its first chunk too slowly), alternating in one process with rclone's whole run of the same
 download, under the same load.
 
 .DESCRIPTION
@@ -66,8 +67,12 @@ try {
         $type.GetProperty('RangedDownloadStreams', $internal).SetValue($options, [int]$n)
         $type.GetProperty('RangedDownloadThreshold', $internal).SetValue($options, [long]$(if ($n -le 1) { [long]::MaxValue } else { 1MB }))
         $type.GetProperty('RangedDownloadChunk', $internal).SetValue($options, [long]($ChunkMiB * 1MB))
+        # Ranges whatever the first chunk's rate: the ranged path itself is measured.
+        $type.GetProperty('RangedDownloadMinimumRate', $internal).SetValue($options, [double]::PositiveInfinity)
         $stores[$n] = New-BenchStore ([pscustomobject]@{ S3Uri = $endpoint; Bucket = $stack.Bucket; S3AccessKey = $stack.S3AccessKey; S3SecretKey = $stack.S3SecretKey }) $options
     }
+    # 'defaults': the store as Sync-ChittyFolder makes it, choosing by the first chunk's rate.
+    $stores[-1] = New-BenchStore ([pscustomobject]@{ S3Uri = $endpoint; Bucket = $stack.Bucket; S3AccessKey = $stack.S3AccessKey; S3SecretKey = $stack.S3SecretKey })
     $first = New-BenchStore $stack
     $stores[0] = $first
     $hashes = [ChittyConnect.Hashing.ContentHasher]::HashFileAsync($file, $none, $null, $true, $first.PartSizeFor((Get-Item $file).Length)).GetAwaiter().GetResult()
@@ -83,7 +88,7 @@ try {
     $env:RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE = 'true'
 
     $s3rverPid = Get-S3rverPid $stack
-    $modes = @($streamCounts | ForEach-Object { if ($_ -le 1) { 'one GET' } else { "$_ ranges" } })
+    $modes = @($streamCounts | ForEach-Object { if ($_ -le 1) { 'one GET' } else { "$_ ranges" } }) + @('defaults')
     if (-not $NoRclone) { $modes += 'rclone' }
     $figures = @{}
     foreach ($mode in $modes) { $figures[$mode] = [Collections.Generic.List[object]]::new() }
@@ -96,6 +101,7 @@ try {
             $cpu = $process.TotalProcessorTime
             $s3rverCpu = Get-ProcessCpuSeconds $s3rverPid
             $allocated = [GC]::GetTotalAllocatedBytes($false)
+            $gen2 = [GC]::CollectionCount(2)
             $watch = [Diagnostics.Stopwatch]::StartNew()
             if ($mode -eq 'rclone') {
                 & /usr/bin/env -u AWS_CA_BUNDLE /usr/bin/rclone sync "bench:$($stack.Bucket)/large/" $target --checksum --transfers 8
@@ -103,7 +109,7 @@ try {
                 $verified = 'rclone'
             }
             else {
-                $store = $stores[$(if ($mode -eq 'one GET') { 1 } else { [int]($mode -split ' ')[0] })]
+                $store = $stores[$(switch ($mode) { 'one GET' { 1 } 'defaults' { -1 } default { [int]($mode -split ' ')[0] } })]
                 $stream = [IO.FileStream]::new($target, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None, 1, [IO.FileOptions]::Asynchronous)
                 try {
                     $result = $store.DownloadAsync('large/one.bin', $stream, $null, $none).GetAwaiter().GetResult()
@@ -118,9 +124,10 @@ try {
             $cpuSeconds = ($process.TotalProcessorTime - $cpu).TotalSeconds
             $s3rverSeconds = (Get-ProcessCpuSeconds $s3rverPid) - $s3rverCpu
             $allocatedMiB = ([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB
+            $gen2 = [GC]::CollectionCount(2) - $gen2
             Remove-Item -LiteralPath $target -Recurse -Force
             $label = if ($round -eq 0) { 'warm-up' } else { "round $round" }
-            $cpuText = if ($mode -eq 'rclone') { '' } else { ', CPU {0:0.00} s, {1:0} MiB allocated' -f $cpuSeconds, $allocatedMiB }
+            $cpuText = if ($mode -eq 'rclone') { '' } else { ', CPU {0:0.00} s, {1:0} MiB allocated, {2} gen2 GCs' -f $cpuSeconds, $allocatedMiB, $gen2 }
             Write-Host ("{0} {1,-9}: {2:0.00} s{3}, s3rver CPU {4:0.00} s ({5})" -f $label, $mode, $watch.Elapsed.TotalSeconds, $cpuText, $s3rverSeconds, $verified)
             if ($round -gt 0) { $figures[$mode].Add([pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Cpu = $cpuSeconds }) }
         }

@@ -12,7 +12,8 @@ using ChittyConnect.Hashing;
 namespace ChittyConnect.Storage;
 
 /// <summary>
-/// A large object downloaded as ranges fetched side by side, as rclone does above its multi-thread cutoff.
+/// A large object downloaded as ranges fetched side by side, as rclone does above its multi-thread cutoff,
+/// where the object's own answer brings its first chunk too slowly for one stream to serve the rest.
 /// Guarantees, the same as one GET's: the bytes land at their offsets in the destination, and the object's
 /// SHA-256 and MD5 are computed over them in order (from the ranges' buffers, as the contiguous prefix grows),
 /// so the download is verified end to end against the ETag, md5chksum or sha256 metadata exactly as one GET
@@ -38,18 +39,29 @@ public sealed partial class R2ObjectStore
         && destination.CanSeek
         && destination.CanWrite;
 
-    // Chunks of RangedDownloadChunk bytes in order: the first from the object's own answer (its first bytes,
-    // after which that connection is let go), the others by ranged GETs, at most RangedDownloadStreams at once,
-    // each admitted by the request window as any request is. A chunk's buffer is written at its offset and then
-    // hashed in order; at most streams + 1 buffers exist, so memory stays bounded whatever the size.
-    private async Task<long> ReceiveInRangesAsync(string key, GetObjectResponse first, RemoteObjectInfo info, Stream destination, long start,
-        ReceivedHashes hashes, Action<long>? progress, Action releaseFirst, CancellationToken cancellationToken)
+    // Whether the answer's own stream, which brought the first chunk at this rate, is fast enough to bring the
+    // rest: where one connection is bounded by its window over the round trip (a far link), ranges side by side
+    // multiply the rate; where it is not (loopback, a near store), they only add requests and CPU.
+    private bool OneStreamSuffices(string key, long bytes, TimeSpan elapsed)
+    {
+        var rate = bytes / Math.Max(elapsed.TotalSeconds, 1e-6);
+        var suffices = rate >= _options.RangedDownloadMinimumRate;
+        ChittyLog.Verbose($"'{key}': its first {bytes} bytes came at {rate / (1024 * 1024):0.#} MiB/s; the rest comes {(suffices ? "by the same answer" : $"by ranges, {_options.RangedDownloadStreams} at a time")}.");
+        return suffices;
+    }
+
+    // Chunks of RangedDownloadChunk bytes after the first (which the object's own answer brought), by ranged
+    // GETs, at most RangedDownloadStreams at once, each admitted by the request window as any request is. A
+    // chunk's buffer is written at its offset and then hashed in order; at most streams + 1 buffers exist, so
+    // memory stays bounded whatever the size. Returns the bytes received.
+    private async Task<long> ReceiveInRangesAsync(string key, RemoteObjectInfo info, Stream destination, long start,
+        ReceivedHashes hashes, Action<long>? progress, CancellationToken cancellationToken)
     {
         var chunk = _options.RangedDownloadChunk;
         var count = checked((int)((info.Size + chunk - 1) / chunk));
-        var streams = Math.Min(_options.RangedDownloadStreams, count);
+        var streams = Math.Min(_options.RangedDownloadStreams, count - 1);
         var received = new TaskCompletionSource<byte[]>[count];
-        for (var i = 0; i < count; i++)
+        for (var i = 1; i < count; i++)
         {
             received[i] = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
@@ -82,7 +94,7 @@ public sealed partial class R2ObjectStore
             budget.Release();
         }
 
-        // The first failure is the download's; it stops the others, and the in-order reader with them.
+        // The first failure is the download's; it stops the others, and the in-order readers with them.
         async Task RunAsync(Func<Task> work)
         {
             try
@@ -94,20 +106,20 @@ public sealed partial class R2ObjectStore
                 if (Interlocked.CompareExchange(ref cause, ex, null) is null)
                 {
                     stop.Cancel();
-                    foreach (var r in received)
+                    for (var i = 1; i < count; i++)
                     {
-                        r.TrySetCanceled();
+                        received[i].TrySetCanceled();
                     }
                 }
             }
         }
 
-        async Task FetchAsync(bool fromFirstAnswer)
+        async Task FetchAsync()
         {
             while (true)
             {
                 await budget.WaitAsync(token).ConfigureAwait(false);
-                var index = fromFirstAnswer ? 0 : Interlocked.Increment(ref claimed);
+                var index = Interlocked.Increment(ref claimed);
                 if (index >= count)
                 {
                     budget.Release();
@@ -118,21 +130,7 @@ public sealed partial class R2ObjectStore
                 var length = LengthOf(index);
                 try
                 {
-                    if (fromFirstAnswer)
-                    {
-                        using (first)
-                        {
-                            await ReadFullyAsync(key, first.ResponseStream, buffer, length, token).ConfigureAwait(false);
-                        }
-
-                        releaseFirst();
-                        fromFirstAnswer = false;
-                    }
-                    else
-                    {
-                        await FetchRangeAsync(key, info, index * chunk, buffer, length, token).ConfigureAwait(false);
-                    }
-
+                    await FetchRangeAsync(key, info, index * chunk, buffer, length, token).ConfigureAwait(false);
                     await writing.WaitAsync(token).ConfigureAwait(false);
                     try
                     {
@@ -160,14 +158,14 @@ public sealed partial class R2ObjectStore
         // back once every reader has hashed it.
         var readers = hashes.Both ? 2 : 1;
         var unread = new int[count];
-        for (var i = 0; i < count; i++)
+        for (var i = 1; i < count; i++)
         {
             unread[i] = readers;
         }
 
         async Task HashInOrderAsync(Action<byte[], int, int> append)
         {
-            for (var i = 0; i < count; i++)
+            for (var i = 1; i < count; i++)
             {
                 var buffer = await received[i].Task.ConfigureAwait(false);
                 append(buffer, 0, LengthOf(i));
@@ -178,7 +176,12 @@ public sealed partial class R2ObjectStore
             }
         }
 
-        var tasks = new List<Task> { RunAsync(() => FetchAsync(fromFirstAnswer: true)) };
+        var tasks = new List<Task>();
+        for (var i = 0; i < streams; i++)
+        {
+            tasks.Add(RunAsync(FetchAsync));
+        }
+
         if (readers == 2)
         {
             tasks.Add(RunAsync(() => HashInOrderAsync(hashes.AppendSha256)));
@@ -189,21 +192,15 @@ public sealed partial class R2ObjectStore
             tasks.Add(RunAsync(() => HashInOrderAsync(hashes.Append)));
         }
 
-        for (var i = 1; i < streams; i++)
-        {
-            tasks.Add(RunAsync(() => FetchAsync(fromFirstAnswer: false)));
-        }
-
         await Task.WhenAll(tasks).ConfigureAwait(false);
         if (cause is not null)
         {
-            first.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
             ExceptionDispatchInfo.Capture(cause).Throw();
         }
 
         destination.Position = start + info.Size;
-        return info.Size;
+        return info.Size - chunk;
     }
 
     // One range of the object, with If-Match on its ETag, into the buffer; a connection that breaks while the

@@ -2,6 +2,7 @@ using System;
 using System.Net;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -321,9 +322,32 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             using var hashes = new ReceivedHashes(
                 sha256: contentHashes || info.Sha256 is not null,
                 md5: contentHashes || info.ContentMd5 is not null || singlePart);
-            var total = InRanges(info.Size, destination)
-                ? await ReceiveInRangesAsync(key, response, info, destination, start, hashes, progress, ExitSlot, cancellationToken).ConfigureAwait(false)
-                : await ReceiveAsync(key, response.ResponseStream, destination, hashes, progress, cancellationToken).ConfigureAwait(false);
+            long total;
+            using (var body = response.ResponseStream)
+            {
+                if (!InRanges(info.Size, destination))
+                {
+                    total = await ReceiveAsync(key, body, destination, hashes, progress, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // The first chunk by this answer's own stream, timed: the rest follows by it where one stream
+                    // is fast enough, and by ranges side by side where it is not.
+                    var watch = Stopwatch.StartNew();
+                    total = await ReceiveAsync(key, body, destination, hashes, progress, _options.RangedDownloadChunk, cancellationToken).ConfigureAwait(false);
+                    if (OneStreamSuffices(key, total, watch.Elapsed))
+                    {
+                        total += await ReceiveAsync(key, body, destination, hashes, progress, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (total == _options.RangedDownloadChunk)
+                    {
+                        response.Dispose();
+                        ExitSlot();
+                        total += await ReceiveInRangesAsync(key, info, destination, start, hashes, progress, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
             return Verified(key, info, total, hashes);
         }
         finally
@@ -332,30 +356,29 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    // One answer's body into the destination, hashed as it arrives.
-    private async Task<long> ReceiveAsync(string key, Stream body, Stream destination, ReceivedHashes hashes, Action<long>? progress, CancellationToken cancellationToken)
+    // An answer's body into the destination, hashed as it arrives, to its end or for at most limit bytes.
+    private async Task<long> ReceiveAsync(string key, Stream body, Stream destination, ReceivedHashes hashes, Action<long>? progress, long limit, CancellationToken cancellationToken)
     {
         // Pooled: a sync of many small objects would otherwise allocate this for each of them.
         var buffer = ArrayPool<byte>.Shared.Rent(81920);
         long total = 0;
         try
         {
-            using (body)
+            while (total < limit)
             {
-                while (true)
+                var read = await ReadBodyAsync(key, body, buffer, 0, (int)Math.Min(buffer.Length, limit - total), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
                 {
-                    var read = await ReadBodyAsync(key, body, buffer, 0, buffer.Length, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        return total;
-                    }
-
-                    hashes.Append(buffer, 0, read);
-                    await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
-                    total += read;
-                    progress?.Invoke(read);
+                    break;
                 }
+
+                hashes.Append(buffer, 0, read);
+                await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+                total += read;
+                progress?.Invoke(read);
             }
+
+            return total;
         }
         finally
         {

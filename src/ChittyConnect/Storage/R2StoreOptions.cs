@@ -48,6 +48,13 @@ public sealed class R2StoreOptions
     /// </summary>
     internal long RangedDownloadThreshold { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// The rate (bytes a second) at which the object's own answer must bring its first
+    /// <see cref="RangedDownloadChunk"/> for the rest to follow by that one stream; slower, the rest comes by
+    /// ranges side by side. Tests set it out of reach to take the ranges whatever the link.
+    /// </summary>
+    internal double RangedDownloadMinimumRate { get; set; } = 64.0 * 1024 * 1024;
+
     /// <summary>Ranged GETs of one download in flight at once (each also admitted by the request window).</summary>
     internal int RangedDownloadStreams { get; set; } = 4;
 

@@ -9,8 +9,9 @@ using Xunit;
 namespace ChittyConnect.Tests.Storage;
 
 /// <summary>
-/// A large object downloaded into a file as ranges side by side (the threshold lowered to 4 MiB and the ranges
-/// to 2 MiB, so an object of 20 MiB takes 11 of them, 4 at a time): the file holds the object's bytes, its
+/// A large object downloaded into a file as ranges side by side (the threshold lowered to 4 MiB, the ranges to
+/// 2 MiB and the rate one stream must reach put out of reach, so an object of 20 MiB takes its own answer's
+/// first 2 MiB and 10 ranges, 4 at a time): the file holds the object's bytes, its
 /// hashes are those of one GET and verified as one GET's are, a range that breaks is fetched again, and an
 /// object replaced between ranges is downloaded again from the start or fails leaving no file.
 /// </summary>
@@ -30,6 +31,7 @@ public sealed class RangedDownloadTests
         options.RangedDownloadThreshold = 4 * 1024 * 1024;
         options.RangedDownloadChunk = Chunk;
         options.RangedDownloadStreams = 4;
+        options.RangedDownloadMinimumRate = double.PositiveInfinity;
     }
 
     [Fact]
@@ -60,6 +62,24 @@ public sealed class RangedDownloadTests
         using var rclone = RcloneMetadataInteropTests.Rclone(ctx);
         var (exit, _, error) = rclone.TryRun("check", ctx.Local, RcloneMetadataInteropTests.Remote(ctx));
         Assert.True(exit == 0, error);
+    }
+
+    [Fact]
+    public async Task An_object_whose_own_answer_is_fast_enough_comes_by_that_one_get()
+    {
+        using var ctx = new SyncTestContext(_s3rver, o =>
+        {
+            InRanges(o);
+            o.RangedDownloadMinimumRate = 0;
+        });
+        var content = SyncTestContext.RandomBytes(Size, 48);
+        RcloneCopy(ctx, content);
+
+        var (summary, results) = await ctx.SyncAsync(o => o.Direction = SyncDirection.Download);
+
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(1, ctx.Wire.Count("GET"));
+        Assert.Equal(content, File.ReadAllBytes(Path.Combine(ctx.Local, "big.bin")));
     }
 
     [Fact]
