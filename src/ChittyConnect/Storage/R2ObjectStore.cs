@@ -154,18 +154,39 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// in key order is <see cref="RemoteListing.InKeyOrder"/>.
     /// </summary>
     public Task<RemoteListing> ListAsync(string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
-        RangedListing.ListAsync(splitAfter, (startAfter, last, token) => ListRangeAsync(prefix, startAfter, last, token), cancellationToken);
+        RangedListing.ListAsync(splitAfter, (startAfter, last, token) => CollectRangeAsync(prefix, startAfter, last, token), cancellationToken);
 
-    // The objects under the prefix after startAfter up to and including last (null: from the start, to the end).
-    private async Task<RemoteListing> ListRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
+    private async Task<RemoteListing> CollectRangeAsync(string prefix, string? startAfter, string? last, CancellationToken cancellationToken)
     {
         var result = new List<RemoteObject>();
+        var inKeyOrder = await ListRangeAsync(prefix, startAfter, last, page =>
+        {
+            result.AddRange(page);
+            return Task.CompletedTask;
+        }, cancellationToken).ConfigureAwait(false);
+        return new RemoteListing(result, inKeyOrder);
+    }
+
+    /// <summary>
+    /// Lists the objects under <paramref name="prefix"/> after <paramref name="startAfter"/> up to and including
+    /// <paramref name="last"/> (null: from the start, to the end), handing them to <paramref name="page"/> a
+    /// page at a time, in the store's order, as the pages come: the next page is asked for only once the task
+    /// <paramref name="page"/> returned has finished, so a taker that waits holds the listing back. Returns
+    /// whether every key read came in key order. A range with a bound throws
+    /// <see cref="RangedListing.OutOfOrderException"/> (before handing on the page) on a key not above the one
+    /// before it; the whole key space in one range hands on every key in whatever order the store gives them.
+    /// A page that says more follow but gives no continuation token, or repeats one already followed, throws
+    /// <see cref="ObjectStoreException"/> (code IncompleteListing): a shorter listing would read as deleted objects.
+    /// </summary>
+    internal async Task<bool> ListRangeAsync(string prefix, string? startAfter, string? last, Func<IReadOnlyList<RemoteObject>, Task> page,
+        CancellationToken cancellationToken)
+    {
         var followed = new HashSet<string>(StringComparer.Ordinal);
         // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact. The SDK hands the keys on as
         // they came, so they are decoded here when the answer says they were encoded (R2 and S3 do; s3rver
         // ignores the parameter and leaves EncodingType out), as rclone and botocore decode them: %XX as UTF-8
         // and '+' as a space.
-        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = 1000, Encoding = EncodingType.Url, StartAfter = startAfter };
+        var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = _options.ListPageKeys, Encoding = EncodingType.Url, StartAfter = startAfter };
         // A range stops at its last key, so it holds the right keys only where the store lists in key order: it
         // checks that across its pages and through the page where it ends (RangedListing.OutOfOrderException).
         // The whole key space in one range reads every key, and says whether they came in key order.
@@ -175,9 +196,10 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var ended = false;
         while (true)
         {
-            var page = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
-            var encoded = page.Encoding == EncodingType.Url;
-            foreach (var o in page.S3Objects ?? new List<S3Object>())
+            var answer = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var encoded = answer.Encoding == EncodingType.Url;
+            var listed = new List<RemoteObject>(answer.S3Objects?.Count ?? 0);
+            foreach (var o in answer.S3Objects ?? new List<S3Object>())
             {
                 var key = encoded ? WebUtility.UrlDecode(o.Key) : o.Key;
                 if (previous is not null && RangedListing.CompareKeys(key, previous) <= 0)
@@ -193,19 +215,24 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                 var beyond = last is null ? -1 : RangedListing.CompareKeys(key, last);
                 if (!ended && beyond <= 0)
                 {
-                    result.Add(new RemoteObject(key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
+                    listed.Add(new RemoteObject(key, o.Size ?? 0, NormalizeETag(o.ETag), ToOffset(o.LastModified)));
                 }
 
                 // At its last key the range is whole: no next page is asked for only to find the key beyond it.
                 ended |= beyond >= 0;
             }
 
-            if (ended || page.IsTruncated != true)
+            if (listed.Count > 0)
             {
-                return new RemoteListing(result, inKeyOrder);
+                await page(listed).ConfigureAwait(false);
             }
 
-            var token = page.NextContinuationToken;
+            if (ended || answer.IsTruncated != true)
+            {
+                return inKeyOrder;
+            }
+
+            var token = answer.NextContinuationToken;
             if (string.IsNullOrEmpty(token))
             {
                 throw new ObjectStoreException($"The listing of '{Bucket}/{prefix}' is incomplete: the store said more objects follow but gave no continuation token. Nothing was changed.", prefix, "IncompleteListing");

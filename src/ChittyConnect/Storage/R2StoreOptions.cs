@@ -35,6 +35,12 @@ public sealed class R2StoreOptions
     /// <summary>The window that admits this store's requests: fixed to <see cref="MaxConcurrentRequests"/>, or the link's.</summary>
     internal RequestWindow NewWindow() => MaxConcurrentRequests is { } fixedCount ? RequestWindow.Fixed(fixedCount) : RequestWindow.Adaptive();
 
+    /// <summary>
+    /// Keys a LIST page asks for: S3's and R2's most, so a listing costs the fewest round trips. Fewer only where
+    /// a test needs many pages of few keys.
+    /// </summary>
+    internal int ListPageKeys { get; set; } = 1000;
+
     /// <summary>Bytes per second across every transfer; 0 means unlimited.</summary>
     public long BandwidthLimit { get; set; }
 

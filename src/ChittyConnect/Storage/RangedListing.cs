@@ -14,6 +14,7 @@ namespace ChittyConnect.Storage;
 /// costs about an eighth of them (the ranges' last pages overlap a little). The result is exactly the
 /// sequential listing's: range <c>i</c> holds the keys after split point <c>i - 1</c> up to and including
 /// split point <c>i</c>, so every key falls in exactly one range, whether or not a split point exists as a key.
+/// <see cref="RemoteKeyStream"/> reads the same ranges as a stream, holding a few pages of each.
 /// </summary>
 public static class RangedListing
 {
@@ -124,27 +125,14 @@ public static class RangedListing
     public static async Task<RemoteListing> ListAsync(IReadOnlyList<string> splitAfter,
         Func<string?, string?, CancellationToken, Task<RemoteListing>> listRange, CancellationToken cancellationToken)
     {
-        for (var i = 1; i < splitAfter.Count; i++)
-        {
-            if (CompareKeys(splitAfter[i - 1], splitAfter[i]) >= 0)
-            {
-                throw new ArgumentException($"The split points must ascend in key order: '{splitAfter[i]}' follows '{splitAfter[i - 1]}'.", nameof(splitAfter));
-            }
-        }
-
-        if (splitAfter.Count == 0)
+        var bounds = RangesOf(splitAfter);
+        if (bounds.Length == 1)
         {
             return await listRange(null, null, cancellationToken).ConfigureAwait(false);
         }
 
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var ranges = new Task<RemoteListing>[splitAfter.Count + 1];
-        for (var r = 0; r < ranges.Length; r++)
-        {
-            var startAfter = r == 0 ? null : splitAfter[r - 1];
-            var last = r == splitAfter.Count ? null : splitAfter[r];
-            ranges[r] = ListOneAsync(startAfter, last);
-        }
+        var ranges = bounds.Select(range => ListOneAsync(range.StartAfter, range.Last)).ToArray();
 
         try
         {
@@ -189,6 +177,28 @@ public static class RangedListing
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// The ranges that <paramref name="splitAfter"/> cut the key space into, in key order: range <c>i</c> starts
+    /// after split point <c>i - 1</c> (null: from the start) and ends at split point <c>i</c>, that key included
+    /// (null: at the end). No split points, one range: the whole key space.
+    /// </summary>
+    /// <exception cref="ArgumentException">The split points are not in strictly ascending key order.</exception>
+    internal static (string? StartAfter, string? Last)[] RangesOf(IReadOnlyList<string> splitAfter)
+    {
+        var ranges = new (string? StartAfter, string? Last)[splitAfter.Count + 1];
+        for (var r = 0; r < ranges.Length; r++)
+        {
+            if (r > 0 && r < splitAfter.Count && CompareKeys(splitAfter[r - 1], splitAfter[r]) >= 0)
+            {
+                throw new ArgumentException($"The split points must ascend in key order: '{splitAfter[r]}' follows '{splitAfter[r - 1]}'.", nameof(splitAfter));
+            }
+
+            ranges[r] = (r == 0 ? null : splitAfter[r - 1], r == splitAfter.Count ? null : splitAfter[r]);
+        }
+
+        return ranges;
     }
 
     /// <summary>

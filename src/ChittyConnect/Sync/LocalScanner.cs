@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System;
 using ChittyConnect.Diagnostics;
 using ChittyConnect.Files;
@@ -91,23 +92,90 @@ internal static class LocalScanner
         Path.Combine(root, Path.DirectorySeparatorChar == '/' ? relativePath : relativePath.Replace('/', Path.DirectorySeparatorChar));
 
     /// <summary>Every selected file under <paramref name="root"/>, keyed by '/'-separated relative path.</summary>
-    public static LocalScan Scan(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken) =>
-        Walk(root, filters, firstFileOnly: false, cancellationToken);
+    public static LocalScan Scan(string root, FilterRules filters, CancellationToken cancellationToken)
+    {
+        var scan = new LocalScan();
+        foreach (var file in WalkSorted(root, filters, scan, cancellationToken))
+        {
+            scan.Files.Add(file.RelativePath, file);
+        }
+
+        return scan;
+    }
 
     /// <summary>Whether <paramref name="root"/> holds at least one selected file (the walk stops at the first).</summary>
-    public static bool HasFile(string root, FilterRules filters, System.Threading.CancellationToken cancellationToken) =>
-        Walk(root, filters, firstFileOnly: true, cancellationToken).Files.Count > 0;
+    public static bool HasFile(string root, FilterRules filters, CancellationToken cancellationToken) =>
+        Walk(root, filters, new LocalScan(), warn: false, cancellationToken).Any();
 
-    private static LocalScan Walk(string root, FilterRules filters, bool firstFileOnly, System.Threading.CancellationToken cancellationToken)
+    /// <summary>
+    /// The selected files under <paramref name="root"/>, by the rules of <see cref="Scan"/>, in
+    /// <see cref="Storage.RangedListing.KeyOrder"/> of their relative paths: the order in which the store
+    /// lists their keys. Lazy: a folder is read when the walk reaches it, so what it holds is what it holds
+    /// then, and memory is the folders on the current path (each one's entries, sorted once), not the files.
+    /// A folder takes its place as its name with '/' after it, as its files' keys do ("a.txt" before "a/").
+    /// </summary>
+    /// <remarks>
+    /// The links and special files passed over go to <paramref name="sink"/>'s <see cref="LocalScan.Skipped"/>
+    /// (with their warning) and the folders that could not be read and the refused names to its
+    /// <see cref="LocalScan.Errors"/>, as they are met; its <see cref="LocalScan.Files"/> is left as it is. A
+    /// link or special file takes its place by its name alone, so when a file is yielded, every entry that
+    /// sorts before it has been examined: a skipped path is in the sink before any key at or under it.
+    /// </remarks>
+    public static IEnumerable<LocalFile> WalkSorted(string root, FilterRules filters, LocalScan sink, CancellationToken cancellationToken) =>
+        Walk(root, filters, sink, warn: true, cancellationToken);
+
+    private static IEnumerable<LocalFile> Walk(string root, FilterRules filters, LocalScan sink, bool warn, CancellationToken cancellationToken)
     {
         root = Path.GetFullPath(root);
-        var scan = new LocalScan();
-        var pending = new Stack<(DirectoryInfo Dir, string Relative)>();
-        pending.Push((new DirectoryInfo(root), string.Empty));
-        while (pending.Count > 0)
+        // The folders from the root down to where the walk is, each with its entries still to examine.
+        var path = new Stack<SortedFolder>();
+        if (SortedFolder.Read(new DirectoryInfo(root), string.Empty, sink) is { } top)
+        {
+            path.Push(top);
+        }
+
+        while (path.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (dir, relative) = pending.Pop();
+            var folder = path.Peek();
+            if (folder.Next() is not { } entry)
+            {
+                path.Pop();
+                continue;
+            }
+
+            var rel = folder.Relative.Length == 0 ? entry.Name : folder.Relative + "/" + entry.Name;
+            switch (Examine(root, entry, rel, filters, sink, warn, out var file))
+            {
+                case EntryKind.Folder when SortedFolder.Read((DirectoryInfo)entry, rel, sink) is { } inner:
+                    path.Push(inner);
+                    break;
+                case EntryKind.File:
+                    yield return file!;
+                    break;
+            }
+        }
+    }
+
+    // One folder's entries in key order, and how far the walk has examined them.
+    private sealed class SortedFolder
+    {
+        private readonly FileSystemInfo[] _entries;
+        private int _next;
+
+        private SortedFolder(string relative, FileSystemInfo[] entries)
+        {
+            Relative = relative;
+            _entries = entries;
+        }
+
+        public string Relative { get; }
+
+        public FileSystemInfo? Next() => _next < _entries.Length ? _entries[_next++] : null;
+
+        // The folder's entries sorted, or null (with an error in the sink) when it cannot be read.
+        public static SortedFolder? Read(DirectoryInfo dir, string relative, LocalScan sink)
+        {
             FileSystemInfo[] entries;
             try
             {
@@ -115,25 +183,23 @@ internal static class LocalScanner
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException)
             {
-                scan.Errors.Add($"Could not read the folder '{dir.FullName}': {ex.Message}");
-                continue;
+                sink.Errors.Add($"Could not read the folder '{dir.FullName}': {ex.Message}");
+                return null;
             }
 
-            foreach (var entry in entries.OrderBy(e => e.Name, StringComparer.Ordinal))
+            var keys = new string[entries.Length];
+            for (var i = 0; i < entries.Length; i++)
             {
-                var rel = relative.Length == 0 ? entry.Name : relative + "/" + entry.Name;
-                switch (Examine(root, entry, rel, filters, scan, warn: !firstFileOnly))
-                {
-                    case EntryKind.Folder:
-                        pending.Push(((DirectoryInfo)entry, rel));
-                        break;
-                    case EntryKind.File when firstFileOnly:
-                        return scan;
-                }
+                keys[i] = SortKey(entries[i]);
             }
+
+            Array.Sort(keys, entries, Storage.RangedListing.KeyOrder);
+            return new SortedFolder(relative, entries);
         }
 
-        return scan;
+        // A folder the walk enters sorts as its files' keys begin; a link to one, never entered, by its name.
+        private static string SortKey(FileSystemInfo entry) =>
+            entry is DirectoryInfo && (entry.Attributes & FileAttributes.ReparsePoint) == 0 ? entry.Name + "/" : entry.Name;
     }
 
     private enum EntryKind
@@ -144,10 +210,11 @@ internal static class LocalScanner
         Passed,
     }
 
-    // What one entry is to a sync, by the scan's rules; a selected file is added to the scan, a refused name
-    // counted among its errors, a link or special file among what it skipped (with its warning).
-    private static EntryKind Examine(string root, FileSystemInfo entry, string rel, FilterRules filters, LocalScan scan, bool warn)
+    // What one entry is to a sync, by the scan's rules; a selected file is given back, a refused name counted
+    // among the scan's errors, a link or special file among what it skipped (with its warning).
+    private static EntryKind Examine(string root, FileSystemInfo entry, string rel, FilterRules filters, LocalScan scan, bool warn, out LocalFile? selected)
     {
+        selected = null;
         if (ControlCharacter(entry.Name) is { } control)
         {
             // A key with a control character breaks XML requests (DeleteObjects) and most tools reading
@@ -185,7 +252,7 @@ internal static class LocalScanner
             return EntryKind.Passed;
         }
 
-        scan.Files[rel] = new LocalFile(root, rel, file.Length, file.LastWriteTimeUtc);
+        selected = new LocalFile(root, rel, file.Length, file.LastWriteTimeUtc);
         return EntryKind.File;
     }
 
@@ -219,14 +286,14 @@ internal static class LocalScanner
             var last = i == segments.Length - 1;
             var probe = new LocalScan();
             // Quietly: a path it cannot settle goes to a whole scan, which warns of it.
-            switch (Examine(root, entry, rel, filters, probe, warn: false))
+            switch (Examine(root, entry, rel, filters, probe, warn: false, out var file))
             {
                 case EntryKind.Excluded:
                     return true;
                 case EntryKind.Folder when !last:
                     continue;
                 case EntryKind.File when last:
-                    scan.Files[rel] = probe.Files[rel];
+                    scan.Files[rel] = file!;
                     return true;
                 default:
                     return false;

@@ -10,8 +10,9 @@ namespace ChittyConnect.Sync;
 // checkpoint of a run (SyncExecutor, every 5 seconds and after each multipart upload is begun) and flushed to
 // disk, so a crash loses nothing a checkpoint had and a checkpoint costs what changed, not the whole folder.
 // Its lines are the state's (SyncStateFormat) after a header naming the target and machine, plus "D path" (a
-// path forgotten) and "Q upload-id" (a pending upload gone), replayed in order over the state by Load. A
-// whole save writes them into the state and removes the journal. A kill mid-append leaves a torn last line:
+// path forgotten) and "Q upload-id" (a pending upload gone), replayed in order over the state by Load (in
+// streamed mode into the changes the windows and the save apply). A save writes them into the state and
+// removes the journal. A kill mid-append leaves a torn last line:
 // replay stops at the first line it cannot read.
 internal sealed partial class SyncState
 {
@@ -34,11 +35,11 @@ internal sealed partial class SyncState
         _changed = true;
     }
 
-    private void JournalEntry(string relativePath, SyncStateEntry entry)
+    // Notes the change of one path's entry (null: forgotten), called under _gate.
+    private void JournalEntry(string relativePath, SyncStateEntry? entry)
     {
-        using var line = new StringWriter { NewLine = "\n" };
-        SyncStateFormat.WriteEntry(line, relativePath, entry);
-        Journal(line.ToString().TrimEnd('\n'));
+        Journal(entry is null ? SyncStateFormat.Join("D", relativePath) : SyncStateFormat.EntryLine(relativePath, entry));
+        TrackChange(relativePath, entry);
     }
 
     /// <summary>
@@ -133,11 +134,11 @@ internal sealed partial class SyncState
                 {
                     case "F":
                         var (rel, entry) = SyncStateFormat.ParseEntry(fields);
-                        Files[rel] = Checked(rel, entry, md5Optional);
+                        Replayed(rel, Checked(rel, entry, md5Optional));
                         _moving.Remove(rel);
                         break;
                     case "D" when fields.Length == 2:
-                        Files.Remove(fields[1]);
+                        Replayed(fields[1], null);
                         _moving.Remove(fields[1]);
                         break;
                     case "M" when fields.Length == 2:

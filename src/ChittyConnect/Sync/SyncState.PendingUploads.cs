@@ -5,6 +5,7 @@ using System.Linq;
 namespace ChittyConnect.Sync;
 
 // The multipart uploads a run started and did not finish, so a later run resumes (same content) or aborts them.
+// Held whole in both modes (streamed too): there are as many as multipart uploads begun and not ended.
 internal sealed partial class SyncState
 {
     // The pending uploads this run resumes or began (not saved: each run claims its own).

@@ -27,9 +27,10 @@ internal sealed partial class SyncState
     /// SHA-256 and an MD5, except that an encrypted prefix's (<paramref name="md5Optional"/>) may have no MD5:
     /// its objects hold ciphertext, so the plaintext's MD5 matches nothing and is not computed. The file is
     /// read one line at a time; a JSON state of an earlier version is read whole, once, and written in lines
-    /// by the next save.
+    /// by the next save. <paramref name="streamed"/> reads the header and the journal only, and leaves the
+    /// entries to <see cref="LoadWindow"/> (SyncState.Streamed.cs).
     /// </summary>
-    public static SyncState Load(string path, string identity, out string? warning, bool md5Optional = false)
+    public static SyncState Load(string path, string identity, out string? warning, bool md5Optional = false, bool streamed = false)
     {
         warning = null;
         var source = path;
@@ -54,16 +55,18 @@ internal sealed partial class SyncState
                 return Fresh();
             }
 
+            state.CountEntries();
             return state;
         }
 
         try
         {
             using var sha = SHA256.Create();
+            bool json;
             using (var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
             using (var hashing = new CryptoStream(file, sha, CryptoStreamMode.Read))
             {
-                var json = file.Length > 0 && file.ReadByte() == '{';
+                json = file.Length > 0 && file.ReadByte() == '{';
                 file.Position = 0;
                 warning = json ? state.ReadJson(hashing, md5Optional) : state.ReadLines(hashing, md5Optional);
                 if (warning is not null)
@@ -71,13 +74,22 @@ internal sealed partial class SyncState
                     return Fresh();
                 }
 
-                // Read to the end, so the hash covers the whole file.
-                hashing.CopyTo(Stream.Null);
+                if (!streamed)
+                {
+                    // Read to the end, so the hash covers the whole file.
+                    hashing.CopyTo(Stream.Null);
+                }
+            }
+
+            if (streamed)
+            {
+                state.OpenStream(json ? null : source);
             }
 
             // A JSON state is written again in lines by the next save, whatever it holds.
-            state._persisted = state._needsConversion || legacy is not null ? null : sha.Hash;
+            state._persisted = state._needsConversion || legacy is not null || streamed ? null : sha.Hash;
             state.ReplayJournal(md5Optional);
+            state.CountEntries();
             return state;
         }
         catch (Exception ex) when (ex is JsonException or FormatException or KeyNotFoundException or InvalidOperationException or IOException or UnauthorizedAccessException or NullReferenceException or OverflowException)
@@ -86,10 +98,11 @@ internal sealed partial class SyncState
             return Fresh();
         }
 
-        SyncState Fresh() => new(path, identity) { _legacyPath = legacy };
+        SyncState Fresh() => new(path, identity) { _legacyPath = legacy, _streamed = streamed, _md5Optional = md5Optional };
     }
 
-    // A state in lines (SyncStateFormat); returns why it is not this machine's and target's, or null.
+    // A state in lines (SyncStateFormat); returns why it is not this machine's and target's, or null. In
+    // streamed mode it stops at the first entry: the header is read, the entries are the windows' to read.
     private string? ReadLines(Stream stream, bool md5Optional)
     {
         var reader = new StreamReader(stream, new UTF8Encoding(false, throwOnInvalidBytes: true), false, 1 << 16);
@@ -104,12 +117,20 @@ internal sealed partial class SyncState
             return $"The sync state '{Path}' has version {version}, this module knows {CurrentVersion}; every file is hashed again.";
         }
 
+        long? declared = null;
+        var entries = 0L;
         string? line;
         while ((line = reader.ReadLine()) is not null)
         {
             var fields = SyncStateFormat.Split(line);
             switch (fields[0])
             {
+                case SyncStateFormat.EntriesTag when fields.Length == 2:
+                    declared = long.Parse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture);
+                    break;
+                case "F" when _streamed:
+                    _fileEntries = declared;
+                    return null;
                 case "identity" when fields.Length == 2:
                     if (fields[1] != Identity)
                     {
@@ -138,12 +159,20 @@ internal sealed partial class SyncState
                 case "F":
                     var (rel, entry) = SyncStateFormat.ParseEntry(fields);
                     Files[rel] = Checked(rel, entry, md5Optional);
+                    entries++;
                     break;
                 default:
                     throw new FormatException($"unknown line '{fields[0]}'");
             }
         }
 
+        if (!_streamed && declared is { } count && count != entries)
+        {
+            // A file cut short, or grown by something else than a save: not the state a save wrote.
+            throw new FormatException($"its header says {count} entries and it holds {entries}");
+        }
+
+        _fileEntries = _streamed ? declared ?? 0 : entries;
         return null;
     }
 
@@ -211,7 +240,7 @@ internal sealed partial class SyncState
         return null;
     }
 
-    private static SyncStateEntry Checked(string relativePath, SyncStateEntry entry, bool md5Optional)
+    internal static SyncStateEntry Checked(string relativePath, SyncStateEntry entry, bool md5Optional)
     {
         var md5 = entry.Md5;
         if (entry.Sha256.Length != 64 || (md5.Length != 32 && !(md5Optional && md5.Length == 0)) || entry.Size < 0)
@@ -231,6 +260,12 @@ internal sealed partial class SyncState
     /// </summary>
     public void Save()
     {
+        if (_streamed)
+        {
+            SaveStreamed();
+            return;
+        }
+
         lock (_fileGate)
         {
             var journal = File.Exists(JournalPath);
@@ -301,7 +336,23 @@ internal sealed partial class SyncState
     // file in the keys' order (UTF-8 bytes, as S3 lists them). Called under the lock.
     private void Write(TextWriter w)
     {
+        WriteHeader(w, Files.Count);
+        foreach (var pair in Files.OrderBy(p => p.Key, RangedListing.KeyOrder))
+        {
+            SyncStateFormat.WriteEntry(w, pair.Key, pair.Value);
+        }
+    }
+
+    // Where the digits of the entries line begin: it is the second line, after the signature.
+    private static readonly int s_entriesDigitsOffset =
+        Encoding.UTF8.GetByteCount(Signature + " " + CurrentVersion.ToString(CultureInfo.InvariantCulture) + "\n" + SyncStateFormat.EntriesTag + "\t");
+
+    // The lines before the files': what the state is, how many entries it holds, whose it is, the pending
+    // uploads and the paths being moved. Called under the lock.
+    private void WriteHeader(TextWriter w, long entries)
+    {
         w.WriteLine(Signature + " " + CurrentVersion.ToString(CultureInfo.InvariantCulture));
+        w.WriteLine(SyncStateFormat.EntriesLine(entries));
         w.WriteLine(SyncStateFormat.Join("identity", Identity));
         w.WriteLine(SyncStateFormat.Join("machine", MachineId.Current));
         w.WriteLine(SyncStateFormat.Join("listed-in-key-order", ListedInKeyOrder ? "true" : "false"));
@@ -313,11 +364,6 @@ internal sealed partial class SyncState
         foreach (var m in _moving.OrderBy(m => m, RangedListing.KeyOrder))
         {
             w.WriteLine(SyncStateFormat.Join("M", m));
-        }
-
-        foreach (var pair in Files.OrderBy(p => p.Key, RangedListing.KeyOrder))
-        {
-            SyncStateFormat.WriteEntry(w, pair.Key, pair.Value);
         }
     }
 }

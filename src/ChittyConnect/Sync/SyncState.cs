@@ -13,6 +13,12 @@ namespace ChittyConnect.Sync;
 /// Writes go to an owner-only temporary file that is flushed to disk and renamed over the old one, so a crash
 /// leaves either state. Thread-safe: one lock guards the entries, the paths being moved and the pending
 /// uploads (SyncState.PendingUploads.cs), which are saved together (SyncState.Persistence.cs).
+/// <para>
+/// Loaded whole, <see cref="Files"/> holds every entry. Loaded streamed (SyncState.Streamed.cs) it holds a
+/// window of keys at a time, read in key order, and the save merges the old file with what changed: memory is
+/// bounded by the window's entries, the changed entries not yet released, the entries a release kept, the
+/// journal's entries at load, the paths being moved and the pending uploads - not by the number of files.
+/// </para>
 /// </summary>
 internal sealed partial class SyncState
 {
@@ -75,7 +81,10 @@ internal sealed partial class SyncState
     // and must still report it. A path leaves the set once recorded, or forgotten.
     private readonly HashSet<string> _moving = new(StringComparer.Ordinal);
 
-    /// <summary>The entry of <paramref name="relativePath"/>, or null.</summary>
+    /// <summary>
+    /// The entry of <paramref name="relativePath"/>, or null; in streamed mode of the entries in memory (the
+    /// window loaded and the entries kept): load the path's window first.
+    /// </summary>
     public SyncStateEntry? EntryFor(string relativePath)
     {
         lock (_gate)
@@ -84,12 +93,15 @@ internal sealed partial class SyncState
         }
     }
 
-    /// <summary>Every entry, by relative path (a copy).</summary>
+    /// <summary>
+    /// Every entry, by relative path (a copy); in streamed mode the entries of the window loaded and not yet
+    /// released (entries kept by a release are left out: their window was planned).
+    /// </summary>
     public List<(string RelativePath, SyncStateEntry Entry)> Entries()
     {
         lock (_gate)
         {
-            return Files.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
+            return Files.Where(p => InWindow(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => (p.Key, p.Value)).ToList();
         }
     }
 
@@ -147,7 +159,11 @@ internal sealed partial class SyncState
         }
     }
 
-    /// <summary>Records the paths this run is about to move (save the state next, before moving them).</summary>
+    /// <summary>
+    /// Records the paths this run is about to move (checkpoint next, before moving them). The set is held
+    /// whole in both modes: it holds the paths set moving and not yet recorded (transfers in flight or
+    /// planned), not the folder.
+    /// </summary>
     public void BeginMoving(IEnumerable<string> relativePaths)
     {
         lock (_gate)
@@ -162,34 +178,68 @@ internal sealed partial class SyncState
         }
     }
 
-    /// <summary>Forgets <paramref name="relativePath"/> (it is on neither side any more).</summary>
+    /// <summary>
+    /// Forgets <paramref name="relativePath"/> (it is on neither side any more). In streamed mode a path outside
+    /// the window loaded, whose entry is not in memory, is forgotten all the same.
+    /// </summary>
     public void Forget(string relativePath)
     {
         lock (_gate)
         {
-            if (Files.Remove(relativePath) | _moving.Remove(relativePath))
+            if (Files.Remove(relativePath) | _moving.Remove(relativePath) | !AnswersFor(relativePath))
             {
-                Journal(SyncStateFormat.Join("D", relativePath));
+                JournalEntry(relativePath, null);
             }
         }
     }
 
-    /// <summary>Forgets every path with no file under <paramref name="root"/> that <paramref name="listedRemotely"/> does not know either.</summary>
+    /// <summary>
+    /// Forgets every path of the state, and every path being moved, with no file under <paramref name="root"/>
+    /// that <paramref name="listedRemotely"/> does not know either. Whole mode only: a streamed state holds one
+    /// window, which <see cref="ForgetMissingInWindow"/> covers.
+    /// </summary>
     public void ForgetMissing(string root, Func<string, bool> listedRemotely)
     {
         lock (_gate)
         {
-            foreach (var rel in Files.Keys.Concat(_moving).ToList())
+            if (_streamed)
             {
-                if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)) && (Files.Remove(rel) | _moving.Remove(rel)))
-                {
-                    Journal(SyncStateFormat.Join("D", rel));
-                }
+                throw new InvalidOperationException("A streamed sync state forgets per window (ForgetMissingInWindow): it does not hold the whole state.");
+            }
+
+            ForgetMissingAmong(Files.Keys.Concat(_moving), root, listedRemotely);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ForgetMissing"/> over the paths of the window loaded and not yet released: its entries and
+    /// the paths being moved that fall in it (in whole mode, every path). <paramref name="listedRemotely"/>
+    /// answers for the window's keys.
+    /// </summary>
+    public void ForgetMissingInWindow(string root, Func<string, bool> listedRemotely)
+    {
+        lock (_gate)
+        {
+            ForgetMissingAmong(Files.Keys.Concat(_moving).Where(InWindow), root, listedRemotely);
+        }
+    }
+
+    // Called under _gate.
+    private void ForgetMissingAmong(IEnumerable<string> paths, string root, Func<string, bool> listedRemotely)
+    {
+        foreach (var rel in paths.ToList())
+        {
+            if (!listedRemotely(rel) && !File.Exists(System.IO.Path.Combine(root, rel)) && (Files.Remove(rel) | _moving.Remove(rel)))
+            {
+                JournalEntry(rel, null);
             }
         }
     }
 
-    /// <summary>The entries of <paramref name="relativePaths"/> that no sync report has named yet, in ordinal order.</summary>
+    /// <summary>
+    /// The entries of <paramref name="relativePaths"/> that no sync report has named yet, in ordinal order; in
+    /// streamed mode of those in memory (the window loaded and the entries kept).
+    /// </summary>
     public List<(string RelativePath, SyncStateEntry Entry)> Unreported(IEnumerable<string> relativePaths)
     {
         lock (_gate)
@@ -201,7 +251,10 @@ internal sealed partial class SyncState
         }
     }
 
-    /// <summary>Marks the content now recorded for <paramref name="relativePaths"/> as named in a confirmed report.</summary>
+    /// <summary>
+    /// Marks the content now recorded for <paramref name="relativePaths"/> as named in a confirmed report; in
+    /// streamed mode, of those in memory (the window loaded and the entries kept).
+    /// </summary>
     public void MarkReported(IEnumerable<string> relativePaths)
     {
         lock (_gate)

@@ -15,6 +15,19 @@ namespace ChittyConnect.Sync;
 /// </summary>
 internal static class SyncStateFormat
 {
+    /// <summary>The tag of the header line that says how many entries (F lines) the file holds.</summary>
+    public const string EntriesTag = "entries";
+
+    /// <summary>
+    /// The digits of the entries line: a fixed width, so that a save streaming its entries writes the count in
+    /// place once it knows it, without a second pass over the file.
+    /// </summary>
+    public const int EntriesDigits = 12;
+
+    /// <summary>The header line saying the file holds <paramref name="entries"/> entries.</summary>
+    public static string EntriesLine(long entries) =>
+        Join(EntriesTag, entries.ToString("D" + EntriesDigits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
+
     /// <summary>One line of <paramref name="fields"/>, escaped.</summary>
     public static string Join(params string[] fields)
     {
@@ -72,11 +85,14 @@ internal static class SyncStateFormat
     }
 
     /// <summary>Writes the line of one file's entry.</summary>
-    public static void WriteEntry(TextWriter w, string relativePath, SyncStateEntry e)
+    public static void WriteEntry(TextWriter w, string relativePath, SyncStateEntry e) => w.WriteLine(EntryLine(relativePath, e));
+
+    /// <summary>The line of one file's entry, without its newline.</summary>
+    public static string EntryLine(string relativePath, SyncStateEntry e)
     {
         var md5 = e.Md5;
         var etag = e.RemoteETag;
-        w.WriteLine(Join(
+        return Join(
             "F",
             relativePath,
             e.Size.ToString(CultureInfo.InvariantCulture),
@@ -84,7 +100,7 @@ internal static class SyncStateFormat
             e.Sha256,
             md5,
             etag is null ? "-" : md5.Length > 0 && etag == md5 ? "=" : ":" + etag,
-            e.Reported ? "r" : "-"));
+            e.Reported ? "r" : "-");
     }
 
     /// <summary>The path and entry of a file's line split into <paramref name="fields"/>.</summary>

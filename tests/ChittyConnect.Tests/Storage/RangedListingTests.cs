@@ -18,7 +18,7 @@ public sealed class RangedListingTests
     // characters escaped in URLs and XML, and U+FF21 (FULLWIDTH A) against a character beyond U+FFFF, which
     // UTF-16 orders the other way round from UTF-8. Beside them 2,200 keys under bulk/, so that ranges hold
     // more than one page of 1,000.
-    private static readonly string[] OddNames =
+    internal static readonly string[] OddNames =
     [
         "a b+c%.txt", "a-b.txt", "a/x.txt", "a0.txt", "naïve café/€.bin", "x=1&y=2;z.txt", "tilde~(1).txt", "UPPER.txt",
         "日本語/ファイル.txt", "\uFF21.txt", "\U0001F600.txt",
@@ -26,10 +26,10 @@ public sealed class RangedListingTests
 
     private const int BulkKeys = 2200;
 
-    private static IEnumerable<string> Names() => OddNames.Concat(Enumerable.Range(0, BulkKeys).Select(i => $"bulk/f{i:0000}.txt"));
+    internal static IEnumerable<string> Names() => OddNames.Concat(Enumerable.Range(0, BulkKeys).Select(i => $"bulk/f{i:0000}.txt"));
 
     // Split point sets, each relative to the prefix ("" is the prefix itself: before every key under it).
-    private static IEnumerable<string[]> SplitSets() =>
+    internal static IEnumerable<string[]> SplitSets() =>
     [
         // One key in the middle: two ranges of more than 1,000 keys each.
         ["bulk/f1100.txt"],
@@ -293,7 +293,7 @@ public sealed class RangedListingTests
         }
     }
 
-    private static IEnumerable<string> Describe(IEnumerable<RemoteObject> listing) => listing.Select(o => $"{o.Key} {o.Size} {o.ETag} {o.LastModified:O}");
+    internal static IEnumerable<string> Describe(IEnumerable<RemoteObject> listing) => listing.Select(o => $"{o.Key} {o.Size} {o.ETag} {o.LastModified:O}");
 
     /// <summary>
     /// Answers ListObjectsV2 as s3rver orders it, walking folders (the keys of "d/" before "d.txt", which key
@@ -301,7 +301,7 @@ public sealed class RangedListingTests
     /// pages of max-keys with a continuation token. A real out-of-order answer whose disorder a page boundary
     /// can hide from a range.
     /// </summary>
-    private sealed class FolderWalkListing(HttpMessageHandler inner) : DelegatingHandler(inner)
+    internal sealed class FolderWalkListing(HttpMessageHandler inner) : DelegatingHandler(inner)
     {
         private static readonly XNamespace S3 = "http://s3.amazonaws.com/doc/2006-03-01/";
 
@@ -363,7 +363,7 @@ public sealed class RangedListingTests
     }
 
     // A folder holding a file of one byte (the name's length) for each '/'-separated name.
-    private sealed class TemporaryTree : IDisposable
+    internal sealed class TemporaryTree : IDisposable
     {
         public TemporaryTree(IEnumerable<string> names)
         {

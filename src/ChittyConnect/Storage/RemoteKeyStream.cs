@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.ExceptionServices;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>
+/// The objects under a prefix one at a time, in the order a listing gives them, with a few pages held at most:
+/// the ranges between split points are listed at once, as <see cref="RangedListing"/> lists them, each range
+/// a page at a time into a buffer of its own that holds <see cref="BufferedPages"/> pages (a range whose buffer
+/// is full asks for no next page until the reader takes one), and read range after range. So memory is a few
+/// pages per range, whatever the number of keys, and the ranges' first pages are listed side by side.
+/// </summary>
+/// <remarks>
+/// Ranged (split points given), the objects are exactly those of <see cref="RangedListing.ListAsync"/>, in key
+/// order (UTF-8 bytes), and a range meeting a key not above the one before it makes <see cref="NextAsync"/>
+/// throw <see cref="RangedListing.OutOfOrderException"/> (where <see cref="RangedListing.ListAsync"/> lists
+/// again in one range: a stream cannot take back what it gave). Without split points the prefix is one range
+/// and the objects come as the store gives them, out of order or not; <see cref="InKeyOrder"/> tells which.
+/// Should a range fail, the others are cancelled and <see cref="NextAsync"/> throws that range's failure.
+/// One reader at a time; dispose it (<c>await using</c>) to stop and await the ranges' listings.
+/// </remarks>
+public sealed class RemoteKeyStream : IAsyncDisposable
+{
+    /// <summary>Pages each range holds ready for the reader (and one more on its way in).</summary>
+    public const int BufferedPages = 4;
+
+    private readonly RangeBuffer[] _ranges;
+    private readonly CancellationTokenSource _cancel;
+    private readonly CancellationToken _token;
+    private Exception? _failure;
+    private int _current;
+    private IReadOnlyList<RemoteObject>? _page;
+    private int _index;
+    private bool _inKeyOrder = true;
+    private bool _ended;
+    private bool _disposed;
+
+    private RemoteKeyStream(int ranges, CancellationToken cancellationToken)
+    {
+        _ranges = new RangeBuffer[ranges];
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _token = cancellationToken;
+    }
+
+    /// <summary>
+    /// Starts listing <paramref name="prefix"/> in the ranges between <paramref name="splitAfter"/> (full keys,
+    /// ascending in key order; none: one range), all at once.
+    /// </summary>
+    /// <exception cref="ArgumentException">The split points are not in strictly ascending key order (no request is made).</exception>
+    /// <exception cref="NotSupportedException">
+    /// The store cannot list page by page: an encrypted prefix, whose plaintext names are not in key order, is listed whole.
+    /// </exception>
+    public static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
+    {
+        if (store is not R2ObjectStore pages)
+        {
+            throw new NotSupportedException($"A {store.GetType().Name} cannot list page by page; list it whole with ListAsync.");
+        }
+
+        var bounds = RangedListing.RangesOf(splitAfter);
+        var stream = new RemoteKeyStream(bounds.Length, cancellationToken);
+        for (var r = 0; r < bounds.Length; r++)
+        {
+            var range = new RangeBuffer();
+            stream._ranges[r] = range;
+            range.Listing = stream.ListAsync(pages, prefix, bounds[r].StartAfter, bounds[r].Last, range);
+        }
+
+        return stream;
+    }
+
+    /// <summary>The ranges listed at once: one more than the split points.</summary>
+    public int Ranges => _ranges.Length;
+
+    /// <summary>
+    /// Whether every key the stream read came in key order (always so for a ranged stream, which throws
+    /// otherwise): what the next listing of the prefix is to be given. Known once <see cref="NextAsync"/> gave null.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stream has not reached its end.</exception>
+    public bool InKeyOrder => _ended ? _inKeyOrder : throw new InvalidOperationException("Whether the keys came in key order is known at the end of the stream.");
+
+    /// <summary>The next object; null at the end.</summary>
+    /// <exception cref="RangedListing.OutOfOrderException">A range (of several) met a key out of key order.</exception>
+    /// <exception cref="OperationCanceledException">The token given to <see cref="Open"/> was cancelled.</exception>
+    public ValueTask<RemoteObject?> NextAsync()
+    {
+        _token.ThrowIfCancellationRequested();
+        if (_page is not null && _index < _page.Count)
+        {
+            return new ValueTask<RemoteObject?>(_page[_index++]);
+        }
+
+        return NextPageAsync();
+    }
+
+    /// <summary>Cancels the ranges' listings and waits for them to end.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _cancel.Cancel();
+        foreach (var range in _ranges)
+        {
+            try
+            {
+                await range.Listing.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Cancelled, or failed: what the reader was to know it learnt from NextAsync.
+            }
+        }
+
+        _cancel.Dispose();
+    }
+
+    private async ValueTask<RemoteObject?> NextPageAsync()
+    {
+        _page = null;
+        while (_current < _ranges.Length)
+        {
+            var range = _ranges[_current];
+            var page = await range.TakeAsync(_token).ConfigureAwait(false);
+            ThrowFailure();
+            if (page is null)
+            {
+                _inKeyOrder &= await range.Listing.ConfigureAwait(false);
+                _current++;
+                continue;
+            }
+
+            _page = page;
+            _index = 1;
+            return page[0];
+        }
+
+        _ended = true;
+        return null;
+    }
+
+    // The range that failed first, not one that its failure cancelled: as soon as it is known, so a reader still
+    // in an earlier range stops there.
+    private void ThrowFailure()
+    {
+        if (Volatile.Read(ref _failure) is { } failure)
+        {
+            ExceptionDispatchInfo.Capture(failure).Throw();
+        }
+    }
+
+    private async Task<bool> ListAsync(R2ObjectStore store, string prefix, string? startAfter, string? last, RangeBuffer range)
+    {
+        try
+        {
+            return await store.ListRangeAsync(prefix, startAfter, last, page => range.AddAsync(page, _cancel.Token), _cancel.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (ex is not OperationCanceledException)
+            {
+                Interlocked.CompareExchange(ref _failure, ex, null);
+            }
+
+            _cancel.Cancel();
+            throw;
+        }
+        finally
+        {
+            range.Complete();
+        }
+    }
+
+    // One range's pages between its listing and the reader: at most BufferedPages of them, in order, then the end.
+    private sealed class RangeBuffer
+    {
+        private readonly Queue<IReadOnlyList<RemoteObject>> _pages = new();
+        private readonly SemaphoreSlim _room = new(BufferedPages, BufferedPages);
+        private readonly SemaphoreSlim _ready = new(0);
+
+        public Task<bool> Listing { get; set; } = Task.FromResult(true);
+
+        public async Task AddAsync(IReadOnlyList<RemoteObject> page, CancellationToken cancellationToken)
+        {
+            await _room.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_pages)
+            {
+                _pages.Enqueue(page);
+            }
+
+            _ready.Release();
+        }
+
+        // One signal more than the pages: the reader that finds no page behind it has reached the range's end.
+        public void Complete() => _ready.Release();
+
+        public async Task<IReadOnlyList<RemoteObject>?> TakeAsync(CancellationToken cancellationToken)
+        {
+            await _ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_pages)
+            {
+                if (_pages.Count == 0)
+                {
+                    return null;
+                }
+
+                _room.Release();
+                return _pages.Dequeue();
+            }
+        }
+    }
+}
