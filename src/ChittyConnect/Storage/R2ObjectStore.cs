@@ -294,7 +294,10 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     /// <summary>
     /// Downloads <paramref name="key"/> into <paramref name="destination"/> and verifies it: against the ETag
-    /// when it is an MD5, against the sha256 metadata when there is one, and against the length always.
+    /// when it is an MD5, against the sha256 metadata when there is one, and against the length always. Into a
+    /// destination that can seek, a large object whose first chunk comes slowly is fetched as ranges side by side
+    /// (see the ranged download's guarantees); if the object is replaced meanwhile, the destination is cut back
+    /// to where it began and the download starts again.
     /// </summary>
     public Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken) =>
         DownloadAsync(key, destination, progress, contentHashes: true, cancellationToken);
