@@ -103,7 +103,7 @@ public sealed class RangedDownloadTests
     public async Task An_object_replaced_between_its_ranges_is_downloaded_again_from_the_start()
     {
         var replaced = SyncTestContext.RandomBytes(Size - Chunk, 44);
-        var replacer = new ReplaceAtRange(_s3rver, times: 1, _ => replaced);
+        using var replacer = new ReplaceAtRange(_s3rver, times: 1, _ => replaced);
         using var ctx = new SyncTestContext(_s3rver, InRanges, inner => replacer.Wrap(inner));
         replacer.Key = ctx.Prefix + "big.bin";
         RcloneCopy(ctx, SyncTestContext.RandomBytes(Size, 43));
@@ -124,7 +124,7 @@ public sealed class RangedDownloadTests
     [Fact]
     public async Task An_object_replaced_at_every_range_fails_the_download_and_leaves_no_file()
     {
-        var replacer = new ReplaceAtRange(_s3rver, times: int.MaxValue, n => SyncTestContext.RandomBytes(Size, 100 + n));
+        using var replacer = new ReplaceAtRange(_s3rver, times: int.MaxValue, n => SyncTestContext.RandomBytes(Size, 100 + n));
         using var ctx = new SyncTestContext(_s3rver, InRanges, inner => replacer.Wrap(inner));
         replacer.Key = ctx.Prefix + "big.bin";
         RcloneCopy(ctx, SyncTestContext.RandomBytes(Size, 45));
@@ -223,7 +223,7 @@ public sealed class RangedDownloadTests
 
     // Puts a new version of the key (made by next(n) for the n-th time) just before a range after the first
     // goes out, the first <paramref name="times"/> times such a range is asked for.
-    private sealed class ReplaceAtRange(S3rverProcess s3rver, int times, Func<int, byte[]> next)
+    private sealed class ReplaceAtRange(S3rverProcess s3rver, int times, Func<int, byte[]> next) : IDisposable
     {
         private readonly Amazon.S3.AmazonS3Client _raw = s3rver.CreateRawClient();
         private readonly SemaphoreSlim _one = new(1, 1);
@@ -235,6 +235,12 @@ public sealed class RangedDownloadTests
         public int Replaced => _replaced;
 
         public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Handler(inner, this);
+
+        public void Dispose()
+        {
+            _raw.Dispose();
+            _one.Dispose();
+        }
 
         private async Task ReplaceOnceAsync(HttpRequestMessage request)
         {
