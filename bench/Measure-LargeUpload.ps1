@@ -46,6 +46,7 @@ try {
             $watch = [Diagnostics.Stopwatch]::StartNew()
             $partSize = if ($mode -eq 'parts kept') { $store.PartSizeFor($length) } else { 0 }
             $hashes = [ChittyConnect.Hashing.ContentHasher]::HashFileAsync($file, $none, $null, $true, $partSize).GetAwaiter().GetResult()
+            $hashSeconds = $watch.Elapsed.TotalSeconds
             $result = $store.UploadFileAsync($file, "large/$round-$($mode -replace ' ', '-').bin", $hashes.Sha256, $hashes.Md5, [DateTimeOffset]::UtcNow,
                 $null, $null, $none, [NullString]::Value, $null, $hashes.Parts).GetAwaiter().GetResult()
             $watch.Stop()
@@ -53,14 +54,15 @@ try {
             $cpuSeconds = ($process.TotalProcessorTime - $cpu).TotalSeconds
             # Round 0 warms the process up (its first multipart upload) and is not counted.
             $label = if ($round -eq 0) { 'warm-up' } else { "round $round" }
-            Write-Host ("{0} {1,-16}: {2:0.00} s, CPU {3:0.00} s, {4} parts" -f $label, $mode, $watch.Elapsed.TotalSeconds, $cpuSeconds, $result.Parts)
-            if ($round -gt 0) { $figures[$mode].Add([pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Cpu = $cpuSeconds }) }
+            Write-Host ("{0} {1,-16}: {2:0.00} s (hash {3:0.00} s, upload {4:0.00} s), CPU {5:0.00} s, {6} parts" -f $label, $mode, $watch.Elapsed.TotalSeconds,
+                $hashSeconds, ($watch.Elapsed.TotalSeconds - $hashSeconds), $cpuSeconds, $result.Parts)
+            if ($round -gt 0) { $figures[$mode].Add([pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Cpu = $cpuSeconds; Hash = $hashSeconds }) }
         }
     }
     foreach ($mode in 'parts read again', 'parts kept') {
-        $s = @($figures[$mode].Seconds | Sort-Object); $c = @($figures[$mode].Cpu | Sort-Object)
+        $s = @($figures[$mode].Seconds | Sort-Object); $c = @($figures[$mode].Cpu | Sort-Object); $h = @($figures[$mode].Hash | Sort-Object)
         $mid = [int][Math]::Floor(($s.Count - 1) / 2)
-        Write-Host ("{0}: median {1:0.00} s (range {2:0.00}-{3:0.00}), CPU median {4:0.00} s (range {5:0.00}-{6:0.00})" -f $mode, $s[$mid], $s[0], $s[-1], $c[$mid], $c[0], $c[-1])
+        Write-Host ("{0}: median {1:0.00} s (range {2:0.00}-{3:0.00}), hash median {7:0.00} s, CPU median {4:0.00} s (range {5:0.00}-{6:0.00})" -f $mode, $s[$mid], $s[0], $s[-1], $c[$mid], $c[0], $c[-1], $h[$mid])
     }
     Write-Host "uptime: $(uptime)"
 }

@@ -13,7 +13,9 @@
 //   If-None-Match, If-Modified-Since, If-Unmodified-Since; Cloudflare's "Conditional operations" page of the
 //   R2 S3 API): a write whose condition does not hold against the object stored at the key now is refused
 //   with 412 PreconditionFailed and changes nothing. Writes of one key run one at a time, so the condition
-//   checked is the one the write commits over.
+//   checked is the one the write commits over;
+// - GetObject and HeadObject honour If-Match as R2 does (412 PreconditionFailed when the key holds another
+//   version or none), so a download fetched in ranges learns when the object is replaced between them.
 // Everything else is s3rver's.
 const { AsyncLocalStorage } = require('async_hooks');
 const crypto = require('crypto');
@@ -266,11 +268,30 @@ function conditionalWrites(ctx, next) {
   return writeConditions.run(Object.fromEntries(present.map(name => [name, ctx.headers[name]])), next);
 }
 
+// A read's If-Match against the version stored now (s3rver answers If-None-Match and If-Modified-Since itself).
+async function conditionalReads(ctx, next) {
+  const rest = ctx.path.slice(1);
+  const slash = rest.indexOf('/');
+  if (!['GET', 'HEAD'].includes(ctx.method) || slash <= 0 || slash === rest.length - 1 || ctx.headers['if-match'] === undefined) return next();
+  if ('uploadId' in ctx.query || 'uploads' in ctx.query) return next();
+  const bucket = decodeURIComponent(rest.slice(0, slash));
+  const key = decodeURIComponent(rest.slice(slash + 1));
+  if (failedCondition({ 'if-match': ctx.headers['if-match'] }, await storedVersion(ctx.app.store, bucket, key))) {
+    return sendXml(
+      ctx,
+      412,
+      '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>',
+    );
+  }
+  return next();
+}
+
 // Koa composes its middleware when the server starts: ours goes first, before s3rver's router answers 405.
 const run = S3rver.prototype.run;
 S3rver.prototype.run = function (...args) {
   this.middleware.unshift(multipartAnswers);
   this.middleware.unshift(conditionalWrites);
+  this.middleware.unshift(conditionalReads);
   return run.apply(this, args);
 };
 

@@ -164,8 +164,10 @@ public static class ContentHasher
     // MD5 runs at about half SHA-256's speed where the CPU has SHA extensions, so hashing both on one thread
     // takes MD5 + SHA-256; here the reader hashes SHA-256 and hands each chunk to a second thread for MD5,
     // and a large file costs about the MD5 alone. Four pooled 1 MiB buffers go round between the two. With a
-    // partSize, no buffer spans two parts: each thread also hashes the parts with its algorithm, the reader
-    // closing a part's SHA-256 at its last byte and marking the buffer so the MD5 thread closes its MD5.
+    // partSize, no buffer spans two parts, and the work splits by what is hashed rather than by algorithm, so
+    // each thread has one MD5 and one SHA-256 to run (by algorithm, one thread would run both MD5s, the long
+    // pole): the reader hashes the whole file with both, the second thread the parts with both, closing a
+    // part's hashes at the buffer the reader marks as its last.
     private static async Task<ContentHashes> HashOnTwoCoresAsync(Stream stream, CancellationToken cancellationToken, Action<long>? bytesRead, long partSize)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -189,12 +191,20 @@ public static class ContentHasher
             var open = false;
             foreach (var (buffer, count, endsPart) in full.GetConsumingEnumerable(stop.Token))
             {
-                md5.AppendData(buffer, 0, count);
-                partMd5?.AppendData(buffer, 0, count);
-                open = !endsPart;
-                if (endsPart)
+                if (partMd5 is null)
                 {
-                    partMd5s.Add(partMd5!.GetHashAndReset());
+                    md5.AppendData(buffer, 0, count);
+                }
+                else
+                {
+                    partSha!.AppendData(buffer, 0, count);
+                    partMd5.AppendData(buffer, 0, count);
+                    open = !endsPart;
+                    if (endsPart)
+                    {
+                        partShas.Add(ToHex(partSha.GetHashAndReset()));
+                        partMd5s.Add(partMd5.GetHashAndReset());
+                    }
                 }
 
                 free.Add(buffer);
@@ -202,6 +212,7 @@ public static class ContentHasher
 
             if (open && partMd5 is not null)
             {
+                partShas.Add(ToHex(partSha!.GetHashAndReset()));
                 partMd5s.Add(partMd5.GetHashAndReset());
             }
         });
@@ -226,23 +237,21 @@ public static class ContentHasher
                 }
 
                 sha.AppendData(buffer, 0, count);
-                partSha?.AppendData(buffer, 0, count);
+                if (partSize > 0)
+                {
+                    md5.AppendData(buffer, 0, count);
+                }
+
                 partLeft -= count;
                 var endsPart = partLeft == 0;
                 if (endsPart)
                 {
-                    partShas.Add(ToHex(partSha!.GetHashAndReset()));
                     partLeft = partSize;
                 }
 
                 full.Add((buffer, count, endsPart), stop.Token);
                 total += count;
                 bytesRead?.Invoke(count);
-            }
-
-            if (partSha is not null && partLeft != partSize)
-            {
-                partShas.Add(ToHex(partSha.GetHashAndReset()));
             }
 
             full.CompleteAdding();

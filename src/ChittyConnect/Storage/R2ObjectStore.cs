@@ -2,6 +2,7 @@ using System;
 using System.Net;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -173,7 +174,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <paramref name="page"/> returned has finished, so a taker that waits holds the listing back. Returns
     /// whether every key read came in key order. A range with a bound throws
     /// <see cref="RangedListing.OutOfOrderException"/> (before handing on the page) on a key not above the one
-    /// before it; the whole key space in one range hands on every key in whatever order the store gives them.
+    /// before it, or its first key not above <paramref name="startAfter"/>; the whole key space in one range hands on every key in whatever order the store gives them.
     /// A page that says more follow but gives no continuation token, or repeats one already followed, throws
     /// <see cref="ObjectStoreException"/> (code IncompleteListing): a shorter listing would read as deleted objects.
     /// </summary>
@@ -188,9 +189,12 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var request = new ListObjectsV2Request { BucketName = Bucket, Prefix = prefix, MaxKeys = _options.ListPageKeys, Encoding = EncodingType.Url, StartAfter = startAfter };
         // A range stops at its last key, so it holds the right keys only where the store lists in key order: it
         // checks that across its pages and through the page where it ends (RangedListing.OutOfOrderException).
+        // It checks its first key against the key it starts after too: a store that ignores start-after (or
+        // orders it otherwise) would give the range before's keys again, each listed twice.
         // The whole key space in one range reads every key, and says whether they came in key order.
         var ranged = startAfter is not null || last is not null;
-        string? previous = null;
+        var previous = startAfter;
+        var atStart = true;
         var inKeyOrder = true;
         var ended = false;
         while (true)
@@ -206,11 +210,14 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
                     inKeyOrder = false;
                     if (ranged)
                     {
-                        throw new RangedListing.OutOfOrderException(previous, key);
+                        throw atStart
+                            ? RangedListing.OutOfOrderException.BeforeStart(previous, key)
+                            : new RangedListing.OutOfOrderException(previous, key);
                     }
                 }
 
                 previous = key;
+                atStart = false;
                 var beyond = last is null ? -1 : RangedListing.CompareKeys(key, last);
                 if (!ended && beyond <= 0)
                 {
@@ -293,7 +300,10 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
 
     /// <summary>
     /// Downloads <paramref name="key"/> into <paramref name="destination"/> and verifies it: against the ETag
-    /// when it is an MD5, against the sha256 metadata when there is one, and against the length always.
+    /// when it is an MD5, against the sha256 metadata when there is one, and against the length always. Into a
+    /// destination that can seek, a large object whose first chunk comes slowly is fetched as ranges side by side
+    /// (see the ranged download's guarantees); if the object is replaced meanwhile, the destination is cut back
+    /// to where it began and the download starts again.
     /// </summary>
     public Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken) =>
         DownloadAsync(key, destination, progress, contentHashes: true, cancellationToken);
@@ -306,108 +316,178 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// </summary>
     internal async Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, bool contentHashes, CancellationToken cancellationToken)
     {
+        var start = destination.CanSeek ? destination.Position : 0;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DownloadOnceAsync(key, destination, start, progress, contentHashes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ObjectStoreException ex) when (ex.Code == ObjectChangedCode && attempt < ChangedObjectAttempts)
+            {
+                // Only a ranged download, into a destination that can seek, ends this way: what it wrote goes.
+                ChittyLog.Verbose($"'{key}' was replaced while it was downloaded in ranges; downloading it again from the start.");
+                destination.SetLength(start);
+                destination.Position = start;
+            }
+        }
+    }
+
+    private async Task<DownloadResult> DownloadOnceAsync(string key, Stream destination, long start, Action<long>? progress, bool contentHashes, CancellationToken cancellationToken)
+    {
         var slot = await _window.EnterAsync(cancellationToken).ConfigureAwait(false);
+        var holdingSlot = true;
+        void ExitSlot()
+        {
+            if (holdingSlot)
+            {
+                holdingSlot = false;
+                _window.Exit(slot);
+            }
+        }
+
         try
         {
             // The answer's headers are retried like any request; once its body flows into the destination a
-            // failure ends the download (the caller writes to a temporary file and starts over).
+            // failure ends the download (the caller writes to a temporary file and starts over), except in a
+            // ranged download, whose ranges are fetched again on their own.
             using var response = await CallAsync("GET", key, Requests.AddGet,
                 () => S3.GetObjectAsync(new GetObjectRequest { BucketName = Bucket, Key = key }, cancellationToken), cancellationToken).ConfigureAwait(false);
             var info = ToInfo(key, response.ContentLength, response.ETag, response.Metadata, response.LastModified);
             var singlePart = !info.ETag.Contains("-");
-            using var sha = contentHashes || info.Sha256 is not null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-            using var md5 = contentHashes || info.ContentMd5 is not null || singlePart ? IncrementalHash.CreateHash(HashAlgorithmName.MD5) : null;
-            // Pooled: a sync of many small objects would otherwise allocate this for each of them.
-            var buffer = ArrayPool<byte>.Shared.Rent(81920);
-            long total = 0;
-            try
+            using var hashes = new ReceivedHashes(
+                sha256: contentHashes || info.Sha256 is not null,
+                md5: contentHashes || info.ContentMd5 is not null || singlePart);
+            long total;
+            using (var body = response.ResponseStream)
             {
-                using (var body = response.ResponseStream)
+                if (!InRanges(info.Size, destination))
                 {
-                    while (true)
+                    total = await ReceiveAsync(key, body, destination, hashes, progress, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // The first chunk by this answer's own stream, timed: the rest follows by it where one stream
+                    // is fast enough, and by ranges side by side where it is not.
+                    var watch = Stopwatch.StartNew();
+                    total = await ReceiveAsync(key, body, destination, hashes, progress, _options.RangedDownloadChunk, cancellationToken).ConfigureAwait(false);
+                    if (OneStreamSuffices(key, total, watch.Elapsed))
                     {
-                        var want = buffer.Length;
-                        if (_limiter is not null)
-                        {
-                            want = BandwidthLimiter.MaxChunk;
-                            await _limiter.WaitAsync(want, cancellationToken).ConfigureAwait(false);
-                        }
-
-                        int read;
-                        try
-                        {
-                            read = await body.ReadAsync(buffer, 0, want, cancellationToken).ConfigureAwait(false);
-                        }
-                        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
-                        {
-                            var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
-                            throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
-                        }
-
-                        if (read == 0)
-                        {
-                            break;
-                        }
-
-                        sha?.AppendData(buffer, 0, read);
-                        md5?.AppendData(buffer, 0, read);
-                        await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
-                        total += read;
-                        progress?.Invoke(read);
+                        total += await ReceiveAsync(key, body, destination, hashes, progress, long.MaxValue, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (total == _options.RangedDownloadChunk)
+                    {
+                        response.Dispose();
+                        ExitSlot();
+                        total += await ReceiveInRangesAsync(key, info, destination, start, hashes, progress, cancellationToken).ConfigureAwait(false);
                     }
                 }
             }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
 
-            var result = new DownloadResult
-            {
-                Info = info,
-                Size = total,
-                Sha256 = sha is null ? string.Empty : ContentHasher.ToHex(sha.GetHashAndReset()),
-                Md5 = md5 is null ? string.Empty : ContentHasher.ToHex(md5.GetHashAndReset()),
-            };
-            if (total != info.Size)
-            {
-                throw new ObjectStoreException($"'{key}': received {total} bytes, expected {info.Size}.", key, "LengthMismatch");
-            }
-
-            if (info.Sha256 is not null && !string.Equals(info.Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
-            {
-                throw new ObjectStoreException($"'{key}': the content's SHA-256 {result.Sha256} is not the {info.Sha256} its metadata records.", key, "Sha256Mismatch");
-            }
-
-            if (singlePart)
-            {
-                if (info.ETag != result.Md5)
-                {
-                    throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not its ETag {info.ETag}.", key, "ETagMismatch");
-                }
-
-                result.VerifiedBy = info.Sha256 is null ? "md5" : "md5+sha256";
-            }
-            else if (info.ContentMd5 is not null)
-            {
-                if (info.ContentMd5 != result.Md5)
-                {
-                    throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not the {info.ContentMd5} its md5chksum metadata records.", key, "Md5Mismatch");
-                }
-
-                result.VerifiedBy = info.Sha256 is null ? "md5chksum" : "md5chksum+sha256";
-            }
-            else
-            {
-                result.VerifiedBy = info.Sha256 is null ? "size" : "sha256";
-            }
-
-            return result;
+            return Verified(key, info, total, hashes);
         }
         finally
         {
-            _window.Exit(slot);
+            ExitSlot();
         }
+    }
+
+    // An answer's body into the destination, hashed as it arrives, to its end or for at most limit bytes.
+    private async Task<long> ReceiveAsync(string key, Stream body, Stream destination, ReceivedHashes hashes, Action<long>? progress, long limit, CancellationToken cancellationToken)
+    {
+        // Pooled: a sync of many small objects would otherwise allocate this for each of them.
+        var buffer = ArrayPool<byte>.Shared.Rent(81920);
+        long total = 0;
+        try
+        {
+            while (total < limit)
+            {
+                var read = await ReadBodyAsync(key, body, buffer, 0, (int)Math.Min(buffer.Length, limit - total), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                hashes.Append(buffer, 0, read);
+                await destination.WriteAsync(buffer, 0, read, cancellationToken).ConfigureAwait(false);
+                total += read;
+                progress?.Invoke(read);
+            }
+
+            return total;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // One read of an answer's body, within the bandwidth limit; a connection that breaks is a NetworkError
+    // (a Timeout when it went idle), so the caller can tell it from the destination's own failures.
+    private async Task<int> ReadBodyAsync(string key, Stream body, byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        if (_limiter is not null)
+        {
+            count = Math.Min(count, BandwidthLimiter.MaxChunk);
+            await _limiter.WaitAsync(count, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await body.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or ObjectDisposedException && !cancellationToken.IsCancellationRequested)
+        {
+            var code = ex is IdleTimeoutException ? "Timeout" : "NetworkError";
+            throw new ObjectStoreException($"The download of '{key}' broke off: {ex.Message}", key, code, 0, ex);
+        }
+    }
+
+    // The received content against what the object says it is: its length, its sha256 metadata, and its
+    // ETag when that is an MD5 or else its md5chksum metadata.
+    private static DownloadResult Verified(string key, RemoteObjectInfo info, long total, ReceivedHashes hashes)
+    {
+        var result = new DownloadResult
+        {
+            Info = info,
+            Size = total,
+            Sha256 = hashes.Sha256(),
+            Md5 = hashes.Md5(),
+        };
+        if (total != info.Size)
+        {
+            throw new ObjectStoreException($"'{key}': received {total} bytes, expected {info.Size}.", key, "LengthMismatch");
+        }
+
+        if (info.Sha256 is not null && !string.Equals(info.Sha256, result.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ObjectStoreException($"'{key}': the content's SHA-256 {result.Sha256} is not the {info.Sha256} its metadata records.", key, "Sha256Mismatch");
+        }
+
+        if (!info.ETag.Contains("-"))
+        {
+            if (info.ETag != result.Md5)
+            {
+                throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not its ETag {info.ETag}.", key, "ETagMismatch");
+            }
+
+            result.VerifiedBy = info.Sha256 is null ? "md5" : "md5+sha256";
+        }
+        else if (info.ContentMd5 is not null)
+        {
+            if (info.ContentMd5 != result.Md5)
+            {
+                throw new ObjectStoreException($"'{key}': the content's MD5 {result.Md5} is not the {info.ContentMd5} its md5chksum metadata records.", key, "Md5Mismatch");
+            }
+
+            result.VerifiedBy = info.Sha256 is null ? "md5chksum" : "md5chksum+sha256";
+        }
+        else
+        {
+            result.VerifiedBy = info.Sha256 is null ? "size" : "sha256";
+        }
+
+        return result;
     }
 
     /// <summary>The object's size, ETag and module metadata; null when there is no such object.</summary>

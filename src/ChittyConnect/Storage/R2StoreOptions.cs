@@ -47,6 +47,26 @@ public sealed class R2StoreOptions
     /// <summary>Files of at least this size are uploaded in parts.</summary>
     public long MultipartThreshold { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Objects of at least this size are downloaded into a file as ranges side by side (see
+    /// <see cref="R2ObjectStore"/>'s ranged download); smaller ones, and every download into a stream that
+    /// cannot seek, take one GET. Tests lower it to reach the ranged path with small objects.
+    /// </summary>
+    internal long RangedDownloadThreshold { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// The rate (bytes a second) at which the object's own answer must bring its first
+    /// <see cref="RangedDownloadChunk"/> for the rest to follow by that one stream; slower, the rest comes by
+    /// ranges side by side. Tests set it out of reach to take the ranges whatever the link.
+    /// </summary>
+    internal double RangedDownloadMinimumRate { get; set; } = 64.0 * 1024 * 1024;
+
+    /// <summary>Ranged GETs of one download in flight at once (each also admitted by the request window).</summary>
+    internal int RangedDownloadStreams { get; set; } = 4;
+
+    /// <summary>Bytes of one ranged GET; one buffer of this size per stream, and one more, is held while a download runs.</summary>
+    internal long RangedDownloadChunk { get; set; } = 8L * 1024 * 1024;
+
     /// <summary>Preferred part size; grown when a file would need more than <see cref="MaximumParts"/> parts.</summary>
     public long PartSize { get; set; } = 16L * 1024 * 1024;
 

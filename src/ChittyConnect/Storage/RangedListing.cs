@@ -203,7 +203,7 @@ public static class RangedListing
 
     /// <summary>
     /// Thrown by a range's listing that met a key not above the one before it (across its pages, and in the
-    /// rest of the page where the range ends): the store does not list in key order, so a range that stops
+    /// rest of the page where the range ends) or not above the key it starts after: the store does not list in key order, so a range that stops
     /// at its last key could miss keys the store lists after it.
     /// </summary>
     public sealed class OutOfOrderException : Exception
@@ -213,6 +213,15 @@ public static class RangedListing
             : base($"The store listed '{key}' after '{previous}': its listing is not in key order.")
         {
         }
+
+        private OutOfOrderException(string message)
+            : base(message)
+        {
+        }
+
+        /// <summary>A store that listed <paramref name="key"/> in a range asked to start after <paramref name="startAfter"/>.</summary>
+        public static OutOfOrderException BeforeStart(string startAfter, string key) =>
+            new($"The store listed '{key}' in a listing that starts after '{startAfter}': it does not start a listing where it is asked to, in key order.");
     }
 
     private sealed class Utf8Order : IComparer<string>

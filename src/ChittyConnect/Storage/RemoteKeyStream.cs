@@ -49,7 +49,9 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// Starts listing <paramref name="prefix"/> in the ranges between <paramref name="splitAfter"/> (full keys,
     /// ascending in key order; none: one range), all at once.
     /// </summary>
-    /// <exception cref="ArgumentException">The split points are not in strictly ascending key order (no request is made).</exception>
+    /// <exception cref="ArgumentException">
+    /// The split points are not in strictly ascending key order, or one is not under the prefix (no request is made).
+    /// </exception>
     /// <exception cref="NotSupportedException">
     /// The store cannot list page by page: an encrypted prefix, whose plaintext names are not in key order, is listed whole.
     /// </exception>
@@ -58,6 +60,14 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         if (store is not R2ObjectStore pages)
         {
             throw new NotSupportedException($"A {store.GetType().Name} cannot list page by page; list it whole with ListAsync.");
+        }
+
+        foreach (var point in splitAfter)
+        {
+            if (!point.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"The split point '{point}' is not a key under the prefix '{prefix}': split points are full keys (the prefix and a relative path).", nameof(splitAfter));
+            }
         }
 
         var bounds = RangedListing.RangesOf(splitAfter);

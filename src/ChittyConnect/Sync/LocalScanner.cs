@@ -223,6 +223,15 @@ internal static class LocalScanner
             return EntryKind.Passed;
         }
 
+        if (entry.Name.IndexOf('\uFFFD') >= 0 && !entry.Exists)
+        {
+            // A name's bytes that are not UTF-8 read as U+FFFD, so the name is not the one on disk: no path made
+            // of it opens the entry (nothing is known of it: it would read as a link), and names that differ only
+            // there would share one key.
+            scan.Errors.Add($"'{Printable(rel)}' was not synced: its name is not valid UTF-8 (shown with U+FFFD where it is not); rename it.");
+            return EntryKind.Passed;
+        }
+
         var isDirectory = entry is DirectoryInfo;
         if (!(isDirectory ? filters.IncludeDirectory(rel) : filters.IncludeFile(rel)))
         {

@@ -260,6 +260,11 @@ internal sealed partial class SyncState
     /// </summary>
     public void Save()
     {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+        }
+
         if (_streamed)
         {
             SaveStreamed();

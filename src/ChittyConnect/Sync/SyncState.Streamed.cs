@@ -54,6 +54,49 @@ internal sealed partial class SyncState
     private StreamWriter? _released;
     private bool _releasedWritten;
 
+    private bool _disposed;
+
+    /// <summary>
+    /// Closes the files a streamed state holds open between calls: the windows' cursor over the state file and
+    /// the file of released changes, which only this state's save merges, so it goes (what it held that a
+    /// checkpoint journaled, the next load replays). Does not save: a run saves first, then disposes, also after
+    /// a failure or a cancellation; <see cref="Save"/> leaves the state to dispose. May be called again; the
+    /// state is not to be used after it (its save and windows throw <see cref="ObjectDisposedException"/>). A
+    /// whole state holds no file open.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_fileGate)
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                _window?.Dispose();
+                _window = null;
+                _windowEnded = true;
+                _released?.Dispose();
+                _released = null;
+                if (_releasedWritten)
+                {
+                    _releasedWritten = false;
+                    try
+                    {
+                        File.Delete(ReleasedPath);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        // Left behind: the next run that releases a change deletes it first, and a save deletes it.
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Why a window's entries ended before the state file did (a damaged file), or null.</summary>
     public string? WindowWarning { get; private set; }
 
@@ -89,6 +132,7 @@ internal sealed partial class SyncState
                 return Spaced(Files.Keys.OrderBy(k => k, RangedListing.KeyOrder), Files.Count, count);
             }
 
+            ThrowIfDisposed();
             if (_oldFile is null || _fileEntries is not > 0)
             {
                 return Array.Empty<string>();
@@ -116,7 +160,16 @@ internal sealed partial class SyncState
 
             if (_oldFile is not null && !_windowEnded)
             {
-                _window ??= OpenCursor();
+                if (_window is null)
+                {
+                    // The first window, or the first after a save: the file from where the last window ended.
+                    _window = OpenCursor();
+                    while (_loadedTo is not null && _window.Peek() is { } loaded && RangedListing.CompareKeys(loaded.Key, _loadedTo) <= 0)
+                    {
+                        _window.Take();
+                    }
+                }
+
                 while (_window.Peek() is { } next && (upTo is null || RangedListing.CompareKeys(next.Key, upTo) <= 0))
                 {
                     _window.Take();
@@ -298,9 +351,18 @@ internal sealed partial class SyncState
 
     private void RequireStreamed()
     {
+        ThrowIfDisposed();
         if (!_streamed)
         {
             throw new InvalidOperationException("The sync state was loaded whole: windows are for a state loaded streamed.");
+        }
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(SyncState), "The sync state was disposed: load it again.");
         }
     }
 
@@ -340,11 +402,10 @@ internal sealed partial class SyncState
                 var released = _releasedWritten;
                 _released?.Dispose();
                 _released = null;
-                // Read by the merge below; on Windows a file open for reading cannot be replaced. The run's
-                // windows are over.
+                // Read by the merge below; on Windows a file open for reading cannot be replaced. Windows after
+                // this save read the new file from the key the last one ended at (LoadWindow).
                 _window?.Dispose();
                 _window = null;
-                _windowEnded = true;
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
                 var entries = 0L;
                 AtomicFile.Write(Path, temp => ConfigDirectory.CreatePrivateFile(temp, 1 << 16), file =>
@@ -363,9 +424,11 @@ internal sealed partial class SyncState
                 _unjournaled.Clear();
                 _changes.Clear();
                 _changed = false;
+                // The changes of keys not yet loaded are in the new file now, for their windows to read; the
+                // released keys stay released (a change of one is kept in memory for the next save).
                 _oldFile = Path;
                 _fileEntries = entries;
-                _releasedTo = null;
+                _windowEnded = _loadedToEnd;
                 _releasedWritten = false;
             }
 

@@ -20,7 +20,7 @@ namespace ChittyConnect.Sync;
 /// journal's entries at load, the paths being moved and the pending uploads - not by the number of files.
 /// </para>
 /// </summary>
-internal sealed partial class SyncState
+internal sealed partial class SyncState : IDisposable
 {
     /// <summary>
     /// 3 is the state in lines (SyncStateFormat); 2 was JSON with the machine that wrote it, converted on first

@@ -8,8 +8,9 @@ namespace ChittyConnect.Sync;
 /// <summary>
 /// A forward-only reader of the entries (the F lines) of a state file in lines, in key order
 /// (<see cref="RangedListing.KeyOrder"/>), each parsed and checked, with its line as written. The header before
-/// the first entry is skipped. A line that cannot be read, a header line among the entries, or a key not above
-/// the one before ends the entries there and <see cref="Damage"/> says why: every reader of one file stops at
+/// the first entry is skipped. A line that cannot be read, a header line among the entries, a key not above
+/// the one before, or an entry beyond the count the header declares ends the entries there and
+/// <see cref="Damage"/> says why: every reader of one file stops at
 /// the same line, so a damaged state loses the entries after it (their files are hashed again, and nothing is
 /// deleted on their strength) and never gains one. Memory: one line. Not thread-safe.
 /// </summary>
@@ -78,6 +79,12 @@ internal sealed class SyncStateCursor : IDisposable
                 }
 
                 _inEntries = true;
+                if (_declared is { } count && _read == count)
+                {
+                    // Grown by something else than a save: what follows the declared entries is not the state's.
+                    return Damaged($"its header says {count} entries, it holds more");
+                }
+
                 var fields = SyncStateFormat.Split(line);
                 if (fields[0] != "F")
                 {

@@ -121,6 +121,20 @@ public sealed class RemoteKeyStreamTests
         }
 
         [Fact]
+        public void Split_points_that_are_not_keys_under_the_prefix_are_refused_before_any_request()
+        {
+            // Relative paths (the state's keys) given as split points would cut the key space outside the prefix:
+            // every key in one range, listed one page after the other, and nothing would say so.
+            using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
+
+            var ex = Assert.Throws<ArgumentException>(() => RemoteKeyStream.Open(store, "p/", ["p/a.txt", "m.txt"], CancellationToken.None));
+
+            Assert.Contains("'m.txt'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("under the prefix 'p/'", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(0, store.Requests.List);
+        }
+
+        [Fact]
         public void An_encrypted_prefix_is_refused_with_the_listing_to_use_instead()
         {
             using var inner = S3rverStores.Create(_lean.Settings(), new R2StoreOptions());
@@ -164,6 +178,34 @@ public sealed class RemoteKeyStreamTests
             Assert.Equal(Describe(flat), Describe(await store.ListAsync(prefix, splits, CancellationToken.None)));
         }
 
+        [Fact]
+        public async Task A_store_that_ignores_start_after_has_the_ranged_stream_throw_and_never_yields_a_key_twice()
+        {
+            // A store (or a proxy) that drops start-after lists every range from the start: the second range's
+            // first keys are the first range's, which a stream that trusted the store would give twice.
+            var names = Enumerable.Range(0, 20).Select(i => $"f{i:000}.txt").ToList();
+            var prefix = Fill(names);
+            using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions { ListPageKeys = 5 }, wrapHandler: inner => new IgnoresStartAfter(inner));
+            string[] splits = [prefix + "f009.txt"];
+
+            await using var stream = RemoteKeyStream.Open(store, prefix, splits, CancellationToken.None);
+            var seen = new List<string>();
+            var ex = await Assert.ThrowsAsync<RangedListing.OutOfOrderException>(async () =>
+            {
+                while (await stream.NextAsync() is { } o)
+                {
+                    seen.Add(o.Key);
+                }
+            });
+
+            Assert.Contains("'" + prefix + "f000.txt'", ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'" + prefix + "f009.txt'", ex.Message, StringComparison.Ordinal);
+            Assert.Equal(seen.Distinct(StringComparer.Ordinal), seen);
+            // The whole listing lists such a store again in one range: each key once.
+            var listed = await store.ListAsync(prefix, splits, CancellationToken.None);
+            Assert.Equal(names.Select(n => prefix + n), listed.Select(o => o.Key));
+        }
+
         private string Fill(IEnumerable<string> names)
         {
             var prefix = NewPrefix();
@@ -171,6 +213,22 @@ public sealed class RemoteKeyStreamTests
             using var cli = new AwsCliTool(_lean.Endpoint);
             cli.Run("s3", "sync", "--only-show-errors", source.Root, $"s3://{_lean.Bucket}/{prefix}");
             return prefix;
+        }
+    }
+
+    // Drops start-after from every listing request, as a store that does not know the parameter does.
+    private sealed class IgnoresStartAfter(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var query = System.Web.HttpUtility.ParseQueryString(request.RequestUri!.Query);
+            if (query["start-after"] is not null)
+            {
+                query.Remove("start-after");
+                request.RequestUri = new UriBuilder(request.RequestUri) { Query = query.ToString() }.Uri;
+            }
+
+            return base.SendAsync(request, cancellationToken);
         }
     }
 

@@ -17,7 +17,18 @@ public sealed class SortedLocalWalkTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("chitty-walk-").FullName;
 
-    public void Dispose() => Directory.Delete(_root, recursive: true);
+    // Names made of raw bytes, which only their bytes remove.
+    private readonly List<(byte[] Path, bool Folder)> _rawNames = new();
+
+    public void Dispose()
+    {
+        foreach (var (path, folder) in _rawNames)
+        {
+            _ = folder ? rmdir(path) : unlink(path);
+        }
+
+        Directory.Delete(_root, recursive: true);
+    }
 
     [Fact]
     public void Files_come_in_the_utf8_byte_order_of_their_paths_a_folder_sorting_as_its_name_and_a_slash()
@@ -105,6 +116,31 @@ public sealed class SortedLocalWalkTests : IDisposable
         }
     }
 
+    [UnixFact]
+    public void Names_that_are_not_UTF8_are_refused_with_an_error_each_and_the_other_files_walked()
+    {
+        // Linux names are bytes: .NET reads 0xFE and 0xFF as U+FFFD, so these two files and the folder would have
+        // one key between them, and no path .NET can open leads to any of them.
+        Write(["a.txt", "b\uFFFD.txt", "z.txt"]);
+        CreateByName("x", 0xFE, ".txt", folder: false);
+        CreateByName("x", 0xFF, ".txt", folder: false);
+        CreateByName("y", 0xFF, string.Empty, folder: true);
+
+        var sink = new LocalScan();
+        var walked = LocalScanner.WalkSorted(_root, FilterRules.Empty, sink, CancellationToken.None).Select(f => f.RelativePath).ToList();
+        var scan = LocalScanner.Scan(_root, FilterRules.Empty, CancellationToken.None);
+
+        // A name that holds U+FFFD as UTF-8 (EF BF BD) is a name like any other.
+        Assert.Equal(["a.txt", "b\uFFFD.txt", "z.txt"], walked);
+        Assert.Equal(walked, scan.Files.Keys.OrderBy(k => k, RangedListing.KeyOrder));
+        Assert.Equal(3, sink.Errors.Count);
+        Assert.All(sink.Errors, e => Assert.Contains("is not valid UTF-8", e, StringComparison.Ordinal));
+        Assert.Contains(sink.Errors, e => e.StartsWith("'y\uFFFD' was not synced", StringComparison.Ordinal));
+        Assert.Equal(sink.Errors.Order(StringComparer.Ordinal), scan.Errors.Order(StringComparer.Ordinal));
+        // Not links: nothing is said of them that is not so.
+        Assert.Empty(sink.Skipped);
+    }
+
     [Fact]
     public void Folders_are_read_as_the_walk_reaches_them_and_one_that_cannot_be_read_is_reported_and_passed()
     {
@@ -141,6 +177,38 @@ public sealed class SortedLocalWalkTests : IDisposable
 
         Assert.Throws<OperationCanceledException>(() => walk.MoveNext());
     }
+
+    // A file or folder in the root named by raw bytes, as a program that does not write UTF-8 names makes it.
+    private void CreateByName(string before, byte raw, string after, bool folder)
+    {
+        var path = new List<byte>(Encoding.UTF8.GetBytes(_root + "/" + before)) { raw };
+        path.AddRange(Encoding.UTF8.GetBytes(after));
+        path.Add(0);
+        var bytes = path.ToArray();
+        // O_WRONLY | O_CREAT (Linux's values), owner read and write.
+        var result = folder ? mkdir(bytes, 0x1C0) : open(bytes, 0x41, 0x180);
+        Assert.True(result >= 0, $"Could not create the name (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+        _rawNames.Add((bytes, folder));
+        if (!folder)
+        {
+            close(result);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int open(byte[] path, int flags, int mode);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mkdir(byte[] path, int mode);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int close(int fd);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int unlink(byte[] path);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int rmdir(byte[] path);
 
     private static string Describe(LocalFile file) => $"{file.RelativePath} {file.Size} {file.LastWriteUtc:O} {file.FullPath}";
 

@@ -322,6 +322,67 @@ public sealed class SyncStateStreamedTests : IDisposable
     }
 
     [Fact]
+    public void A_state_grown_past_its_entries_line_gains_no_entry_streamed_as_whole_it_gains_none()
+    {
+        // Lines appended by something else than a save (another state's tail, a tool that merged two copies):
+        // an entry there would be a file the sync believes both sides held, so a file missing on one side
+        // would read as deleted there.
+        var path = WholeState("state", s_keys);
+        var other = WholeState("other", new[] { "\U0001F601 appended.txt", "\U0001F602 appended.txt" });
+        File.AppendAllLines(path, File.ReadAllLines(other).Where(l => l.StartsWith("F\t", StringComparison.Ordinal)));
+
+        var whole = SyncState.Load(path, Identity, out var warning);
+        Assert.Contains("could not be read", warning);
+        Assert.Empty(whole.Files);
+
+        var streamed = Streamed(path);
+        streamed.LoadWindow(null);
+        Assert.Equal(s_keys.Length, streamed.Files.Count);
+        Assert.Null(streamed.EntryFor("\U0001F601 appended.txt"));
+        Assert.Contains($"says {s_keys.Length} entries", streamed.WindowWarning);
+
+        // Nor does the save's merge copy them.
+        streamed.Forget(ByteOrder(s_keys)[0]);
+        streamed.Save();
+        Assert.Equal(s_keys.Length - 1, StateFileLines.Files(path).Count);
+        Assert.Null(SyncState.Load(path, Identity, out _).EntryFor("\U0001F602 appended.txt"));
+    }
+
+    [Fact]
+    public void A_save_between_windows_leaves_the_later_windows_and_the_journals_changes_to_come()
+    {
+        var path = WholeState("state", s_keys);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        // A change the journal holds for a key of a later window.
+        state.Remember(ordered[250], Entry("journaled"), "etag-j", transferred: true);
+        state.Checkpoint();
+        state = Streamed(path);
+
+        state.LoadWindow(ordered[99]);
+        state.Remember(ordered[5], Entry("first window"), "etag-1", transferred: true);
+        state.Release(ordered[99], Array.Empty<string>());
+        state.Save();
+
+        state.LoadWindow(ordered[199]);
+        Assert.Equal(ordered.Skip(100).Take(100).Order(StringComparer.Ordinal), state.Entries().Select(e => e.RelativePath));
+        // A path of a released window, gone from both sides since: forgotten all the same.
+        state.Forget(ordered[7]);
+        state.Release(ordered[199], Array.Empty<string>());
+        state.LoadWindow(null);
+        Assert.Equal(ordered.Skip(200).Order(StringComparer.Ordinal), state.Entries().Select(e => e.RelativePath));
+        Assert.Equal(Entry("journaled").Sha256, state.EntryFor(ordered[250])!.Sha256);
+        state.Save();
+        state.Dispose();
+
+        var saved = StateFileLines.Files(path);
+        Assert.Equal(s_keys.Length - 1, saved.Count);
+        Assert.False(saved.ContainsKey(ordered[7]));
+        Assert.Equal(Entry("first window").Sha256, saved[ordered[5]].Sha256);
+        Assert.Equal(Entry("journaled").Sha256, saved[ordered[250]].Sha256);
+    }
+
+    [Fact]
     public void Keys_are_read_and_written_in_the_listings_order_of_UTF8_bytes()
     {
         var path = WholeState("state", s_keys);
@@ -380,6 +441,102 @@ public sealed class SyncStateStreamedTests : IDisposable
         Assert.Equal(s_keys.Length - 10, saved.Count);
         Assert.All(Enumerable.Range(10, 10), i => Assert.DoesNotContain($"d00/f{i:D2}.bin", saved));
         Assert.Equal(new[] { "d05/f00.bin-moving" }, StateFileLines.Records(path, "M").Select(f => f[1]));
+    }
+
+    [Fact]
+    public void Dispose_closes_the_state_file_and_the_released_changes_mid_run_and_the_journal_recovers_the_run()
+    {
+        var path = WholeState("state", s_keys);
+        var before = File.ReadAllBytes(path);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        state.LoadWindow(ordered[99]);
+        state.Remember(ordered[0], Entry("done"), "etag", transferred: true);
+        state.Checkpoint();
+        state.Release(ordered[99], Array.Empty<string>());
+        // Mid-run: the windows' cursor is on the state file, the released change is in its file.
+        Assert.NotEmpty(OpenHandlesTo(path));
+        Assert.NotEmpty(OpenHandlesTo(state.ReleasedPath));
+
+        // A run that failed before its save: disposed, not saved.
+        state.Dispose();
+        state.Dispose();
+
+        Assert.Empty(OpenHandlesTo(path));
+        Assert.Empty(OpenHandlesTo(state.ReleasedPath));
+        Assert.False(File.Exists(state.ReleasedPath));
+        Assert.Throws<ObjectDisposedException>(() => state.Save());
+        Assert.Throws<ObjectDisposedException>(() => state.LoadWindow(null));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        var next = Streamed(path);
+        next.LoadWindow(null);
+        Assert.Equal(Entry("done").Sha256, next.EntryFor(ordered[0])!.Sha256);
+        next.Dispose();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_saved_state_disposes_with_no_file_left_open(bool changed)
+    {
+        var path = WholeState("state", s_keys);
+        var ordered = ByteOrder(s_keys);
+        var state = Streamed(path);
+        state.LoadWindow(ordered[149]);
+        if (changed)
+        {
+            state.Forget(ordered[3]);
+            state.Release(ordered[149], Array.Empty<string>());
+        }
+
+        state.Save();
+        state.Dispose();
+        state.Dispose();
+
+        Assert.Empty(OpenHandlesTo(path));
+        Assert.Empty(OpenHandlesTo(state.ReleasedPath));
+        Assert.False(File.Exists(state.ReleasedPath));
+        Assert.Equal(changed ? s_keys.Length - 1 : s_keys.Length, StateFileLines.Files(path).Count);
+    }
+
+    // The handles this process holds open on path (Linux's /proc; elsewhere whether an exclusive open fails).
+    private static List<string> OpenHandlesTo(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists("/proc/self/fd"))
+        {
+            var open = new List<string>();
+            foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+            {
+                try
+                {
+                    if (new FileInfo(fd).LinkTarget is { } target && (target == full || target == full + " (deleted)"))
+                    {
+                        open.Add(target);
+                    }
+                }
+                catch (IOException)
+                {
+                    // A descriptor closed while the folder was read.
+                }
+            }
+
+            return open;
+        }
+
+        try
+        {
+            using var exclusive = new FileStream(full, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return new List<string>();
+        }
+        catch (FileNotFoundException)
+        {
+            return new List<string>();
+        }
+        catch (IOException)
+        {
+            return new List<string> { full };
+        }
     }
 
     private SyncState Streamed(string path)
