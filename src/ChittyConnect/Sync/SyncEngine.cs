@@ -128,6 +128,9 @@ public sealed class SyncEngine
         // Read a window at a time where the run may be streamed (the header and the journal now), else whole.
         void LoadState(bool streamed)
         {
+            // A state read a window at a time holds its file open: closed before the file is read again (a run
+            // planned again whole), so that its save can replace the file on Windows too.
+            run.State?.Dispose();
             run.State = SyncState.Load(statePath, identity, out var warning, md5Optional: run.Crypt is not null, streamed: streamed);
             run.StateStreamed = streamed;
             if (warning is not null && warning != run.Summary.StateWarning)
@@ -176,6 +179,7 @@ public sealed class SyncEngine
             var moved = summary.BytesUploaded + summary.BytesDownloaded;
             summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
             LastSummary = summary;
+            run.State.Dispose();
         }
 
         return run.Summary;
