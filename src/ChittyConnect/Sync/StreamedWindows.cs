@@ -203,14 +203,17 @@ internal sealed class StreamedWindows : ISyncWindowSource
             }
             else if (_after is null || RangedListing.CompareKeys(rel, _after) > 0)
             {
-                // A window still to come: its place among the keys read ahead.
-                var at = _remote.FindIndex(o => RangedListing.CompareKeys(o.RelativeKey!, rel) > 0);
-                _remote.Insert(at < 0 ? _remote.Count : at, selected);
-            }
-            else if (!_firstRun)
-            {
-                // Its window was planned as if the object were gone, which the state would take for a delete.
-                throw new ListAgainException($"'{listed.Key}' was listed after keys that come after it in key order: planning '{_run.Store.Bucket}/{_run.Prefix}' again whole.");
+                // A window still to come: its place among the keys read ahead. A store that pages after the last
+                // key it gave (s3rver) gives a key it listed out of key order again: the later answer stands.
+                var at = _remote.FindIndex(o => RangedListing.CompareKeys(o.RelativeKey!, rel) >= 0);
+                if (at >= 0 && RangedListing.CompareKeys(_remote[at].RelativeKey!, rel) == 0)
+                {
+                    _remote[at] = selected;
+                }
+                else
+                {
+                    _remote.Insert(at < 0 ? _remote.Count : at, selected);
+                }
             }
             else if (!_firstRun)
             {
@@ -219,6 +222,7 @@ internal sealed class StreamedWindows : ISyncWindowSource
             }
             else
             {
+                _late.RemoveAll(o => o.Key == selected.Key);
                 _late.Add(selected);
             }
         }

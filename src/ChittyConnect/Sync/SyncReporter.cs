@@ -40,7 +40,12 @@ internal sealed class SyncReporter
         {
             if (Sends && agreed.Count > 0)
             {
-                _due.AddRange(_run.State.Unreported(agreed));
+                // A path decided again in the same run (a key the store listed twice, planned again after the
+                // windows) is reported once, with what was decided last.
+                var unreported = _run.State.Unreported(agreed).ToList();
+                var again = new HashSet<string>(unreported.Select(u => u.RelativePath), System.StringComparer.Ordinal);
+                _due.RemoveAll(d => again.Contains(d.RelativePath));
+                _due.AddRange(unreported);
             }
         }
     }
