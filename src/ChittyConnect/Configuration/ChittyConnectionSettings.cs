@@ -229,6 +229,9 @@ public static class EnvironmentNames
     /// <summary>Overrides where profiles and sync state live (tests, portable installs).</summary>
     public const string ConfigDirectory = "CHITTY_CONFIG_DIR";
 
+    /// <summary>How many keys of each side a sync plans at once (read once per process; the tests plan in windows of 2).</summary>
+    public const string SyncWindowKeys = "CHITTY_SYNC_WINDOW_KEYS";
+
     /// <summary>Overrides where this machine's own data lives: the sync state (wins over CHITTY_CONFIG_DIR for it).</summary>
     public const string StateDirectory = "CHITTY_STATE_DIR";
 

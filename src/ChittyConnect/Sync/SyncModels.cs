@@ -234,13 +234,13 @@ public sealed class SyncOptions
 
     /// <summary>
     /// How many keys of each side a window of a windowed run plans at once (<see cref="SyncWindows"/>): the
-    /// environment variable CHITTY_SYNC_WINDOW_KEYS, read once (so that the tests can plan in windows of 2
+    /// environment variable <see cref="Configuration.EnvironmentNames.SyncWindowKeys"/>, read once (so that the tests can plan in windows of 2
     /// keys), else <see cref="DefaultWindowKeys"/>. 0 plans every run whole, in one window (the tests' reference).
     /// </summary>
     internal int WindowKeys { get; set; } = WindowKeysOfEnvironment;
 
     private static readonly int WindowKeysOfEnvironment =
-        int.TryParse(Environment.GetEnvironmentVariable("CHITTY_SYNC_WINDOW_KEYS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var keys) && keys > 0
+        int.TryParse(Environment.GetEnvironmentVariable(Configuration.EnvironmentNames.SyncWindowKeys), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var keys) && keys > 0
             ? keys
             : DefaultWindowKeys;
 }
