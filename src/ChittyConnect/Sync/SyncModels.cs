@@ -229,8 +229,13 @@ public sealed class SyncOptions
     /// <summary>Files at least this large get their own progress record.</summary>
     public long LargeTransferThreshold { get; set; } = 8L * 1024 * 1024;
 
-    /// <summary>Default of <see cref="WindowKeys"/>: a window's files, objects and state entries are a few MB.</summary>
-    internal const int DefaultWindowKeys = 5000;
+    /// <summary>
+    /// Default of <see cref="WindowKeys"/>: a window's files, objects and state entries are about a MB, and die
+    /// before the collector has promoted many of them to the generation it collects least often (larger windows
+    /// leave more garbage there between its collections, which is what a long run's peak memory is made of);
+    /// a window still fills the transfers in flight many times over.
+    /// </summary>
+    internal const int DefaultWindowKeys = 1000;
 
     /// <summary>
     /// How many keys of each side a window of a windowed run plans at once (<see cref="SyncWindows"/>): the
