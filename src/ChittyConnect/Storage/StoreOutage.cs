@@ -25,12 +25,25 @@ namespace ChittyConnect.Storage;
 internal sealed class StoreOutage
 {
     private readonly TimeSpan _timeout;
-    private readonly RetryPolicy _backoff = new() { MaxAttempts = null, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(5), Jitter = 0.5 };
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly RetryPolicy _backoff;
+    private readonly Func<TimeSpan> _now;
+    private readonly Func<TimeSpan, CancellationToken, Task> _sleep;
     private readonly object _gate = new();
     private TimeSpan? _downSince;
 
-    public StoreOutage(TimeSpan timeout) => _timeout = timeout;
+    public StoreOutage(TimeSpan timeout)
+        : this(timeout, Monotonic(), Task.Delay, null)
+    {
+    }
+
+    /// <summary>Tests give the clock, the sleep and the jitter, so that the schedule of tries is exact.</summary>
+    internal StoreOutage(TimeSpan timeout, Func<TimeSpan> now, Func<TimeSpan, CancellationToken, Task> sleep, Random? jitter)
+    {
+        _timeout = timeout;
+        _now = now;
+        _sleep = sleep;
+        _backoff = new RetryPolicy(jitter) { MaxAttempts = null, BaseDelay = TimeSpan.FromMilliseconds(500), MaxDelay = TimeSpan.FromSeconds(5), Jitter = 0.5 };
+    }
 
     /// <summary>
     /// Whether <paramref name="failure"/> says the store is unreachable or failing for now, rather than refusing the
@@ -66,9 +79,15 @@ internal sealed class StoreOutage
                 }
 
                 ChittyLog.Verbose($"{ex.Message}; the store has been failing for {(_timeout - remaining).TotalSeconds:0.0} s of the {_timeout.TotalSeconds:0} s waited out, tried again in {delay.TotalSeconds:0.0} s.");
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await _sleep(delay, cancellationToken).ConfigureAwait(false);
             }
         }
+    }
+
+    private static Func<TimeSpan> Monotonic()
+    {
+        var clock = Stopwatch.StartNew();
+        return () => clock.Elapsed;
     }
 
     // Starts the outage's clock at its first failure; null once the outage has lasted the timeout.
@@ -76,7 +95,7 @@ internal sealed class StoreOutage
     {
         lock (_gate)
         {
-            var now = _clock.Elapsed;
+            var now = _now();
             _downSince ??= now;
             var remaining = _timeout - (now - _downSince.Value);
             return remaining > TimeSpan.Zero ? remaining : null;

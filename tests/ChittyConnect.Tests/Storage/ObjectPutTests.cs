@@ -113,10 +113,11 @@ public sealed class ObjectPutTests
         var ex = await Assert.ThrowsAsync<ObjectStoreException>(() => ctx.Store.UploadFileAsync(path, ctx.Prefix + "u.txt",
             SyncTestContext.Sha256(Encoding.UTF8.GetBytes("unavailable")), null, DateTimeOffset.UtcNow, null, null, CancellationToken.None));
 
-        // Tried again and again for the 2 s (backoff from 0.5 s: 3 to 5 tries), then given up, with the store's last word.
+        // Tried again for the 2 s, then given up, with the store's last word. The exact schedule is StoreOutageScheduleTests';
+        // here a busy machine may fit fewer tries in the 2 s, never more than the shortest waits allow (5), and never give up sooner.
         Assert.Equal("ServiceUnavailable", ex.Code);
-        Assert.InRange(watch.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
-        Assert.InRange(faults.Puts, 3, 6);
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(2), $"gave up after {watch.Elapsed}");
+        Assert.InRange(faults.Puts, 2, 5);
 
         // The outage is the store's: once it lasted the timeout, the next request fails at its first failure.
         faults.Restart(int.MaxValue);
