@@ -163,7 +163,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// </summary>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null, PartHashes? parts = null)
+        WriteCondition? condition = null, PartHashes? parts = null, Action? multipartCreating = null)
     {
         var objectKey = ObjectKeyFor(key);
         var plainSize = new FileInfo(path).Length;
@@ -175,7 +175,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
             using var content = new EncryptedUploadContent(path, _key, Environment.ProcessorCount + 2);
             var progressOfPlain = progress is null ? null : new PlainProgress(plainSize, progress);
             var sent = await _inner.UploadContentAsync(content, objectKey, sha256: null, modified,
-                progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken, condition).ConfigureAwait(false);
+                progressOfPlain is null ? null : progressOfPlain.Add, multipartStarted, cancellationToken, condition, multipartCreating).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, sent.Size, sent.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = sent.ETag, Size = sent.Size, Parts = sent.Parts };
         }
@@ -194,7 +194,7 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
 
             var scaled = progress is null ? null : new PlainProgress(plainLength, progress);
             var result = await _inner.UploadFileAsync(staged, objectKey, cipherSha256, cipherMd5, modified,
-                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken, resumableUpload, condition).ConfigureAwait(false);
+                scaled is null ? null : scaled.Add, multipartStarted, cancellationToken, resumableUpload, condition, multipartCreating: multipartCreating).ConfigureAwait(false);
             _listed[key] = new RemoteObject(objectKey, result.Size, result.ETag, DateTimeOffset.UtcNow);
             return new UploadResult { Key = objectKey, ETag = result.ETag, Size = result.Size, Parts = result.Parts };
         }
@@ -307,6 +307,10 @@ public sealed class EncryptedObjectStore : IObjectStore, IDisposable
     /// <inheritdoc />
     public Task<bool> AbortUploadAsync(string key, string uploadId, CancellationToken cancellationToken) =>
         _inner.AbortUploadAsync(ObjectKeyFor(key), uploadId, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<int?> AbortUploadsBegunSinceAsync(string key, DateTimeOffset since, IReadOnlyCollection<string> keep, CancellationToken cancellationToken) =>
+        _inner.AbortUploadsBegunSinceAsync(ObjectKeyFor(key), since, keep, cancellationToken);
 
     /// <inheritdoc />
     public void Dispose() => _names.Dispose();

@@ -45,7 +45,16 @@ public interface IObjectStore
     /// </summary>
     Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null, Hashing.PartHashes? parts = null);
+        WriteCondition? condition = null, Hashing.PartHashes? parts = null, Action? multipartCreating = null);
+
+    /// <summary>
+    /// Aborts the multipart uploads of exactly <paramref name="key"/> that the store dates from 15 minutes before
+    /// <paramref name="since"/> on (the clock difference SigV4 lets a store accept), but those in
+    /// <paramref name="keep"/>: the uploads a CreateMultipartUpload sent at <paramref name="since"/> may have made
+    /// whose id never reached the caller. Returns how many it aborted, or null when it cannot know that none is
+    /// left (the listing failed or was cut short, an abort failed).
+    /// </summary>
+    Task<int?> AbortUploadsBegunSinceAsync(string key, DateTimeOffset since, IReadOnlyCollection<string> keep, CancellationToken cancellationToken);
 
     /// <summary>Downloads <paramref name="key"/> into <paramref name="destination"/>, verified.</summary>
     Task<DownloadResult> DownloadAsync(string key, Stream destination, Action<long>? progress, CancellationToken cancellationToken);

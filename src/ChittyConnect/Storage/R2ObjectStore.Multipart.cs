@@ -25,18 +25,18 @@ public sealed partial class R2ObjectStore
     /// again and ContentChanged is thrown. A <paramref name="condition"/> holds as on <see cref="UploadFileAsync"/>.
     /// </summary>
     internal async Task<UploadResult> UploadContentAsync(UploadContent content, string key, string? sha256, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, WriteCondition? condition = null)
+        Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, WriteCondition? condition = null, Action? multipartCreating = null)
     {
         EnsureSafeKey(key);
         var result = content.Length < _options.MultipartThreshold
             ? await PutContentAsync(content, key, sha256, modified, condition, progress, cancellationToken).ConfigureAwait(false)
-            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, null, condition, cancellationToken).ConfigureAwait(false);
+            : await UploadMultipartAsync(content, key, sha256, md5: null, modified, progress, multipartStarted, multipartCreating, null, condition, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;
     }
 
     private async Task<UploadResult> UploadMultipartAsync(UploadContent content, string key, string? sha256, string? md5, DateTimeOffset modified,
-        Action<long>? progress, Action<string>? multipartStarted, string? resumableUpload, WriteCondition? condition, CancellationToken cancellationToken)
+        Action<long>? progress, Action<string>? multipartStarted, Action? multipartCreating, string? resumableUpload, WriteCondition? condition, CancellationToken cancellationToken)
     {
         var length = content.Length;
         var partSize = PartSizeFor(length);
@@ -48,6 +48,7 @@ public sealed partial class R2ObjectStore
             : await ResumeAsync(content, key, resumableUpload, partSize, etags, partMd5s, progress, cancellationToken).ConfigureAwait(false);
         if (uploadId is null)
         {
+            multipartCreating?.Invoke();
             uploadId = await CreateMultipartAsync(key, sha256, md5, modified, resumableUpload, condition, cancellationToken).ConfigureAwait(false);
             multipartStarted?.Invoke(uploadId);
         }
@@ -166,30 +167,47 @@ public sealed partial class R2ObjectStore
             : created.UploadId;
     }
 
-    // A CreateMultipartUpload whose answer was lost may have created an upload whose id nobody knows: the
-    // uploads of exactly this key that the store dates from the lost request on, but the one being resumed,
-    // are aborted. The window opens 15 minutes early, the clock difference SigV4 lets a store accept, and no
-    // earlier, so another device's upload of the same key is spared unless it began in that window too.
-    // Returns whether every such upload is known to be gone (the listing was complete and each abort answered).
+    /// <inheritdoc />
+    /// <remarks>
+    /// Another device's upload of the same key is spared unless it began in that window too; it then fails at its
+    /// next part and is sent again whole.
+    /// </remarks>
+    public async Task<int?> AbortUploadsBegunSinceAsync(string key, DateTimeOffset since, IReadOnlyCollection<string> keep, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
+            var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var from = since.AddMinutes(-15);
+            var aborted = 0;
+            foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
+            {
+                if (upload.Key == key && !keep.Contains(upload.UploadId) && (ToOffset(upload.Initiated) is not { } initiated || initiated >= from)
+                    && await AbortUploadAsync(key, upload.UploadId, cancellationToken).ConfigureAwait(false))
+                {
+                    aborted++;
+                }
+            }
+
+            return listing.IsTruncated == true ? null : aborted;
+        }
+        catch (ObjectStoreException ex)
+        {
+            ChittyLog.Debug($"Could not look for the uploads of '{key}' a lost answer may have left: {ex.Message}");
+            return null;
+        }
+    }
+
+    // The uploads a CreateMultipartUpload whose answer was lost may have made, but the one being resumed, are
+    // aborted; returns whether every such upload is known to be gone.
     private async Task<bool> AbortOrphansAsync(string key, string? keep, DateTimeOffset sent)
     {
         using var cleanup = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
-            var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cleanup.Token), cleanup.Token).ConfigureAwait(false);
-            var since = sent.AddMinutes(-15);
-            foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
-            {
-                if (upload.Key == key && upload.UploadId != keep && (ToOffset(upload.Initiated) is not { } initiated || initiated >= since))
-                {
-                    await AbortUploadAsync(key, upload.UploadId, cleanup.Token).ConfigureAwait(false);
-                }
-            }
-
-            return listing.IsTruncated != true;
+            return await AbortUploadsBegunSinceAsync(key, sent, keep is null ? Array.Empty<string>() : new[] { keep }, cleanup.Token).ConfigureAwait(false) is not null;
         }
-        catch (Exception ex) when (ex is ObjectStoreException or OperationCanceledException)
+        catch (OperationCanceledException ex)
         {
             ChittyLog.Debug($"Could not look for an upload of '{key}' left by a lost answer: {ex.Message}");
             return false;

@@ -284,15 +284,20 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// <see cref="PartSizeFor"/>): a multipart upload then reads the file only to send
     /// it. Without them, or for another part size, the parts are hashed by a read of their own.
     /// </param>
+    /// <param name="multipartCreating">
+    /// Called just before a CreateMultipartUpload is sent, so that the caller can note (durably) that an upload may
+    /// exist before its id is known: a crash between the store's answer and <paramref name="multipartStarted"/>
+    /// leaves an upload only <see cref="AbortUploadsBegunSinceAsync"/> can find.
+    /// </param>
     public async Task<UploadResult> UploadFileAsync(string path, string key, string sha256, string? md5, DateTimeOffset modified,
         Action<long>? progress, Action<string>? multipartStarted, CancellationToken cancellationToken, string? resumableUpload = null,
-        WriteCondition? condition = null, PartHashes? parts = null)
+        WriteCondition? condition = null, PartHashes? parts = null, Action? multipartCreating = null)
     {
         EnsureSafeKey(key);
         using var content = new FileUploadContent(path, parts, _openFile);
         var length = content.Length;
         var result = length >= _options.MultipartThreshold && length > 0
-            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
+            ? await UploadMultipartAsync(content, key, sha256, string.IsNullOrEmpty(md5) ? null : md5, modified, progress, multipartStarted, multipartCreating, resumableUpload, condition, cancellationToken).ConfigureAwait(false)
             : await PutAsync(content, key, sha256, md5, modified, condition, progress, cancellationToken).ConfigureAwait(false);
         await DiscardIfChangedAsync(content, key).ConfigureAwait(false);
         return result;

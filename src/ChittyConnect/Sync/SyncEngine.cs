@@ -307,6 +307,7 @@ public sealed class SyncEngine
         if (whole)
         {
             await AbortUnwantedUploadsAsync(run).ConfigureAwait(false);
+            await AbortUnnamedUploadsAsync(run).ConfigureAwait(false);
         }
 
         await reporter.ReportAsync().ConfigureAwait(false);
@@ -328,6 +329,23 @@ public sealed class SyncEngine
 
     // What PlansInWindows asks of the run before its state is read.
     private static bool MayStream(SyncRun run) => run.Options.WindowKeys > 0 && run.Store is R2ObjectStore && run.Crypt is null;
+
+    // A CreateMultipartUpload whose upload id no state recorded (a crash right after the store answered, or an
+    // answer that was lost) may have left an upload only its key and date can find: the uploads of that key
+    // begun since it was sent that no state names are aborted; one that cannot be known gone is looked for again
+    // by the next whole run.
+    private static async Task AbortUnnamedUploadsAsync(SyncRun run)
+    {
+        foreach (var creating in run.State.CreatingToSweep())
+        {
+            var known = run.State.PendingUploads.Values.Select(u => u.UploadId).ToList();
+            if (await run.Store.AbortUploadsBegunSinceAsync(creating.Key, creating.Value, known, run.Token).ConfigureAwait(false) is { } aborted)
+            {
+                run.Count(s => s.StaleUploadsAborted += aborted);
+                run.State.SweptCreating(creating.Key);
+            }
+        }
+    }
 
     // A multipart upload an earlier run left behind that this run neither resumed nor began (its file is gone,
     // changed or no longer selected) costs storage until aborted. Uploads this run is resuming stay, also

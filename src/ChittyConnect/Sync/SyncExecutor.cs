@@ -242,7 +242,13 @@ internal sealed class SyncExecutor
                     // A crash from here on leaves parts behind: the next run must know to resume or abort them.
                     CheckpointNow();
                 },
-                Token, uploadId, condition, _run.TakePartHashes(fullPath, hashes.Sha256)).ConfigureAwait(false);
+                Token, uploadId, condition, _run.TakePartHashes(fullPath, hashes.Sha256),
+                () =>
+                {
+                    // On disk before the store can make an upload whose id a crash would keep from the state.
+                    State.NoteCreating(key);
+                    CheckpointNow();
+                }).ConfigureAwait(false);
         }
         catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && started is not null)
         {

@@ -10,7 +10,7 @@ namespace ChittyConnect.Sync;
 // checkpoint of a run (SyncExecutor, every 5 seconds and after each multipart upload is begun) and flushed to
 // disk, so a crash loses nothing a checkpoint had and a checkpoint costs what changed, not the whole folder.
 // Its lines are the state's (SyncStateFormat) after a header naming the target and machine, plus "D path" (a
-// path forgotten) and "Q upload-id" (a pending upload gone), replayed in order over the state by Load (in
+// path forgotten), "Q upload-id" (a pending upload gone) and "J key" (an upload being created swept), replayed in order over the state by Load (in
 // streamed mode into the changes the windows and the save apply). A save writes them into the state and
 // removes the journal. A kill mid-append leaves a torn last line:
 // replay stops at the first line it cannot read.
@@ -149,6 +149,13 @@ internal sealed partial class SyncState
                         break;
                     case "Q" when fields.Length == 2:
                         PendingUploads.Remove(fields[1]);
+                        break;
+                    case "I" when fields.Length == 3:
+                        LoadCreating(fields[1], fields[2]);
+                        break;
+                    case "J" when fields.Length == 2:
+                        UploadsBeingCreated.Remove(fields[1]);
+                        _createdEarlier.Remove(fields[1]);
                         break;
                     default:
                         return;

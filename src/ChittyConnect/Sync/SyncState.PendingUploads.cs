@@ -14,6 +14,18 @@ internal sealed partial class SyncState
     public Dictionary<string, PendingUpload> PendingUploads { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// The keys whose CreateMultipartUpload was sent and whose upload id was not recorded (yet), with when it was
+    /// sent: a crash between the store's answer and <see cref="AddPending"/>, or an answer that was lost, leaves an
+    /// upload no state names, which <see cref="SyncEngine"/> finds by key and date at the end of a whole run and
+    /// aborts. Saved and journaled as "I key unix-ms", and "J key" once swept; held whole in both modes.
+    /// </summary>
+    public Dictionary<string, DateTimeOffset> UploadsBeingCreated { get; } = new(StringComparer.Ordinal);
+
+    // The keys of UploadsBeingCreated this run found in the state: the upload of such a key that this run
+    // records does not tell that the earlier run's is gone, so only a sweep ends them.
+    private readonly HashSet<string> _createdEarlier = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// The multipart uploads recorded as started and not finished that this run neither resumed nor began:
     /// their file is gone, changed or no longer selected, so their parts only cost storage.
     /// </summary>
@@ -44,6 +56,57 @@ internal sealed partial class SyncState
     }
 
     /// <summary>
+    /// Notes that a CreateMultipartUpload of <paramref name="key"/> is about to be sent; the caller checkpoints
+    /// before sending it. A key an earlier run left noted keeps its earlier time.
+    /// </summary>
+    public void NoteCreating(string key)
+    {
+        lock (_gate)
+        {
+            if (!UploadsBeingCreated.ContainsKey(key))
+            {
+                var now = DateTimeOffset.UtcNow;
+                UploadsBeingCreated[key] = now;
+                Journal(SyncStateFormat.Join("I", key, now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        }
+    }
+
+    /// <summary>The keys noted as being created, for the sweep, with the time from which their uploads are suspect.</summary>
+    public IReadOnlyList<KeyValuePair<string, DateTimeOffset>> CreatingToSweep()
+    {
+        lock (_gate)
+        {
+            return UploadsBeingCreated.ToList();
+        }
+    }
+
+    /// <summary>Forgets a key noted as being created, once no upload of it is left that no state names.</summary>
+    public void SweptCreating(string key)
+    {
+        lock (_gate)
+        {
+            if (UploadsBeingCreated.Remove(key))
+            {
+                _createdEarlier.Remove(key);
+                Journal(SyncStateFormat.Join("J", key));
+            }
+        }
+    }
+
+    // Reads an "I" line of the state or its journal (the earlier of two times of one key stands).
+    private void LoadCreating(string key, string unixMs)
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(unixMs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture));
+        if (!UploadsBeingCreated.TryGetValue(key, out var earlier) || at < earlier)
+        {
+            UploadsBeingCreated[key] = at;
+        }
+
+        _createdEarlier.Add(key);
+    }
+
+    /// <summary>
     /// Records a started multipart upload of the content <paramref name="sha256"/>, so the next run can resume
     /// it after a crash; the one it replaces (that could not be resumed) is left to be aborted.
     /// </summary>
@@ -59,6 +122,11 @@ internal sealed partial class SyncState
             _claimed.Add(uploadId);
             PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId, Sha256 = sha256 };
             Journal(SyncStateFormat.Join("P", key, uploadId, sha256));
+            // The upload this run noted is now named; one an earlier run noted may still be out there.
+            if (!_createdEarlier.Contains(key) && UploadsBeingCreated.Remove(key))
+            {
+                Journal(SyncStateFormat.Join("J", key));
+            }
         }
     }
 

@@ -156,6 +156,9 @@ internal sealed partial class SyncState
                 case "M" when fields.Length == 2:
                     _moving.Add(fields[1]);
                     break;
+                case "I" when fields.Length == 3:
+                    LoadCreating(fields[1], fields[2]);
+                    break;
                 case "F":
                     var (rel, entry) = SyncStateFormat.ParseEntry(fields);
                     Files[rel] = Checked(rel, entry, md5Optional);
@@ -364,6 +367,11 @@ internal sealed partial class SyncState
         foreach (var p in PendingUploads.Values)
         {
             w.WriteLine(SyncStateFormat.Join("P", p.Key, p.UploadId, p.Sha256 ?? string.Empty));
+        }
+
+        foreach (var c in UploadsBeingCreated)
+        {
+            w.WriteLine(SyncStateFormat.Join("I", c.Key, c.Value.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
         }
 
         foreach (var m in _moving.OrderBy(m => m, RangedListing.KeyOrder))

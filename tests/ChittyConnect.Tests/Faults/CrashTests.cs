@@ -165,6 +165,8 @@ public sealed class CrashTests : IAsyncLifetime
 
     private static bool IsPut(ProxyRequest r) => r.Method == "PUT" && !r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
 
+    private static bool IsCreate(ProxyRequest r) => r.Method == "POST" && r.PathAndQuery.Contains("?uploads", StringComparison.Ordinal) && !r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
+
     private static bool IsPart(ProxyRequest r) => r.Method == "PUT" && r.PathAndQuery.Contains("uploadId=", StringComparison.Ordinal);
 
     private string StateFile(string local, string prefix) => SyncStateLocation.PathFor(State, local, _stack.S3Proxy.Uri, _s3rver.Bucket, prefix, out _);
@@ -217,6 +219,53 @@ public sealed class CrashTests : IAsyncLifetime
             Assert.Equal(SyncState.CurrentVersion, StateFileLines.Version(StateFile(local, prefix)));
             Assert.False(File.Exists(StateFile(local, prefix) + ".journal"), "a finished run leaves the state whole, with no journal");
             Assert.Empty(StateFileLines.Records(StateFile(local, prefix), "P"));
+        }
+    }
+
+    [Fact]
+    public async Task A_sync_killed_as_the_store_creates_a_multipart_upload_leaves_no_upload_open_once_the_next_run_ends()
+    {
+        var local = Path.Combine(_root, "creating");
+        SyncFaultTests.WriteTree(local, smallFiles: 10, seed: 6);
+        var prefix = "files/crash-" + Guid.NewGuid().ToString("N")[..8] + "/";
+
+        // Killed as its first CreateMultipartUpload reaches the store: the store still makes the upload, and its
+        // id never reaches the client, so no state can name it. What the client wrote before sending it says an
+        // upload of that key may exist.
+        Assert.True(await RunChildAndKillAsync(local, prefix, SyncDirection.Upload, OnRequest(_stack.S3Proxy, 1, IsCreate)));
+        await _stack.S3Proxy.QuietAsync(TimeSpan.FromSeconds(10));
+        var state = LoadState(local, prefix);
+        var named = state.PendingUploads.Keys.ToHashSet(StringComparer.Ordinal);
+        var unnamed = _stack.OpenUploads(prefix).Select(u => u.Split(' ', 2)).Where(u => !named.Contains(u[0])).ToList();
+        Assert.NotEmpty(unnamed);
+        Assert.All(unnamed, u => Assert.Contains(u[1], state.UploadsBeingCreated.Keys));
+
+        var (engine, resources) = InProcessEngine();
+        using (resources)
+        {
+            var options = new SyncOptions { LocalPath = local, Prefix = prefix, StateDirectory = State, Transfers = 4 };
+            var summary = await engine.RunAsync(options, null, null, CancellationToken.None);
+
+            Assert.Equal(0, summary.Errors);
+            Assert.True(summary.StaleUploadsAborted >= unnamed.Count, $"{summary.StaleUploadsAborted} aborted, {unnamed.Count} unnamed");
+            await _stack.AssertMirroredAndReportedAsync(local, prefix);
+            Assert.Empty(_stack.OpenUploads(prefix));
+            // Swept once: the state names no key being created, and the next run looks for nothing.
+            Assert.Empty(StateFileLines.Records(StateFile(local, prefix), "I"));
+            var requests = 0;
+            _stack.S3Proxy.BeforeForward = r =>
+            {
+                if (r.PathAndQuery.Contains("uploads", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref requests);
+                }
+
+                return Task.CompletedTask;
+            };
+            var again = await engine.RunAsync(options, null, null, CancellationToken.None);
+            _stack.S3Proxy.BeforeForward = null;
+            Assert.Equal(0, again.FilesUploaded + again.Errors + again.StaleUploadsAborted);
+            Assert.Equal(0, requests);
         }
     }
 
