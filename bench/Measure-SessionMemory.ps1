@@ -43,8 +43,16 @@ function Get-RssMB {
     [pscustomobject]@{
         Now = [int][regex]::Match($status, 'VmRSS:\s+(\d+)').Groups[1].Value / 1024
         Peak = [int][regex]::Match($status, 'VmHWM:\s+(\d+)').Groups[1].Value / 1024
+        # What the RSS is made of: anonymous memory (the managed heap, native allocations, JIT code, stacks)
+        # and file pages (the runtime's and the assemblies' images).
+        Anon = [int][regex]::Match($status, 'RssAnon:\s+(\d+)').Groups[1].Value / 1024
+        File = [int][regex]::Match($status, 'RssFile:\s+(\d+)').Groups[1].Value / 1024
+        # What the collector holds committed: the heap, its free space and what it keeps for the next allocations.
+        GcCommitted = [int]([GC]::GetGCMemoryInfo().TotalCommittedBytes / 1MB)
     }
 }
+
+function Format-RssParts($rss) { 'anon {0:0} MB, file {1:0} MB, GC committed {2:0} MB' -f $rss.Anon, $rss.File, $rss.GcCommitted }
 
 # -Files files of 1 KiB, 1,000 a folder (d0000/f0000.bin ...), each different (its name at its start).
 function New-ScaleFiles([string] $Path, [int] $Count) {
@@ -88,7 +96,7 @@ try {
     Connect-Chitty -Endpoint http://127.0.0.1:9/ -ApiKey (ConvertTo-SecureString 'bench' -AsPlainText -Force) -ChittyId bench `
         -SessionId bench -R2Endpoint $stack.S3Uri -Bucket $stack.Bucket -R2Credential $stack.S3Credential | Out-Null
     $rss = Get-RssMB
-    '{0,-11} RSS {1,4:0} MB' -f 'before', $rss.Now
+    '{0,-11} RSS {1,4:0} MB ({2})' -f 'before', $rss.Now, (Format-RssParts $rss)
     $calls = @('first sync') + @(1..$NoOps | ForEach-Object { "no-op $_" })
     foreach ($call in $calls) {
         [IO.File]::WriteAllText("/proc/$PID/clear_refs", '5')
@@ -97,7 +105,8 @@ try {
         $peak = (Get-RssMB).Peak
         Start-Sleep -Seconds 2
         $seconds = $summary.Elapsed.TotalSeconds
-        '{0,-11} {1,7:N2} s  peak RSS {2,4:0} MB  idle after {3,4:0} MB (managed heap {4,4:0} MB)  load {5}' -f $call, $seconds, $peak, (Get-RssMB).Now, ([GC]::GetTotalMemory($false) / 1MB), (& $uptime)
+        $idle = Get-RssMB
+        '{0,-11} {1,7:N2} s  peak RSS {2,4:0} MB  idle after {3,4:0} MB ({4}; managed heap {5,4:0} MB)  load {6}' -f $call, $seconds, $peak, $idle.Now, (Format-RssParts $idle), ([GC]::GetTotalMemory($false) / 1MB), (& $uptime)
         $rows.Add(('| {0:N0} | {1}, in a session | {2:0.0} s | {3:0.000} ms | {4:0} MB | {5} |' -f $Files, $call, $seconds, ($seconds * 1000 / $Files), $peak, (& $uptime)))
     }
 
