@@ -49,10 +49,11 @@ function Get-RssMB {
         File = [int][regex]::Match($status, 'RssFile:\s+(\d+)').Groups[1].Value / 1024
         # What the collector holds committed: the heap, its free space and what it keeps for the next allocations.
         GcCommitted = [int]([GC]::GetGCMemoryInfo().TotalCommittedBytes / 1MB)
+        Threads = [int][regex]::Match($status, 'Threads:\s+(\d+)').Groups[1].Value
     }
 }
 
-function Format-RssParts($rss) { 'anon {0:0} MB, file {1:0} MB, GC committed {2:0} MB' -f $rss.Anon, $rss.File, $rss.GcCommitted }
+function Format-RssParts($rss) { 'anon {0:0} MB, file {1:0} MB, GC committed {2:0} MB, {3} threads' -f $rss.Anon, $rss.File, $rss.GcCommitted, $rss.Threads }
 
 # -Files files of 1 KiB, 1,000 a folder (d0000/f0000.bin ...), each different (its name at its start).
 function New-ScaleFiles([string] $Path, [int] $Count) {
@@ -100,12 +101,17 @@ try {
     $calls = @('first sync') + @(1..$NoOps | ForEach-Object { "no-op $_" })
     foreach ($call in $calls) {
         [IO.File]::WriteAllText("/proc/$PID/clear_refs", '5')
+        $allocated = [GC]::GetTotalAllocatedBytes($false)
+        $collections = 0..2 | ForEach-Object { [GC]::CollectionCount($_) }
         $summary = Sync-ChittyFolder -Path $Folder -Prefix 'memory/' -NoReport -Summary | Where-Object { $_ -is [ChittyConnect.Sync.ChittySyncSummary] }
         if ($summary.FilesUploaded + $summary.FilesSkipped -ne $Files) { throw "${call}: $($summary.FilesUploaded) uploaded and $($summary.FilesSkipped) skipped of $Files ($($summary.Errors) errors)." }
         $peak = (Get-RssMB).Peak
         Start-Sleep -Seconds 2
         $seconds = $summary.Elapsed.TotalSeconds
         $idle = Get-RssMB
+        # What the call allocated, and the collections of each generation it caused (the session's own few included).
+        '{0,-11} allocated {1:N0} MB, collections gen0/gen1/gen2 {2}' -f $call, (([GC]::GetTotalAllocatedBytes($false) - $allocated) / 1MB),
+            ((0..2 | ForEach-Object { [GC]::CollectionCount($_) - $collections[$_] }) -join '/')
         '{0,-11} {1,7:N2} s  peak RSS {2,4:0} MB  idle after {3,4:0} MB ({4}; managed heap {5,4:0} MB)  load {6}' -f $call, $seconds, $peak, $idle.Now, (Format-RssParts $idle), ([GC]::GetTotalMemory($false) / 1MB), (& $uptime)
         $rows.Add(('| {0:N0} | {1}, in a session | {2:0.0} s | {3:0.000} ms | {4:0} MB | {5} |' -f $Files, $call, $seconds, ($seconds * 1000 / $Files), $peak, (& $uptime)))
     }

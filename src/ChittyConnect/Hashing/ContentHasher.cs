@@ -78,10 +78,14 @@ public static class ContentHasher
     /// <summary>Buffer size for hashing reads.</summary>
     public const int BufferSize = 1024 * 1024;
 
+    // ToHex's characters before they become the string (a planned run calls it for every file it keeps).
+    [ThreadStatic]
+    private static char[]? t_hexChars;
+
     /// <summary>Lower-case hex of <paramref name="bytes"/>.</summary>
     public static string ToHex(byte[] bytes)
     {
-        var chars = new char[bytes.Length * 2];
+        var chars = t_hexChars is { } cached && cached.Length >= bytes.Length * 2 ? cached : t_hexChars = new char[Math.Max(128, bytes.Length * 2)];
         for (var i = 0; i < bytes.Length; i++)
         {
             var b = bytes[i];
@@ -89,7 +93,7 @@ public static class ContentHasher
             chars[i * 2 + 1] = GetHexChar(b & 0xF);
         }
 
-        return new string(chars);
+        return new string(chars, 0, bytes.Length * 2);
     }
 
     /// <summary>The bytes of a hex string (either case).</summary>

@@ -38,8 +38,41 @@ internal static class PackedHex
         return packed is byte[] bytes ? ContentHasher.ToHex(bytes) : (string?)packed;
     }
 
-    /// <summary>Whether two packed values stand for the same text.</summary>
-    public static bool Same(object? a, object? b) => a is byte[] x && b is byte[] y ? x.AsSpan().SequenceEqual(y) : Equals(a, b);
+    /// <summary>Whether <paramref name="packed"/> stands for <paramref name="text"/>, read without unpacking it.</summary>
+    public static bool Is(object? packed, string? text)
+    {
+        if (packed is not byte[] bytes)
+        {
+            return string.Equals((string?)packed, text, StringComparison.Ordinal);
+        }
+
+        if (text is null || text.Length != bytes.Length * 2)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            if (Nibble(text[2 * i]) != bytes[i] >> 4 || Nibble(text[2 * i + 1]) != (bytes[i] & 0xF))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The length of the text <paramref name="packed"/> stands for, read without unpacking it.</summary>
+    public static int TextLength(object? packed) => packed is byte[] bytes ? bytes.Length * 2 : ((string?)packed)?.Length ?? 0;
+
+    /// <summary>Whether two packed values stand for the same text (either may be a text that was never packed).</summary>
+    public static bool Same(object? a, object? b) => (a, b) switch
+    {
+        (byte[] x, byte[] y) => x.AsSpan().SequenceEqual(y),
+        (byte[] x, string y) => Is(x, y),
+        (string x, byte[] y) => Is(y, x),
+        _ => Equals(a, b),
+    };
 
     private static int Nibble(char c) => c is >= '0' and <= '9' ? c - '0' : c is >= 'a' and <= 'f' ? c - 'a' + 10 : -1;
 }

@@ -34,8 +34,21 @@ public sealed class RemoteObject
         LastModified = lastModified;
     }
 
+    /// <summary><paramref name="listed"/> held in parts, as <paramref name="prefix"/> and <paramref name="relativeKey"/> (its key).</summary>
+    internal RemoteObject(string prefix, string relativeKey, RemoteObject listed)
+    {
+        _prefix = prefix;
+        RelativeKey = relativeKey;
+        Size = listed.Size;
+        _etag = listed._etag is string etag ? PackedHex.Pack(etag)! : listed._etag;
+        LastModified = listed.LastModified;
+    }
+
     /// <summary>The full object key.</summary>
     public string Key => _key ?? _prefix + RelativeKey;
+
+    /// <summary>The ETag as held (<see cref="PackedHex"/>, or the text as given): compared without making its text.</summary>
+    internal object PackedETag => _etag;
 
     /// <summary>The key after the prefix it was listed under, when it was made from the two.</summary>
     internal string? RelativeKey { get; }

@@ -29,6 +29,9 @@ internal sealed class LocalFile
 
     public string RelativePath { get; }
     public string FullPath => LocalScanner.FullPathOf(_root, RelativePath);
+
+    /// <summary>The folder the relative path is in.</summary>
+    public string Root => _root;
     public long Size { get; }
     public DateTime LastWriteUtc { get; }
 

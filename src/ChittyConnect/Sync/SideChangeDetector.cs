@@ -38,7 +38,7 @@ internal sealed class SideChangeDetector
 
     /// <summary>The object is still the version the entry recorded: its ETag, or (single part) the MD5 the entry holds.</summary>
     public static bool StillRecorded(RemoteObject remote, SyncStateEntry entry) =>
-        remote.ETag == entry.RemoteETag || (!remote.IsMultipartETag && entry.Md5.Length > 0 && remote.ETag == entry.Md5);
+        entry.RemoteETagIs(remote) || (!remote.IsMultipartETag && entry.Md5Length > 0 && entry.Md5Is(remote));
 
     // One-way: the source side counts as changed whenever it has the file, the destination as unchanged, so
     // the source wins.
@@ -136,7 +136,7 @@ internal sealed class SideChangeDetector
                 if (path.LocalUnsettled)
                 {
                     item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
-                    item.LocalChange = item.Hashes.Sha256 == item.Baseline!.Sha256 ? SideChange.Unchanged : SideChange.Changed;
+                    item.LocalChange = item.Hashes.SameContentAs(item.Baseline!) ? SideChange.Unchanged : SideChange.Changed;
                 }
 
                 if (path.RemoteUnsettled)
@@ -145,7 +145,7 @@ internal sealed class SideChangeDetector
                     // md5chksum (rclone's) metadata decides.
                     var info = await _run.Store.HeadAsync(item.Remote!.Key, _run.Token).ConfigureAwait(false);
                     var baseline = item.Baseline!;
-                    var same = info?.Sha256 is not null ? info.Sha256 == baseline.Sha256 : info?.ContentMd5 is not null && info.ContentMd5 == baseline.Md5;
+                    var same = info?.Sha256 is not null ? baseline.Sha256Is(info.Sha256) : info?.ContentMd5 is not null && baseline.Md5Is(info.ContentMd5);
                     item.RemoteChange = same ? SideChange.Unchanged : SideChange.Changed;
                 }
 
@@ -156,7 +156,7 @@ internal sealed class SideChangeDetector
                 else if (NeedsContentCompare(path))
                 {
                     item.Hashes ??= await _run.HashAsync(item.Local!).ConfigureAwait(false);
-                    item.SameContent = await SameContentAsync(item.Remote!, item.Local!.FullPath, item.Hashes).ConfigureAwait(false);
+                    item.SameContent = await SameContentAsync(item.Remote!, item.Local!, item.Hashes).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -178,14 +178,14 @@ internal sealed class SideChangeDetector
 
     // The ETag this content was last seen with settles it for free; else the store decides from the object's
     // hashes, or (an object with none) from its content, and what that read is counted in the summary.
-    private async Task<bool> SameContentAsync(RemoteObject remote, string path, SyncStateEntry hashes)
+    private async Task<bool> SameContentAsync(RemoteObject remote, LocalFile local, SyncStateEntry hashes)
     {
-        if (hashes.RemoteETag is not null && remote.ETag == hashes.RemoteETag)
+        if (hashes.RemoteETagIs(remote))
         {
             return true;
         }
 
-        var compared = await _run.Store.CompareAsync(remote, path, new ContentHashes(hashes.Sha256, hashes.Md5, hashes.Size), _run.Token).ConfigureAwait(false);
+        var compared = await _run.Store.CompareAsync(remote, local.FullPath, new ContentHashes(hashes.Sha256, hashes.Md5, hashes.Size), _run.Token).ConfigureAwait(false);
         if (compared.RemoteBytesRead > 0 || compared.LocalBytesRead > 0)
         {
             _run.Count(s =>

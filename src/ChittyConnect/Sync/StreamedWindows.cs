@@ -85,10 +85,10 @@ internal sealed class StreamedWindows : ISyncWindowSource
     private static IReadOnlyList<string> SplitPoints(SyncRun run)
     {
         var count = (int)Math.Min(int.MaxValue, run.State.EntryCount);
-        var sample = run.State.SampleKeys(512);
+        var sample = run.State.SampleKeys(512).Select(k => run.Prefix + k).ToList();
         return sample.Count == 0
             ? Array.Empty<string>()
-            : RangedListing.SplitPoints(Enumerable.Range(0, count).Select(i => run.Prefix + sample[(int)((long)i * sample.Count / count)]), count);
+            : RangedListing.SplitPoints(Enumerable.Range(0, count).Select(i => sample[(int)((long)i * sample.Count / count)]), count);
     }
 
     /// <summary>The whole run is to be planned again, listed in one range: the ranges missed or misplaced keys.</summary>
@@ -192,7 +192,7 @@ internal sealed class StreamedWindows : ISyncWindowSource
             var rel = listed.Key.Substring(_run.Prefix.Length);
             var inOrder = _lastListed is null || RangedListing.CompareKeys(rel, _lastListed) > 0;
             _lastListed = inOrder ? rel : _lastListed;
-            if (SyncInventory.Selected(_run, listed) is not { } selected)
+            if (SyncInventory.Selected(_run, listed, rel) is not { } selected)
             {
                 continue;
             }

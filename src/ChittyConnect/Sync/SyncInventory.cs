@@ -218,15 +218,17 @@ internal sealed class SyncInventory
     /// the latter shared with the run's maps), or null when it is not a file of the run: a folder marker made by
     /// another tool, or a path the filters leave out.
     /// </summary>
-    public static RemoteObject? Selected(SyncRun run, RemoteObject listed)
+    public static RemoteObject? Selected(SyncRun run, RemoteObject listed) => Selected(run, listed, listed.Key.Substring(run.Prefix.Length));
+
+    /// <summary>As the other overload, with the key's part after the prefix already cut.</summary>
+    public static RemoteObject? Selected(SyncRun run, RemoteObject listed, string rel)
     {
-        var rel = listed.Key.Substring(run.Prefix.Length);
         if (rel.Length == 0 || rel.EndsWith("/", StringComparison.Ordinal) || !run.Options.Filters.IncludeFileAndParents(rel))
         {
             return null;
         }
 
-        return new RemoteObject(run.Prefix, rel, listed.Size, listed.ETag, listed.LastModified);
+        return new RemoteObject(run.Prefix, rel, listed);
     }
 
     /// <summary>

@@ -71,7 +71,7 @@ internal sealed class SyncPairing
                 if (path.Item.Local is null)
                 {
                     path.Item.Local = file;
-                    if (!writesLocally && path.Item.FullPath != file.FullPath)
+                    if (!writesLocally && !path.Item.IsAt(file))
                     {
                         path.Item.FullPath = file.FullPath;
                     }

@@ -73,6 +73,11 @@ internal sealed class SyncPlanItem
         set => _fullPath = value;
     }
 
+    /// <summary>Whether <see cref="FullPath"/> is where <paramref name="file"/> is, compared without making either path.</summary>
+    public bool IsAt(LocalFile file) =>
+        _fullPath is null ? string.Equals(_root, file.Root, System.StringComparison.Ordinal) && string.Equals(RelativePath, file.RelativePath, System.StringComparison.Ordinal)
+        : string.Equals(_fullPath, file.FullPath, System.StringComparison.Ordinal);
+
     /// <summary>The size of the version the step moves (or removes).</summary>
     public long Size { get; set; }
 

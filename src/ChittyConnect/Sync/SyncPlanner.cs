@@ -306,7 +306,7 @@ internal sealed class SyncPlanner
         });
         if (!Options.PlanOnly)
         {
-            _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!.ETag, transferred: false);
+            _run.State.Remember(item.RelativePath, item.Hashes!, item.Remote!, transferred: false);
         }
 
         // Recorded first: the report takes the paths in agreement as they come (SyncReporter.Collect).

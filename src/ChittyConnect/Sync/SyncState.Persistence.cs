@@ -245,8 +245,8 @@ internal sealed partial class SyncState
 
     internal static SyncStateEntry Checked(string relativePath, SyncStateEntry entry, bool md5Optional)
     {
-        var md5 = entry.Md5;
-        if (entry.Sha256.Length != 64 || (md5.Length != 32 && !(md5Optional && md5.Length == 0)) || entry.Size < 0)
+        var md5 = entry.Md5Length;
+        if (entry.Sha256Length != 64 || (md5 != 32 && !(md5Optional && md5 == 0)) || entry.Size < 0)
         {
             throw new FormatException($"bad entry '{relativePath}'");
         }

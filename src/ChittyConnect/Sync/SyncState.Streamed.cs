@@ -121,7 +121,9 @@ internal sealed partial class SyncState
 
     /// <summary>
     /// Up to <paramref name="count"/> keys of the state evenly spaced in key order, in key order: for split
-    /// points of a ranged listing. Streamed, they are the state file's, read in one pass (not the journal's).
+    /// points of a ranged listing. Streamed, they are the state file's (not the journal's), spaced by their
+    /// place in the file and read where they are (<see cref="SyncStateCursor.SampleKeys"/>): a no-op does not
+    /// read the state twice.
     /// </summary>
     public IReadOnlyList<string> SampleKeys(int count)
     {
@@ -138,8 +140,7 @@ internal sealed partial class SyncState
                 return Array.Empty<string>();
             }
 
-            using var cursor = OpenCursor();
-            return Spaced(Keys(cursor), _fileEntries.Value, count);
+            return SyncStateCursor.SampleKeys(_oldFile, count);
         }
     }
 

@@ -125,7 +125,12 @@ internal sealed partial class SyncState : IDisposable
     /// <paramref name="remoteETag"/>: <paramref name="transferred"/> by this run (a report is due), or found
     /// on both sides already (none is: the service heard of it from whoever put it there).
     /// </summary>
-    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag, bool transferred)
+    public void Remember(string relativePath, SyncStateEntry hashes, string remoteETag, bool transferred) => Remember(relativePath, hashes, (object)remoteETag, transferred);
+
+    /// <summary>As the other overload, with the ETag <paramref name="remote"/> was listed with (not made into text).</summary>
+    public void Remember(string relativePath, SyncStateEntry hashes, Storage.RemoteObject remote, bool transferred) => Remember(relativePath, hashes, remote.PackedETag, transferred);
+
+    private void Remember(string relativePath, SyncStateEntry hashes, object remoteETag, bool transferred)
     {
         lock (_gate)
         {
@@ -136,24 +141,17 @@ internal sealed partial class SyncState : IDisposable
 
             // A report covers content: the same content at the same key keeps what it had (a report a
             // failed run still owes stays owed), other content is reported when this run moved it.
-            var sameContent = old is not null && old.Sha256 == hashes.Sha256 && old.RemoteETag == remoteETag;
+            var sameContent = old is not null && old.SameContentAs(hashes) && old.RemoteETagIs(remoteETag);
             var wasMoving = _moving.Remove(relativePath);
             transferred |= wasMoving;
-            var entry = new SyncStateEntry
-            {
-                Size = hashes.Size,
-                ModifiedTicks = hashes.ModifiedTicks,
-                Sha256 = hashes.Sha256,
-                Md5 = hashes.Md5,
-                RemoteETag = remoteETag,
-                Reported = sameContent ? old!.Reported : !transferred,
-            };
-            if (!wasMoving && Files.TryGetValue(relativePath, out var current) && current.SameAs(entry))
+            var reported = sameContent ? old!.Reported : !transferred;
+            if (!wasMoving && Files.TryGetValue(relativePath, out var current) && current.Is(hashes, remoteETag, reported))
             {
                 // A file found as it was: nothing to write (a sync of unchanged files writes no state).
                 return;
             }
 
+            var entry = SyncStateEntry.Of(hashes, remoteETag, reported);
             Files[relativePath] = entry;
             JournalEntry(relativePath, entry);
         }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using ChittyConnect.Storage;
@@ -114,6 +115,114 @@ internal sealed class SyncStateCursor : IDisposable
     {
         Damage = $"The sync state '{Path}' is damaged after '{_last}' ({why}); the entries after it are not used, and their files are hashed again.";
         return null;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> keys of the entries of the state file <paramref name="path"/>, in key order,
+    /// spread evenly over the file's bytes: the key of the first entry starting at or after each of
+    /// <paramref name="count"/> evenly spaced offsets, so only those lines are read. The keys are a hint (split
+    /// points of a listing, which checks what it gets): a line that cannot be read or a key not above the last
+    /// one ends the sample there, and the damage is left to the cursor that reads the entries.
+    /// </summary>
+    public static IReadOnlyList<string> SampleKeys(string path, int count)
+    {
+        var picked = new List<string>();
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
+        var length = file.Length;
+        var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
+        var line = new List<byte>(256);
+        try
+        {
+            // Where the last line read began, and where the line after it begins.
+            long lastStart = -1, nextStart = 0;
+            for (var j = 0; j < count; j++)
+            {
+                // The first line that begins at or after the offset.
+                var offset = (long)((double)j * length / count);
+                if (offset <= lastStart)
+                {
+                    continue;
+                }
+
+                if (offset > nextStart)
+                {
+                    file.Position = offset - 1;
+                    if (!SkipLine(file))
+                    {
+                        break;
+                    }
+                }
+                else
+                {
+                    file.Position = nextStart;
+                }
+
+                string? key = null;
+                while (true)
+                {
+                    lastStart = file.Position;
+                    if (!ReadLine(file, line))
+                    {
+                        break;
+                    }
+
+                    nextStart = file.Position;
+                    if (line.Count > 2 && line[0] == (byte)'F' && line[1] == (byte)'\t')
+                    {
+                        var fields = SyncStateFormat.Split(utf8.GetString(line.ToArray()));
+                        key = fields.Length > 1 ? fields[1] : null;
+                        break;
+                    }
+                }
+
+                if (key is null || (picked.Count > 0 && RangedListing.CompareKeys(picked[picked.Count - 1], key) >= 0))
+                {
+                    break;
+                }
+
+                picked.Add(key);
+            }
+        }
+        catch (Exception ex) when (ex is FormatException or DecoderFallbackException or IOException)
+        {
+            // What was picked before the line that could not be read stands.
+        }
+
+        return picked;
+    }
+
+    // Reads up to and past the next newline; false at the end of the file.
+    private static bool SkipLine(Stream file)
+    {
+        int b;
+        while ((b = file.ReadByte()) >= 0)
+        {
+            if (b == '\n')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // The bytes of the next line, without its newline, into line; false at the end of the file. UTF-8 never
+    // holds the newline's byte inside a character, so a line is found by its bytes.
+    private static bool ReadLine(Stream file, List<byte> line)
+    {
+        line.Clear();
+        int b;
+        while ((b = file.ReadByte()) >= 0)
+        {
+            if (b == '\n')
+            {
+                return true;
+            }
+
+            line.Add((byte)b);
+        }
+
+        return line.Count > 0;
     }
 
     /// <summary>One entry, its key and its line as the file holds it.</summary>

@@ -49,12 +49,63 @@ internal sealed class SyncStateEntry
     public string? RemoteETag
     {
         get => PackedHex.Unpack(_remoteETag);
-        set
-        {
-            var packed = PackedHex.Pack(value);
-            _remoteETag = PackedHex.Same(packed, _md5) ? _md5 : packed;
-        }
+        set => _remoteETag = PackedHex.Is(_md5, value) ? _md5 : PackedHex.Pack(value);
     }
+
+    /// <summary>The length of <see cref="Sha256"/>, read without making the text.</summary>
+    public int Sha256Length => PackedHex.TextLength(_sha256);
+
+    /// <summary>The length of <see cref="Md5"/>, read without making the text.</summary>
+    public int Md5Length => PackedHex.TextLength(_md5);
+
+    /// <summary>Whether <see cref="RemoteETag"/> is <paramref name="etag"/>, read without making the text.</summary>
+    public bool RemoteETagIs(string? etag) => etag is not null && PackedHex.Is(_remoteETag, etag);
+
+    /// <summary>Whether <see cref="RemoteETag"/> is the ETag <paramref name="remote"/> was listed with, read without making either text.</summary>
+    public bool RemoteETagIs(Storage.RemoteObject remote) => _remoteETag is not null && PackedHex.Same(_remoteETag, remote.PackedETag);
+
+    /// <summary>Whether <see cref="Md5"/> is the ETag <paramref name="remote"/> was listed with, read without making either text.</summary>
+    public bool Md5Is(Storage.RemoteObject remote) => PackedHex.Same(_md5, remote.PackedETag);
+
+    /// <summary>Whether <see cref="Md5"/> is <paramref name="md5"/>, read without making the text.</summary>
+    public bool Md5Is(string? md5) => md5 is not null && PackedHex.Is(_md5, md5);
+
+    /// <summary>Whether <see cref="Sha256"/> is <paramref name="sha256"/>, read without making the text.</summary>
+    public bool Sha256Is(string? sha256) => sha256 is not null && PackedHex.Is(_sha256, sha256);
+
+    /// <summary>Whether <paramref name="other"/> holds the same content (its SHA-256).</summary>
+    public bool SameContentAs(SyncStateEntry other) => PackedHex.Same(_sha256, other._sha256);
+
+    /// <summary>
+    /// An entry of the content, size and time of <paramref name="hashes"/> with <paramref name="remoteETag"/>: the
+    /// hashes' bytes are shared, not made again (they are never changed in place).
+    /// </summary>
+    public static SyncStateEntry Of(SyncStateEntry hashes, string remoteETag, bool reported) => Of(hashes, (object)remoteETag, reported);
+
+    /// <summary>As <see cref="Of(SyncStateEntry, string, bool)"/>, with the ETag as a listing holds it (<see cref="Storage.RemoteObject.PackedETag"/>) or as text.</summary>
+    public static SyncStateEntry Of(SyncStateEntry hashes, object remoteETag, bool reported)
+    {
+        var entry = new SyncStateEntry
+        {
+            Size = hashes.Size,
+            ModifiedTicks = hashes.ModifiedTicks,
+            _sha256 = hashes._sha256,
+            _md5 = hashes._md5,
+            Reported = reported,
+        };
+        entry._remoteETag = PackedHex.Same(entry._md5, remoteETag) ? entry._md5
+            : hashes._remoteETag is not null && PackedHex.Same(hashes._remoteETag, remoteETag) ? hashes._remoteETag
+            : remoteETag is string text ? PackedHex.Pack(text) : remoteETag;
+        return entry;
+    }
+
+    /// <summary>Whether this entry is what <see cref="Of(SyncStateEntry, object, bool)"/> would make of these, read without making anything.</summary>
+    public bool Is(SyncStateEntry hashes, object remoteETag, bool reported) =>
+        Size == hashes.Size && ModifiedTicks == hashes.ModifiedTicks && Reported == reported
+        && PackedHex.Same(_sha256, hashes._sha256) && PackedHex.Same(_md5, hashes._md5) && _remoteETag is not null && PackedHex.Same(_remoteETag, remoteETag);
+
+    /// <summary>Whether <see cref="RemoteETag"/> is <paramref name="remoteETag"/>, packed or text.</summary>
+    public bool RemoteETagIs(object remoteETag) => _remoteETag is not null && PackedHex.Same(_remoteETag, remoteETag);
 
     /// <summary>
     /// True when no sync report is owed for this content: the service confirmed one naming it, or this

@@ -48,6 +48,31 @@ internal static class SyncStateFormat
     /// <summary>The fields of <paramref name="line"/>, unescaped.</summary>
     public static string[] Split(string line)
     {
+        // Most lines hold no escape: each field is then a piece of the line as it is. This runs for every entry of
+        // every window of a run, so it allocates only the fields and their array.
+        if (line.IndexOf('\\') < 0)
+        {
+            var count = 1;
+            foreach (var c in line)
+            {
+                if (c == '\t')
+                {
+                    count++;
+                }
+            }
+
+            var plain = new string[count];
+            var start = 0;
+            for (var i = 0; i < count; i++)
+            {
+                var end = i == count - 1 ? line.Length : line.IndexOf('\t', start);
+                plain[i] = end - start == 1 ? OneCharacter(line, start) : line.Substring(start, end - start);
+                start = end + 1;
+            }
+
+            return plain;
+        }
+
         var fields = new List<string>(8);
         var field = new StringBuilder();
         for (var i = 0; i < line.Length; i++)
@@ -83,6 +108,17 @@ internal static class SyncStateFormat
         fields.Add(field.ToString());
         return fields.ToArray();
     }
+
+    // The one-character fields of an entry's line (its tag, the ETag that is the MD5, the reported flag) as
+    // the same strings every time.
+    private static string OneCharacter(string line, int at) => line[at] switch
+    {
+        'F' => "F",
+        '=' => "=",
+        '-' => "-",
+        'r' => "r",
+        _ => line.Substring(at, 1),
+    };
 
     /// <summary>Writes the line of one file's entry.</summary>
     public static void WriteEntry(TextWriter w, string relativePath, SyncStateEntry e) => w.WriteLine(EntryLine(relativePath, e));

@@ -36,4 +36,20 @@ public class SyncStateFormatTests
     {
         Assert.ThrowsAny<System.FormatException>(() => SyncStateFormat.ParseEntry(SyncStateFormat.Split(line)));
     }
+
+    // The fields of each case are separated by '|'.
+    [Theory]
+    [InlineData("F|a/b.txt|=|-|r")]
+    [InlineData("|a|")]
+    [InlineData("")]
+    [InlineData("one")]
+    [InlineData("x|||y")]
+    [InlineData("tab\there|back\\slash|")]
+    [InlineData("|new\nline|F|q\r")]
+    public void Fields_split_back_as_joined_with_or_without_escapes(string joined)
+    {
+        var fields = joined.Split('|');
+
+        Assert.Equal(fields, SyncStateFormat.Split(SyncStateFormat.Join(fields)));
+    }
 }

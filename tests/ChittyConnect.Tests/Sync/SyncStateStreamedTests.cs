@@ -414,12 +414,35 @@ public sealed class SyncStateStreamedTests : IDisposable
     {
         var path = WholeState("state", s_keys);
         var ordered = ByteOrder(s_keys);
+        var n = ordered.Length;
 
+        // Read whole: the keys at the quarters. Streamed: the keys found at the quarters of the file's bytes (the
+        // lines are of about one length, so about the same keys), each read where it is.
+        Assert.Equal(new[] { ordered[0], ordered[n / 4], ordered[n / 2], ordered[3 * n / 4] }, SyncState.Load(path, Identity, out _).SampleKeys(4));
         var sample = Streamed(path).SampleKeys(4);
+        Assert.Equal(4, sample.Count);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.InRange(Array.IndexOf(ordered, sample[i]), i * n / 4 - n / 16, i * n / 4 + n / 16);
+        }
 
-        Assert.Equal(new[] { ordered[0], ordered[ordered.Length / 4], ordered[ordered.Length / 2], ordered[3 * ordered.Length / 4] }, sample);
-        Assert.Equal(sample, SyncState.Load(path, Identity, out _).SampleKeys(4));
+        Assert.Equal(ordered[0], sample[0]);
         Assert.Equal(ordered, Streamed(path).SampleKeys(10_000));
+    }
+
+    [Fact]
+    public void A_sample_ends_at_a_line_that_cannot_be_read_and_keeps_what_came_before()
+    {
+        var path = WholeState("state", s_keys);
+        var ordered = ByteOrder(s_keys);
+        var lines = File.ReadAllLines(path);
+        var broken = Array.FindIndex(lines, l => l.StartsWith("F\t" + ordered[150] + "\t", StringComparison.Ordinal));
+        lines[broken] = "F\tnot\\qan escape";
+        File.WriteAllLines(path, lines);
+
+        var sample = Streamed(path).SampleKeys(10_000);
+
+        Assert.Equal(ordered.Take(150), sample);
     }
 
     [Fact]
