@@ -8,10 +8,13 @@ namespace ChittyConnect.Storage;
 
 /// <summary>
 /// The objects under a prefix one at a time, in the order a listing gives them, with a few pages held at most:
-/// the ranges between split points are listed at once, as <see cref="RangedListing"/> lists them, each range
-/// a page at a time into a buffer of its own that holds <see cref="BufferedPages"/> pages (a range whose buffer
-/// is full asks for no next page until the reader takes one), and read range after range. So memory is a few
-/// pages per range, whatever the number of keys, and the ranges' first pages are listed side by side.
+/// the ranges between split points are listed as <see cref="RangedListing"/> lists them, each range a page at a
+/// time into a buffer of its own that holds <see cref="BufferedPages"/> pages (a range whose buffer is full asks
+/// for no next page until the reader takes one), and read range after range. <see cref="ActiveRanges"/> ranges
+/// are listed at once: the one being read and the next ones; each range the reader finishes starts the next
+/// one not yet started. So memory is a few pages per active range, whatever the number of keys or ranges, and
+/// with many small ranges (a few pages each) the listing keeps <see cref="ActiveRanges"/> requests in flight
+/// from the first page to the last, where a few large ranges would each wait for the reader.
 /// </summary>
 /// <remarks>
 /// Ranged (split points given), the objects are exactly those of <see cref="RangedListing.ListAsync"/>, in key
@@ -27,7 +30,13 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// <summary>Pages each range holds ready for the reader (and one more on its way in).</summary>
     public const int BufferedPages = 4;
 
+    /// <summary>The ranges listed at once (<see cref="RangedListing.MaxRanges"/>): the reader's and those after it.</summary>
+    public const int ActiveRanges = RangedListing.MaxRanges;
+
     private readonly RangeBuffer[] _ranges;
+    private readonly (string? StartAfter, string? Last)[] _bounds;
+    private readonly R2ObjectStore _store;
+    private readonly string _prefix;
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationToken _token;
     private Exception? _failure;
@@ -38,16 +47,19 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     private bool _ended;
     private bool _disposed;
 
-    private RemoteKeyStream(int ranges, CancellationToken cancellationToken)
+    private RemoteKeyStream(R2ObjectStore store, string prefix, (string? StartAfter, string? Last)[] bounds, CancellationToken cancellationToken)
     {
-        _ranges = new RangeBuffer[ranges];
+        _store = store;
+        _prefix = prefix;
+        _bounds = bounds;
+        _ranges = new RangeBuffer[bounds.Length];
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _token = cancellationToken;
     }
 
     /// <summary>
     /// Starts listing <paramref name="prefix"/> in the ranges between <paramref name="splitAfter"/> (full keys,
-    /// ascending in key order; none: one range), all at once.
+    /// ascending in key order; none: one range), the first <see cref="ActiveRanges"/> of them at once.
     /// </summary>
     /// <exception cref="ArgumentException">
     /// The split points are not in strictly ascending key order, or one is not under the prefix (no request is made).
@@ -71,18 +83,21 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
 
         var bounds = RangedListing.RangesOf(splitAfter);
-        var stream = new RemoteKeyStream(bounds.Length, cancellationToken);
+        var stream = new RemoteKeyStream(pages, prefix, bounds, cancellationToken);
         for (var r = 0; r < bounds.Length; r++)
         {
-            var range = new RangeBuffer();
-            stream._ranges[r] = range;
-            range.Listing = stream.ListAsync(pages, prefix, bounds[r].StartAfter, bounds[r].Last, range);
+            stream._ranges[r] = new RangeBuffer();
+        }
+
+        for (var r = 0; r < Math.Min(ActiveRanges, bounds.Length); r++)
+        {
+            stream.Start(r);
         }
 
         return stream;
     }
 
-    /// <summary>The ranges listed at once: one more than the split points.</summary>
+    /// <summary>The ranges: one more than the split points.</summary>
     public int Ranges => _ranges.Length;
 
     /// <summary>
@@ -120,6 +135,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         {
             try
             {
+                // A range not started holds a listing that ended with nothing.
                 await range.Listing.ConfigureAwait(false);
             }
             catch (Exception)
@@ -143,6 +159,11 @@ public sealed class RemoteKeyStream : IAsyncDisposable
             {
                 _inKeyOrder &= await range.Listing.ConfigureAwait(false);
                 _current++;
+                if (_current + ActiveRanges - 1 < _ranges.Length)
+                {
+                    Start(_current + ActiveRanges - 1);
+                }
+
                 continue;
             }
 
@@ -165,11 +186,13 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
     }
 
-    private async Task<bool> ListAsync(R2ObjectStore store, string prefix, string? startAfter, string? last, RangeBuffer range)
+    private void Start(int r) => _ranges[r].Listing = ListAsync(_bounds[r].StartAfter, _bounds[r].Last, _ranges[r]);
+
+    private async Task<bool> ListAsync(string? startAfter, string? last, RangeBuffer range)
     {
         try
         {
-            return await store.ListRangeAsync(prefix, startAfter, last, page => range.AddAsync(page, _cancel.Token), _cancel.Token).ConfigureAwait(false);
+            return await _store.ListRangeAsync(_prefix, startAfter, last, page => range.AddAsync(page, _cancel.Token), _cancel.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -80,15 +80,25 @@ internal sealed class StreamedWindows : ISyncWindowSource
         return new StreamedWindows(run, size, splitAfter.Count > 0, RemoteKeyStream.Open(run.Store, run.Prefix, splitAfter, run.Token));
     }
 
-    // Where RangedListing.SplitPoints would cut the state's keys, from a sample of them read in one pass: each
-    // sampled key stands for the keys up to the next one.
+    // The most keys sampled from the state for split points (and so the most ranges): at 1,000,000 keys, ranges
+    // of 2,000.
+    private const int SampledKeys = 512;
+
+    // Where to cut the state's keys into ranges of about RangedListing.MinKeysPerRange keys (a few pages: the
+    // stream lists RemoteKeyStream.ActiveRanges of them at once, each held to a few pages, so small ranges keep that
+    // many requests in flight), at most SampledKeys of them: at keys sampled evenly from the state.
     private static IReadOnlyList<string> SplitPoints(SyncRun run)
     {
-        var count = (int)Math.Min(int.MaxValue, run.State.EntryCount);
-        var sample = run.State.SampleKeys(512).Select(k => run.Prefix + k).ToList();
-        return sample.Count == 0
-            ? Array.Empty<string>()
-            : RangedListing.SplitPoints(Enumerable.Range(0, count).Select(i => sample[(int)((long)i * sample.Count / count)]), count);
+        var ranges = (int)Math.Min(SampledKeys, run.State.EntryCount / RangedListing.MinKeysPerRange);
+        var sample = ranges < 2 ? Array.Empty<string>() : run.State.SampleKeys(SampledKeys);
+        ranges = Math.Min(ranges, sample.Count);
+        var points = new List<string>(Math.Max(0, ranges - 1));
+        for (var r = 1; r < ranges; r++)
+        {
+            points.Add(run.Prefix + sample[r * sample.Count / ranges]);
+        }
+
+        return points;
     }
 
     /// <summary>The whole run is to be planned again, listed in one range: the ranges missed or misplaced keys.</summary>

@@ -87,6 +87,37 @@ public sealed class RemoteKeyStreamTests
         }
 
         [Fact]
+        public async Task Of_many_ranges_it_lists_the_readers_and_the_next_ones_and_starts_one_as_each_ends()
+        {
+            // Twenty ranges of 6 keys in pages of 5: two pages each.
+            var names = Enumerable.Range(0, 120).Select(i => $"f{i:000}.txt").ToList();
+            var prefix = Fill(names);
+            using var store = S3rverStores.Create(_lean.Settings(), new R2StoreOptions { ListPageKeys = 5 });
+            var splits = Enumerable.Range(1, 19).Select(r => prefix + names[6 * r - 1]).ToList();
+            await using var stream = RemoteKeyStream.Open(store, prefix, splits, CancellationToken.None);
+
+            Assert.Equal(prefix + "f000.txt", (await stream.NextAsync())!.Key);
+
+            // The first eight ranges are listed whole (they fit their buffers); the twelve after them not at all.
+            var bound = RemoteKeyStream.ActiveRanges * 2;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (store.Requests.List < bound && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+
+            await Task.Delay(300);
+            Assert.Equal(bound, store.Requests.List);
+
+            var rest = await ReadAllAsync(stream);
+
+            Assert.Equal(names.Skip(1).Select(n => prefix + n), rest.Select(o => o.Key));
+            Assert.True(stream.InKeyOrder);
+            Assert.Equal(20, stream.Ranges);
+            Assert.Equal(40, store.Requests.List);
+        }
+
+        [Fact]
         public async Task Cancelled_mid_stream_it_throws_and_lists_no_further_page()
         {
             var prefix = Fill(Enumerable.Range(0, 60).Select(i => $"f{i:000}.txt"));
