@@ -80,25 +80,27 @@ internal sealed class StreamedWindows : ISyncWindowSource
         return new StreamedWindows(run, size, splitAfter.Count > 0, RemoteKeyStream.Open(run.Store, run.Prefix, splitAfter, run.Token));
     }
 
-    // The most keys sampled from the state for split points (and so the most ranges): at 1,000,000 keys, ranges
-    // of 2,000.
-    private const int SampledKeys = 512;
+    // The most ranges a listing is cut into: at 1,000,000 keys, ranges of 2,000.
+    private const int MostRanges = 512;
 
-    // Where to cut the state's keys into ranges of about RangedListing.MinKeysPerRange keys (a few pages: the
-    // stream lists RemoteKeyStream.ActiveRanges of them at once, each held to a few pages, so small ranges keep that
-    // many requests in flight), at most SampledKeys of them: at keys sampled evenly from the state.
+    // Where to cut the state's keys into ranges of a whole number of pages, at least RangedListing.MinKeysPerRange
+    // keys (the stream lists RemoteKeyStream.ActiveRanges of them at once, each held to a few pages, so small
+    // ranges keep that many requests in flight): after the keys at those places in the state. A prefix as the
+    // state remembers it is then listed in as many requests as one page after the other would take, a range's
+    // last page ending at its last key.
     private static IReadOnlyList<string> SplitPoints(SyncRun run)
     {
-        var ranges = (int)Math.Min(SampledKeys, run.State.EntryCount / RangedListing.MinKeysPerRange);
-        var sample = ranges < 2 ? Array.Empty<string>() : run.State.SampleKeys(SampledKeys);
-        ranges = Math.Min(ranges, sample.Count);
-        var points = new List<string>(Math.Max(0, ranges - 1));
-        for (var r = 1; r < ranges; r++)
+        var total = run.State.EntryCount;
+        var page = ((R2ObjectStore)run.Store).Options.ListPageKeys;
+        var pagesPerRange = Math.Max((RangedListing.MinKeysPerRange + page - 1) / page, (total + (long)MostRanges * page - 1) / ((long)MostRanges * page));
+        var keysPerRange = pagesPerRange * page;
+        var lastKeys = new List<long>();
+        for (var end = keysPerRange; end < total; end += keysPerRange)
         {
-            points.Add(run.Prefix + sample[r * sample.Count / ranges]);
+            lastKeys.Add(end - 1);
         }
 
-        return points;
+        return run.State.KeysAt(lastKeys).Select(k => run.Prefix + k).ToList();
     }
 
     /// <summary>The whole run is to be planned again, listed in one range: the ranges missed or misplaced keys.</summary>

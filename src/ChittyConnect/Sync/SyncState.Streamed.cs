@@ -120,28 +120,31 @@ internal sealed partial class SyncState
     }
 
     /// <summary>
-    /// Up to <paramref name="count"/> keys of the state evenly spaced in key order, in key order: for split
-    /// points of a ranged listing. Streamed, they are the state file's (not the journal's), spaced by their
-    /// place in the file and read where they are (<see cref="SyncStateCursor.SampleKeys"/>): a no-op does not
-    /// read the state twice.
+    /// The keys of the entries at <paramref name="indices"/> (0-based in key order, strictly ascending): for split
+    /// points of a ranged listing. Streamed, they are the state file's (not the journal's), read in one pass over
+    /// its bytes that parses no other line (<see cref="SyncStateCursor.KeysAt"/>); an index past the last entry
+    /// ends the list.
     /// </summary>
-    public IReadOnlyList<string> SampleKeys(int count)
+    public IReadOnlyList<string> KeysAt(IReadOnlyList<long> indices)
     {
         lock (_gate)
         {
             if (!_streamed)
             {
-                return Spaced(Files.Keys.OrderBy(k => k, RangedListing.KeyOrder), Files.Count, count);
+                var ordered = Files.Keys.OrderBy(k => k, RangedListing.KeyOrder).ToList();
+                return indices.TakeWhile(i => i < ordered.Count).Select(i => ordered[(int)i]).ToList();
             }
 
             ThrowIfDisposed();
-            if (_oldFile is null || _fileEntries is not > 0)
-            {
-                return Array.Empty<string>();
-            }
-
-            return SyncStateCursor.SampleKeys(_oldFile, count);
+            return _oldFile is null || _fileEntries is not > 0 ? Array.Empty<string>() : SyncStateCursor.KeysAt(_oldFile, indices);
         }
+    }
+
+    /// <summary>Up to <paramref name="count"/> keys of the state evenly spaced in key order (<see cref="KeysAt"/>), the first among them.</summary>
+    public IReadOnlyList<string> SampleKeys(int count)
+    {
+        var total = _streamed ? _fileEntries ?? 0 : Files.Count;
+        return count <= 0 || total <= 0 ? Array.Empty<string>() : KeysAt(Enumerable.Range(0, (int)Math.Min(count, total)).Select(j => j * total / Math.Min(count, total)).ToList());
     }
 
     /// <summary>
@@ -514,26 +517,4 @@ internal sealed partial class SyncState
         }
     }
 
-    // Up to count of total keys in order, evenly spaced, the first among them.
-    private static IReadOnlyList<string> Spaced(IEnumerable<string> orderedKeys, long total, int count)
-    {
-        var picked = new List<string>();
-        if (count <= 0 || total <= 0)
-        {
-            return picked;
-        }
-
-        var index = 0L;
-        foreach (var key in orderedKeys)
-        {
-            if (picked.Count < count && index >= picked.Count * total / count)
-            {
-                picked.Add(key);
-            }
-
-            index++;
-        }
-
-        return picked;
-    }
 }

@@ -118,111 +118,101 @@ internal sealed class SyncStateCursor : IDisposable
     }
 
     /// <summary>
-    /// Up to <paramref name="count"/> keys of the entries of the state file <paramref name="path"/>, in key order,
-    /// spread evenly over the file's bytes: the key of the first entry starting at or after each of
-    /// <paramref name="count"/> evenly spaced offsets, so only those lines are read. The keys are a hint (split
-    /// points of a listing, which checks what it gets): a line that cannot be read or a key not above the last
-    /// one ends the sample there, and the damage is left to the cursor that reads the entries.
+    /// The keys of the entries at <paramref name="indices"/> (0-based among the entries, strictly ascending) of the
+    /// state file <paramref name="path"/>, in one pass over its bytes that makes only those keys, so that split
+    /// points for a listing cost no parse of the state. The keys are a hint (the listing checks what it gets): a
+    /// line that cannot be read or a key not above the one before ends the result there, and the damage is left
+    /// to the cursor that reads the entries; an index past the last entry ends it too.
     /// </summary>
-    public static IReadOnlyList<string> SampleKeys(string path, int count)
+    public static IReadOnlyList<string> KeysAt(string path, IReadOnlyList<long> indices)
     {
-        var picked = new List<string>();
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 12);
-        var length = file.Length;
+        var keys = new List<string>(indices.Count);
+        if (indices.Count == 0)
+        {
+            return keys;
+        }
+
         var utf8 = new UTF8Encoding(false, throwOnInvalidBytes: true);
         var line = new List<byte>(256);
+        var buffer = new byte[1 << 16];
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1);
+        // Where the scan is: the index of the last entry line begun, the byte's column in its line, the line's
+        // first byte, and whether the line is one whose key is wanted.
+        long entry = -1;
+        var column = 0;
+        byte first = 0;
+        var collecting = false;
         try
         {
-            // Where the last line read began, and where the line after it begins.
-            long lastStart = -1, nextStart = 0;
-            for (var j = 0; j < count; j++)
+            int read;
+            while ((read = file.Read(buffer, 0, buffer.Length)) > 0)
             {
-                // The first line that begins at or after the offset.
-                var offset = (long)((double)j * length / count);
-                if (offset <= lastStart)
+                for (var i = 0; i < read; i++)
                 {
-                    continue;
-                }
-
-                if (offset > nextStart)
-                {
-                    file.Position = offset - 1;
-                    if (!SkipLine(file))
+                    var b = buffer[i];
+                    if (b == (byte)'\n')
                     {
-                        break;
-                    }
-                }
-                else
-                {
-                    file.Position = nextStart;
-                }
+                        if (collecting && (!Picked(utf8, line, keys) || keys.Count == indices.Count))
+                        {
+                            return keys;
+                        }
 
-                string? key = null;
-                while (true)
-                {
-                    lastStart = file.Position;
-                    if (!ReadLine(file, line))
-                    {
-                        break;
+                        collecting = false;
+                        column = 0;
+                        continue;
                     }
 
-                    nextStart = file.Position;
-                    if (line.Count > 2 && line[0] == (byte)'F' && line[1] == (byte)'\t')
+                    if (column == 0)
                     {
-                        var fields = SyncStateFormat.Split(utf8.GetString(line.ToArray()));
-                        key = fields.Length > 1 ? fields[1] : null;
-                        break;
+                        first = b;
                     }
-                }
+                    else if (column == 1 && first == (byte)'F' && b == (byte)'\t' && ++entry == indices[keys.Count])
+                    {
+                        collecting = true;
+                        line.Clear();
+                    }
+                    else if (collecting)
+                    {
+                        line.Add(b);
+                    }
 
-                if (key is null || (picked.Count > 0 && RangedListing.CompareKeys(picked[picked.Count - 1], key) >= 0))
-                {
-                    break;
+                    column++;
                 }
+            }
 
-                picked.Add(key);
+            if (collecting)
+            {
+                Picked(utf8, line, keys);
             }
         }
-        catch (Exception ex) when (ex is FormatException or DecoderFallbackException or IOException)
+        catch (IOException)
         {
-            // What was picked before the line that could not be read stands.
+            // What was picked before the read failed stands.
         }
 
-        return picked;
+        return keys;
     }
 
-    // Reads up to and past the next newline; false at the end of the file.
-    private static bool SkipLine(Stream file)
+    // Adds the key of a wanted entry line (its bytes after "F\t"); false when it cannot be read or is not above the last key.
+    private static bool Picked(UTF8Encoding utf8, List<byte> afterTag, List<string> keys)
     {
-        int b;
-        while ((b = file.ReadByte()) >= 0)
+        string key;
+        try
         {
-            if (b == '\n')
-            {
-                return true;
-            }
+            key = SyncStateFormat.Split(utf8.GetString(afterTag.ToArray()))[0];
+        }
+        catch (Exception ex) when (ex is FormatException or DecoderFallbackException)
+        {
+            return false;
         }
 
-        return false;
-    }
-
-    // The bytes of the next line, without its newline, into line; false at the end of the file. UTF-8 never
-    // holds the newline's byte inside a character, so a line is found by its bytes.
-    private static bool ReadLine(Stream file, List<byte> line)
-    {
-        line.Clear();
-        int b;
-        while ((b = file.ReadByte()) >= 0)
+        if (key.Length == 0 || (keys.Count > 0 && RangedListing.CompareKeys(keys[keys.Count - 1], key) >= 0))
         {
-            if (b == '\n')
-            {
-                return true;
-            }
-
-            line.Add((byte)b);
+            return false;
         }
 
-        return line.Count > 0;
+        keys.Add(key);
+        return true;
     }
 
     /// <summary>One entry, its key and its line as the file holds it.</summary>

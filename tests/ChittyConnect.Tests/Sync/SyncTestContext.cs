@@ -36,6 +36,11 @@ public sealed class CountingHandler : DelegatingHandler
             _ => request.Method.Method,
         };
         Requests.Enqueue(kind);
+        if (kind == "LIST" && System.Web.HttpUtility.ParseQueryString(query)["start-after"] is { } startAfter)
+        {
+            Requests.AddStartAfter(startAfter);
+        }
+
         Requests.AddUserAgent(request.Headers.UserAgent.ToString());
         return base.SendAsync(request, cancellationToken);
     }
@@ -46,6 +51,12 @@ public sealed class RequestLog
 {
     private readonly ConcurrentQueue<string> _kinds = new();
     private readonly ConcurrentQueue<string> _userAgents = new();
+    private readonly ConcurrentQueue<string> _startAfters = new();
+
+    /// <summary>The start-after key of every listing request that had one (a range's pages after the first each repeat it).</summary>
+    public IReadOnlyCollection<string> StartAfters => _startAfters;
+
+    public void AddStartAfter(string key) => _startAfters.Enqueue(key);
 
     /// <summary>The User-Agent of every request, in order.</summary>
     public IReadOnlyCollection<string> UserAgents => _userAgents;
@@ -62,6 +73,7 @@ public sealed class RequestLog
     {
         _kinds.Clear();
         _userAgents.Clear();
+        _startAfters.Clear();
     }
 
     public override string ToString() => string.Join(",", _kinds);
