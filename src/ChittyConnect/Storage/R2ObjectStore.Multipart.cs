@@ -177,19 +177,47 @@ public sealed partial class R2ObjectStore
         try
         {
             var request = new ListMultipartUploadsRequest { BucketName = Bucket, Prefix = key };
-            var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
             var from = since.AddMinutes(-15);
             var aborted = 0;
-            foreach (var upload in listing.MultipartUploads ?? new List<MultipartUpload>())
+            // Page by page (uploads of longer keys with this key as their prefix come on the same pages), up to
+            // the first key past this one.
+            for (var pages = 0; pages < 100; pages++)
             {
-                if (upload.Key == key && !keep.Contains(upload.UploadId) && (ToOffset(upload.Initiated) is not { } initiated || initiated >= from)
-                    && await AbortUploadAsync(key, upload.UploadId, cancellationToken).ConfigureAwait(false))
+                var listing = await CallAsync("MULTIPART-LIST", key, Requests.AddList, () => S3.ListMultipartUploadsAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+                var uploads = listing.MultipartUploads ?? new List<MultipartUpload>();
+                foreach (var upload in uploads)
                 {
-                    aborted++;
+                    if (upload.Key == key && !keep.Contains(upload.UploadId) && (ToOffset(upload.Initiated) is not { } initiated || initiated >= from))
+                    {
+                        // A store that cannot abort leaves the upload open: not known gone.
+                        await CallAsync("ABORT", key, Requests.AddMultipart,
+                            () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = upload.UploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                        aborted++;
+                    }
                 }
+
+                var pastKey = uploads.Count > 0 && string.CompareOrdinal(uploads[uploads.Count - 1].Key, key) > 0;
+                if (listing.IsTruncated != true || pastKey)
+                {
+                    return aborted;
+                }
+
+                if (string.IsNullOrEmpty(listing.NextKeyMarker) || (listing.NextKeyMarker == request.KeyMarker && listing.NextUploadIdMarker == request.UploadIdMarker))
+                {
+                    return null;
+                }
+
+                request.KeyMarker = listing.NextKeyMarker;
+                request.UploadIdMarker = listing.NextUploadIdMarker;
             }
 
-            return listing.IsTruncated == true ? null : aborted;
+            return null;
+        }
+        catch (ObjectStoreException ex) when (ex.StatusCode == 404 && ex.Code == "NoSuchUpload")
+        {
+            // Aborted meanwhile by someone else: looked for again by the next sweep.
+            ChittyLog.Debug($"An upload of '{key}' went while it was being aborted: {ex.Message}");
+            return null;
         }
         catch (ObjectStoreException ex)
         {

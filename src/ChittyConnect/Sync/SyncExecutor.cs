@@ -231,6 +231,7 @@ internal sealed class SyncExecutor
         var uploadId = hashes.Size >= Store.Options.MultipartThreshold ? State.ClaimResumable(key, hashes.Sha256) : null;
         UploadResult result;
         string? started = null;
+        var creating = false;
         try
         {
             result = await Store.UploadFileAsync(fullPath, key, hashes.Sha256, hashes.Md5, modified,
@@ -246,9 +247,17 @@ internal sealed class SyncExecutor
                 () =>
                 {
                     // On disk before the store can make an upload whose id a crash would keep from the state.
+                    creating = true;
                     State.NoteCreating(key);
                     CheckpointNow();
                 }).ConfigureAwait(false);
+        }
+        catch (ObjectStoreException ex) when (creating && started is null && ex.Code != "AnswerLost" && !StoreOutage.IsOutage(ex))
+        {
+            // The store refused the CreateMultipartUpload (the key changed meanwhile, access denied): no upload
+            // was made, and a sweep would only risk another device's upload of the key.
+            State.CreateRefused(key);
+            throw;
         }
         catch (ObjectStoreException ex) when (ex.Code == ObjectStoreException.RemoteChanged && started is not null)
         {

@@ -81,6 +81,21 @@ internal sealed partial class SyncState
         }
     }
 
+    /// <summary>
+    /// Forgets a key this run noted as being created when its CreateMultipartUpload was refused outright (no
+    /// upload was made); one an earlier run noted stays for the sweep.
+    /// </summary>
+    public void CreateRefused(string key)
+    {
+        lock (_gate)
+        {
+            if (!_createdEarlier.Contains(key) && UploadsBeingCreated.Remove(key))
+            {
+                Journal(SyncStateFormat.Join("J", key));
+            }
+        }
+    }
+
     /// <summary>Forgets a key noted as being created, once no upload of it is left that no state names.</summary>
     public void SweptCreating(string key)
     {
@@ -94,10 +109,17 @@ internal sealed partial class SyncState
         }
     }
 
-    // Reads an "I" line of the state or its journal (the earlier of two times of one key stands).
+    // Reads an "I" line of the state or its journal (the earlier of two times of one key stands). The time has
+    // the 13 digits of every time from 2001 to 2286: a line a kill cut short in its time is refused (the sweep
+    // would otherwise reach back to an upload another device began long before).
     private void LoadCreating(string key, string unixMs)
     {
-        var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(unixMs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture));
+        if (unixMs.Length != 13 || !long.TryParse(unixMs, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+        {
+            throw new FormatException($"bad time '{unixMs}' of an upload being created");
+        }
+
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(ms);
         if (!UploadsBeingCreated.TryGetValue(key, out var earlier) || at < earlier)
         {
             UploadsBeingCreated[key] = at;

@@ -75,6 +75,31 @@ public sealed class SecondWriterRaceTests
     }
 
     [Fact]
+    public async Task A_multipart_upload_refused_at_its_creation_leaves_no_upload_and_nothing_for_a_later_run_to_sweep()
+    {
+        var race = new SecondWriter(r => r.Method == HttpMethod.Post && r.RequestUri!.Query.Contains("uploads", StringComparison.Ordinal) && !r.RequestUri.Query.Contains("uploadId", StringComparison.Ordinal));
+        using var ctx = new SyncTestContext(_s3rver, null, race.Wrap);
+        ctx.Write("big.bin", SyncTestContext.RandomBytes(3 * 1024 * 1024, 43));
+        await ctx.SyncAsync(Both);
+        File.SetLastWriteTimeUtc(ctx.Write("big.bin", SyncTestContext.RandomBytes(3 * 1024 * 1024, 44)), Later);
+        // The other device's version lands just before this run asks to create its upload.
+        race.Write = () => ctx.PutRawAsync(ctx.Prefix + "big.bin", "the other device's version");
+
+        var (summary, results) = await ctx.SyncAsync(Both);
+
+        Assert.True(race.Fired);
+        Assert.True(summary.Success, string.Join("; ", results.Select(r => r.Error)));
+        Assert.Equal(1, summary.RemoteChangedDuringRun);
+        Assert.Equal(SyncAction.Conflict, Assert.Single(results).Action);
+        var uploads = await ctx.Raw.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = ctx.Store.Bucket, Prefix = ctx.Prefix });
+        Assert.Empty(uploads.MultipartUploads ?? new List<MultipartUpload>());
+        // The refused creation made no upload: the state notes no key as being created.
+        var state = SyncStateLocation.PathFor(ctx.StateDirectory, ctx.Local, ctx.Store.Endpoint, ctx.Store.Bucket, ctx.Prefix, out _);
+        Assert.Empty(StateFileLines.Records(state, "I"));
+        await AssertNothingLeftToDoAsync(ctx);
+    }
+
+    [Fact]
     public async Task A_new_key_created_remotely_after_the_listing_is_not_overwritten()
     {
         var race = new SecondWriter(r => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith("/new.txt", StringComparison.Ordinal));

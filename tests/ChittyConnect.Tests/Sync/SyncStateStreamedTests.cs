@@ -409,6 +409,38 @@ public sealed class SyncStateStreamedTests : IDisposable
         Assert.Contains("d03\U0001F600x", keys);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_key_noted_as_being_created_outlives_a_crash_and_a_save_until_swept_and_a_torn_note_is_not_read(bool streamed)
+    {
+        var path = WholeState("state", s_keys);
+        var first = streamed ? Streamed(path) : SyncState.Load(path, Identity, out _);
+        first.NoteCreating("big/a.bin");
+        first.NoteCreating("big/b.bin");
+        first.AddPending("big/b.bin", "upload-b", new string('b', 64), null);
+        first.Checkpoint();
+        // Killed mid-append: the journal's last line is a note cut short in its time.
+        File.AppendAllText(first.JournalPath, "I\tbig/c.bin\t17650\n");
+
+        var next = streamed ? Streamed(path) : SyncState.Load(path, Identity, out _);
+        Assert.Equal(new[] { "big/a.bin" }, next.UploadsBeingCreated.Keys);
+        next.AddPending("big/a.bin", "upload-a", new string('a', 64), null);
+        if (streamed)
+        {
+            next.LoadWindow(null);
+        }
+
+        next.Save();
+        // Another run's upload of a.bin being recorded does not tell that the one noted is gone: only a sweep does.
+        var saved = SyncState.Load(path, Identity, out _);
+        Assert.Equal(new[] { "big/a.bin" }, saved.UploadsBeingCreated.Keys);
+        saved.SweptCreating("big/a.bin");
+        saved.Save();
+        Assert.Empty(SyncState.Load(path, Identity, out _).UploadsBeingCreated);
+        Assert.Empty(StateFileLines.Records(path, "I"));
+    }
+
     [Fact]
     public void Sampled_keys_are_evenly_spaced_in_key_order()
     {
