@@ -9,11 +9,12 @@ namespace ChittyConnect.Sync;
 /// <summary>
 /// Plans a run window by window (<see cref="ISyncWindowSource"/>: a whole-mode run is one window) and carries the
 /// plan out. Deletes are never made before the whole plan is known: the guards weigh them against the run's
-/// totals, and a run they refuse has changed nothing. So a run that can delete holds its transfers and deletes
-/// (the changes, not the files) until every window is planned and guarded; a run that cannot delete (no state
-/// entry and no -Mirror, or -NoDelete) transfers each window's files while the next window is planned, and
-/// reports them in batches as they finish. -WhatIf writes each window's transfers as it is planned and the
-/// deletes once guarded.
+/// totals, and a run they refuse has changed nothing. So a run that can delete, or that has a state (its
+/// listing is checked against the state's keys until its last window), holds its transfers and deletes (the
+/// changes, not the files) until every window is planned and guarded; a first run that cannot delete (no
+/// -Mirror, or -NoDelete) transfers each window's files while the next window is planned, and reports them
+/// in batches as they finish. -WhatIf writes each window's transfers as it is planned and the deletes once
+/// guarded.
 /// </summary>
 internal sealed class SyncWindows
 {
@@ -36,6 +37,13 @@ internal sealed class SyncWindows
     /// </summary>
     public static bool CanDelete(SyncRun run) => !run.Options.NoDelete && (run.Options.Mirror || run.State.EntryCount > 0);
 
+    /// <summary>
+    /// Whether the run holds its changes until every window is planned: it can delete, or it has a state, whose
+    /// windows a key listed out of order would have planned wrong (the run is then planned again whole, which
+    /// must come before anything changed).
+    /// </summary>
+    public static bool HoldsChanges(SyncRun run) => CanDelete(run) || run.State.EntryCount > 0;
+
     /// <summary>The last key of a window: the smaller of the sides' last keys, null (to the end) when neither side fills the window.</summary>
     public static string? EndOf(string? localEnd, string? remoteEnd) =>
         localEnd is null ? remoteEnd
@@ -48,7 +56,7 @@ internal sealed class SyncWindows
     /// <summary>Plans every window, guards the run's deletes and carries out what was held; disposes of <paramref name="windows"/>.</summary>
     public async Task RunAsync(ISyncWindowSource windows)
     {
-        var holds = CanDelete(_run);
+        var holds = HoldsChanges(_run);
         var held = new SyncPlan();
         var carrying = Task.CompletedTask;
         try

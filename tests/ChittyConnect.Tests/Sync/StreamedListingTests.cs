@@ -33,5 +33,14 @@ public sealed class StreamedListingTests : IClassFixture<LeanS3Process>
         Assert.Empty(results);
         Assert.Equal(new[] { ctx.Prefix + "f1999.txt", ctx.Prefix + "f3999.txt" }, ctx.Wire.StartAfters.Distinct().OrderBy(k => k, StringComparer.Ordinal));
         Assert.Equal(46, ctx.Wire.Count("LIST"));
+
+        // A -NoDelete run with a state is planned in windows too (a run planned whole lists in 8 ranges of its own).
+        var (kept, _) = await ctx.SyncAsync(o =>
+        {
+            o.Direction = SyncDirection.Both;
+            o.NoDelete = true;
+        });
+        Assert.Equal((0, 0), (kept.FilesUploaded + kept.FilesDownloaded, kept.Errors));
+        Assert.Equal(new[] { ctx.Prefix + "f1999.txt", ctx.Prefix + "f3999.txt" }, ctx.Wire.StartAfters.Distinct().OrderBy(k => k, StringComparer.Ordinal));
     }
 }
