@@ -318,14 +318,14 @@ public sealed class SyncEngine
     /// read from both sides as streams (<see cref="StreamedWindows"/>) rather than in one: a run of a plain prefix
     /// on a store that lists page by page (an encrypted prefix's names do not list in key order), not
     /// downloading into a folder that ignores case (a local name pairs with a key spelled otherwise, which may
-    /// sort into another window); a first run, or one whose last listing came in key order and that is not
-    /// -WhatIf (it holds its plan until every window is planned: <see cref="SyncWindows.HoldsChanges"/>): a key
-    /// its listing gives out of order, after its window was planned, then has it planned again whole before
-    /// anything changed.
+    /// sort into another window); a first run, or one whose last listing came in key order (it holds its plan
+    /// until every window is planned: <see cref="SyncWindows.HoldsChanges"/>): a key its listing gives out of
+    /// order, after its window was planned, then has it planned again whole before anything changed or was
+    /// written as -WhatIf's plan.
     /// </summary>
     internal static bool PlansInWindows(SyncRun run) =>
         MayStream(run)
-        && (run.State.EntryCount == 0 || (run.State.ListedInKeyOrder && !run.Options.PlanOnly))
+        && (run.State.EntryCount == 0 || run.State.ListedInKeyOrder)
         && !(run.Options.Direction != SyncDirection.Upload && run.IgnoresCase());
 
     // What PlansInWindows asks of the run before its state is read.

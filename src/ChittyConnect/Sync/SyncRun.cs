@@ -112,6 +112,7 @@ internal sealed class SyncRun
             var s = Summary;
             (s.SourceFiles, s.FilesSkipped, s.BytesSkipped, s.NotOwned, s.Errors) = (0, 0, 0, 0, 0);
             (s.FilesHashed, s.BytesHashed, s.FilesCompared, s.BytesCompared) = (0, 0, 0, 0);
+            s.PlannedConflicts = 0;
         }
     }
 

@@ -13,8 +13,8 @@ namespace ChittyConnect.Sync;
 /// listing is checked against the state's keys until its last window), holds its transfers and deletes (the
 /// changes, not the files) until every window is planned and guarded; a first run that cannot delete (no
 /// -Mirror, or -NoDelete) transfers each window's files while the next window is planned, and reports them
-/// in batches as they finish. -WhatIf writes each window's transfers as it is planned and the deletes once
-/// guarded.
+/// in batches as they finish. -WhatIf writes what it would do as such a run would do it: a first run's
+/// transfers as each window is planned, the rest once every window is planned and guarded.
 /// </summary>
 internal sealed class SyncWindows
 {
@@ -85,7 +85,16 @@ internal sealed class SyncWindows
 
                 if (_run.Options.PlanOnly)
                 {
-                    _executor.EmitTransfers(plan.Transfers);
+                    // -WhatIf changes nothing, but what it writes of a plan that is planned again would be written twice.
+                    if (holds)
+                    {
+                        held.Transfers.AddRange(plan.Transfers);
+                    }
+                    else
+                    {
+                        _executor.EmitTransfers(plan.Transfers);
+                    }
+
                     windows.Release(window, Array.Empty<string>());
                 }
                 else if (holds)
@@ -119,6 +128,7 @@ internal sealed class SyncWindows
         _planner.Conclude(held);
         if (_run.Options.PlanOnly)
         {
+            _executor.EmitTransfers(held.Transfers);
             _executor.EmitDeletes(held);
             return;
         }

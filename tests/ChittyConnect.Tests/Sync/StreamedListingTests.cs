@@ -42,5 +42,19 @@ public sealed class StreamedListingTests : IClassFixture<LeanS3Process>
         });
         Assert.Equal((0, 0), (kept.FilesUploaded + kept.FilesDownloaded, kept.Errors));
         Assert.Equal(new[] { ctx.Prefix + "f1999.txt", ctx.Prefix + "f3999.txt" }, ctx.Wire.StartAfters.Distinct().OrderBy(k => k, StringComparer.Ordinal));
+
+        // And so is -WhatIf: a file gone on each side is planned for deletion on the other, once, and nothing changes.
+        await ctx.Store.DeleteAsync([ctx.Prefix + "f3000.txt"], CancellationToken.None);
+        File.Delete(Path.Combine(ctx.Local, "f4000.txt"));
+        var (plan, planned) = await ctx.SyncAsync(o =>
+        {
+            o.Direction = SyncDirection.Both;
+            o.PlanOnly = true;
+        });
+        Assert.Equal(new[] { ctx.Prefix + "f1999.txt", ctx.Prefix + "f3999.txt" }, ctx.Wire.StartAfters.Distinct().OrderBy(k => k, StringComparer.Ordinal));
+        Assert.Equal(new[] { ("f3000.txt", SyncAction.PlannedDeleteLocal), ("f4000.txt", SyncAction.PlannedDeleteRemote) }, planned.Select(r => (r.RelativePath, r.Action)));
+        Assert.Equal(0, plan.Errors);
+        Assert.True(File.Exists(Path.Combine(ctx.Local, "f3000.txt")));
+        Assert.NotNull(await ctx.Store.HeadAsync(ctx.Prefix + "f4000.txt", CancellationToken.None));
     }
 }
