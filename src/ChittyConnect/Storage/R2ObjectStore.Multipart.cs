@@ -190,8 +190,7 @@ public sealed partial class R2ObjectStore
                     if (upload.Key == key && !keep.Contains(upload.UploadId) && (ToOffset(upload.Initiated) is not { } initiated || initiated >= from))
                     {
                         // A store that cannot abort leaves the upload open: not known gone.
-                        await CallAsync("ABORT", key, Requests.AddMultipart,
-                            () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = upload.UploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
+                        await SendAbortAsync(key, upload.UploadId, cancellationToken).ConfigureAwait(false);
                         aborted++;
                     }
                 }

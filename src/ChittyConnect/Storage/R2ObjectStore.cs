@@ -561,8 +561,7 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            await CallAsync("ABORT", key, Requests.AddMultipart,
-                () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await SendAbortAsync(key, uploadId, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ObjectStoreException ex) when (ex.StatusCode is 404 or 405 or 501)
@@ -570,6 +569,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
             return false;
         }
     }
+
+    // One AbortMultipartUpload; every failure is thrown (AbortUploadAsync takes "gone" and "not supported" as false).
+    private Task SendAbortAsync(string key, string uploadId, CancellationToken cancellationToken) =>
+        CallAsync("ABORT", key, Requests.AddMultipart,
+            () => S3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Bucket, Key = key, UploadId = uploadId }, cancellationToken), cancellationToken);
 
     /// <inheritdoc />
     public void Dispose()

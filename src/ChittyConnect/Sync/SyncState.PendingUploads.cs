@@ -89,10 +89,7 @@ internal sealed partial class SyncState
     {
         lock (_gate)
         {
-            if (!_createdEarlier.Contains(key) && UploadsBeingCreated.Remove(key))
-            {
-                Journal(SyncStateFormat.Join("J", key));
-            }
+            EndOwnNote(key);
         }
     }
 
@@ -106,6 +103,15 @@ internal sealed partial class SyncState
                 _createdEarlier.Remove(key);
                 Journal(SyncStateFormat.Join("J", key));
             }
+        }
+    }
+
+    // Ends the note of a key this run made (called under _gate); a note an earlier run left stays for the sweep.
+    private void EndOwnNote(string key)
+    {
+        if (!_createdEarlier.Contains(key) && UploadsBeingCreated.Remove(key))
+        {
+            Journal(SyncStateFormat.Join("J", key));
         }
     }
 
@@ -145,10 +151,7 @@ internal sealed partial class SyncState
             PendingUploads[uploadId] = new PendingUpload { Key = key, UploadId = uploadId, Sha256 = sha256 };
             Journal(SyncStateFormat.Join("P", key, uploadId, sha256));
             // The upload this run noted is now named; one an earlier run noted may still be out there.
-            if (!_createdEarlier.Contains(key) && UploadsBeingCreated.Remove(key))
-            {
-                Journal(SyncStateFormat.Join("J", key));
-            }
+            EndOwnNote(key);
         }
     }
 
