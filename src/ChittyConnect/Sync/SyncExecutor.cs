@@ -355,12 +355,13 @@ internal sealed class SyncExecutor
         {
             DownloadResult result;
             // Unbuffered: the store writes whole chunks (80 KiB, or a decrypted batch), and a buffer here would
-            // be 64 KiB more for every object, however small.
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+            // be 64 KiB more for every object, however small. Written behind: a large file's pages go to disk as
+            // it arrives, so the fsync that makes it durable before it is renamed and recorded is short.
+            using (var file = new WriteBehindFileStream(new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous)))
             {
                 result = await Store.DownloadAsync(item.Key, file, bytes => _run.Progress.AddBytes(bytes, large), Token).ConfigureAwait(false);
                 await file.FlushAsync(Token).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                file.FlushToDisk();
             }
 
             var modified = result.Info.FileModified ?? result.Info.LastModified ?? DateTimeOffset.UtcNow;
