@@ -180,6 +180,8 @@ public sealed class SyncEngine
             summary.BytesPerSecond = summary.Elapsed.TotalSeconds > 0 ? moved / summary.Elapsed.TotalSeconds : 0;
             LastSummary = summary;
             run.State.Dispose();
+            // What the run's threads freed goes back to the system, not kept for the session's next run.
+            NativeHeap.ReturnFreed();
         }
 
         return run.Summary;
