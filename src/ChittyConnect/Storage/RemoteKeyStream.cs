@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
+using ChittyConnect.Diagnostics;
 
 namespace ChittyConnect.Storage;
 
@@ -10,11 +11,14 @@ namespace ChittyConnect.Storage;
 /// The objects under a prefix one at a time, in the order a listing gives them, with a few pages held at most:
 /// the ranges between split points are listed as <see cref="RangedListing"/> lists them, each range a page at a
 /// time into a buffer of its own that holds <see cref="BufferedPages"/> pages (a range whose buffer is full asks
-/// for no next page until the reader takes one), and read range after range. <see cref="ActiveRanges"/> ranges
-/// are listed at once: the one being read and the next ones; each range the reader finishes starts the next
-/// one not yet started. So memory is a few pages per active range, whatever the number of keys or ranges, and
-/// with many small ranges (a few pages each) the listing keeps <see cref="ActiveRanges"/> requests in flight
-/// from the first page to the last, where a few large ranges would each wait for the reader.
+/// for no next page until the reader takes one), and read range after range. At most <see cref="ActiveRanges"/>
+/// ranges are listed or held at once: the one being read and the next ones; each range the reader finishes
+/// starts the next one not yet started. Their page requests go side by side as far as the pages' rate pays
+/// for (<see cref="ListingWidth"/>: where a page costs a round trip, one for each range; where it costs the
+/// store's own work, one at a time), the reader's range first. So memory is a few pages per active range,
+/// whatever the number of keys or ranges, and with many small ranges (a few pages each) the listing keeps its
+/// width of requests in flight from the first page to the last, where a few large ranges would each wait for
+/// the reader.
 /// </summary>
 /// <remarks>
 /// Ranged (split points given), the objects are exactly those of <see cref="RangedListing.ListAsync"/>, in key
@@ -30,7 +34,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// <summary>Pages each range holds ready for the reader (and one more on its way in).</summary>
     public const int BufferedPages = 4;
 
-    /// <summary>The ranges listed at once (<see cref="RangedListing.MaxRanges"/>): the reader's and those after it.</summary>
+    /// <summary>The most ranges listed or held at once (<see cref="RangedListing.MaxRanges"/>): the reader's and those after it.</summary>
     public const int ActiveRanges = RangedListing.MaxRanges;
 
     private readonly RangeBuffer[] _ranges;
@@ -39,16 +43,22 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     private readonly string _prefix;
     private readonly CancellationTokenSource _cancel;
     private readonly CancellationToken _token;
+    private readonly ListingWidth _width;
+    private readonly object _starting = new();
+    private readonly List<(int Range, TaskCompletionSource<bool> Turn)> _waiting = new();
     private Exception? _failure;
     private int _current;
+    private int _next;
+    private int _requesting;
     private IReadOnlyList<RemoteObject>? _page;
     private int _index;
     private bool _inKeyOrder = true;
     private bool _ended;
     private bool _disposed;
 
-    private RemoteKeyStream(R2ObjectStore store, string prefix, (string? StartAfter, string? Last)[] bounds, CancellationToken cancellationToken)
+    private RemoteKeyStream(R2ObjectStore store, string prefix, (string? StartAfter, string? Last)[] bounds, ListingWidth width, CancellationToken cancellationToken)
     {
+        _width = width;
         _store = store;
         _prefix = prefix;
         _bounds = bounds;
@@ -67,7 +77,11 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// <exception cref="NotSupportedException">
     /// The store cannot list page by page: an encrypted prefix, whose plaintext names are not in key order, is listed whole.
     /// </exception>
-    public static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
+    public static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
+        Open(store, prefix, splitAfter, store is R2ObjectStore r2 ? new ListingWidth(initial: ListingWidth.LearntFor(r2.Endpoint, r2.Bucket)) : new ListingWidth(), cancellationToken);
+
+    /// <summary>As <see cref="Open(IObjectStore, string, IReadOnlyList{string}, CancellationToken)"/>, with the ranges listed side by side as <paramref name="width"/> says.</summary>
+    internal static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, ListingWidth width, CancellationToken cancellationToken)
     {
         if (store is not R2ObjectStore pages)
         {
@@ -83,17 +97,13 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
 
         var bounds = RangedListing.RangesOf(splitAfter);
-        var stream = new RemoteKeyStream(pages, prefix, bounds, cancellationToken);
+        var stream = new RemoteKeyStream(pages, prefix, bounds, width, cancellationToken);
         for (var r = 0; r < bounds.Length; r++)
         {
             stream._ranges[r] = new RangeBuffer();
         }
 
-        for (var r = 0; r < Math.Min(ActiveRanges, bounds.Length); r++)
-        {
-            stream.Start(r);
-        }
-
+        stream.StartRanges();
         return stream;
     }
 
@@ -109,7 +119,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
 
     /// <summary>The next object; null at the end.</summary>
     /// <exception cref="RangedListing.OutOfOrderException">A range (of several) met a key out of key order.</exception>
-    /// <exception cref="OperationCanceledException">The token given to <see cref="Open"/> was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The token given to <see cref="Open(IObjectStore, string, IReadOnlyList{string}, CancellationToken)"/> was cancelled.</exception>
     public ValueTask<RemoteObject?> NextAsync()
     {
         _token.ThrowIfCancellationRequested();
@@ -129,7 +139,12 @@ public sealed class RemoteKeyStream : IAsyncDisposable
             return;
         }
 
-        _disposed = true;
+        lock (_starting)
+        {
+            // No range starts after this: every listing started is awaited below.
+            _disposed = true;
+        }
+
         _cancel.Cancel();
         foreach (var range in _ranges)
         {
@@ -158,12 +173,8 @@ public sealed class RemoteKeyStream : IAsyncDisposable
             if (page is null)
             {
                 _inKeyOrder &= await range.Listing.ConfigureAwait(false);
-                _current++;
-                if (_current + ActiveRanges - 1 < _ranges.Length)
-                {
-                    Start(_current + ActiveRanges - 1);
-                }
-
+                Volatile.Write(ref _current, _current + 1);
+                StartRanges();
                 continue;
             }
 
@@ -173,6 +184,12 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
 
         _ended = true;
+        if (_ranges.Length > 1)
+        {
+            _width.Learnt(_store.Endpoint, _store.Bucket);
+            ChittyLog.Verbose($"'{_prefix}' was listed in {_ranges.Length} ranges, {_width.Limit} of them side by side at the end (the pages' rate chose it).");
+        }
+
         return null;
     }
 
@@ -186,13 +203,103 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
     }
 
-    private void Start(int r) => _ranges[r].Listing = ListAsync(_bounds[r].StartAfter, _bounds[r].Last, _ranges[r]);
-
-    private async Task<bool> ListAsync(string? startAfter, string? last, RangeBuffer range)
+    // Starts the ranges not yet started while fewer than ActiveRanges are listed or held ahead of the reader, in order.
+    private void StartRanges()
     {
+        lock (_starting)
+        {
+            while (!_disposed && _next < _ranges.Length && _next < Volatile.Read(ref _current) + ActiveRanges)
+            {
+                var r = _next++;
+                _ranges[r].Listing = ListAsync(r);
+            }
+        }
+    }
+
+    // A range's turn to ask for its next page: at once while fewer than the width are asking, else when one
+    // answer comes, the range nearest the reader first.
+    private Task RequestTurnAsync(int range)
+    {
+        lock (_starting)
+        {
+            if (_requesting < _width.Limit && _waiting.Count == 0)
+            {
+                _requesting++;
+                return Task.CompletedTask;
+            }
+
+            var turn = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiting.Add((range, turn));
+            GiveTurns();
+            return AwaitTurnAsync(turn, _cancel.Token.Register(() => turn.TrySetCanceled()));
+        }
+    }
+
+    private static async Task AwaitTurnAsync(TaskCompletionSource<bool> turn, CancellationTokenRegistration cancelled)
+    {
+        using (cancelled)
+        {
+            await turn.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void EndTurn()
+    {
+        lock (_starting)
+        {
+            _requesting--;
+            GiveTurns();
+        }
+    }
+
+    private void GiveTurns()
+    {
+        lock (_starting)
+        {
+            while (_requesting < _width.Limit && _waiting.Count > 0)
+            {
+                var first = 0;
+                for (var i = 1; i < _waiting.Count; i++)
+                {
+                    if (_waiting[i].Range < _waiting[first].Range)
+                    {
+                        first = i;
+                    }
+                }
+
+                var turn = _waiting[first].Turn;
+                _waiting.RemoveAt(first);
+                if (turn.TrySetResult(true))
+                {
+                    _requesting++;
+                }
+            }
+        }
+    }
+
+    private async Task<bool> ListAsync(int r)
+    {
+        var range = _ranges[r];
+        var asking = false;
         try
         {
-            return await _store.ListRangeAsync(_prefix, startAfter, last, page => range.AddAsync(page, _cancel.Token), _cancel.Token).ConfigureAwait(false);
+            // A turn is held from before a page is asked for until its answer: not while the range waits for room
+            // in its buffer. After the last page it is held until the range ends, just after.
+            await RequestTurnAsync(r).ConfigureAwait(false);
+            asking = true;
+            return await _store.ListRangeAsync(_prefix, _bounds[r].StartAfter, _bounds[r].Last, async page =>
+            {
+                asking = false;
+                EndTurn();
+                if (_width.PageArrived())
+                {
+                    GiveTurns();
+                }
+
+                await range.AddAsync(page, _cancel.Token).ConfigureAwait(false);
+                await RequestTurnAsync(r).ConfigureAwait(false);
+                asking = true;
+            }, _cancel.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -206,6 +313,11 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
         finally
         {
+            if (asking)
+            {
+                EndTurn();
+            }
+
             range.Complete();
         }
     }

@@ -1,0 +1,150 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace ChittyConnect.Storage;
+
+/// <summary>
+/// How many ranges of one listing are listed at once, chosen by how fast the pages come, in the spirit of
+/// <see cref="RequestWindow"/>: it starts at <see cref="Initial"/>, and while a doubling pays (the pages a second
+/// over a round grow by at least <see cref="WorthwhileGain"/>) it doubles again, up to <see cref="Cap"/>; the
+/// first doubling that does not pay is undone, and the width holds where the rate was best, trying one doubling
+/// again every <see cref="RoundsBetweenProbes"/> rounds. Where a page costs a
+/// round trip (R2 and S3 over the internet: 0.1-0.2 s a page, the store's work a fraction of it) the rate grows
+/// with the width; where the store's own work is the cost (a store on one core that scans its keys for every
+/// page, as s3rver does), pages side by side only share that core and add work, and the width stays small.
+/// A round is <see cref="RoundPages"/> pages a range at the width (and at least <see cref="MinimumRound"/>);
+/// the round after a change settles (the ranges just started fill their first pages) before one is measured.
+/// A listing starts at the width the last listing of the same store in this process ended at
+/// (<see cref="LearntFor"/>), so a session's later syncs do not find the width again page by page. Thread-safe.
+/// </summary>
+internal sealed class ListingWidth
+{
+    /// <summary>Ranges listed at once at the start.</summary>
+    public const int Initial = 1;
+
+    /// <summary>Most ranges listed at once (<see cref="RangedListing.MaxRanges"/>).</summary>
+    public const int Cap = RangedListing.MaxRanges;
+
+    /// <summary>
+    /// Growth of the rate that makes a doubling worth keeping: where a page costs a round trip a doubling nearly
+    /// doubles the rate, and where the store does the work a round of a few pages can still measure a quarter
+    /// more by chance, which would hold the listing at a width that costs the store more.
+    /// </summary>
+    public const double WorthwhileGain = 1.5;
+
+    /// <summary>Pages per range at the width that make a round.</summary>
+    public const int RoundPages = 2;
+
+    /// <summary>Rounds held below the cap before a doubling is tried again (what stopped paying may have been passing: a reader busy for a while).</summary>
+    public const int RoundsBetweenProbes = 16;
+
+    /// <summary>Shortest round: shorter ones measure the scheduler, not the store.</summary>
+    public static readonly TimeSpan MinimumRound = TimeSpan.FromMilliseconds(50);
+
+    // The width each store's last listing ended at, by endpoint and bucket, for the process's next listing of it.
+    private static readonly ConcurrentDictionary<string, int> s_learnt = new(StringComparer.Ordinal);
+
+    private readonly object _gate = new();
+    private readonly Func<TimeSpan> _clock;
+    private int _limit;
+    private bool _growing;
+    private bool _settling = true;
+    private int _bestLimit;
+    private double _bestRate;
+    private TimeSpan _roundStart;
+    private int _roundPages;
+    private int _heldRounds;
+
+    /// <summary>
+    /// A width that starts at <paramref name="initial"/> (between 1 and <see cref="Cap"/>), measured on
+    /// <paramref name="clock"/> (elapsed time), a Stopwatch's unless given.
+    /// </summary>
+    public ListingWidth(Func<TimeSpan>? clock = null, int initial = Initial)
+    {
+        _limit = _bestLimit = Math.Max(1, Math.Min(Cap, initial));
+        _growing = _limit < Cap;
+        if (clock is null)
+        {
+            var watch = Stopwatch.StartNew();
+            clock = () => watch.Elapsed;
+        }
+
+        _clock = clock;
+        _roundStart = clock();
+    }
+
+    /// <summary>Ranges to list at once now.</summary>
+    public int Limit
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _limit;
+            }
+        }
+    }
+
+    /// <summary>Where a listing of the store at <paramref name="endpoint"/> and <paramref name="bucket"/> starts: where its last one in this process ended.</summary>
+    public static int LearntFor(Uri endpoint, string bucket) =>
+        s_learnt.TryGetValue(endpoint.AbsoluteUri + "\n" + bucket, out var width) ? width : Initial;
+
+    /// <summary>Keeps the width a listing of the store ended at, for the next one.</summary>
+    public void Learnt(Uri endpoint, string bucket) => s_learnt[endpoint.AbsoluteUri + "\n" + bucket] = Limit;
+
+    /// <summary>A page came from the store; returns whether the width grew (more ranges may start).</summary>
+    public bool PageArrived()
+    {
+        lock (_gate)
+        {
+            _roundPages++;
+            var now = _clock();
+            if (_roundPages < RoundPages * _limit || now - _roundStart < MinimumRound)
+            {
+                return false;
+            }
+
+            var before = _limit;
+            if (_settling)
+            {
+                _settling = false;
+            }
+            else
+            {
+                var rate = _roundPages / Math.Max((now - _roundStart).TotalSeconds, 1e-9);
+                if (_growing)
+                {
+                    if (rate >= _bestRate * WorthwhileGain)
+                    {
+                        _bestRate = rate;
+                        _bestLimit = _limit;
+                        _growing = _limit < Cap;
+                        _limit = Math.Min(Cap, _limit * 2);
+                    }
+                    else
+                    {
+                        // More side by side stopped paying: back to the width that measured best, and hold there.
+                        _growing = false;
+                        _limit = _bestLimit;
+                    }
+                }
+                else if (_limit < Cap && ++_heldRounds >= RoundsBetweenProbes)
+                {
+                    // Held where a doubling did not pay: try one again against the rate measured now.
+                    _heldRounds = 0;
+                    _growing = true;
+                    _bestRate = rate;
+                    _bestLimit = _limit;
+                    _limit = Math.Min(Cap, _limit * 2);
+                }
+
+                _settling = _limit != before;
+            }
+
+            _roundStart = now;
+            _roundPages = 0;
+            return _limit > before;
+        }
+    }
+}
