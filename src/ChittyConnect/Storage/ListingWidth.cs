@@ -47,14 +47,10 @@ internal sealed class ListingWidth
 
     private readonly object _gate = new();
     private readonly Func<TimeSpan> _clock;
-    private int _limit;
-    private bool _growing;
+    private readonly DoublingSearch _search;
     private bool _settling = true;
-    private int _bestLimit;
-    private double _bestRate;
     private TimeSpan _roundStart;
     private int _roundPages;
-    private int _heldRounds;
 
     /// <summary>
     /// A width that starts at <paramref name="initial"/> (between 1 and <see cref="Cap"/>), measured on
@@ -62,8 +58,7 @@ internal sealed class ListingWidth
     /// </summary>
     public ListingWidth(Func<TimeSpan>? clock = null, int initial = Initial)
     {
-        _limit = _bestLimit = Math.Max(1, Math.Min(Cap, initial));
-        _growing = _limit < Cap;
+        _search = new DoublingSearch(initial, Cap, WorthwhileGain, RoundsBetweenProbes);
         if (clock is null)
         {
             var watch = Stopwatch.StartNew();
@@ -81,7 +76,7 @@ internal sealed class ListingWidth
         {
             lock (_gate)
             {
-                return _limit;
+                return _search.Limit;
             }
         }
     }
@@ -100,12 +95,12 @@ internal sealed class ListingWidth
         {
             _roundPages++;
             var now = _clock();
-            if (_roundPages < RoundPages * _limit || now - _roundStart < MinimumRound)
+            if (_roundPages < RoundPages * _search.Limit || now - _roundStart < MinimumRound)
             {
                 return false;
             }
 
-            var before = _limit;
+            var before = _search.Limit;
             if (_settling)
             {
                 _settling = false;
@@ -113,38 +108,21 @@ internal sealed class ListingWidth
             else
             {
                 var rate = _roundPages / Math.Max((now - _roundStart).TotalSeconds, 1e-9);
-                if (_growing)
+                if (_search.Growing)
                 {
-                    if (rate >= _bestRate * WorthwhileGain)
-                    {
-                        _bestRate = rate;
-                        _bestLimit = _limit;
-                        _growing = _limit < Cap;
-                        _limit = Math.Min(Cap, _limit * 2);
-                    }
-                    else
-                    {
-                        // More side by side stopped paying: back to the width that measured best, and hold there.
-                        _growing = false;
-                        _limit = _bestLimit;
-                    }
+                    _search.Grow(rate);
                 }
-                else if (_limit < Cap && ++_heldRounds >= RoundsBetweenProbes)
+                else
                 {
-                    // Held where a doubling did not pay: try one again against the rate measured now.
-                    _heldRounds = 0;
-                    _growing = true;
-                    _bestRate = rate;
-                    _bestLimit = _limit;
-                    _limit = Math.Min(Cap, _limit * 2);
+                    _search.Hold(rate);
                 }
 
-                _settling = _limit != before;
+                _settling = _search.Limit != before;
             }
 
             _roundStart = now;
             _roundPages = 0;
-            return _limit > before;
+            return _search.Limit > before;
         }
     }
 }

@@ -52,7 +52,7 @@ internal sealed class RequestWindow
     private readonly bool _adaptive;
     private readonly LinkedList<TaskCompletionSource<int>> _waiters = new();
     private int _inFlight;
-    private int _limit;
+    private readonly DoublingSearch _search;
 
     // The measurement. A round lasts from one completion until the first request admitted in it completes (one
     // round trip, at least MinimumRound); after a change of the limit one round settles before one is measured,
@@ -63,17 +63,13 @@ internal sealed class RequestWindow
     private bool _settling = true;
     private bool _roundBeganHalved;
 
-    // Slow start until a doubling does not pay; then additive growth back to _target after a halving.
-    private bool _growing = true;
+    // Slow start until a doubling does not pay (_search); then additive growth back to _target after a halving.
     private int _target = Cap;
-    private int _bestLimit = Initial;
-    private double _bestRate;
-    private int _heldRounds;
     private bool _throttled;
 
     private RequestWindow(int limit, bool adaptive, Func<TimeSpan> clock)
     {
-        _limit = limit;
+        _search = new DoublingSearch(limit, Cap, WorthwhileGain, RoundsBetweenProbes);
         _adaptive = adaptive;
         _clock = clock;
         _roundStart = clock();
@@ -102,7 +98,7 @@ internal sealed class RequestWindow
         {
             lock (_gate)
             {
-                return _limit;
+                return _search.Limit;
             }
         }
     }
@@ -124,7 +120,7 @@ internal sealed class RequestWindow
     {
         lock (_gate)
         {
-            if (_inFlight < _limit && _waiters.Count == 0)
+            if (_inFlight < _search.Limit && _waiters.Count == 0)
             {
                 _inFlight++;
                 slot = new Slot(_round);
@@ -204,9 +200,9 @@ internal sealed class RequestWindow
 
             // It grows back to where it was throttled, no further: that much the store took before it refused.
             _throttled = true;
-            _growing = false;
-            _target = _limit;
-            _limit = Math.Max(1, _limit / 2);
+            _search.Growing = false;
+            _target = _search.Limit;
+            _search.Limit = Math.Max(1, _search.Limit / 2);
             _settling = true;
             StartRound(_clock(), halved: true);
         }
@@ -222,39 +218,27 @@ internal sealed class RequestWindow
         }
 
         var rate = _roundDone / Math.Max((now - _roundStart).TotalSeconds, 1e-9);
-        var before = _limit;
-        if (_growing)
+        var before = _search.Limit;
+        if (_search.Growing)
         {
-            if (rate >= _bestRate * WorthwhileGain)
+            _search.Grow(rate);
+            if (!_search.Growing)
             {
-                _bestRate = rate;
-                _bestLimit = _limit;
-                _growing = _limit < Cap;
-                _limit = Math.Min(Cap, _limit * 2);
-            }
-            else
-            {
-                // More in flight stopped helping: back to the limit that measured best, and hold there.
-                _growing = false;
-                _target = _bestLimit;
-                _limit = _bestLimit;
+                // It grows back to its best, no further, after a halving.
+                _target = _search.BestLimit;
             }
         }
-        else if (_limit < _target)
+        else if (_search.Limit < _target)
         {
-            _limit = Math.Min(_target, _limit + Math.Max(1, _limit / 8));
+            _search.Limit = Math.Min(_target, _search.Limit + Math.Max(1, _search.Limit / 8));
         }
-        else if (!_throttled && _limit < Cap && ++_heldRounds >= RoundsBetweenProbes)
+        else if (!_throttled)
         {
-            // Held where a doubling did not pay, never refused: try one again against the rate measured now.
-            _heldRounds = 0;
-            _growing = true;
-            _bestRate = rate;
-            _bestLimit = _limit;
-            _limit = Math.Min(Cap, _limit * 2);
+            // Held where a doubling did not pay, never refused: try one again now and then.
+            _search.Hold(rate);
         }
 
-        _settling = _limit != before;
+        _settling = _search.Limit != before;
         StartRound(now, halved: false);
     }
 
@@ -269,7 +253,7 @@ internal sealed class RequestWindow
     // Hands free slots to the waiters, first come first served.
     private void Admit()
     {
-        while (_inFlight < _limit && _waiters.First is { } first)
+        while (_inFlight < _search.Limit && _waiters.First is { } first)
         {
             _waiters.RemoveFirst();
             if (first.Value.TrySetResult(_round))
