@@ -132,7 +132,9 @@ internal sealed class WriteBehindFileStream : Stream
         var handle = _file.SafeFileHandle;
         var added = false;
         handle.DangerousAddRef(ref added);
-        _syncing = Task.Run(() =>
+        // A thread of its own: the call blocks for as long as the disk takes, which the pool's threads, shared with
+        // the transfers' continuations, should not.
+        _syncing = Task.Factory.StartNew(() =>
         {
             try
             {
@@ -155,10 +157,33 @@ internal sealed class WriteBehindFileStream : Stream
             {
                 handle.DangerousRelease();
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private static int DataSync(int fd) => NativeMethods.fdatasync(fd) == 0 ? 0 : Math.Max(1, Marshal.GetLastWin32Error());
+    // 0, or the errno of a failure. Interrupted, it is asked again; a file that cannot be synced (EINVAL, EROFS,
+    // ENOTSUP: a special or read-only file system) has nothing to sync, as .NET's own Flush(true) takes it.
+    private static int DataSync(int fd)
+    {
+        while (true)
+        {
+            if (NativeMethods.fdatasync(fd) == 0)
+            {
+                return 0;
+            }
+
+            switch (Marshal.GetLastWin32Error())
+            {
+                case 4: // EINTR
+                    continue;
+                case 22: // EINVAL
+                case 30: // EROFS
+                case 95: // ENOTSUP
+                    return 0;
+                case var errno:
+                    return Math.Max(1, errno);
+            }
+        }
+    }
 
     private static class NativeMethods
     {

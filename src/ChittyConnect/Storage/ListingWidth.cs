@@ -5,16 +5,21 @@ using System.Diagnostics;
 namespace ChittyConnect.Storage;
 
 /// <summary>
-/// How many ranges of one listing are listed at once, chosen by how fast the pages come, in the spirit of
+/// How many ranges of one listing ask for a page at once, chosen by how fast the store answers, in the spirit of
 /// <see cref="RequestWindow"/>: it starts at <see cref="Initial"/>, and while a doubling pays (the pages a second
-/// over a round grow by at least <see cref="WorthwhileGain"/>) it doubles again, up to <see cref="Cap"/>; the
+/// the store can give grow by at least <see cref="WorthwhileGain"/>) it doubles again, up to <see cref="Cap"/>; the
 /// first doubling that does not pay is undone, and the width holds where the rate was best, trying one doubling
 /// again every <see cref="RoundsBetweenProbes"/> rounds. Where a page costs a
 /// round trip (R2 and S3 over the internet: 0.1-0.2 s a page, the store's work a fraction of it) the rate grows
 /// with the width; where the store's own work is the cost (a store on one core that scans its keys for every
 /// page, as s3rver does), pages side by side only share that core and add work, and the width stays small.
-/// A round is <see cref="RoundPages"/> pages a range at the width (and at least <see cref="MinimumRound"/>);
-/// the round after a change settles (the ranges just started fill their first pages) before one is measured.
+/// What a round measures is the store's pace, not the reader's: the pages a second it gives is the requests in
+/// flight when each was sent over the time each took (Little's law), so a reader that stops for a while (its
+/// buffers full, no request out) neither lowers nor raises it. Where a page costs a round trip the time per
+/// page stays as the width doubles and the pace doubles; where the store does each page's work in turn the time
+/// per page doubles with the width and the pace stays.
+/// A round is <see cref="RoundPages"/> answers a range at the width (and at least <see cref="MinimumRound"/>);
+/// the round after a change settles (the ranges just started send their first requests) before one is measured.
 /// A listing starts at the width the last listing of the same store in this process ended at
 /// (<see cref="LearntFor"/>), so a session's later syncs do not find the width again page by page. Thread-safe.
 /// </summary>
@@ -51,6 +56,8 @@ internal sealed class ListingWidth
     private bool _settling = true;
     private TimeSpan _roundStart;
     private int _roundPages;
+    private double _roundInFlight;
+    private double _roundSeconds;
 
     /// <summary>
     /// A width that starts at <paramref name="initial"/> (between 1 and <see cref="Cap"/>), measured on
@@ -85,15 +92,29 @@ internal sealed class ListingWidth
     public static int LearntFor(Uri endpoint, string bucket) =>
         s_learnt.TryGetValue(endpoint.AbsoluteUri + "\n" + bucket, out var width) ? width : Initial;
 
-    /// <summary>Keeps the width a listing of the store ended at, for the next one.</summary>
-    public void Learnt(Uri endpoint, string bucket) => s_learnt[endpoint.AbsoluteUri + "\n" + bucket] = Limit;
+    /// <summary>
+    /// Keeps the width a listing of the store ended at, for the next one: the width last measured to pay, not a
+    /// doubling not yet measured (else each listing that ends mid-doubling would start the next one wider).
+    /// </summary>
+    public void Learnt(Uri endpoint, string bucket)
+    {
+        lock (_gate)
+        {
+            s_learnt[endpoint.AbsoluteUri + "\n" + bucket] = _search.Growing ? _search.BestLimit : _search.Limit;
+        }
+    }
 
-    /// <summary>A page came from the store; returns whether the width grew (more ranges may start).</summary>
-    public bool PageArrived()
+    /// <summary>
+    /// A page's request was answered after <paramref name="took"/>, sent while <paramref name="inFlight"/>
+    /// requests (itself among them) were out; returns whether the width grew (more requests may go).
+    /// </summary>
+    public bool Answered(int inFlight, TimeSpan took)
     {
         lock (_gate)
         {
             _roundPages++;
+            _roundInFlight += Math.Max(1, inFlight);
+            _roundSeconds += Math.Max(took.TotalSeconds, 1e-6);
             var now = _clock();
             if (_roundPages < RoundPages * _search.Limit || now - _roundStart < MinimumRound)
             {
@@ -107,7 +128,8 @@ internal sealed class ListingWidth
             }
             else
             {
-                var rate = _roundPages / Math.Max((now - _roundStart).TotalSeconds, 1e-9);
+                // Pages a second the store gives at this width: requests in flight over the time each took.
+                var rate = _roundInFlight / _roundSeconds;
                 if (_search.Growing)
                 {
                     _search.Grow(rate);
@@ -122,6 +144,8 @@ internal sealed class ListingWidth
 
             _roundStart = now;
             _roundPages = 0;
+            _roundInFlight = 0;
+            _roundSeconds = 0;
             return _search.Limit > before;
         }
     }

@@ -177,9 +177,11 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
     /// before it, or its first key not above <paramref name="startAfter"/>; the whole key space in one range hands on every key in whatever order the store gives them.
     /// A page that says more follow but gives no continuation token, or repeats one already followed, throws
     /// <see cref="ObjectStoreException"/> (code IncompleteListing): a shorter listing would read as deleted objects.
+    /// Each page's request waits for <paramref name="takeTurn"/> when given, and gives the turn back
+    /// (<paramref name="giveTurn"/>) once answered or failed: the turns are held only while a request is out.
     /// </summary>
     internal async Task<bool> ListRangeAsync(string prefix, string? startAfter, string? last, Func<IReadOnlyList<RemoteObject>, Task> page,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Func<Task>? takeTurn = null, Action? giveTurn = null)
     {
         var followed = new HashSet<string>(StringComparer.Ordinal);
         // encoding-type=url keeps keys with characters XML 1.0 cannot carry intact. The SDK hands the keys on as
@@ -199,7 +201,21 @@ public sealed partial class R2ObjectStore : IObjectStore, IDisposable
         var ended = false;
         while (true)
         {
-            var answer = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            if (takeTurn is not null)
+            {
+                await takeTurn().ConfigureAwait(false);
+            }
+
+            ListObjectsV2Response answer;
+            try
+            {
+                answer = await CallAsync("LIST", prefix, Requests.AddList, () => S3.ListObjectsV2Async(request, cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                giveTurn?.Invoke();
+            }
+
             var encoded = answer.Encoding == EncodingType.Url;
             var listed = new List<RemoteObject>(answer.S3Objects?.Count ?? 0);
             foreach (var o in answer.S3Objects ?? new List<S3Object>())

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
@@ -13,7 +14,7 @@ namespace ChittyConnect.Storage;
 /// time into a buffer of its own that holds <see cref="BufferedPages"/> pages (a range whose buffer is full asks
 /// for no next page until the reader takes one), and read range after range. At most <see cref="ActiveRanges"/>
 /// ranges are listed or held at once: the one being read and the next ones; each range the reader finishes
-/// starts the next one not yet started. Their page requests go side by side as far as the pages' rate pays
+/// starts the next one not yet started. Their page requests go side by side as far as the store's pace pays
 /// for (<see cref="ListingWidth"/>: where a page costs a round trip, one for each range; where it costs the
 /// store's own work, one at a time), the reader's range first. So memory is a few pages per active range,
 /// whatever the number of keys or ranges, and with many small ranges (a few pages each) the listing keeps its
@@ -187,7 +188,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         if (_ranges.Length > 1)
         {
             _width.Learnt(_store.Endpoint, _store.Bucket);
-            ChittyLog.Verbose($"'{_prefix}' was listed in {_ranges.Length} ranges, {_width.Limit} of them side by side at the end (the pages' rate chose it).");
+            ChittyLog.Verbose($"'{_prefix}' was listed in {_ranges.Length} ranges, {_width.Limit} of them asking side by side at the end (the store's pace chose it).");
         }
 
         return null;
@@ -280,26 +281,28 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     private async Task<bool> ListAsync(int r)
     {
         var range = _ranges[r];
-        var asking = false;
         try
         {
             // A turn is held from before a page is asked for until its answer: not while the range waits for room
-            // in its buffer. After the last page it is held until the range ends, just after.
-            await RequestTurnAsync(r).ConfigureAwait(false);
-            asking = true;
-            return await _store.ListRangeAsync(_prefix, _bounds[r].StartAfter, _bounds[r].Last, async page =>
-            {
-                asking = false;
-                EndTurn();
-                if (_width.PageArrived())
+            // in its buffer, and not after its last page.
+            var asked = Stopwatch.StartNew();
+            var inFlight = 0;
+            return await _store.ListRangeAsync(_prefix, _bounds[r].StartAfter, _bounds[r].Last, page => range.AddAsync(page, _cancel.Token), _cancel.Token,
+                async () =>
                 {
-                    GiveTurns();
-                }
-
-                await range.AddAsync(page, _cancel.Token).ConfigureAwait(false);
-                await RequestTurnAsync(r).ConfigureAwait(false);
-                asking = true;
-            }, _cancel.Token).ConfigureAwait(false);
+                    await RequestTurnAsync(r).ConfigureAwait(false);
+                    inFlight = Volatile.Read(ref _requesting);
+                    asked.Restart();
+                },
+                () =>
+                {
+                    var took = asked.Elapsed;
+                    EndTurn();
+                    if (_width.Answered(inFlight, took))
+                    {
+                        GiveTurns();
+                    }
+                }).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -313,11 +316,6 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
         finally
         {
-            if (asking)
-            {
-                EndTurn();
-            }
-
             range.Complete();
         }
     }

@@ -3,7 +3,7 @@ using Xunit;
 
 namespace ChittyConnect.Tests.Storage;
 
-/// <summary>How many ranges of a listing go side by side: as many as the pages' rate pays for.</summary>
+/// <summary>How many ranges of a listing ask for a page at once: as many as the store's pace pays for.</summary>
 public sealed class ListingWidthTests
 {
     private TimeSpan _now;
@@ -17,7 +17,7 @@ public sealed class ListingWidthTests
         // A page takes 100 ms whatever else is in flight: the width's pages come in each 100 ms.
         for (var i = 0; i < 40 && width.Limit < ListingWidth.Cap; i++)
         {
-            Arrive(width, width.Limit, perPage: TimeSpan.FromMilliseconds(100) / width.Limit);
+            Answer(width, width.Limit, took: TimeSpan.FromMilliseconds(100));
             if (seen[^1] != width.Limit)
             {
                 seen.Add(width.Limit);
@@ -32,11 +32,12 @@ public sealed class ListingWidthTests
     {
         var width = new ListingWidth(() => _now);
 
-        // 150 ms of the store's work a page, one page at a time whatever the width.
+        // 150 ms of the store's work a page, one page at a time whatever the width: each request waits for the
+        // others in flight.
         var limits = new List<int>();
         for (var round = 0; round < 30; round++)
         {
-            Arrive(width, ListingWidth.RoundPages * width.Limit, perPage: TimeSpan.FromMilliseconds(150));
+            Answer(width, ListingWidth.RoundPages * width.Limit, took: TimeSpan.FromMilliseconds(150) * width.Limit);
             limits.Add(width.Limit);
         }
 
@@ -56,7 +57,7 @@ public sealed class ListingWidthTests
         // Pages in a burst, no time passing: nothing measured, the width stays where it began.
         for (var i = 0; i < 100; i++)
         {
-            Assert.False(width.PageArrived());
+            Assert.False(width.Answered(1, TimeSpan.FromMilliseconds(1)));
         }
 
         Assert.Equal(ListingWidth.Initial, width.Limit);
@@ -68,10 +69,11 @@ public sealed class ListingWidthTests
         var endpoint = new Uri($"http://127.0.0.1:9/{Guid.NewGuid():N}/");
         Assert.Equal(ListingWidth.Initial, ListingWidth.LearntFor(endpoint, "bucket"));
 
+        // Rounds enough to reach the cap and measure it there (a round to settle, one measured).
         var first = new ListingWidth(() => _now, ListingWidth.LearntFor(endpoint, "bucket"));
-        for (var i = 0; i < 40 && first.Limit < ListingWidth.Cap; i++)
+        for (var i = 0; i < 40; i++)
         {
-            Arrive(first, first.Limit, perPage: TimeSpan.FromMilliseconds(100) / first.Limit);
+            Answer(first, first.Limit, took: TimeSpan.FromMilliseconds(100));
         }
 
         first.Learnt(endpoint, "bucket");
@@ -82,17 +84,63 @@ public sealed class ListingWidthTests
         var next = new ListingWidth(() => _now, ListingWidth.LearntFor(endpoint, "bucket"));
         for (var i = 0; i < 60; i++)
         {
-            Arrive(next, next.Limit, perPage: TimeSpan.FromMilliseconds(100));
+            Answer(next, next.Limit, took: TimeSpan.FromMilliseconds(100) * next.Limit);
             Assert.Equal(ListingWidth.Cap, next.Limit);
         }
     }
 
-    private void Arrive(ListingWidth width, int pages, TimeSpan perPage)
+    [Fact]
+    public void A_listing_that_ends_before_its_doubling_is_measured_leaves_the_width_it_measured()
+    {
+        var endpoint = new Uri($"http://127.0.0.1:9/{Guid.NewGuid():N}/");
+        var width = new ListingWidth(() => _now, ListingWidth.LearntFor(endpoint, "bucket"));
+
+        // A round at 1 to settle, one measured: the width doubles to 2, and the listing ends there.
+        Answer(width, ListingWidth.RoundPages, took: TimeSpan.FromMilliseconds(150));
+        Answer(width, ListingWidth.RoundPages, took: TimeSpan.FromMilliseconds(150));
+        Assert.Equal(2, width.Limit);
+        width.Learnt(endpoint, "bucket");
+
+        // The next listing starts at the width that was measured, not at the doubling that was not: else each
+        // short listing would start the next one wider, up to the cap, on a store where width costs.
+        Assert.Equal(1, ListingWidth.LearntFor(endpoint, "bucket"));
+    }
+
+    [Fact]
+    public void A_reader_that_pauses_does_not_make_the_store_look_slower()
+    {
+        var width = new ListingWidth(() => _now);
+
+        // Pages of 100 ms each (a round trip), and from the second width on a reader that stops for a second after
+        // each batch (its buffers full, no request out): answers a second fall, but what counts is how long each
+        // request took, so the width still doubles.
+        var seen = new List<int> { width.Limit };
+        for (var i = 0; i < 40 && width.Limit < ListingWidth.Cap; i++)
+        {
+            Answer(width, width.Limit, took: TimeSpan.FromMilliseconds(100));
+            if (width.Limit > 1)
+            {
+                _now += TimeSpan.FromSeconds(1);
+            }
+
+            if (seen[^1] != width.Limit)
+            {
+                seen.Add(width.Limit);
+            }
+        }
+
+        Assert.Equal([1, 2, 4, 8], seen);
+    }
+
+    // Answers to as many requests as the width lets out at once, each of which took `took`: they come in at the
+    // width's pace.
+    private void Answer(ListingWidth width, int pages, TimeSpan took)
     {
         for (var p = 0; p < pages; p++)
         {
-            _now += perPage;
-            width.PageArrived();
+            var inFlight = width.Limit;
+            _now += took / inFlight;
+            width.Answered(inFlight, took);
         }
     }
 }
