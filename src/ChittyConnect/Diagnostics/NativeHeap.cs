@@ -8,7 +8,7 @@ namespace ChittyConnect.Diagnostics;
 /// glibc keeps what a thread frees in that thread's arena for its next allocations, and a large run touches
 /// many threads (the thread pool grows under it) and many native allocations (hashing, sockets, the JIT
 /// compiling the run's code): in a long-lived PowerShell session the most any run ever needed would otherwise
-/// stay resident for the rest of the session (about 30 MB after a sync of 100,000 files here). malloc_trim(0)
+/// stay resident for the rest of the session. malloc_trim(0)
 /// returns the free pages of every arena; it frees nothing in use and costs a few milliseconds. Linux with
 /// glibc only: elsewhere (Windows' heap, macOS, musl without the call) nothing is asked, and a C library
 /// without it ends the asking for the process.

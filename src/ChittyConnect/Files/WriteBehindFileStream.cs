@@ -11,7 +11,7 @@ namespace ChittyConnect.Files;
 /// it is still being written: every <see cref="SyncBytes"/> bytes, when no earlier one is still running, a
 /// data sync (fdatasync) of what is written so far starts on a thread of its own. Without it everything waits
 /// for the fsync that must come before the file is renamed into place and recorded, and that fsync then
-/// writes the whole file while the caller waits (0.2 s for 256 MiB here, a disk's cache flushed at the end);
+/// writes the whole file while the caller waits (and has the disk's cache flushed of all of it at once);
 /// with it the final <see cref="FlushToDisk"/> waits only for the last stretch.
 /// Guarantees: <see cref="FlushToDisk"/> is still the file's own fsync, after the last background sync has
 /// ended, and it fails if any background sync failed (Linux reports a write error to one sync of a file

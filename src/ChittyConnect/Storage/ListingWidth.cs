@@ -10,7 +10,7 @@ namespace ChittyConnect.Storage;
 /// the store can give grow by at least <see cref="WorthwhileGain"/>) it doubles again, up to <see cref="Cap"/>; the
 /// first doubling that does not pay is undone, and the width holds where the rate was best, trying one doubling
 /// again every <see cref="RoundsBetweenProbes"/> rounds. Where a page costs a
-/// round trip (R2 and S3 over the internet: 0.1-0.2 s a page, the store's work a fraction of it) the rate grows
+/// round trip (R2 and S3 over the internet, where the store's work is a fraction of it) the rate grows
 /// with the width; where the store's own work is the cost (a store on one core that scans its keys for every
 /// page, as s3rver does), pages side by side only share that core and add work, and the width stays small.
 /// What a round measures is the store's pace, not the reader's: the pages a second it gives is the requests in
@@ -33,8 +33,8 @@ internal sealed class ListingWidth
 
     /// <summary>
     /// Growth of the rate that makes a doubling worth keeping: where a page costs a round trip a doubling nearly
-    /// doubles the rate, and where the store does the work a round of a few pages can still measure a quarter
-    /// more by chance, which would hold the listing at a width that costs the store more.
+    /// doubles the rate, and where the store does the work a round of a few pages can still measure some gain by
+    /// chance, which must not hold the listing at a width that costs the store more.
     /// </summary>
     public const double WorthwhileGain = 1.5;
 
@@ -90,7 +90,7 @@ internal sealed class ListingWidth
 
     /// <summary>Where a listing of the store at <paramref name="endpoint"/> and <paramref name="bucket"/> starts: where its last one in this process ended.</summary>
     public static int LearntFor(Uri endpoint, string bucket) =>
-        s_learnt.TryGetValue(endpoint.AbsoluteUri + "\n" + bucket, out var width) ? width : Initial;
+        s_learnt.TryGetValue(StoreKey(endpoint, bucket), out var width) ? width : Initial;
 
     /// <summary>
     /// Keeps the width a listing of the store ended at, for the next one: the width last measured to pay, not a
@@ -100,9 +100,11 @@ internal sealed class ListingWidth
     {
         lock (_gate)
         {
-            s_learnt[endpoint.AbsoluteUri + "\n" + bucket] = _search.Growing ? _search.BestLimit : _search.Limit;
+            s_learnt[StoreKey(endpoint, bucket)] = _search.Growing ? _search.BestLimit : _search.Limit;
         }
     }
+
+    private static string StoreKey(Uri endpoint, string bucket) => endpoint.AbsoluteUri + "\n" + bucket;
 
     /// <summary>
     /// A page's request was answered after <paramref name="took"/>, sent while <paramref name="inFlight"/>

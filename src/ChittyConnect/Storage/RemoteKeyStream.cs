@@ -78,11 +78,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
     /// <exception cref="NotSupportedException">
     /// The store cannot list page by page: an encrypted prefix, whose plaintext names are not in key order, is listed whole.
     /// </exception>
-    public static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken) =>
-        Open(store, prefix, splitAfter, store is R2ObjectStore r2 ? new ListingWidth(initial: ListingWidth.LearntFor(r2.Endpoint, r2.Bucket)) : new ListingWidth(), cancellationToken);
-
-    /// <summary>As <see cref="Open(IObjectStore, string, IReadOnlyList{string}, CancellationToken)"/>, with the ranges listed side by side as <paramref name="width"/> says.</summary>
-    internal static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, ListingWidth width, CancellationToken cancellationToken)
+    public static RemoteKeyStream Open(IObjectStore store, string prefix, IReadOnlyList<string> splitAfter, CancellationToken cancellationToken)
     {
         if (store is not R2ObjectStore pages)
         {
@@ -98,6 +94,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
         }
 
         var bounds = RangedListing.RangesOf(splitAfter);
+        var width = new ListingWidth(initial: ListingWidth.LearntFor(pages.Endpoint, pages.Bucket));
         var stream = new RemoteKeyStream(pages, prefix, bounds, width, cancellationToken);
         for (var r = 0; r < bounds.Length; r++)
         {
@@ -120,7 +117,7 @@ public sealed class RemoteKeyStream : IAsyncDisposable
 
     /// <summary>The next object; null at the end.</summary>
     /// <exception cref="RangedListing.OutOfOrderException">A range (of several) met a key out of key order.</exception>
-    /// <exception cref="OperationCanceledException">The token given to <see cref="Open(IObjectStore, string, IReadOnlyList{string}, CancellationToken)"/> was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The token given to <see cref="Open"/> was cancelled.</exception>
     public ValueTask<RemoteObject?> NextAsync()
     {
         _token.ThrowIfCancellationRequested();

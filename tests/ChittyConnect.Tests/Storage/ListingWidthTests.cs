@@ -11,18 +11,8 @@ public sealed class ListingWidthTests
     [Fact]
     public void Where_every_page_costs_a_round_trip_the_width_doubles_to_the_cap()
     {
-        var width = new ListingWidth(() => _now);
-        var seen = new List<int> { width.Limit };
-
         // A page takes 100 ms whatever else is in flight: the width's pages come in each 100 ms.
-        for (var i = 0; i < 40 && width.Limit < ListingWidth.Cap; i++)
-        {
-            Answer(width, width.Limit, took: TimeSpan.FromMilliseconds(100));
-            if (seen[^1] != width.Limit)
-            {
-                seen.Add(width.Limit);
-            }
-        }
+        var seen = WidthsUpToTheCap(new ListingWidth(() => _now), TimeSpan.FromMilliseconds(100), readerPause: TimeSpan.Zero);
 
         Assert.Equal([1, 2, 4, 8], seen);
     }
@@ -109,18 +99,25 @@ public sealed class ListingWidthTests
     [Fact]
     public void A_reader_that_pauses_does_not_make_the_store_look_slower()
     {
-        var width = new ListingWidth(() => _now);
-
         // Pages of 100 ms each (a round trip), and from the second width on a reader that stops for a second after
         // each batch (its buffers full, no request out): answers a second fall, but what counts is how long each
         // request took, so the width still doubles.
+        var seen = WidthsUpToTheCap(new ListingWidth(() => _now), TimeSpan.FromMilliseconds(100), readerPause: TimeSpan.FromSeconds(1));
+
+        Assert.Equal([1, 2, 4, 8], seen);
+    }
+
+    // The widths a listing goes through, batch by batch of the width's answers (each request taking `took`), until
+    // the cap or 40 batches; after each batch at a width above 1 the reader stops for `readerPause`.
+    private List<int> WidthsUpToTheCap(ListingWidth width, TimeSpan took, TimeSpan readerPause)
+    {
         var seen = new List<int> { width.Limit };
         for (var i = 0; i < 40 && width.Limit < ListingWidth.Cap; i++)
         {
-            Answer(width, width.Limit, took: TimeSpan.FromMilliseconds(100));
+            Answer(width, width.Limit, took);
             if (width.Limit > 1)
             {
-                _now += TimeSpan.FromSeconds(1);
+                _now += readerPause;
             }
 
             if (seen[^1] != width.Limit)
@@ -129,7 +126,7 @@ public sealed class ListingWidthTests
             }
         }
 
-        Assert.Equal([1, 2, 4, 8], seen);
+        return seen;
     }
 
     // Answers to as many requests as the width lets out at once, each of which took `took`: they come in at the
